@@ -1,0 +1,324 @@
+//! The Clanforge HTTP client: builds the status request, reads the answer with a size cap, and
+//! classifies whatever went wrong as fatal (stop now) or transient (retry on the schedule).
+//!
+//! The HTTP status alone is not trusted: a 2xx body can still be an error (`success: false`),
+//! and a proxy can answer 200 with an HTML page.
+
+use crate::job::{Answer, BodyError, JobRef, JobStatus, excerpt, one_line, parse_answer};
+use crate::secret::Secret;
+use reqwest::header::{ACCEPT, HeaderMap, HeaderValue, RETRY_AFTER};
+use reqwest::{StatusCode, Url};
+use std::time::{Duration, SystemTime};
+
+/// Answers larger than this are not read: a status answer is a few hundred bytes, and memory
+/// stays bounded whatever a server or proxy sends.
+pub const MAX_BODY: usize = 1 << 20;
+
+pub const USER_AGENT: &str = concat!("clanforge-wait/", env!("CARGO_PKG_VERSION"));
+
+/// Basic-auth credentials. Both halves print as `***`.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    pub access_key: Secret,
+    pub secret_key: Secret,
+}
+
+/// What can go wrong with one poll.
+#[derive(Debug, thiserror::Error)]
+pub enum PollError {
+    #[error(
+        "the API refused the credentials or the account service ID (HTTP {status}{}): check \
+         --access-key, --secret-key and --asid",
+        detail(.message)
+    )]
+    Refused {
+        status: u16,
+        message: Option<String>,
+    },
+    #[error(
+        "the API has no {job} for this account service ID (HTTP 404{}): check --update-id and --asid",
+        detail(.message)
+    )]
+    NotFound {
+        job: String,
+        message: Option<String>,
+    },
+    #[error("the API rejected the request (HTTP {status}{})", detail(.message))]
+    Rejected {
+        status: u16,
+        message: Option<String>,
+    },
+    #[error("the API reported an error{}: {message}", code.map(|c| format!(" (error_code {c})")).unwrap_or_default())]
+    Api { code: Option<i64>, message: String },
+    #[error("the API's answer can't be used: {0}")]
+    Unusable(String),
+    /// Worth another try: 408, 429, 5xx, a broken connection, a timeout, an unreadable body.
+    #[error("{reason}")]
+    Transient {
+        reason: String,
+        retry_after: Option<Duration>,
+    },
+}
+
+impl PollError {
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::Transient { .. })
+    }
+
+    /// The wait the server asked for with `Retry-After`, if any.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::Transient { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
+    pub fn transient(reason: impl Into<String>) -> Self {
+        Self::Transient {
+            reason: reason.into(),
+            retry_after: None,
+        }
+    }
+}
+
+fn detail(message: &Option<String>) -> String {
+    message
+        .as_deref()
+        .map(|m| format!(": {}", one_line(m)))
+        .unwrap_or_default()
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("could not set up the HTTP client: {0}")]
+pub struct ClientError(String);
+
+/// A client for one account service ID.
+#[derive(Debug)]
+pub struct Client {
+    http: reqwest::Client,
+    base: Url,
+    asid: String,
+    credentials: Credentials,
+}
+
+impl Client {
+    pub fn new(base: Url, asid: String, credentials: Credentials) -> Result<Self, ClientError> {
+        if base.cannot_be_a_base() {
+            return Err(ClientError(format!("{base} can't be used as a base URL")));
+        }
+        // reqwest is built without a crypto provider so that only ring is linked (no C
+        // toolchain for aws-lc); an `Err` means one is installed already, which is the goal.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let mut headers = HeaderMap::new();
+        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+        let http = reqwest::Client::builder()
+            .user_agent(USER_AGENT)
+            .default_headers(headers)
+            .build()
+            .map_err(|e| ClientError(root_cause(&e)))?;
+        Ok(Self {
+            http,
+            base,
+            asid,
+            credentials,
+        })
+    }
+
+    /// `{base}/cfp/v1/<kind>/<id>/status?accountserviceid=<asid>`, each part escaped.
+    pub fn status_url(&self, job: &JobRef) -> Url {
+        let mut url = self.base.clone();
+        url.path_segments_mut()
+            .expect("Client::new refuses URLs that can't be a base")
+            .pop_if_empty()
+            .extend(["cfp", "v1", job.kind.path_segment(), &job.id, "status"]);
+        url.query_pairs_mut()
+            .clear()
+            .append_pair("accountserviceid", &self.asid);
+        url
+    }
+
+    /// One poll. The caller bounds its duration.
+    pub async fn status(&self, job: &JobRef) -> Result<JobStatus, PollError> {
+        let response = self
+            .http
+            .get(self.status_url(job))
+            .basic_auth(
+                self.credentials.access_key.expose(),
+                Some(self.credentials.secret_key.expose()),
+            )
+            .send()
+            .await
+            .map_err(|e| transport_error(&e))?;
+        let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| parse_retry_after(v, SystemTime::now()));
+        let body = read_capped(response).await;
+        classify(job, status, retry_after, body)
+    }
+}
+
+fn classify(
+    job: &JobRef,
+    status: StatusCode,
+    retry_after: Option<Duration>,
+    body: Result<Vec<u8>, PollError>,
+) -> Result<JobStatus, PollError> {
+    // On an error status the body is only a detail; it may be missing or unreadable.
+    let message = || {
+        body.as_ref().ok().and_then(|b| match parse_answer(b) {
+            Ok(Answer::Error { message, .. }) => Some(message),
+            _ => None,
+        })
+    };
+    let code = status.as_u16();
+    match code {
+        401 | 403 => Err(PollError::Refused {
+            status: code,
+            message: message(),
+        }),
+        404 => Err(PollError::NotFound {
+            job: job.to_string(),
+            message: message(),
+        }),
+        408 | 429 | 500..=599 => Err(PollError::Transient {
+            reason: format!("HTTP {status} from the API"),
+            retry_after,
+        }),
+        200..=299 => match parse_answer(&body?) {
+            Ok(Answer::Status(s)) => Ok(s),
+            Ok(Answer::Error { code, message }) => Err(PollError::Api {
+                code,
+                message: one_line(&message),
+            }),
+            Err(e @ BodyError::NotJson { .. }) => Err(PollError::Transient {
+                reason: format!("unreadable answer (HTTP {code}): {e}"),
+                retry_after,
+            }),
+            Err(e @ BodyError::NoState { .. }) => Err(PollError::Unusable(e.to_string())),
+        },
+        _ => Err(PollError::Rejected {
+            status: code,
+            message: message().or_else(|| body.as_deref().ok().map(excerpt)),
+        }),
+    }
+}
+
+/// Reads the body, refusing more than [`MAX_BODY`] bytes without buffering them.
+async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, PollError> {
+    let too_large = || PollError::transient(format!("the answer is larger than {MAX_BODY} bytes"));
+    if response
+        .content_length()
+        .is_some_and(|n| n > MAX_BODY as u64)
+    {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| {
+        PollError::transient(format!(
+            "the connection broke while reading the answer: {}",
+            root_cause(&e)
+        ))
+    })? {
+        if body.len() + chunk.len() > MAX_BODY {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+fn transport_error(e: &reqwest::Error) -> PollError {
+    let host = e
+        .url()
+        .and_then(|u| {
+            u.host_str()
+                .map(|h| format!("{h}:{}", u.port_or_known_default().unwrap_or(0)))
+        })
+        .unwrap_or_else(|| "the API".to_owned());
+    let reason = if e.is_timeout() {
+        format!("the request to {host} timed out")
+    } else if e.is_connect() {
+        format!("could not connect to {host}: {}", root_cause(e))
+    } else {
+        format!("the request to {host} failed: {}", root_cause(e))
+    };
+    PollError::transient(reason)
+}
+
+/// The innermost cause: "Connection refused (os error 111)" says more than reqwest's wrapper.
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = e;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    one_line(&cause.to_string())
+}
+
+/// `Retry-After` as delta-seconds or an HTTP-date (RFC 9110 §10.2.3); a date in the past is 0.
+pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let when = httpdate::parse_http_date(value).ok()?;
+    Some(when.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::job::JobKind;
+
+    fn client(base: &str) -> Client {
+        let credentials = Credentials {
+            access_key: Secret::new("AKIA-XYZZY"),
+            secret_key: Secret::new("s3cr3t-PLUGH"),
+        };
+        Client::new(base.parse().unwrap(), "7 8".into(), credentials).unwrap()
+    }
+
+    #[test]
+    fn status_url_escapes_and_keeps_a_base_path() {
+        let job = JobRef {
+            kind: JobKind::ImageUpdate,
+            id: "12/34".into(),
+        };
+        assert_eq!(
+            client("https://api.example.com").status_url(&job).as_str(),
+            "https://api.example.com/cfp/v1/imageupdate/12%2F34/status?accountserviceid=7+8"
+        );
+        assert_eq!(
+            client("http://127.0.0.1:8080/proxy/")
+                .status_url(&job)
+                .as_str(),
+            "http://127.0.0.1:8080/proxy/cfp/v1/imageupdate/12%2F34/status?accountserviceid=7+8"
+        );
+    }
+
+    #[test]
+    fn retry_after_takes_seconds_and_dates() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_445_412_480);
+        assert_eq!(parse_retry_after(" 7 ", now), Some(Duration::from_secs(7)));
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:28:30 GMT", now),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:27:00 GMT", now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after("soon", now), None);
+    }
+
+    #[test]
+    fn credentials_never_print() {
+        let printed = format!("{:?}", client("https://api.example.com"));
+        assert!(
+            !printed.contains("XYZZY") && !printed.contains("PLUGH"),
+            "{printed}"
+        );
+    }
+}

@@ -1,0 +1,338 @@
+//! The command line: flags, their environment fallbacks, and the checks that turn them into a
+//! [`Config`]. Every error names the flag (and variable) to fix.
+
+use crate::api::Credentials;
+use crate::job::{JobKind, JobRef};
+use crate::outcome::exit_codes_help;
+use crate::secret::Secret;
+use clap::{Parser, ValueEnum};
+use reqwest::Url;
+use std::convert::Infallible;
+use std::path::PathBuf;
+use std::time::Duration;
+
+const ABOUT: &str = "Wait for a Multiplay Clanforge image update job to finish: the CI gate between \
+                     uploading a server build and rolling it out.";
+
+const AFTER_HELP: &str = "Pass the keys through the environment (CLANFORGE_ACCESS_KEY, \
+                          CLANFORGE_SECRET_KEY) rather than flags: flags show in process listings.";
+
+#[derive(Debug, Parser)]
+#[command(name = "clanforge-wait", version, about = ABOUT,
+          after_help = format!("{}\n{AFTER_HELP}", exit_codes_help()))]
+pub struct Cli {
+    /// The image update job to wait on (from the Image Update Create endpoint)
+    #[arg(
+        long,
+        env = "CLANFORGE_UPDATE_ID",
+        value_name = "ID",
+        required_unless_present = "demo"
+    )]
+    pub update_id: Option<String>,
+
+    /// The account service ID (ASID) the job belongs to
+    #[arg(
+        long,
+        visible_alias = "account-service-id",
+        env = "CLANFORGE_ASID",
+        value_name = "ASID",
+        required_unless_present = "demo"
+    )]
+    pub asid: Option<String>,
+
+    /// Clanforge API access key
+    #[arg(long, env = "CLANFORGE_ACCESS_KEY", value_name = "KEY", hide_env_values = true,
+          value_parser = secret, required_unless_present = "demo")]
+    pub access_key: Option<Secret>,
+
+    /// Clanforge API secret key
+    #[arg(long, env = "CLANFORGE_SECRET_KEY", value_name = "KEY", hide_env_values = true,
+          value_parser = secret, required_unless_present = "demo")]
+    pub secret_key: Option<Secret>,
+
+    /// API root
+    #[arg(
+        long,
+        env = "CLANFORGE_BASE_URL",
+        value_name = "URL",
+        default_value = "https://api.multiplay.co.uk"
+    )]
+    pub base_url: String,
+
+    /// Overall deadline: the gate gives up (exit 3) after this long
+    #[arg(long, env = "CLANFORGE_TIMEOUT", value_name = "DURATION", default_value = "30m",
+          value_parser = duration)]
+    pub timeout: Duration,
+
+    /// First wait between polls; later waits grow ×1.5 [default: 5s; 1s with --demo]
+    #[arg(long, env = "CLANFORGE_INTERVAL", value_name = "DURATION", value_parser = duration)]
+    pub interval: Option<Duration>,
+
+    /// Cap on the wait between polls [default: 30s; 3s with --demo]
+    #[arg(long, env = "CLANFORGE_MAX_INTERVAL", value_name = "DURATION",
+          value_parser = duration)]
+    pub max_interval: Option<Duration>,
+
+    /// Cap on one HTTP request (the time left to the deadline caps it too)
+    #[arg(long, env = "CLANFORGE_REQUEST_TIMEOUT", value_name = "DURATION",
+          default_value = "30s", value_parser = duration)]
+    pub request_timeout: Duration,
+
+    /// Write the final result to FILE as one JSON object
+    #[arg(long, value_name = "FILE")]
+    pub result_file: Option<PathBuf>,
+
+    /// Print the final result on stdout as one JSON object
+    #[arg(long)]
+    pub json: bool,
+
+    /// Log lines as text, or as one JSON object each
+    #[arg(
+        long,
+        env = "CLANFORGE_LOG_FORMAT",
+        value_name = "FORMAT",
+        default_value = "text"
+    )]
+    pub log_format: LogFormat,
+
+    /// Wait on a job of an embedded simulated API (no credentials needed)
+    #[arg(long)]
+    pub demo: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+fn duration(value: &str) -> Result<Duration, String> {
+    humantime::parse_duration(value.trim())
+        .map_err(|e| format!("{e} (write a duration such as 90s, 5m or \"1h 30m\")"))
+}
+
+fn secret(value: &str) -> Result<Secret, Infallible> {
+    Ok(Secret::new(value.trim()))
+}
+
+/// A checked configuration.
+#[derive(Debug)]
+pub struct Config {
+    pub job: JobRef,
+    pub asid: String,
+    /// `None` with `--demo`: the simulator's address is known only once it serves.
+    pub base_url: Option<Url>,
+    pub credentials: Credentials,
+    pub timeout: Duration,
+    pub interval: Duration,
+    pub max_interval: Duration,
+    pub request_timeout: Duration,
+}
+
+/// A flag or variable to fix (exit 2).
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum UsageError {
+    #[error("{flag} is empty: set it{hint}")]
+    Empty {
+        flag: &'static str,
+        hint: &'static str,
+    },
+    #[error("--base-url (CLANFORGE_BASE_URL) {0}")]
+    BaseUrl(String),
+    #[error("{flag} must be longer than zero")]
+    Zero { flag: &'static str },
+    #[error(
+        "--interval ({interval}) is longer than --max-interval ({max}): lower it or raise the cap"
+    )]
+    IntervalAboveCap { interval: String, max: String },
+}
+
+pub const DEMO_UPDATE_ID: &str = "1234567";
+const DEMO_ASID: &str = "demo";
+
+impl Cli {
+    pub fn config(&self) -> Result<Config, UsageError> {
+        let required = |value: &Option<String>, flag, fallback: &str| {
+            let value = value.as_deref().map(str::trim).unwrap_or_default();
+            match (value.is_empty(), self.demo) {
+                (false, _) => Ok(value.to_owned()),
+                (true, true) => Ok(fallback.to_owned()),
+                (true, false) => Err(UsageError::Empty { flag, hint: "" }),
+            }
+        };
+        let update_id = required(
+            &self.update_id,
+            "--update-id (CLANFORGE_UPDATE_ID)",
+            DEMO_UPDATE_ID,
+        )?;
+        let asid = required(&self.asid, "--asid (CLANFORGE_ASID)", DEMO_ASID)?;
+        let credentials = if self.demo {
+            Credentials {
+                access_key: Secret::new("demo"),
+                secret_key: Secret::new("demo"),
+            }
+        } else {
+            Credentials {
+                access_key: key(&self.access_key, "--access-key (CLANFORGE_ACCESS_KEY)")?,
+                secret_key: key(&self.secret_key, "--secret-key (CLANFORGE_SECRET_KEY)")?,
+            }
+        };
+        let base_url = if self.demo {
+            None
+        } else {
+            Some(base_url(&self.base_url)?)
+        };
+        let (default_interval, default_max) = if self.demo {
+            (Duration::from_secs(1), Duration::from_secs(3))
+        } else {
+            (Duration::from_secs(5), Duration::from_secs(30))
+        };
+        let interval = self.interval.unwrap_or(default_interval);
+        let max_interval = self.max_interval.unwrap_or(default_max.max(interval));
+        for (flag, value) in [
+            ("--timeout", self.timeout),
+            ("--interval", interval),
+            ("--max-interval", max_interval),
+            ("--request-timeout", self.request_timeout),
+        ] {
+            if value.is_zero() {
+                return Err(UsageError::Zero { flag });
+            }
+        }
+        if interval > max_interval {
+            return Err(UsageError::IntervalAboveCap {
+                interval: humantime::format_duration(interval).to_string(),
+                max: humantime::format_duration(max_interval).to_string(),
+            });
+        }
+        Ok(Config {
+            job: JobRef {
+                kind: JobKind::ImageUpdate,
+                id: update_id,
+            },
+            asid,
+            base_url,
+            credentials,
+            timeout: self.timeout,
+            interval,
+            max_interval,
+            request_timeout: self.request_timeout,
+        })
+    }
+}
+
+fn key(value: &Option<Secret>, flag: &'static str) -> Result<Secret, UsageError> {
+    match value {
+        Some(secret) if !secret.is_empty() => Ok(secret.clone()),
+        _ => Err(UsageError::Empty {
+            flag,
+            hint: " (in CI, check that the secret exists and is passed to this step)",
+        }),
+    }
+}
+
+fn base_url(value: &str) -> Result<Url, UsageError> {
+    let url: Url = value.trim().parse().map_err(|e| {
+        UsageError::BaseUrl(format!(
+            "is not a URL ({e}): write e.g. https://api.multiplay.co.uk"
+        ))
+    })?;
+    if !matches!(url.scheme(), "http" | "https") || url.cannot_be_a_base() {
+        return Err(UsageError::BaseUrl(
+            "must be an http:// or https:// URL".into(),
+        ));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(UsageError::BaseUrl(
+            "must not hold credentials: pass them with --access-key and --secret-key".into(),
+        ));
+    }
+    Ok(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cli(args: &[&str]) -> Cli {
+        let mut argv = vec!["clanforge-wait"];
+        argv.extend_from_slice(args);
+        Cli::try_parse_from(argv).expect("parses")
+    }
+
+    const REAL: &[&str] = &[
+        "--update-id",
+        "42",
+        "--asid",
+        "7",
+        "--access-key",
+        "a",
+        "--secret-key",
+        "s",
+    ];
+
+    #[test]
+    fn defaults_follow_the_contract() {
+        let config = cli(REAL).config().unwrap();
+        assert_eq!(config.timeout, Duration::from_secs(1800));
+        assert_eq!(config.interval, Duration::from_secs(5));
+        assert_eq!(config.max_interval, Duration::from_secs(30));
+        assert_eq!(config.request_timeout, Duration::from_secs(30));
+        assert_eq!(
+            config.base_url.unwrap().as_str(),
+            "https://api.multiplay.co.uk/"
+        );
+    }
+
+    #[test]
+    fn an_empty_secret_names_its_flag() {
+        let mut args = REAL.to_vec();
+        args[7] = " ";
+        let err = cli(&args).config().unwrap_err().to_string();
+        assert!(
+            err.starts_with("--secret-key (CLANFORGE_SECRET_KEY) is empty"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn credentials_in_the_base_url_are_refused() {
+        let mut args = REAL.to_vec();
+        args.extend(["--base-url", "https://me:pw@api.example.com"]);
+        assert!(matches!(cli(&args).config(), Err(UsageError::BaseUrl(_))));
+    }
+
+    #[test]
+    fn an_interval_above_the_cap_is_refused() {
+        let mut args = REAL.to_vec();
+        args.extend(["--interval", "1m", "--max-interval", "30s"]);
+        assert!(matches!(
+            cli(&args).config(),
+            Err(UsageError::IntervalAboveCap { .. })
+        ));
+    }
+
+    #[test]
+    fn a_raised_interval_raises_the_default_cap() {
+        let mut args = REAL.to_vec();
+        args.extend(["--interval", "1m"]);
+        assert_eq!(
+            cli(&args).config().unwrap().max_interval,
+            Duration::from_secs(60)
+        );
+    }
+
+    #[test]
+    fn the_demo_needs_nothing_else() {
+        let config = cli(&["--demo"]).config().unwrap();
+        assert_eq!(config.job.id, DEMO_UPDATE_ID);
+        assert!(config.base_url.is_none());
+    }
+
+    #[test]
+    fn help_lists_the_exit_codes_and_the_variables() {
+        use clap::CommandFactory;
+        let help = Cli::command().render_long_help().to_string();
+        assert!(help.contains("CLANFORGE_SECRET_KEY") && help.contains("Exit codes:"));
+    }
+}

@@ -1,0 +1,460 @@
+//! What a job status answer says: tolerant parsing of the body, the job's state, and whether
+//! that state means keep waiting, success or failure.
+//!
+//! Clanforge's documented types drift from what it sends (`jobstart` is documented as a string
+//! while its siblings are integers), so every numeric field takes a number or a numeric string,
+//! every optional field takes `null` or absence, and unknown fields are ignored. A field whose
+//! value cannot be read as its type is treated as absent: these fields inform the log, and the
+//! state alone decides the outcome.
+
+use serde_json::{Map, Value};
+use std::fmt;
+
+/// The kinds of Clanforge job we can wait on. Their status endpoints share one answer shape, so
+/// a new kind is a new variant here and nothing else in the client or the loop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JobKind {
+    ImageUpdate,
+}
+
+impl JobKind {
+    /// The path segment in `/cfp/v1/<segment>/<id>/status`.
+    pub fn path_segment(self) -> &'static str {
+        match self {
+            Self::ImageUpdate => "imageupdate",
+        }
+    }
+
+    /// How the log names a job of this kind.
+    pub fn noun(self) -> &'static str {
+        match self {
+            Self::ImageUpdate => "image update",
+        }
+    }
+}
+
+/// One job to wait on: its kind and its ID as the user gave it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobRef {
+    pub kind: JobKind,
+    pub id: String,
+}
+
+impl fmt::Display for JobRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.kind.noun(), self.id)
+    }
+}
+
+/// A Clanforge job state (`jobstateid` / `jobstatename`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobState {
+    Created,
+    Pending,
+    Queued,
+    Running,
+    Complete,
+    Failed,
+    Squashed,
+    /// A state this client does not know; it keeps waiting and the deadline bounds it.
+    Unknown,
+}
+
+/// What a state means for the gate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    Waiting,
+    Succeeded,
+    Failed,
+}
+
+impl JobState {
+    pub fn from_id(id: i64) -> Self {
+        match id {
+            1 => Self::Created,
+            2 => Self::Pending,
+            3 => Self::Queued,
+            4 => Self::Running,
+            5 => Self::Complete,
+            6 => Self::Failed,
+            7 => Self::Squashed,
+            _ => Self::Unknown,
+        }
+    }
+
+    pub fn from_name(name: &str) -> Self {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "created" => Self::Created,
+            "pending" => Self::Pending,
+            "queued" => Self::Queued,
+            "running" => Self::Running,
+            "complete" | "completed" => Self::Complete,
+            "failed" => Self::Failed,
+            "squashed" => Self::Squashed,
+            _ => Self::Unknown,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Created => "Created",
+            Self::Pending => "Pending",
+            Self::Queued => "Queued",
+            Self::Running => "Running",
+            Self::Complete => "Complete",
+            Self::Failed => "Failed",
+            Self::Squashed => "Squashed",
+            Self::Unknown => "Unknown",
+        }
+    }
+
+    /// An unknown state keeps the gate waiting: it is most likely a new intermediate state, and
+    /// the deadline bounds the wait either way.
+    pub fn phase(self) -> Phase {
+        match self {
+            Self::Created | Self::Pending | Self::Queued | Self::Running | Self::Unknown => {
+                Phase::Waiting
+            }
+            Self::Complete => Phase::Succeeded,
+            Self::Failed | Self::Squashed => Phase::Failed,
+        }
+    }
+}
+
+/// A job's status, as read from one successful answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobStatus {
+    pub state: JobState,
+    pub state_id: Option<i64>,
+    /// The state's name as the server spelled it, if it sent one.
+    pub state_name: Option<String>,
+    /// Percent done, clamped to 0–100.
+    pub progress: Option<u8>,
+    /// `jobfailed` ≠ 0.
+    pub failed: bool,
+    /// `joberror`, when the server sent a non-empty one.
+    pub error: Option<String>,
+    /// `jobeta`, Unix seconds.
+    pub eta: Option<i64>,
+    /// `jobupdated`, Unix seconds.
+    pub updated: Option<i64>,
+}
+
+impl JobStatus {
+    /// `jobfailed` wins over the state: a job flagged failed has failed, whatever its state.
+    pub fn phase(&self) -> Phase {
+        if self.failed {
+            Phase::Failed
+        } else {
+            self.state.phase()
+        }
+    }
+
+    /// The state as the log should name it: the server's own spelling when it sent one.
+    pub fn state_label(&self) -> &str {
+        match &self.state_name {
+            Some(name) if !name.trim().is_empty() => name.trim(),
+            _ => match (self.state, self.state_id) {
+                (JobState::Unknown, Some(_)) => "unknown state",
+                (state, _) => state.name(),
+            },
+        }
+    }
+}
+
+/// What a 2xx answer's body says.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Answer {
+    Status(JobStatus),
+    /// A body with `success: false` or `error: true`.
+    Error {
+        code: Option<i64>,
+        message: String,
+    },
+}
+
+/// Why a body could not be read as an answer.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum BodyError {
+    /// Not JSON at all: an HTML page from a proxy, a truncated body. Usually transient.
+    #[error("the body is not JSON ({reason}): {excerpt}")]
+    NotJson { reason: String, excerpt: String },
+    /// JSON, but not an object we can use.
+    #[error("the answer is not a job status (no jobstateid or jobstatename): {excerpt}")]
+    NoState { excerpt: String },
+}
+
+/// Reads a status endpoint's body.
+pub fn parse_answer(body: &[u8]) -> Result<Answer, BodyError> {
+    let value: Value = serde_json::from_slice(body).map_err(|e| BodyError::NotJson {
+        reason: e.to_string(),
+        excerpt: excerpt(body),
+    })?;
+    let Some(obj) = value.as_object() else {
+        return Err(BodyError::NoState {
+            excerpt: excerpt(body),
+        });
+    };
+    if let Some(err) = error_of(obj) {
+        return Ok(err);
+    }
+    let state_id = int(obj.get("jobstateid"));
+    let state_name = text(obj.get("jobstatename"));
+    let by_id = state_id.map(JobState::from_id);
+    let state = match (by_id, &state_name) {
+        (Some(state), _) if state != JobState::Unknown => state,
+        (_, Some(name)) => JobState::from_name(name),
+        (Some(state), None) => state,
+        (None, None) => {
+            return Err(BodyError::NoState {
+                excerpt: excerpt(body),
+            });
+        }
+    };
+    Ok(Answer::Status(JobStatus {
+        state,
+        state_id,
+        state_name,
+        progress: int(obj.get("jobprogress")).map(|p| p.clamp(0, 100) as u8),
+        failed: int(obj.get("jobfailed")).is_some_and(|f| f != 0),
+        error: text(obj.get("joberror")),
+        eta: int(obj.get("jobeta")),
+        updated: int(obj.get("jobupdated")),
+    }))
+}
+
+/// An error body: `success: false` or `error: true`, with `error_message` / `error_code`.
+fn error_of(obj: &Map<String, Value>) -> Option<Answer> {
+    let unsuccessful = flag(obj.get("success")) == Some(false);
+    let errored = flag(obj.get("error")) == Some(true);
+    if !unsuccessful && !errored {
+        return None;
+    }
+    let message = text(obj.get("error_message"))
+        .or_else(|| text(obj.get("message")))
+        .unwrap_or_else(|| "the API reported an error without a message".to_owned());
+    Some(Answer::Error {
+        code: int(obj.get("error_code")),
+        message,
+    })
+}
+
+/// A number, or a string holding one; fractions are truncated.
+fn int(value: Option<&Value>) -> Option<i64> {
+    match value? {
+        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
+        Value::String(s) => {
+            let s = s.trim();
+            s.parse::<i64>().ok().or_else(|| {
+                s.parse::<f64>()
+                    .ok()
+                    .filter(|f| f.is_finite())
+                    .map(|f| f as i64)
+            })
+        }
+        Value::Bool(b) => Some(i64::from(*b)),
+        _ => None,
+    }
+}
+
+/// A boolean, a 0/1 number, or a string holding either.
+fn flag(value: Option<&Value>) -> Option<bool> {
+    match value? {
+        Value::Bool(b) => Some(*b),
+        Value::String(s) if s.trim().eq_ignore_ascii_case("true") => Some(true),
+        Value::String(s) if s.trim().eq_ignore_ascii_case("false") => Some(false),
+        other => int(Some(other)).map(|n| n != 0),
+    }
+}
+
+/// A non-empty string; numbers are taken as their text.
+fn text(value: Option<&Value>) -> Option<String> {
+    match value? {
+        Value::String(s) if !s.trim().is_empty() => Some(one_line(s)),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// Server text on one line, with control characters removed and a bounded length.
+pub fn one_line(text: &str) -> String {
+    const MAX: usize = 300;
+    let mut line: String = text
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .filter(|c| !c.is_control())
+        .collect();
+    if line.chars().count() > MAX {
+        line = line.chars().take(MAX).collect::<String>() + "…";
+    }
+    line
+}
+
+/// The start of a body, on one line, for an error message.
+pub fn excerpt(body: &[u8]) -> String {
+    const MAX: usize = 120;
+    let text = String::from_utf8_lossy(&body[..body.len().min(MAX * 4)]);
+    let mut line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if line.is_empty() {
+        return "(empty body)".to_owned();
+    }
+    if line.chars().count() > MAX {
+        line = line.chars().take(MAX).collect::<String>() + "…";
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(body: &str) -> JobStatus {
+        match parse_answer(body.as_bytes()) {
+            Ok(Answer::Status(s)) => s,
+            other => panic!("expected a status, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn documented_example_parses() {
+        let s = status(
+            r#"{"jobprogress": 42, "jobstateid": 4, "jobstart": "1700000000", "joberror": null,
+                "jobeta": 1700000600, "jobfailed": 0, "success": true, "jobcreated": 1699999990,
+                "updateid": 12345, "jobupdated": 1700000300, "jobstatename": "Running"}"#,
+        );
+        assert_eq!(s.state, JobState::Running);
+        assert_eq!(s.progress, Some(42));
+        assert_eq!(s.eta, Some(1_700_000_600));
+        assert!(!s.failed);
+        assert_eq!(s.error, None);
+        assert_eq!(s.phase(), Phase::Waiting);
+    }
+
+    #[test]
+    fn numbers_may_be_strings() {
+        let s = status(r#"{"jobstateid": "5", "jobprogress": " 100 ", "jobfailed": "0"}"#);
+        assert_eq!(s.state, JobState::Complete);
+        assert_eq!(s.progress, Some(100));
+        assert_eq!(s.phase(), Phase::Succeeded);
+    }
+
+    #[test]
+    fn optional_fields_may_be_null_or_absent() {
+        let s = status(r#"{"jobstateid": 2, "jobeta": null, "jobstart": null}"#);
+        assert_eq!(s.state, JobState::Pending);
+        assert_eq!((s.eta, s.progress, s.error), (None, None, None));
+    }
+
+    #[test]
+    fn jobfailed_wins_over_the_state() {
+        let s = status(r#"{"jobstateid": 4, "jobfailed": 1, "joberror": "disk full"}"#);
+        assert_eq!(s.phase(), Phase::Failed);
+        assert_eq!(s.error.as_deref(), Some("disk full"));
+    }
+
+    #[test]
+    fn state_by_name_is_case_insensitive() {
+        for (name, phase) in [
+            ("Completed", Phase::Succeeded),
+            ("complete", Phase::Succeeded),
+            ("FAILED", Phase::Failed),
+            ("Squashed", Phase::Failed),
+            ("queued", Phase::Waiting),
+        ] {
+            let s = status(&format!(r#"{{"jobstatename": "{name}"}}"#));
+            assert_eq!(s.phase(), phase, "{name}");
+        }
+    }
+
+    #[test]
+    fn an_unknown_id_falls_back_to_the_name() {
+        assert_eq!(
+            status(r#"{"jobstateid": 99, "jobstatename": "Completed"}"#).state,
+            JobState::Complete
+        );
+        assert_eq!(status(r#"{"jobstateid": 99}"#).state, JobState::Unknown);
+    }
+
+    #[test]
+    fn terminal_states_are_five_to_seven() {
+        let phases: Vec<Phase> = (1..=7).map(|id| JobState::from_id(id).phase()).collect();
+        use Phase::*;
+        assert_eq!(
+            phases,
+            [
+                Waiting, Waiting, Waiting, Waiting, Succeeded, Failed, Failed
+            ]
+        );
+    }
+
+    #[test]
+    fn error_bodies_are_errors() {
+        let body = r#"{"success": false, "error": true, "error_code": 1,
+                       "error_message": "image locked by diffid: 218595"}"#;
+        assert_eq!(
+            parse_answer(body.as_bytes()),
+            Ok(Answer::Error {
+                code: Some(1),
+                message: "image locked by diffid: 218595".into()
+            })
+        );
+        assert!(matches!(
+            parse_answer(br#"{"error": "true", "jobstateid": 4}"#),
+            Ok(Answer::Error { code: None, .. })
+        ));
+    }
+
+    #[test]
+    fn unreadable_bodies_are_told_apart() {
+        assert!(matches!(
+            parse_answer(b"<html><body>502 Bad Gateway</body></html>"),
+            Err(BodyError::NotJson { .. })
+        ));
+        assert!(matches!(
+            parse_answer(br#"{"jobstateid": 4, "jobprog"#),
+            Err(BodyError::NotJson { .. })
+        ));
+        assert!(matches!(
+            parse_answer(br#"{"hello": 1}"#),
+            Err(BodyError::NoState { .. })
+        ));
+        assert!(matches!(
+            parse_answer(b"[1, 2]"),
+            Err(BodyError::NoState { .. })
+        ));
+    }
+
+    #[test]
+    fn progress_is_clamped() {
+        assert_eq!(
+            status(r#"{"jobstateid": 4, "jobprogress": 250}"#).progress,
+            Some(100)
+        );
+        assert_eq!(
+            status(r#"{"jobstateid": 4, "jobprogress": -3}"#).progress,
+            Some(0)
+        );
+        assert_eq!(
+            status(r#"{"jobstateid": 4, "jobprogress": 12.7}"#).progress,
+            Some(12)
+        );
+    }
+
+    #[test]
+    fn server_text_is_one_clean_line() {
+        assert_eq!(one_line("a\r\nb\u{1b}[31m c"), "a b[31m c");
+        let s = status(r#"{"jobstatename": "Running\n::error::x", "joberror": "a\r\nb"}"#);
+        assert_eq!(s.state_name.as_deref(), Some("Running ::error::x"));
+        assert_eq!(s.error.as_deref(), Some("a b"));
+    }
+
+    #[test]
+    fn excerpt_is_one_short_line() {
+        let long = format!("<html>\n{}\n</html>", "x".repeat(500));
+        let e = excerpt(long.as_bytes());
+        assert!(!e.contains('\n'));
+        assert!(e.chars().count() <= 121);
+    }
+}

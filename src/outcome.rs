@@ -1,0 +1,127 @@
+//! How a gate ended, and the one table of exit codes that `--help` and the README repeat.
+//!
+//! An outcome is a value, not an error: a failed job is a correct answer from the gate.
+
+use serde::Serialize;
+
+/// How the gate ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The job completed.
+    Completed,
+    /// The job failed: `jobfailed` set, or state Failed or Squashed.
+    Failed,
+    /// A bad flag or environment value, found before any request.
+    Usage,
+    /// The deadline passed before the job ended.
+    TimedOut,
+    /// The API refused us or answered something we can't use.
+    ApiError,
+    /// A signal stopped the gate.
+    Cancelled(Signal),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    Interrupt,
+    Terminate,
+}
+
+/// Every exit code, its outcome and what it means: the single source for `--help` and the
+/// README.
+pub const EXIT_CODES: &[(u8, &str, &str)] = &[
+    (0, "success", "the job completed"),
+    (
+        1,
+        "failed",
+        "the job failed (jobfailed set, or state Failed or Squashed)",
+    ),
+    (
+        2,
+        "error",
+        "usage or configuration error (a flag or variable to fix)",
+    ),
+    (
+        3,
+        "timeout",
+        "the deadline (--timeout) passed; the job may still be running",
+    ),
+    (
+        4,
+        "error",
+        "API error: credentials or ASID refused, job not found, an error answer",
+    ),
+    (130, "cancelled", "interrupted by SIGINT"),
+    (143, "cancelled", "terminated by SIGTERM"),
+];
+
+impl Outcome {
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Self::Completed => 0,
+            Self::Failed => 1,
+            Self::Usage => 2,
+            Self::TimedOut => 3,
+            Self::ApiError => 4,
+            Self::Cancelled(Signal::Interrupt) => 130,
+            Self::Cancelled(Signal::Terminate) => 143,
+        }
+    }
+
+    /// The `result` key.
+    pub fn result(self) -> &'static str {
+        match self {
+            Self::Completed => "success",
+            Self::Failed => "failed",
+            Self::TimedOut => "timeout",
+            Self::Usage | Self::ApiError => "error",
+            Self::Cancelled(_) => "cancelled",
+        }
+    }
+}
+
+/// `--help`'s exit-code section.
+pub fn exit_codes_help() -> String {
+    let mut help = String::from("Exit codes:\n");
+    for (code, _, meaning) in EXIT_CODES {
+        help.push_str(&format!("  {code:>3}  {meaning}\n"));
+    }
+    help
+}
+
+/// The final result: the keys of `--json`, `--result-file` and (later) the CI outputs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Summary {
+    pub result: &'static str,
+    pub update_id: String,
+    pub state_id: Option<i64>,
+    pub state: String,
+    pub progress: Option<u8>,
+    pub job_failed: bool,
+    /// The job's or the API's error text; empty when none.
+    pub error: String,
+    pub elapsed_seconds: u64,
+    pub polls: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_agrees_with_the_outcomes() {
+        use Outcome::*;
+        for outcome in [
+            Completed,
+            Failed,
+            Usage,
+            TimedOut,
+            ApiError,
+            Cancelled(Signal::Interrupt),
+            Cancelled(Signal::Terminate),
+        ] {
+            let row = EXIT_CODES.iter().find(|row| row.0 == outcome.exit_code());
+            assert_eq!(row.map(|r| r.1), Some(outcome.result()), "{outcome:?}");
+        }
+    }
+}

@@ -1,0 +1,251 @@
+//! The log, for a person reading a CI log at 2 a.m.: a line whenever the state or progress
+//! changes, a heartbeat while nothing does, a warning for each retry, and one final line that
+//! says what happened. On a terminal a progress bar replaces the progress lines.
+
+use super::{LogMode, ReportError, Reporter};
+use crate::job::{JobStatus, Phase};
+use crate::outcome::Outcome;
+use crate::wait::{Event, Report, describe, human};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::io::{self, Write};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tracing::{error, info, warn};
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::fmt::time::FormatTime;
+
+/// A line at least this often while nothing changes.
+pub const HEARTBEAT: Duration = Duration::from_secs(60);
+
+/// Installs the process's log subscriber for `mode` and returns the reporter that writes to it.
+pub fn init(mode: LogMode) -> LogReporter {
+    let started = Instant::now();
+    let builder = tracing_subscriber::fmt()
+        .with_writer(io::stderr)
+        .with_target(false)
+        .with_max_level(tracing::Level::INFO);
+    // `Err` only when a subscriber is installed already (tests calling in twice): keep it.
+    let bar = match mode {
+        LogMode::Json => {
+            let _ = tracing::subscriber::set_global_default(
+                builder.json().flatten_event(true).finish(),
+            );
+            None
+        }
+        LogMode::Plain => {
+            let _ = tracing::subscriber::set_global_default(
+                builder
+                    .with_ansi(false)
+                    .with_timer(Elapsed(started))
+                    .fmt_fields(message_only())
+                    .finish(),
+            );
+            None
+        }
+        LogMode::Bar => {
+            let bar = ProgressBar::with_draw_target(Some(100), ProgressDrawTarget::stderr());
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} [{elapsed}] [{bar:30}] {pos:>3}% {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar())
+                    .progress_chars("=> "),
+            );
+            bar.enable_steady_tick(Duration::from_millis(200));
+            let _ = tracing::subscriber::set_global_default(
+                builder
+                    .with_writer(AboveBar(bar.clone()))
+                    .with_timer(Elapsed(started))
+                    .fmt_fields(message_only())
+                    .finish(),
+            );
+            Some(bar)
+        }
+    };
+    LogReporter {
+        bar,
+        last: None,
+        last_line: Instant::now(),
+        started,
+    }
+}
+
+#[derive(Debug)]
+pub struct LogReporter {
+    bar: Option<ProgressBar>,
+    /// The state and progress last shown.
+    last: Option<(String, Option<u8>)>,
+    last_line: Instant,
+    started: Instant,
+}
+
+impl Reporter for LogReporter {
+    fn on_event(&mut self, event: &Event<'_>) {
+        match event {
+            Event::Started { job, url, timeout } => {
+                self.line();
+                info!(update_id = %job.id, "waiting up to {} on {job} ({url})", human(*timeout));
+            }
+            Event::Polled { status, poll } => {
+                let shown = (status.state_label().to_owned(), status.progress);
+                if self.last.as_ref() == Some(&shown) {
+                    self.heartbeat(*poll);
+                } else {
+                    self.last = Some(shown);
+                    self.progress(status, *poll);
+                }
+            }
+            Event::Tick => self.heartbeat(0),
+            Event::UnknownState { status } => {
+                self.line();
+                warn!(
+                    state_id = status.state_id,
+                    "the API reports a job state this gate does not know ({}{}); waiting on until \
+                     it ends or the deadline passes",
+                    status.state_label(),
+                    status
+                        .state_id
+                        .map(|id| format!(", jobstateid {id}"))
+                        .unwrap_or_default()
+                );
+            }
+            Event::Retrying {
+                error,
+                failures,
+                wait,
+            } => {
+                self.line();
+                warn!(failures, "{error}; retrying in {}", human(*wait));
+            }
+        }
+    }
+
+    fn on_finish(&mut self, report: &Report) -> Result<(), ReportError> {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+        let (result, code) = (report.summary.result, report.outcome.exit_code());
+        match report.outcome {
+            Outcome::Completed => info!(result, exit_code = code, "{}", report.message),
+            _ => error!(result, exit_code = code, "{}", report.message),
+        }
+        Ok(())
+    }
+}
+
+impl LogReporter {
+    fn line(&mut self) {
+        self.last_line = Instant::now();
+    }
+
+    fn progress(&mut self, status: &JobStatus, poll: u32) {
+        let mut text = describe(status);
+        if let Some(eta) = eta(status).filter(|_| status.phase() == Phase::Waiting) {
+            text.push_str(&format!(", {eta}"));
+        }
+        match &self.bar {
+            Some(bar) => {
+                bar.set_position(status.progress.map_or(0, u64::from));
+                bar.set_message(text);
+            }
+            None => {
+                self.line();
+                info!(
+                    state = status.state_label(),
+                    state_id = status.state_id,
+                    progress = status.progress,
+                    poll,
+                    "{text}"
+                );
+            }
+        }
+    }
+
+    fn heartbeat(&mut self, poll: u32) {
+        if self.bar.is_some() || self.last_line.elapsed() < HEARTBEAT {
+            return;
+        }
+        self.line();
+        let seen = self.last.as_ref().map_or_else(
+            || "no status yet".to_owned(),
+            |(state, progress)| match progress {
+                Some(p) => format!("{state}, {p}%"),
+                None => state.clone(),
+            },
+        );
+        let polls = if poll > 0 {
+            format!(" ({poll} polls)")
+        } else {
+            String::new()
+        };
+        info!(
+            "still waiting: {seen} after {}{polls}",
+            human(self.started.elapsed())
+        );
+    }
+}
+
+/// "ETA in 3m 10s", from `jobeta` against this machine's clock.
+fn eta(status: &JobStatus) -> Option<String> {
+    let eta = u64::try_from(status.eta?).ok().filter(|e| *e > 0)?;
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_secs();
+    Some(if eta >= now {
+        format!("ETA in {}", human(Duration::from_secs(eta - now)))
+    } else {
+        format!("ETA passed {} ago", human(Duration::from_secs(now - eta)))
+    })
+}
+
+/// Text lines carry the message alone: the structured fields are for `--log-format json`, and
+/// every message already says in words what they hold.
+fn message_only() -> impl for<'w> tracing_subscriber::fmt::FormatFields<'w> {
+    tracing_subscriber::fmt::format::debug_fn(|w, field, value| {
+        if field.name() == "message" {
+            write!(w, "{value:?}")
+        } else {
+            Ok(())
+        }
+    })
+}
+
+/// Log-line time as seconds since the gate started: what matters in a CI log.
+struct Elapsed(Instant);
+
+impl FormatTime for Elapsed {
+    fn format_time(&self, w: &mut Writer<'_>) -> std::fmt::Result {
+        write!(w, "{:>6.1}s", self.0.elapsed().as_secs_f64())
+    }
+}
+
+/// Writes log lines above the progress bar.
+#[derive(Clone)]
+struct AboveBar(ProgressBar);
+
+impl<'a> MakeWriter<'a> for AboveBar {
+    type Writer = Line;
+
+    fn make_writer(&'a self) -> Line {
+        Line(self.0.clone(), Vec::new())
+    }
+}
+
+/// One log line, printed whole when dropped so the bar is redrawn once per line.
+struct Line(ProgressBar, Vec<u8>);
+
+impl Write for Line {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.1.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for Line {
+    fn drop(&mut self) {
+        let line = std::mem::take(&mut self.1);
+        self.0.suspend(|| {
+            let _ = io::stderr().write_all(&line);
+        });
+    }
+}

@@ -1,0 +1,306 @@
+//! A simulated Clanforge API on 127.0.0.1, for `--demo` and the tests.
+//!
+//! Each job follows a [`Script`]: a list of replies served in order (the last one repeats), or
+//! the demo timeline. Replies can be well-formed answers or deliberate faults (a hang, a reset
+//! connection, a body cut short or sent a byte at a time). The server records every request so
+//! that tests can assert on what the gate sent.
+
+mod http;
+
+pub use http::SimServer;
+
+use crate::job::JobState;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// How long the demo job runs, from the first poll to Completed.
+pub const DEMO_JOB: Duration = Duration::from_secs(14);
+
+/// What one poll gets.
+#[derive(Debug, Clone)]
+pub enum Reply {
+    /// A whole HTTP answer.
+    Http {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    },
+    /// Read the request, then never answer.
+    Hang,
+    /// Read the request, then close the connection with a reset.
+    Reset,
+    /// Send the head and half the body of `reply`, then close.
+    CloseMidBody(Box<Reply>),
+    /// Send `reply` one byte at a time, `every` apart.
+    Trickle { reply: Box<Reply>, every: Duration },
+}
+
+impl Reply {
+    /// A 200 answer in Clanforge's shape for a job in `state_id` at `progress` percent.
+    pub fn status(state_id: i64, progress: u8) -> Self {
+        let name = JobState::from_id(state_id).name();
+        Self::json(status_body(state_id, name, progress, unix_now(), None))
+    }
+
+    /// A 200 answer with this JSON body.
+    pub fn json(body: Value) -> Self {
+        Self::http(200, body.to_string())
+    }
+
+    /// An answer with this status and body (HTML if it starts with `<`, else JSON).
+    pub fn http(status: u16, body: impl Into<Vec<u8>>) -> Self {
+        let body = body.into();
+        let kind = if body.starts_with(b"<") {
+            "text/html"
+        } else {
+            "application/json"
+        };
+        Self::Http {
+            status,
+            headers: vec![("Content-Type".into(), kind.into())],
+            body,
+        }
+    }
+
+    /// Clanforge's error body, with this HTTP status.
+    pub fn error(status: u16, code: i64, message: &str) -> Self {
+        Self::http(
+            status,
+            json!({"success": false, "error": true, "error_code": code, "error_message": message})
+                .to_string(),
+        )
+    }
+
+    /// Adds a header to an [`Reply::Http`] answer.
+    pub fn with_header(mut self, name: &str, value: &str) -> Self {
+        if let Self::Http { headers, .. } = &mut self {
+            headers.push((name.into(), value.into()));
+        }
+        self
+    }
+}
+
+/// The replies a job gives, poll after poll.
+#[derive(Debug, Clone)]
+pub enum Script {
+    /// The n-th poll gets the n-th reply; the last one repeats.
+    Replies(Vec<Reply>),
+    /// Created → Queued → Running 0–100 % → Completed over [`DEMO_JOB`], from the first poll.
+    Demo,
+}
+
+/// A request as the server saw it.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub at: Instant,
+    pub method: String,
+    pub path: String,
+    pub query: String,
+    pub headers: Vec<(String, String)>,
+}
+
+impl Request {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+#[derive(Debug)]
+struct Job {
+    script: Script,
+    polls: usize,
+    first_poll: Option<Instant>,
+}
+
+/// What the server shares between connections.
+#[derive(Debug)]
+struct State {
+    jobs: Mutex<HashMap<String, Job>>,
+    requests: Mutex<Vec<Request>>,
+    /// The `Authorization` header every request must carry, when set.
+    authorization: Option<String>,
+}
+
+/// A simulated API, configured before it is served.
+#[derive(Debug, Default)]
+pub struct Sim {
+    jobs: HashMap<String, Job>,
+    authorization: Option<String>,
+}
+
+impl Sim {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Serves image update `id` by `script`.
+    pub fn job(mut self, id: &str, script: Script) -> Self {
+        let job = Job {
+            script,
+            polls: 0,
+            first_poll: None,
+        };
+        self.jobs.insert(id.to_owned(), job);
+        self
+    }
+
+    /// Refuses (401) requests without these Basic credentials.
+    pub fn credentials(mut self, access_key: &str, secret_key: &str) -> Self {
+        use base64::Engine as _;
+        let token =
+            base64::engine::general_purpose::STANDARD.encode(format!("{access_key}:{secret_key}"));
+        self.authorization = Some(format!("Basic {token}"));
+        self
+    }
+
+    fn into_state(self) -> Arc<State> {
+        Arc::new(State {
+            jobs: Mutex::new(self.jobs),
+            requests: Mutex::default(),
+            authorization: self.authorization,
+        })
+    }
+}
+
+impl State {
+    /// The requests served so far.
+    fn requests(&self) -> Vec<Request> {
+        lock(&self.requests).clone()
+    }
+
+    /// The reply for a request; records the request.
+    fn answer(&self, request: Request) -> Reply {
+        let reply = self.route(&request);
+        lock(&self.requests).push(request);
+        reply
+    }
+
+    fn route(&self, request: &Request) -> Reply {
+        if request.method != "GET" {
+            return Reply::error(405, 405, "method not allowed");
+        }
+        let Some(id) = request
+            .path
+            .strip_prefix("/cfp/v1/imageupdate/")
+            .and_then(|rest| rest.strip_suffix("/status"))
+        else {
+            return Reply::error(404, 404, "no such endpoint");
+        };
+        if let Some(expected) = &self.authorization
+            && request.header("authorization") != Some(expected.as_str())
+        {
+            return Reply::error(401, 401, "Unauthorized");
+        }
+        let asid = request
+            .query
+            .split('&')
+            .find_map(|pair| pair.strip_prefix("accountserviceid="));
+        if asid.is_none_or(str::is_empty) {
+            return Reply::error(400, 400, "accountserviceid is required");
+        }
+        let mut jobs = lock(&self.jobs);
+        let Some(job) = jobs.get_mut(id) else {
+            return Reply::error(404, 404, &format!("image update {id} not found"));
+        };
+        job.polls += 1;
+        let first_poll = *job.first_poll.get_or_insert_with(Instant::now);
+        match &job.script {
+            Script::Replies(replies) => replies
+                .get(job.polls - 1)
+                .or(replies.last())
+                .cloned()
+                .unwrap_or_else(|| Reply::status(4, 0)),
+            Script::Demo => demo_reply(first_poll.elapsed()),
+        }
+    }
+}
+
+/// A panic in one connection must not take the server down with a poisoned lock.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The demo job at `t` after its first poll.
+fn demo_reply(t: Duration) -> Reply {
+    let now = unix_now();
+    let created = now - t.as_secs() as i64;
+    let (id, progress) = match t.as_secs_f64() {
+        t if t < 2.0 => (1, 0),
+        t if t < 4.0 => (3, 0),
+        t if t < DEMO_JOB.as_secs_f64() => (
+            4,
+            ((t - 4.0) / (DEMO_JOB.as_secs_f64() - 4.0) * 100.0) as u8,
+        ),
+        _ => (5, 100),
+    };
+    let name = if id == 5 {
+        "Completed"
+    } else {
+        JobState::from_id(id).name()
+    };
+    let mut body = status_body(
+        id,
+        name,
+        progress,
+        now,
+        Some(created + DEMO_JOB.as_secs() as i64),
+    );
+    body["jobcreated"] = json!(created);
+    if id >= 4 {
+        // As the real API does, despite its siblings being integers.
+        body["jobstart"] = json!((created + 4).to_string());
+    }
+    Reply::json(body)
+}
+
+fn status_body(id: i64, name: &str, progress: u8, now: i64, eta: Option<i64>) -> Value {
+    json!({
+        "success": true,
+        "jobstateid": id,
+        "jobstatename": name,
+        "jobprogress": progress,
+        "jobfailed": i64::from(id == 6 || id == 7),
+        "joberror": null,
+        "jobcreated": now,
+        "jobstart": null,
+        "jobeta": eta,
+        "jobupdated": now,
+        "updateid": 1,
+    })
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state_of(reply: Reply) -> i64 {
+        match reply {
+            Reply::Http { body, .. } => {
+                serde_json::from_slice::<Value>(&body).unwrap()["jobstateid"]
+                    .as_i64()
+                    .unwrap()
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_demo_job_runs_its_course() {
+        let states: Vec<i64> = [0, 3, 5, 9, 15]
+            .into_iter()
+            .map(|s| state_of(demo_reply(Duration::from_secs(s))))
+            .collect();
+        assert_eq!(states, [1, 3, 4, 4, 5]);
+    }
+}
