@@ -1,0 +1,622 @@
+//! The gate's contract, black-box: the built binary against a simulated API on 127.0.0.1.
+
+mod common;
+
+use clanforge_wait::sim::Reply;
+use common::*;
+use serde_json::json;
+use std::time::{Duration, SystemTime};
+
+// ---- the request -------------------------------------------------------------------------
+
+#[test]
+fn sends_the_documented_request() {
+    let server = serve(vec![status(5, 100)]);
+    Gate::against(&server).run().assert_code(0);
+    let requests = server.requests();
+    assert_eq!(requests.len(), 1);
+    let request = &requests[0];
+    assert_eq!(request.method, "GET");
+    assert_eq!(
+        request.path,
+        format!("/cfp/v1/imageupdate/{UPDATE_ID}/status")
+    );
+    assert_eq!(request.query, "accountserviceid=7");
+    // base64("AKIA-access-XYZZY:s3cr3t-PLUGH-never-print-me")
+    assert_eq!(
+        request.header("authorization"),
+        Some("Basic QUtJQS1hY2Nlc3MtWFlaWlk6czNjcjN0LVBMVUdILW5ldmVyLXByaW50LW1l")
+    );
+    assert_eq!(request.header("accept"), Some("application/json"));
+    assert!(
+        request
+            .header("user-agent")
+            .is_some_and(|ua| ua.starts_with("clanforge-wait/")),
+        "{request:?}"
+    );
+}
+
+#[test]
+fn account_service_id_has_a_long_alias_and_flags_have_env_fallbacks() {
+    let server = serve(vec![status(5, 100)]);
+    Gate::against(&server)
+        .without("--asid")
+        .arg("--account-service-id", "9")
+        .without("--update-id")
+        .env("CLANFORGE_UPDATE_ID", UPDATE_ID)
+        .run()
+        .assert_code(0);
+    assert_eq!(server.requests()[0].query, "accountserviceid=9");
+}
+
+// ---- classification ----------------------------------------------------------------------
+
+#[test]
+fn waits_through_the_running_states_and_exits_0_when_the_job_completes() {
+    let server = serve(vec![
+        status(1, 0),
+        status(2, 0),
+        status(3, 0),
+        status(4, 50),
+        status(5, 100),
+    ]);
+    let run = Gate::against(&server).run();
+    run.assert_code(0);
+    assert_eq!(
+        run.result(),
+        json!({
+            "result": "success", "update_id": UPDATE_ID, "state_id": 5, "state": "Complete",
+            "progress": 100, "job_failed": false, "error": "",
+            "elapsed_seconds": 0, "polls": 5
+        })
+    );
+    assert_eq!(server.requests().len(), 5);
+}
+
+#[test]
+fn logs_each_change_of_state_or_progress_once() {
+    let server = serve(vec![
+        status(3, 0),
+        status(3, 0),
+        status(4, 10),
+        status(4, 10),
+        status(5, 100),
+    ]);
+    let run = Gate::against(&server).run();
+    run.assert_code(0);
+    assert_eq!(
+        run.stderr.matches("Queued, 0%").count(),
+        1,
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        run.stderr.matches("Running, 10%").count(),
+        1,
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("completed (Complete, 100%)"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("5 polls"), "{}", run.stderr);
+}
+
+#[test]
+fn a_failed_job_exits_1_with_its_error() {
+    let body = json!({"jobstateid": 6, "jobstatename": "Failed", "jobprogress": 30,
+                      "jobfailed": 1, "joberror": "install script exited 127"});
+    let server = serve(vec![status(4, 10), Reply::json(body)]);
+    let run = Gate::against(&server).run();
+    run.assert_code(1);
+    let result = run.result();
+    assert_eq!(result["result"], "failed");
+    assert_eq!(result["job_failed"], true);
+    assert_eq!(result["error"], "install script exited 127");
+    assert!(
+        run.stderr.contains("failed (state Failed, jobfailed set)"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_squashed_job_exits_1() {
+    let server = serve(vec![Reply::json(
+        json!({"jobstateid": 7, "jobstatename": "Squashed"}),
+    )]);
+    let run = Gate::against(&server).run();
+    run.assert_code(1);
+    assert_eq!(run.result()["state"], "Squashed");
+}
+
+#[test]
+fn jobfailed_fails_the_gate_whatever_the_state() {
+    let body = json!({"jobstateid": 4, "jobstatename": "Running", "jobfailed": "1"});
+    let server = serve(vec![Reply::json(body)]);
+    let run = Gate::against(&server).run();
+    run.assert_code(1);
+    assert_eq!(run.result()["job_failed"], true);
+}
+
+#[test]
+fn numbers_may_come_as_strings() {
+    let body = json!({"jobstateid": "5", "jobprogress": "100", "jobfailed": "0",
+                      "jobstart": "1700000000", "jobeta": "1700000600", "success": "true"});
+    let server = serve(vec![Reply::json(body)]);
+    let run = Gate::against(&server).run();
+    run.assert_code(0);
+    assert_eq!(run.result()["state_id"], 5);
+    assert_eq!(run.result()["progress"], 100);
+}
+
+#[test]
+fn optional_fields_may_be_null_or_missing() {
+    let server = serve(vec![
+        Reply::json(json!({"jobstateid": 4, "jobeta": null, "jobstart": null, "joberror": null})),
+        Reply::json(json!({"jobstateid": 5})),
+    ]);
+    let run = Gate::against(&server).run();
+    run.assert_code(0);
+    assert_eq!(run.result()["progress"], serde_json::Value::Null);
+}
+
+#[test]
+fn without_a_state_id_the_state_name_decides_case_insensitively() {
+    for (name, code) in [
+        ("Completed", 0),
+        ("complete", 0),
+        ("FAILED", 1),
+        ("squashed", 1),
+    ] {
+        let server = serve(vec![
+            Reply::json(json!({"jobstatename": "running"})),
+            Reply::json(json!({"jobstatename": name})),
+        ]);
+        let run = Gate::against(&server).run();
+        assert_eq!(run.code, code, "{name}: {}", run.stderr);
+        assert_eq!(server.requests().len(), 2, "{name}");
+    }
+}
+
+#[test]
+fn an_unknown_state_warns_once_and_keeps_waiting() {
+    let unknown = Reply::json(json!({"jobstateid": 9, "jobstatename": "Verifying"}));
+    let server = serve(vec![
+        unknown.clone(),
+        unknown.clone(),
+        unknown,
+        status(5, 100),
+    ]);
+    let run = Gate::against(&server).run();
+    run.assert_code(0);
+    assert_eq!(
+        run.stderr.matches("does not know").count(),
+        1,
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("Verifying, jobstateid 9"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(server.requests().len(), 4);
+}
+
+// ---- API errors: exit 4 at once ----------------------------------------------------------
+
+#[test]
+fn an_error_body_exits_4_without_retrying() {
+    let body = json!({"success": false, "error": true, "error_code": 1,
+                      "error_message": "image locked by diffid: 218595"});
+    let server = serve(vec![Reply::json(body), status(5, 100)]);
+    let run = Gate::against(&server).run();
+    run.assert_code(4);
+    assert_eq!(server.requests().len(), 1);
+    assert_eq!(
+        run.result()["error"],
+        "the API reported an error (error_code 1): image locked by diffid: 218595"
+    );
+}
+
+#[test]
+fn refused_credentials_exit_4_at_once() {
+    let server = serve(vec![status(5, 100)]);
+    let run = Gate::against(&server)
+        .env("CLANFORGE_SECRET_KEY", "wrong")
+        .run();
+    run.assert_code(4);
+    assert_eq!(server.requests().len(), 1);
+    assert!(
+        run.stderr.contains("refused the credentials"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("check --access-key, --secret-key and --asid"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.result()["result"], "error");
+}
+
+#[test]
+fn forbidden_exits_4_at_once() {
+    let server = serve(vec![
+        Reply::error(403, 3, "no access to ASID 7"),
+        status(5, 100),
+    ]);
+    let run = Gate::against(&server).run();
+    run.assert_code(4);
+    assert_eq!(server.requests().len(), 1);
+    assert!(
+        run.stderr.contains("HTTP 403: no access to ASID 7"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn an_unknown_job_exits_4_and_says_what_to_check() {
+    let server = serve(vec![status(5, 100)]);
+    let run = Gate::against(&server).arg("--update-id", "999").run();
+    run.assert_code(4);
+    assert!(run.stderr.contains("no image update 999"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("check --update-id and --asid"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn other_client_errors_exit_4_at_once() {
+    let server = serve(vec![Reply::error(400, 2, "bad request"), status(5, 100)]);
+    Gate::against(&server).run().assert_code(4);
+    assert_eq!(server.requests().len(), 1);
+}
+
+#[test]
+fn an_answer_without_a_state_exits_4() {
+    let server = serve(vec![Reply::json(json!({"hello": "world"})), status(5, 100)]);
+    let run = Gate::against(&server).run();
+    run.assert_code(4);
+    assert!(
+        run.stderr.contains("no jobstateid or jobstatename"),
+        "{}",
+        run.stderr
+    );
+}
+
+// ---- transient failures: retried on the schedule -----------------------------------------
+
+/// The gate meets `fault` once, warns, retries, and succeeds on the next poll.
+fn recovers_from(fault: Reply, extra: &[(&str, &str)]) -> Run {
+    let server = serve(vec![fault, status(5, 100)]);
+    let mut gate = Gate::against(&server);
+    for (flag, value) in extra {
+        gate = gate.arg(flag, value);
+    }
+    let run = gate.run();
+    run.assert_code(0);
+    assert_eq!(server.requests().len(), 2);
+    assert!(run.stderr.contains("retrying in"), "{}", run.stderr);
+    assert_eq!(run.result()["polls"], 2);
+    run
+}
+
+#[test]
+fn retries_a_503_with_an_html_body() {
+    let run = recovers_from(
+        Reply::http(503, "<html><body>Service Unavailable</body></html>"),
+        &[],
+    );
+    assert!(
+        run.stderr.contains("HTTP 503 Service Unavailable"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn retries_a_500() {
+    recovers_from(Reply::error(500, 500, "internal error"), &[]);
+}
+
+#[test]
+fn retries_a_502_from_a_proxy() {
+    recovers_from(Reply::http(502, "<html>Bad Gateway</html>"), &[]);
+}
+
+#[test]
+fn retries_a_429() {
+    recovers_from(Reply::http(429, "{}"), &[]);
+}
+
+#[test]
+fn retries_a_408() {
+    recovers_from(Reply::http(408, ""), &[]);
+}
+
+#[test]
+fn retries_an_html_page_served_with_200() {
+    let run = recovers_from(Reply::http(200, "<!DOCTYPE html><html>Login</html>"), &[]);
+    assert!(run.stderr.contains("not JSON"), "{}", run.stderr);
+}
+
+#[test]
+fn retries_truncated_json() {
+    recovers_from(Reply::http(200, r#"{"jobstateid": 4, "jobprog"#), &[]);
+}
+
+#[test]
+fn retries_a_reset_connection() {
+    recovers_from(Reply::Reset, &[]);
+}
+
+#[test]
+fn retries_a_connection_closed_mid_body() {
+    recovers_from(Reply::CloseMidBody(Box::new(status(4, 50))), &[]);
+}
+
+#[test]
+fn retries_a_request_that_times_out() {
+    let run = recovers_from(Reply::Hang, &[("--request-timeout", "200ms")]);
+    assert!(
+        run.stderr.contains("no answer within 200ms"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn retries_a_body_over_one_mebibyte_without_reading_it() {
+    let run = recovers_from(Reply::http(200, vec![b' '; 2 << 20]), &[]);
+    assert!(
+        run.stderr.contains("larger than 1048576 bytes"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn retries_refused_connections_until_the_deadline() {
+    // A port that was free a moment ago: nothing listens there.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let run = Gate::new(&format!("http://127.0.0.1:{port}"))
+        .arg("--timeout", "1s")
+        .run();
+    run.assert_code(3);
+    assert!(
+        run.stderr.matches("could not connect").count() >= 2,
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.result()["error"]
+            .as_str()
+            .unwrap()
+            .contains("could not connect")
+    );
+}
+
+// ---- Retry-After ---------------------------------------------------------------------------
+
+fn gap_between_first_two_polls(fault: Reply) -> Duration {
+    let server = serve(vec![fault, status(5, 100)]);
+    Gate::against(&server).run().assert_code(0);
+    let requests = server.requests();
+    requests[1].at - requests[0].at
+}
+
+#[test]
+fn retry_after_in_seconds_spaces_the_next_poll() {
+    let gap = gap_between_first_two_polls(Reply::http(429, "{}").with_header("Retry-After", "1"));
+    assert!(gap >= Duration::from_secs(1), "{gap:?}");
+    assert!(gap < Duration::from_secs(3), "{gap:?}");
+}
+
+#[test]
+fn retry_after_as_an_http_date_spaces_the_next_poll() {
+    let when = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(2));
+    let gap = gap_between_first_two_polls(Reply::http(503, "").with_header("Retry-After", &when));
+    // The date has whole-second resolution: it lies 1–2 s ahead.
+    assert!(gap >= Duration::from_millis(900), "{gap:?}");
+    assert!(gap < Duration::from_secs(4), "{gap:?}");
+}
+
+#[test]
+fn retry_after_past_the_deadline_gives_up_at_once() {
+    let server = serve(vec![Reply::http(503, "").with_header("Retry-After", "600")]);
+    let run = Gate::against(&server).arg("--timeout", "20s").run();
+    run.assert_code(3);
+    assert!(run.elapsed < Duration::from_secs(5), "{:?}", run.elapsed);
+    assert!(
+        run.stderr.contains("(Retry-After), past the 20s deadline"),
+        "{}",
+        run.stderr
+    );
+}
+
+// ---- the deadline ----------------------------------------------------------------------------
+
+#[test]
+fn the_deadline_holds_against_a_server_that_never_answers() {
+    let server = serve(vec![Reply::Hang]);
+    let run = Gate::against(&server)
+        .arg("--timeout", "1s")
+        .arg("--request-timeout", "30s")
+        .run();
+    run.assert_code(3);
+    assert!(run.elapsed < Duration::from_secs(2), "{:?}", run.elapsed);
+    assert_eq!(run.result()["result"], "timeout");
+}
+
+#[test]
+fn the_deadline_holds_against_a_body_sent_a_byte_at_a_time() {
+    let trickle = Reply::Trickle {
+        reply: Box::new(status(5, 100)),
+        every: Duration::from_millis(100),
+    };
+    let server = serve(vec![trickle]);
+    let run = Gate::against(&server)
+        .arg("--timeout", "1s")
+        .arg("--request-timeout", "30s")
+        .run();
+    run.assert_code(3);
+    assert!(run.elapsed < Duration::from_secs(2), "{:?}", run.elapsed);
+}
+
+#[test]
+fn the_timeout_names_the_last_state_and_that_the_job_may_still_run() {
+    let server = serve(vec![status(4, 42)]);
+    let run = Gate::against(&server).arg("--timeout", "500ms").run();
+    run.assert_code(3);
+    let error = run.result()["error"].as_str().unwrap().to_owned();
+    assert!(error.contains("last seen: Running, 42%"), "{error}");
+    assert!(
+        error.contains("the 500ms deadline (--timeout) passed"),
+        "{error}"
+    );
+    assert!(
+        error.contains("may still be running in Clanforge"),
+        "{error}"
+    );
+    assert!(run.stderr.contains(&error), "{}", run.stderr);
+}
+
+// ---- usage errors: exit 2 ------------------------------------------------------------------
+
+#[test]
+fn a_missing_flag_is_a_usage_error() {
+    let run = Gate::new("http://127.0.0.1:9").without("--update-id").run();
+    run.assert_code(2);
+    assert!(run.stderr.contains("--update-id"), "{}", run.stderr);
+}
+
+#[test]
+fn a_bad_duration_is_a_usage_error_naming_the_flag() {
+    let run = Gate::new("http://127.0.0.1:9").arg("--timeout", "5x").run();
+    run.assert_code(2);
+    assert!(run.stderr.contains("--timeout"), "{}", run.stderr);
+}
+
+#[test]
+fn an_empty_secret_is_a_usage_error_and_the_result_is_still_written() {
+    let run = Gate::new("http://127.0.0.1:9")
+        .env("CLANFORGE_SECRET_KEY", "")
+        .run();
+    run.assert_code(2);
+    assert!(
+        run.stderr
+            .contains("--secret-key (CLANFORGE_SECRET_KEY) is empty"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.result()["result"], "error");
+}
+
+#[test]
+fn a_base_url_that_is_not_http_is_a_usage_error() {
+    let run = Gate::new("ftp://example.com").run();
+    run.assert_code(2);
+    assert!(run.stderr.contains("--base-url"), "{}", run.stderr);
+}
+
+#[test]
+fn an_unwritable_result_file_is_a_usage_error_before_any_request() {
+    let server = serve(vec![status(5, 100)]);
+    let run = Gate::against(&server)
+        .arg("--result-file", "/nonexistent/dir/result.json")
+        .run();
+    run.assert_code(2);
+    assert!(run.stderr.contains("--result-file"), "{}", run.stderr);
+    assert!(server.requests().is_empty());
+}
+
+// ---- outputs -------------------------------------------------------------------------------
+
+#[test]
+fn json_prints_exactly_the_result_on_stdout() {
+    let server = serve(vec![status(5, 100)]);
+    let run = Gate::against(&server).flag("--json").run();
+    run.assert_code(0);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines.len(), 1, "{}", run.stdout);
+    let printed: serde_json::Value = serde_json::from_str(lines[0]).unwrap();
+    assert_eq!(printed, run.result());
+}
+
+#[test]
+fn json_logs_are_one_object_per_line() {
+    let server = serve(vec![status(4, 10), status(5, 100)]);
+    let run = Gate::against(&server).arg("--log-format", "json").run();
+    run.assert_code(0);
+    let events: Vec<serde_json::Value> = run
+        .stderr
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert!(
+        events
+            .iter()
+            .any(|e| e["state"] == "Running" && e["progress"] == 10)
+    );
+    assert_eq!(events.last().unwrap()["result"], "success");
+}
+
+// ---- secrets -------------------------------------------------------------------------------
+
+#[test]
+fn the_keys_appear_in_no_output_on_any_path() {
+    let cases: Vec<(Vec<Reply>, &[&str], i32)> = vec![
+        (vec![status(5, 100)], &["--json"], 0),
+        (vec![Reply::http(500, ""), status(6, 10)], &["--json"], 1),
+        (vec![status(4, 1)], &["--timeout", "300ms"], 3),
+        (
+            vec![Reply::error(401, 1, "Unauthorized")],
+            &["--log-format", "json"],
+            4,
+        ),
+    ];
+    for (replies, args, code) in cases {
+        let server = serve(replies);
+        let mut gate = Gate::against(&server);
+        for pair in args.chunks(2) {
+            gate = match pair {
+                [flag, value] => gate.arg(flag, value),
+                [flag] => gate.flag(flag),
+                _ => unreachable!(),
+            };
+        }
+        let run = gate.run();
+        run.assert_code(code);
+        let all = run.all_output();
+        assert!(
+            !all.contains(SECRET_KEY) && !all.contains(ACCESS_KEY),
+            "{all}"
+        );
+    }
+}
+
+#[test]
+fn help_hides_the_keys_given_in_the_environment() {
+    let mut command = Gate::new("http://127.0.0.1:9").command();
+    command.args(["--help"]);
+    let output = command.output().unwrap();
+    let help = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success());
+    assert!(help.contains("CLANFORGE_SECRET_KEY"), "{help}");
+    assert!(
+        !help.contains(SECRET_KEY) && !help.contains(ACCESS_KEY),
+        "{help}"
+    );
+}
