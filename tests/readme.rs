@@ -1,0 +1,39 @@
+//! The README repeats facts the code owns; these tests keep the two in step.
+
+use clanforge_wait::outcome::EXIT_CODES;
+
+fn readme() -> String {
+    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README.md")
+}
+
+fn between<'a>(text: &'a str, start: &str, end: &str) -> &'a str {
+    let from = text.find(start).unwrap_or_else(|| panic!("no {start}")) + start.len();
+    let to = text[from..].find(end).unwrap_or_else(|| panic!("no {end}")) + from;
+    text[from..to].trim()
+}
+
+#[test]
+fn the_readme_exit_code_table_is_the_one_in_the_code() {
+    let mut table = String::from("| code | `result` | meaning |\n|---|---|---|\n");
+    for (code, result, meaning) in EXIT_CODES {
+        table.push_str(&format!("| {code} | `{result}` | {meaning} |\n"));
+    }
+    let readme = readme();
+    assert_eq!(
+        between(
+            &readme,
+            "<!-- exit-codes:start -->",
+            "<!-- exit-codes:end -->"
+        ),
+        table.trim(),
+        "update README.md's exit-code table from src/outcome.rs"
+    );
+}
+
+#[test]
+fn the_readme_gives_the_test_command_that_ci_runs() {
+    let ci =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/.ci/run")).expect(".ci/run");
+    assert!(ci.contains("\ncargo test --locked\n"));
+    assert!(readme().contains("cargo test --locked               # the test suite"));
+}
