@@ -82,6 +82,10 @@ pub struct Cli {
     #[arg(long, value_name = "FILE")]
     pub result_file: Option<PathBuf>,
 
+    /// Write the result as CLANFORGE_<KEY>=value lines (for GitLab's dotenv reports)
+    #[arg(long, env = "CLANFORGE_DOTENV", value_name = "FILE")]
+    pub dotenv: Option<PathBuf>,
+
     /// Print the final result on stdout as one JSON object
     #[arg(long)]
     pub json: bool,

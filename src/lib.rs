@@ -18,17 +18,28 @@ pub mod wait;
 use crate::api::Client;
 use crate::cli::{Cli, Config};
 use crate::outcome::{Outcome, Signal, Summary};
+use crate::report::dotenv::Dotenv;
 use crate::report::log::LogReporter;
 use crate::report::result::{JsonStdout, ResultFile};
 use crate::report::{ReportError, Reporter};
 use crate::schedule::Schedule;
+use crate::secret::Secret;
 use crate::sim::{Script, Sim};
 use crate::wait::{Report, Settings};
 use tracing::{error, info};
 
 /// Runs the gate and returns how it ended. Every path, errors included, writes every output.
 pub async fn run(cli: Cli, log: LogReporter) -> Outcome {
+    let secrets: Vec<&Secret> = [&cli.access_key, &cli.secret_key]
+        .into_iter()
+        .flatten()
+        .collect();
+    let update_id = cli.update_id.as_deref().unwrap_or(cli::DEMO_UPDATE_ID);
+    let title = format!("clanforge-wait: image update {update_id}");
+    let ci = report::ci_reporters(|name| std::env::var(name).ok(), &secrets, &title);
+    // The log first: its final line goes out before a CI reporter closes its group.
     let mut reporters: Vec<Box<dyn Reporter>> = vec![Box::new(log)];
+    reporters.extend(ci);
     if cli.json {
         reporters.push(Box::new(JsonStdout));
     }
@@ -37,6 +48,12 @@ pub async fn run(cli: Cli, log: LogReporter) -> Outcome {
         match ResultFile::create(path) {
             Ok(file) => reporters.push(Box::new(file)),
             Err(e) => setup_error = Some(e.to_string()),
+        }
+    }
+    if let Some(path) = cli.dotenv.clone() {
+        match Dotenv::create(path) {
+            Ok(file) => reporters.push(Box::new(file)),
+            Err(e) => setup_error = setup_error.or(Some(e.to_string())),
         }
     }
     let config = match (setup_error, cli.config()) {

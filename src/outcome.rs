@@ -104,6 +104,25 @@ pub struct Summary {
     pub polls: u32,
 }
 
+impl Summary {
+    /// Every key with its value as text, in the documented order: what the CI outputs write.
+    /// Absent numbers are empty strings; `job_failed` is `true` or `false`.
+    pub fn pairs(&self) -> [(&'static str, String); 9] {
+        let opt = |n: Option<i64>| n.map(|n| n.to_string()).unwrap_or_default();
+        [
+            ("result", self.result.to_owned()),
+            ("update_id", self.update_id.clone()),
+            ("state_id", opt(self.state_id)),
+            ("state", self.state.clone()),
+            ("progress", opt(self.progress.map(i64::from))),
+            ("job_failed", self.job_failed.to_string()),
+            ("error", self.error.clone()),
+            ("elapsed_seconds", self.elapsed_seconds.to_string()),
+            ("polls", self.polls.to_string()),
+        ]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,5 +142,34 @@ mod tests {
             let row = EXIT_CODES.iter().find(|row| row.0 == outcome.exit_code());
             assert_eq!(row.map(|r| r.1), Some(outcome.result()), "{outcome:?}");
         }
+    }
+
+    #[test]
+    fn pairs_name_every_serialized_key_in_order() {
+        let summary = Summary {
+            result: "success",
+            update_id: "1".into(),
+            state_id: None,
+            state: String::new(),
+            progress: Some(5),
+            job_failed: false,
+            error: String::new(),
+            elapsed_seconds: 2,
+            polls: 3,
+        };
+        let json = serde_json::to_value(&summary).unwrap();
+        let keys: Vec<&str> = json
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let mut pair_keys: Vec<&str> = summary.pairs().iter().map(|(k, _)| *k).collect();
+        pair_keys.sort_unstable();
+        let mut sorted = keys.clone();
+        sorted.sort_unstable();
+        assert_eq!(pair_keys, sorted);
+        assert_eq!(summary.pairs()[2].1, "");
+        assert_eq!(summary.pairs()[4].1, "5");
     }
 }

@@ -4,10 +4,17 @@
 //! The log's mode is decided once, in [`LogMode::detect`]; nothing else asks whether stderr
 //! is a terminal.
 
+pub mod dotenv;
+pub mod github;
+pub mod gitlab;
 pub mod log;
 pub mod result;
+pub mod workflow;
 
+use crate::secret::Secret;
 use crate::wait::{Event, Report};
+use std::fs::File;
+use std::io::Write;
 use std::path::PathBuf;
 
 /// A destination for the wait loop's events and its final report.
@@ -46,6 +53,53 @@ pub struct ReportError {
     pub what: &'static str,
     pub path: PathBuf,
     pub source: std::io::Error,
+}
+
+/// The reporters of the CI platform we run on (`GITHUB_ACTIONS=true`, `GITLAB_CI=true`).
+/// They print their first lines (GitHub's masks among them) now: call this before anything
+/// else is printed.
+pub fn ci_reporters(
+    var: impl Fn(&str) -> Option<String>,
+    secrets: &[&Secret],
+    title: &str,
+) -> Vec<Box<dyn Reporter>> {
+    let mut reporters: Vec<Box<dyn Reporter>> = Vec::new();
+    if var("GITHUB_ACTIONS").as_deref() == Some("true") {
+        reporters.push(Box::new(github::GitHub::start(&var, secrets, title)));
+    }
+    if var("GITLAB_CI").as_deref() == Some("true") {
+        reporters.push(Box::new(gitlab::GitLab::start(title)));
+    }
+    reporters
+}
+
+/// A file a reporter writes at the end. It is created when the gate starts, so that a path that
+/// can't be written is a usage error before the first request, not a surprise at the end.
+#[derive(Debug)]
+pub struct OutputFile {
+    what: &'static str,
+    path: PathBuf,
+    file: File,
+}
+
+impl OutputFile {
+    pub fn create(what: &'static str, path: PathBuf) -> Result<Self, ReportError> {
+        match File::create(&path) {
+            Ok(file) => Ok(Self { what, path, file }),
+            Err(source) => Err(ReportError { what, path, source }),
+        }
+    }
+
+    pub fn write(&mut self, contents: &[u8]) -> Result<(), ReportError> {
+        self.file
+            .write_all(contents)
+            .and_then(|()| self.file.sync_all())
+            .map_err(|source| ReportError {
+                what: self.what,
+                path: self.path.clone(),
+                source,
+            })
+    }
 }
 
 /// How the log is written.

@@ -3,7 +3,6 @@
 
 use clanforge_wait::sim::{Reply, Script, Sim, SimServer};
 use serde_json::Value;
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -23,25 +22,26 @@ pub fn serve(replies: Vec<Reply>) -> SimServer {
         .expect("the simulator starts")
 }
 
-/// One run of the gate, configured like a pipeline would, with fast polling.
+/// One run of the gate, configured like a pipeline would, with fast polling. Its files (the
+/// result, CI outputs) live in a temporary folder of its own.
 pub struct Gate {
     args: Vec<(String, Option<String>)>,
     envs: Vec<(String, String)>,
-    result_file: tempfile::NamedTempFile,
+    dir: tempfile::TempDir,
 }
 
 impl Gate {
     pub fn new(base_url: &str) -> Self {
-        let result_file = tempfile::NamedTempFile::new().expect("a temp file");
+        let dir = tempfile::tempdir().expect("a temp folder");
         let mut gate = Self {
             args: Vec::new(),
             envs: vec![
                 ("CLANFORGE_ACCESS_KEY".into(), ACCESS_KEY.into()),
                 ("CLANFORGE_SECRET_KEY".into(), SECRET_KEY.into()),
             ],
-            result_file,
+            dir,
         };
-        let path = gate.result_file.path().display().to_string();
+        let path = gate.path("result.json");
         for (flag, value) in [
             ("--base-url", base_url),
             ("--update-id", UPDATE_ID),
@@ -59,6 +59,25 @@ impl Gate {
 
     pub fn against(server: &SimServer) -> Self {
         Self::new(&server.url())
+    }
+
+    /// A file in the run's folder.
+    pub fn path(&self, name: &str) -> String {
+        self.dir.path().join(name).display().to_string()
+    }
+
+    /// Runs as a GitHub Actions step would: outputs and summary go to files in the folder.
+    pub fn github(self) -> Self {
+        let (output, summary) = (self.path("github_output"), self.path("step_summary"));
+        self.env("GITHUB_ACTIONS", "true")
+            .env("GITHUB_OUTPUT", &output)
+            .env("GITHUB_STEP_SUMMARY", &summary)
+    }
+
+    /// Writes a dotenv file, `ci.env`, in the folder.
+    pub fn dotenv(self) -> Self {
+        let path = self.path("ci.env");
+        self.arg("--dotenv", &path)
     }
 
     /// Sets a flag with a value, replacing an earlier one.
@@ -109,8 +128,39 @@ impl Gate {
     }
 
     pub fn run(self) -> Run {
+        self.spawn().finish()
+    }
+
+    pub fn spawn(self) -> Running {
         let started = Instant::now();
-        let mut child = self.command().spawn().expect("the gate starts");
+        let child = self.command().spawn().expect("the gate starts");
+        Running {
+            child,
+            started,
+            gate: self,
+        }
+    }
+}
+
+/// A gate still running.
+pub struct Running {
+    child: std::process::Child,
+    started: Instant,
+    gate: Gate,
+}
+
+impl Running {
+    /// Sends a signal by name (`TERM`, `INT`) with kill(1).
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .args([format!("-{name}"), self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success());
+    }
+
+    pub fn finish(self) -> Run {
+        let (started, mut child) = (self.started, self.child);
         let status = loop {
             if let Some(status) = child.try_wait().expect("wait on the gate") {
                 break status;
@@ -123,15 +173,13 @@ impl Gate {
         };
         let elapsed = started.elapsed();
         let output = child.wait_with_output().expect("the gate's output");
-        let result_path = self.result_file.path().to_path_buf();
         Run {
             code: status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-            result_text: std::fs::read_to_string(&result_path).unwrap_or_default(),
+            result_text: std::fs::read_to_string(self.gate.path("result.json")).unwrap_or_default(),
             elapsed,
-            result_path,
-            _result_file: self.result_file,
+            dir: self.gate.dir,
         }
     }
 }
@@ -143,8 +191,7 @@ pub struct Run {
     pub stderr: String,
     pub result_text: String,
     pub elapsed: Duration,
-    pub result_path: PathBuf,
-    _result_file: tempfile::NamedTempFile,
+    dir: tempfile::TempDir,
 }
 
 impl Run {
@@ -158,9 +205,18 @@ impl Run {
         })
     }
 
+    /// A file the gate wrote in its folder; empty if it wrote none.
+    pub fn file(&self, name: &str) -> String {
+        std::fs::read_to_string(self.dir.path().join(name)).unwrap_or_default()
+    }
+
     /// Everything the gate wrote, for scanning.
     pub fn all_output(&self) -> String {
-        format!("{}\n{}\n{}", self.stdout, self.stderr, self.result_text)
+        let mut all = format!("{}\n{}\n{}", self.stdout, self.stderr, self.result_text);
+        for name in ["github_output", "step_summary", "ci.env"] {
+            all.push_str(&self.file(name));
+        }
+        all
     }
 
     #[track_caller]
@@ -168,6 +224,71 @@ impl Run {
         assert_eq!(self.code, code, "exit code; stderr:\n{}", self.stderr);
         self
     }
+}
+
+/// Reads a `$GITHUB_OUTPUT` file by the runner's rules (actions/runner, `SetOutputFileCommand`):
+/// lines break at `\n`, `\r\n` or a lone `\r`; `NAME=VALUE` when `=` comes before any `<<`,
+/// else `NAME<<DELIMITER` followed by lines up to one equal to the delimiter.
+pub fn read_github_output(text: &str) -> Vec<(String, String)> {
+    let normalized = text.replace("\r\n", "\n").replace('\r', "\n");
+    let mut lines = normalized.split('\n').peekable();
+    let mut pairs = Vec::new();
+    while let Some(line) = lines.next() {
+        if line.is_empty() && lines.peek().is_none() {
+            break; // the newline that ends the file
+        }
+        let equals = line.find('=');
+        let heredoc = line.find("<<");
+        match (equals, heredoc) {
+            (Some(e), h) if h.is_none_or(|h| e < h) => {
+                assert!(e > 0, "an empty name: {line:?}");
+                pairs.push((line[..e].to_owned(), line[e + 1..].to_owned()));
+            }
+            (_, Some(h)) => {
+                let (name, delimiter) = (&line[..h], &line[h + 2..]);
+                assert!(!name.is_empty() && !delimiter.is_empty(), "{line:?}");
+                let mut value = Vec::new();
+                loop {
+                    let next = lines
+                        .next()
+                        .unwrap_or_else(|| panic!("no closing {delimiter}"));
+                    if next == delimiter {
+                        break;
+                    }
+                    value.push(next);
+                }
+                pairs.push((name.to_owned(), value.join("\n")));
+            }
+            _ => panic!("the runner rejects this line: {line:?}"),
+        }
+    }
+    pairs
+}
+
+/// The workflow commands the runner would carry out for this log, by its rules: `::name…::`
+/// at the start of a (left-trimmed) line, `##[name…]` anywhere in a line, and nothing while
+/// `::stop-commands::TOKEN` is in force, until a line `::TOKEN::`.
+pub fn workflow_commands(log: &str) -> Vec<String> {
+    let mut commands = Vec::new();
+    let mut stopped: Option<String> = None;
+    for line in log.lines() {
+        let trimmed = line.trim_start();
+        if let Some(token) = &stopped {
+            if trimmed.trim_end() == format!("::{token}::") {
+                stopped = None;
+            }
+            continue;
+        }
+        if let Some(rest) = trimmed.strip_prefix("::") {
+            if let Some(token) = rest.strip_prefix("stop-commands::") {
+                stopped = Some(token.trim_end().to_owned());
+            }
+            commands.push(line.to_owned());
+        } else if line.contains("##[") {
+            commands.push(line.to_owned());
+        }
+    }
+    commands
 }
 
 /// A job status body, as the API sends it.

@@ -1,0 +1,185 @@
+//! GitHub Actions: step outputs (`$GITHUB_OUTPUT`), a step summary (`$GITHUB_STEP_SUMMARY`),
+//! the log in a collapsible group with workflow commands off, masks for the keys, and an error
+//! annotation when the gate does not succeed.
+
+use super::workflow::{self, Group, Level, StopCommands};
+use super::{ReportError, Reporter};
+use crate::outcome::Outcome;
+use crate::secret::Secret;
+use crate::wait::{Report, human};
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The step summary stays well under GitHub's 1 MiB per step.
+const MAX_CELL: usize = 4096;
+
+#[derive(Debug)]
+pub struct GitHub {
+    output: Option<PathBuf>,
+    step_summary: Option<PathBuf>,
+    // Fields drop in order: commands come back on, then the group closes.
+    stop: Option<StopCommands>,
+    group: Option<Group>,
+}
+
+impl GitHub {
+    /// Masks the keys and opens the log group, with commands off. Call it before anything else
+    /// is printed, so that no line can precede the masks.
+    pub fn start(var: impl Fn(&str) -> Option<String>, secrets: &[&Secret], title: &str) -> Self {
+        for secret in secrets {
+            workflow::add_mask(secret.expose());
+        }
+        let group = Some(Group::open(title));
+        let stop = Some(StopCommands::start());
+        let path = |name| var(name).filter(|p| !p.is_empty()).map(PathBuf::from);
+        Self {
+            output: path("GITHUB_OUTPUT"),
+            step_summary: path("GITHUB_STEP_SUMMARY"),
+            stop,
+            group,
+        }
+    }
+}
+
+impl Reporter for GitHub {
+    fn on_finish(&mut self, report: &Report) -> Result<(), ReportError> {
+        self.stop.take();
+        self.group.take();
+        if report.outcome != Outcome::Completed {
+            let level = match report.outcome {
+                Outcome::Cancelled(_) => Level::Warning,
+                _ => Level::Error,
+            };
+            let title = format!("clanforge-wait: {}", report.summary.result);
+            workflow::annotate(level, &title, &report.message);
+        }
+        let mut written = Ok(());
+        if let Some(path) = &self.output {
+            written = append(
+                "$GITHUB_OUTPUT",
+                path,
+                &output_file(&report.summary.pairs()),
+            );
+        }
+        if let Some(path) = &self.step_summary {
+            let summary = append("$GITHUB_STEP_SUMMARY", path, &step_summary(report));
+            written = written.and(summary);
+        }
+        written
+    }
+}
+
+fn append(what: &'static str, path: &PathBuf, text: &str) -> Result<(), ReportError> {
+    OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .and_then(|mut file| file.write_all(text.as_bytes()))
+        .map_err(|source| ReportError {
+            what,
+            path: path.clone(),
+            source,
+        })
+}
+
+/// `$GITHUB_OUTPUT` lines: `key=value`, or for a value with a line break the heredoc form with
+/// a random delimiter that the value does not contain. The runner reads lines with .NET's
+/// `ReadLine`, which also breaks at a lone `\r`: line breaks are written as `\n`.
+pub fn output_file(pairs: &[(&str, String)]) -> String {
+    let mut out = String::new();
+    for (key, value) in pairs {
+        if value.contains(['\n', '\r']) {
+            let value = value.replace("\r\n", "\n").replace('\r', "\n");
+            let delimiter = loop {
+                let candidate = workflow::random_token("ghadelimiter_");
+                if !value.contains(&candidate) {
+                    break candidate;
+                }
+            };
+            out.push_str(&format!("{key}<<{delimiter}\n{value}\n{delimiter}\n"));
+        } else {
+            out.push_str(&format!("{key}={value}\n"));
+        }
+    }
+    out
+}
+
+/// A Markdown table of the result, every cell escaped.
+pub fn step_summary(report: &Report) -> String {
+    let s = &report.summary;
+    let progress = s.progress.map(|p| format!("{p}%")).unwrap_or_default();
+    let elapsed = human(Duration::from_secs(s.elapsed_seconds));
+    let cells = [
+        s.update_id.as_str(),
+        s.result,
+        s.state.as_str(),
+        progress.as_str(),
+        elapsed.as_str(),
+        &s.polls.to_string(),
+        s.error.as_str(),
+    ]
+    .map(cell);
+    format!(
+        "### clanforge-wait: image update {}\n\n\
+         | update id | result | state | progress | elapsed | polls | error |\n\
+         |---|---|---|---|---|---|---|\n\
+         | {} |\n\n",
+        cell(&s.update_id),
+        cells.join(" | ")
+    )
+}
+
+/// Table-cell text: no HTML, no column breaks, no line breaks, bounded length.
+fn cell(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars().take(MAX_CELL) {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '|' => out.push_str("\\|"),
+            '\\' | '`' | '*' | '_' | '[' | ']' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if c.is_control() => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn single_line_values_are_key_value_lines() {
+        assert_eq!(
+            output_file(&[("result", "success".into()), ("error", String::new())]),
+            "result=success\nerror=\n"
+        );
+    }
+
+    #[test]
+    fn values_with_line_breaks_use_a_fresh_delimiter() {
+        let text = output_file(&[("error", "a\nghadelimiter_x\r\nb".into())]);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 5, "{text}");
+        let delimiter = lines[0].strip_prefix("error<<").unwrap();
+        assert!(delimiter.starts_with("ghadelimiter_") && delimiter.len() > 20);
+        assert_eq!(&lines[1..4], ["a", "ghadelimiter_x", "b"]);
+        assert_eq!(lines[4], delimiter);
+    }
+
+    #[test]
+    fn cells_cannot_break_the_table_or_inject_html() {
+        assert_eq!(
+            cell("a|b\n<img src=x>&`c`"),
+            "a\\|b &lt;img src=x&gt;&amp;\\`c\\`"
+        );
+        assert_eq!(cell(&"x".repeat(10_000)).len(), MAX_CELL);
+    }
+}

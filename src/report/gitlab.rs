@@ -1,0 +1,56 @@
+//! GitLab CI: the log inside a collapsible section, closed when the gate finishes or the
+//! reporter is dropped.
+
+use super::{ReportError, Reporter};
+use crate::job::one_line;
+use crate::wait::Report;
+use std::io::{self, Write};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+const SECTION: &str = "clanforge_wait";
+
+#[derive(Debug)]
+pub struct GitLab {
+    open: bool,
+}
+
+impl GitLab {
+    pub fn start(header: &str) -> Self {
+        marker(&format!(
+            "section_start:{}:{SECTION}[collapsed=false]\r\x1b[0K{}",
+            unix_now(),
+            one_line(header)
+        ));
+        Self { open: true }
+    }
+
+    fn close(&mut self) {
+        if std::mem::take(&mut self.open) {
+            marker(&format!("section_end:{}:{SECTION}\r\x1b[0K", unix_now()));
+        }
+    }
+}
+
+impl Reporter for GitLab {
+    fn on_finish(&mut self, _report: &Report) -> Result<(), ReportError> {
+        self.close();
+        Ok(())
+    }
+}
+
+impl Drop for GitLab {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+/// Section markers go to stderr with the log, so they stay in order with its lines.
+fn marker(text: &str) {
+    let _ = writeln!(io::stderr().lock(), "\x1b[0K{text}");
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}

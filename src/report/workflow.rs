@@ -1,0 +1,136 @@
+//! GitHub Actions workflow commands: the only code that prints `::`.
+//!
+//! Commands go to stderr, the stream the log uses, so that they and the log lines reach the
+//! runner in the order they were written. Data and properties are escaped by the toolkit's
+//! rules. Guards close what they open ([`Group`], [`StopCommands`]) when dropped, on every path.
+//!
+//! The runner finds `::command::` at the start of a line and the legacy `##[command]` anywhere
+//! in a line, so text from the server must never reach the log while commands are live:
+//! [`StopCommands`] turns them off until its random token is printed.
+
+use std::io::{self, Write};
+
+/// Escapes a command's data (the part after the last `::`).
+pub fn escape_data(text: &str) -> String {
+    text.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// Escapes a property value (`title=…`).
+pub fn escape_property(text: &str) -> String {
+    escape_data(text).replace(':', "%3A").replace(',', "%2C")
+}
+
+/// A random token no server can guess: 128 bits from the OS-seeded generator.
+pub fn random_token(prefix: &str) -> String {
+    format!(
+        "{prefix}{:016x}{:016x}",
+        fastrand::u64(..),
+        fastrand::u64(..)
+    )
+}
+
+fn print(line: &str) {
+    // A log that can't be written has nowhere to report the failure either.
+    let _ = writeln!(io::stderr().lock(), "{line}");
+}
+
+/// Masks `secret` in everything the runner logs from now on.
+pub fn add_mask(secret: &str) {
+    if !secret.trim().is_empty() {
+        print(&format!("::add-mask::{}", escape_data(secret)));
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Error,
+    Warning,
+    Notice,
+}
+
+/// An annotation: `::error title=…::message`.
+pub fn annotation(level: Level, title: &str, message: &str) -> String {
+    let name = match level {
+        Level::Error => "error",
+        Level::Warning => "warning",
+        Level::Notice => "notice",
+    };
+    format!(
+        "::{name} title={}::{}",
+        escape_property(title),
+        escape_data(message)
+    )
+}
+
+pub fn annotate(level: Level, title: &str, message: &str) {
+    print(&annotation(level, title, message));
+}
+
+/// A collapsible log group, open until dropped.
+#[derive(Debug)]
+pub struct Group(());
+
+impl Group {
+    pub fn open(title: &str) -> Self {
+        print(&format!("::group::{}", escape_data(title)));
+        Self(())
+    }
+}
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        print("::endgroup::");
+    }
+}
+
+/// Workflow commands are off until dropped.
+#[derive(Debug)]
+pub struct StopCommands {
+    token: String,
+}
+
+impl StopCommands {
+    pub fn start() -> Self {
+        let token = random_token("clanforge-wait-");
+        print(&format!("::stop-commands::{token}"));
+        Self { token }
+    }
+}
+
+impl Drop for StopCommands {
+    fn drop(&mut self) {
+        print(&format!("::{}::", self.token));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn data_escapes_percent_and_line_breaks() {
+        assert_eq!(escape_data("50%\r\n::x"), "50%25%0D%0A::x");
+    }
+
+    #[test]
+    fn properties_also_escape_colon_and_comma() {
+        assert_eq!(escape_property("a:b,c%\n"), "a%3Ab%2Cc%25%0A");
+    }
+
+    #[test]
+    fn an_annotation_is_one_line_whatever_its_text() {
+        let line = annotation(Level::Error, "t::x,y", "line one\n::warning::two\r%0A");
+        assert_eq!(
+            line,
+            "::error title=t%3A%3Ax%2Cy::line one%0A::warning::two%0D%250A"
+        );
+    }
+
+    #[test]
+    fn tokens_differ() {
+        assert_ne!(random_token("t"), random_token("t"));
+        assert_eq!(random_token("t").len(), 33);
+    }
+}

@@ -1,0 +1,265 @@
+//! CI-native behaviour, black-box: GitHub Actions outputs, summary and log commands, GitLab
+//! sections and dotenv files, and cancellation by signal.
+
+mod common;
+
+use clanforge_wait::sim::Reply;
+use common::*;
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+
+/// Server text that tries every trick on the runner's output and command parsers.
+const HOSTILE: &str = "Failed\nresult=success\nEOF\nghadelimiter_0000\r\nerror<<EOF\n%0A::warning::pwned\n##[error]pwned\n::add-mask::x | <b>bold</b>";
+
+fn hostile_failure() -> Reply {
+    Reply::json(json!({
+        "jobstateid": 6, "jobstatename": HOSTILE, "jobprogress": 40,
+        "jobfailed": 1, "joberror": HOSTILE,
+    }))
+}
+
+/// The result keys as the CI outputs write them, from the JSON result.
+fn expected_pairs(result: &Value) -> Vec<(String, String)> {
+    let text = |v: &Value| match v {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    [
+        "result",
+        "update_id",
+        "state_id",
+        "state",
+        "progress",
+        "job_failed",
+        "error",
+        "elapsed_seconds",
+        "polls",
+    ]
+    .iter()
+    .map(|key| ((*key).to_owned(), text(&result[key])))
+    .collect()
+}
+
+#[test]
+fn github_outputs_read_back_exactly_whatever_the_server_sent() {
+    let server = serve(vec![hostile_failure()]);
+    let run = Gate::against(&server).github().run();
+    run.assert_code(1);
+    let pairs = read_github_output(&run.file("github_output"));
+    assert_eq!(pairs, expected_pairs(&run.result()));
+    assert_eq!(pairs[0], ("result".to_owned(), "failed".to_owned()));
+}
+
+#[test]
+fn github_outputs_are_written_on_success() {
+    let server = serve(vec![status(5, 100)]);
+    let run = Gate::against(&server).github().run();
+    run.assert_code(0);
+    let pairs = read_github_output(&run.file("github_output"));
+    assert_eq!(pairs, expected_pairs(&run.result()));
+    assert_eq!(pairs[3], ("state".to_owned(), "Complete".to_owned()));
+}
+
+#[test]
+fn server_text_cannot_start_a_workflow_command() {
+    let server = serve(vec![
+        Reply::json(json!({"jobstateid": 4, "jobstatename": HOSTILE})),
+        Reply::error(503, 1, HOSTILE),
+        hostile_failure(),
+    ]);
+    let run = Gate::against(&server).github().run();
+    run.assert_code(1);
+    assert!(
+        run.stderr.contains("##[error]pwned"),
+        "the text is logged: {}",
+        run.stderr
+    );
+    let commands = workflow_commands(&run.stderr);
+    let names: Vec<&str> = commands
+        .iter()
+        .map(|c| c.trim_start_matches("::").split([':', ' ']).next().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "add-mask",
+            "add-mask",
+            "group",
+            "stop-commands",
+            "endgroup",
+            "error"
+        ],
+        "{commands:#?}"
+    );
+    assert!(commands[5].starts_with("::error title=clanforge-wait%3A failed::"));
+}
+
+#[test]
+fn the_keys_are_masked_before_anything_else_is_printed() {
+    let server = serve(vec![status(5, 100)]);
+    let run = Gate::against(&server).github().run();
+    let first: Vec<&str> = run.stderr.lines().take(2).collect();
+    assert_eq!(
+        first,
+        [
+            format!("::add-mask::{ACCESS_KEY}"),
+            format!("::add-mask::{SECRET_KEY}")
+        ]
+    );
+}
+
+#[test]
+fn the_log_group_closes_on_every_path() {
+    for (reply, code) in [
+        (status(5, 100), 0),
+        (status(6, 0), 1),
+        (Reply::error(401, 1, "no"), 4),
+    ] {
+        let server = serve(vec![reply]);
+        let run = Gate::against(&server).github().run();
+        run.assert_code(code);
+        assert_eq!(run.stderr.matches("::group::").count(), 1);
+        assert_eq!(
+            run.stderr.matches("::endgroup::").count(),
+            1,
+            "{}",
+            run.stderr
+        );
+    }
+}
+
+#[test]
+fn a_successful_gate_makes_no_annotation() {
+    let server = serve(vec![status(5, 100)]);
+    let run = Gate::against(&server).github().run();
+    run.assert_code(0);
+    assert!(!run.stderr.contains("::error") && !run.stderr.contains("::warning"));
+}
+
+#[test]
+fn the_step_summary_is_a_table_with_escaped_cells() {
+    let server = serve(vec![hostile_failure()]);
+    let run = Gate::against(&server).github().run();
+    let summary = run.file("step_summary");
+    let rows: Vec<&str> = summary.lines().filter(|l| l.starts_with('|')).collect();
+    assert_eq!(rows.len(), 3, "{summary}");
+    assert_eq!(
+        rows[0],
+        "| update id | result | state | progress | elapsed | polls | error |"
+    );
+    let unescaped_bars = |row: &str| row.matches('|').count() - row.matches("\\|").count();
+    assert_eq!(unescaped_bars(rows[2]), 8, "{}", rows[2]);
+    assert!(
+        rows[2].contains("| failed |") && rows[2].contains("| 40% |"),
+        "{}",
+        rows[2]
+    );
+    assert!(
+        !summary.contains("<b>") && summary.contains("&lt;b&gt;"),
+        "{summary}"
+    );
+    assert!(summary.len() < 64 * 1024);
+}
+
+#[test]
+fn gitlab_gets_the_log_in_a_collapsible_section() {
+    let server = serve(vec![status(4, 50), status(5, 100)]);
+    let run = Gate::against(&server).env("GITLAB_CI", "true").run();
+    run.assert_code(0);
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert!(
+        lines[0].starts_with("\x1b[0Ksection_start:"),
+        "{:?}",
+        lines[0]
+    );
+    assert!(
+        lines[0].contains(":clanforge_wait[collapsed=false]\r\x1b[0K"),
+        "{:?}",
+        lines[0]
+    );
+    let last = lines.last().unwrap();
+    assert!(
+        last.starts_with("\x1b[0Ksection_end:") && last.contains(":clanforge_wait\r"),
+        "{last:?}"
+    );
+    assert!(!run.stderr.contains("::group::"));
+}
+
+#[test]
+fn the_dotenv_file_has_one_line_per_key() {
+    let server = serve(vec![hostile_failure()]);
+    let run = Gate::against(&server).dotenv().run();
+    run.assert_code(1);
+    let text = run.file("ci.env");
+    let lines: Vec<&str> = text.lines().collect();
+    let expected: Vec<String> = expected_pairs(&run.result())
+        .into_iter()
+        .map(|(k, v)| format!("CLANFORGE_{}={v}", k.to_uppercase()))
+        .collect();
+    assert_eq!(lines, expected);
+    assert!(text.len() < 5 * 1024 && text.ends_with('\n'));
+}
+
+#[test]
+fn the_dotenv_file_works_outside_gitlab_and_from_the_environment() {
+    let server = serve(vec![status(5, 100)]);
+    let gate = Gate::against(&server);
+    let path = gate.path("ci.env");
+    let run = gate.env("CLANFORGE_DOTENV", &path).run();
+    run.assert_code(0);
+    assert!(run.file("ci.env").starts_with("CLANFORGE_RESULT=success\n"));
+}
+
+/// Starts a gate on a job that never ends, waits for its first poll, sends `signal`.
+fn cancelled_by(signal: &str) -> Run {
+    let server = serve(vec![status(4, 10)]);
+    let gate = Gate::against(&server)
+        .github()
+        .dotenv()
+        .arg("--timeout", "30s");
+    let running = gate.spawn();
+    let started = Instant::now();
+    while server.requests().is_empty() {
+        assert!(started.elapsed() < Duration::from_secs(10), "no poll");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    running.signal(signal);
+    running.finish()
+}
+
+#[test]
+fn sigterm_mid_wait_exits_143_with_every_output_cancelled() {
+    let run = cancelled_by("TERM");
+    run.assert_code(143);
+    assert!(run.elapsed < Duration::from_secs(5), "{:?}", run.elapsed);
+    assert_eq!(run.result()["result"], "cancelled");
+    assert_eq!(run.result()["state"], "Running");
+    assert!(run.file("github_output").starts_with("result=cancelled\n"));
+    assert!(
+        run.file("ci.env")
+            .starts_with("CLANFORGE_RESULT=cancelled\n")
+    );
+    assert!(run.file("step_summary").contains("| cancelled |"));
+    assert!(
+        run.stderr.contains("cancelled by SIGTERM"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("::warning title=clanforge-wait%3A cancelled::")
+    );
+}
+
+#[test]
+fn sigint_mid_wait_exits_130_with_every_output_cancelled() {
+    let run = cancelled_by("INT");
+    run.assert_code(130);
+    assert_eq!(run.result()["result"], "cancelled");
+    assert!(run.file("github_output").starts_with("result=cancelled\n"));
+    assert!(
+        run.file("ci.env")
+            .starts_with("CLANFORGE_RESULT=cancelled\n")
+    );
+}
