@@ -100,7 +100,7 @@ pub struct Cli {
     pub log_format: LogFormat,
 
     /// Wait on a job of an embedded simulated API (no credentials needed)
-    #[arg(long)]
+    #[arg(long, env = "CLANFORGE_DEMO")]
     pub demo: bool,
 }
 
@@ -136,7 +136,7 @@ pub struct Config {
 /// A flag or variable to fix (exit 2).
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum UsageError {
-    #[error("{flag} is empty: set it{hint}")]
+    #[error("{flag} is missing or empty: set it{hint}")]
     Empty {
         flag: &'static str,
         hint: &'static str,
@@ -294,7 +294,7 @@ mod tests {
         args[7] = " ";
         let err = cli(&args).config().unwrap_err().to_string();
         assert!(
-            err.starts_with("--secret-key (CLANFORGE_SECRET_KEY) is empty"),
+            err.starts_with("--secret-key (CLANFORGE_SECRET_KEY) is missing or empty"),
             "{err}"
         );
     }

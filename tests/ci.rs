@@ -212,6 +212,7 @@ fn the_dotenv_file_works_outside_gitlab_and_from_the_environment() {
 }
 
 /// Starts a gate on a job that never ends, waits for its first poll, sends `signal`.
+#[cfg(unix)]
 fn cancelled_by(signal: &str) -> Run {
     let server = serve(vec![status(4, 10)]);
     let gate = Gate::against(&server)
@@ -228,6 +229,7 @@ fn cancelled_by(signal: &str) -> Run {
     running.finish()
 }
 
+#[cfg(unix)]
 #[test]
 fn sigterm_mid_wait_exits_143_with_every_output_cancelled() {
     let run = cancelled_by("TERM");
@@ -252,6 +254,7 @@ fn sigterm_mid_wait_exits_143_with_every_output_cancelled() {
     );
 }
 
+#[cfg(unix)]
 #[test]
 fn sigint_mid_wait_exits_130_with_every_output_cancelled() {
     let run = cancelled_by("INT");

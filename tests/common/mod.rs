@@ -113,6 +113,10 @@ impl Gate {
         let mut command = Command::new(env!("CARGO_BIN_EXE_clanforge-wait"));
         // Deterministic output: no CI, colour or CLANFORGE_* variables but the test's own.
         command.env_clear();
+        // Windows sockets need SystemRoot.
+        if let Some(root) = std::env::var_os("SystemRoot") {
+            command.env("SystemRoot", root);
+        }
         for (flag, value) in &self.args {
             command.arg(flag);
             if let Some(value) = value {

