@@ -6,7 +6,7 @@
 
 use crate::job::{Answer, BodyError, JobRef, JobStatus, excerpt, one_line, parse_answer};
 use crate::secret::Secret;
-use reqwest::header::{ACCEPT, HeaderMap, HeaderValue, RETRY_AFTER};
+use reqwest::header::{ACCEPT, DATE, HeaderMap, HeaderValue, RETRY_AFTER};
 use reqwest::{StatusCode, Url};
 use std::time::{Duration, SystemTime};
 
@@ -102,7 +102,13 @@ pub struct Client {
 }
 
 impl Client {
-    pub fn new(base: Url, asid: String, credentials: Credentials) -> Result<Self, ClientError> {
+    /// `ca_cert`: extra trusted roots (PEM), added to the platform's.
+    pub fn new(
+        base: Url,
+        asid: String,
+        credentials: Credentials,
+        ca_cert: Option<&[u8]>,
+    ) -> Result<Self, ClientError> {
         if base.cannot_be_a_base() {
             return Err(ClientError(format!("{base} can't be used as a base URL")));
         }
@@ -111,11 +117,22 @@ impl Client {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let mut headers = HeaderMap::new();
         headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .user_agent(USER_AGENT)
-            .default_headers(headers)
-            .build()
-            .map_err(|e| ClientError(root_cause(&e)))?;
+            .default_headers(headers);
+        if let Some(pem) = ca_cert {
+            let roots = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| {
+                ClientError(format!(
+                    "--ca-cert holds no PEM certificate ({})",
+                    root_cause(&e)
+                ))
+            })?;
+            if roots.is_empty() {
+                return Err(ClientError("--ca-cert holds no PEM certificate".into()));
+            }
+            builder = builder.tls_certs_merge(roots);
+        }
+        let http = builder.build().map_err(|e| ClientError(root_cause(&e)))?;
         Ok(Self {
             http,
             base,
@@ -150,11 +167,13 @@ impl Client {
             .await
             .map_err(|e| transport_error(&e))?;
         let status = response.status();
-        let retry_after = response
-            .headers()
-            .get(RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| parse_retry_after(v, SystemTime::now()));
+        let header = |name| response.headers().get(name).and_then(|v| v.to_str().ok());
+        // A Retry-After date counts from the server's own clock (its Date header), so that a
+        // server hours off does not make us wait hours.
+        let server_now = header(DATE)
+            .and_then(|d| httpdate::parse_http_date(d).ok())
+            .unwrap_or_else(SystemTime::now);
+        let retry_after = header(RETRY_AFTER).and_then(|v| parse_retry_after(v, server_now));
         let body = read_capped(response).await;
         classify(job, status, retry_after, body)
     }
@@ -277,7 +296,7 @@ mod tests {
             access_key: Secret::new("AKIA-XYZZY"),
             secret_key: Secret::new("s3cr3t-PLUGH"),
         };
-        Client::new(base.parse().unwrap(), "7 8".into(), credentials).unwrap()
+        Client::new(base.parse().unwrap(), "7 8".into(), credentials, None).unwrap()
     }
 
     #[test]

@@ -8,7 +8,7 @@ use crate::secret::Secret;
 use clap::{Parser, ValueEnum};
 use reqwest::Url;
 use std::convert::Infallible;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 const ABOUT: &str = "Wait for a Multiplay Clanforge image update job to finish: the CI gate between \
@@ -47,8 +47,18 @@ pub struct Cli {
 
     /// Clanforge API secret key
     #[arg(long, env = "CLANFORGE_SECRET_KEY", value_name = "KEY", hide_env_values = true,
-          value_parser = secret, required_unless_present = "demo")]
+          value_parser = secret, required_unless_present_any = ["demo", "secret_key_file"])]
     pub secret_key: Option<Secret>,
+
+    /// Read the secret key from FILE (a Docker or Kubernetes secret); a trailing newline is
+    /// dropped
+    #[arg(
+        long,
+        env = "CLANFORGE_SECRET_KEY_FILE",
+        value_name = "FILE",
+        conflicts_with = "secret_key"
+    )]
+    pub secret_key_file: Option<PathBuf>,
 
     /// API root
     #[arg(
@@ -58,6 +68,15 @@ pub struct Cli {
         default_value = "https://api.multiplay.co.uk"
     )]
     pub base_url: String,
+
+    /// Also trust this PEM certificate authority (a TLS-intercepting corporate proxy)
+    #[arg(long, env = "CLANFORGE_CA_CERT", value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+
+    /// Allow a plain http:// base URL to a host other than this machine (the keys would cross
+    /// the network unencrypted)
+    #[arg(long)]
+    pub allow_insecure_http: bool,
 
     /// Overall deadline: the gate gives up (exit 3) after this long
     #[arg(long, env = "CLANFORGE_TIMEOUT", value_name = "DURATION", default_value = "30m",
@@ -127,6 +146,8 @@ pub struct Config {
     /// `None` with `--demo`: the simulator's address is known only once it serves.
     pub base_url: Option<Url>,
     pub credentials: Credentials,
+    /// Extra trusted roots, PEM.
+    pub ca_cert: Option<Vec<u8>>,
     pub timeout: Duration,
     pub interval: Duration,
     pub max_interval: Duration,
@@ -143,6 +164,17 @@ pub enum UsageError {
     },
     #[error("--base-url (CLANFORGE_BASE_URL) {0}")]
     BaseUrl(String),
+    #[error(
+        "--base-url (CLANFORGE_BASE_URL) is plain http:// to {0}: the keys would cross the network \
+         unencrypted; use https://, or pass --allow-insecure-http if you must"
+    )]
+    InsecureHttp(String),
+    #[error("{flag} {path}: {reason}")]
+    File {
+        flag: &'static str,
+        path: String,
+        reason: String,
+    },
     #[error("{flag} must be longer than zero")]
     Zero { flag: &'static str },
     #[error(
@@ -176,15 +208,23 @@ impl Cli {
                 secret_key: Secret::new("demo"),
             }
         } else {
+            let secret_key = match &self.secret_key_file {
+                Some(path) => secret_from_file(path)?,
+                None => self.secret_key.clone(),
+            };
             Credentials {
                 access_key: key(&self.access_key, "--access-key (CLANFORGE_ACCESS_KEY)")?,
-                secret_key: key(&self.secret_key, "--secret-key (CLANFORGE_SECRET_KEY)")?,
+                secret_key: key(&secret_key, "--secret-key (CLANFORGE_SECRET_KEY)")?,
             }
         };
         let base_url = if self.demo {
             None
         } else {
-            Some(base_url(&self.base_url)?)
+            Some(base_url(&self.base_url, self.allow_insecure_http)?)
+        };
+        let ca_cert = match &self.ca_cert {
+            Some(path) => Some(read("--ca-cert (CLANFORGE_CA_CERT)", path)?),
+            None => None,
         };
         let (default_interval, default_max) = if self.demo {
             (Duration::from_secs(1), Duration::from_secs(3))
@@ -217,6 +257,7 @@ impl Cli {
             asid,
             base_url,
             credentials,
+            ca_cert,
             timeout: self.timeout,
             interval,
             max_interval,
@@ -235,7 +276,37 @@ fn key(value: &Option<Secret>, flag: &'static str) -> Result<Secret, UsageError>
     }
 }
 
-fn base_url(value: &str) -> Result<Url, UsageError> {
+fn read(flag: &'static str, path: &Path) -> Result<Vec<u8>, UsageError> {
+    std::fs::read(path).map_err(|e| UsageError::File {
+        flag,
+        path: path.display().to_string(),
+        reason: format!("can't be read ({e})"),
+    })
+}
+
+/// A secret from a file, without the trailing newline that `echo` and editors leave.
+fn secret_from_file(path: &Path) -> Result<Option<Secret>, UsageError> {
+    const FLAG: &str = "--secret-key-file (CLANFORGE_SECRET_KEY_FILE)";
+    let bytes = read(FLAG, path)?;
+    let text = String::from_utf8(bytes).map_err(|_| UsageError::File {
+        flag: FLAG,
+        path: path.display().to_string(),
+        reason: "is not UTF-8 text".into(),
+    })?;
+    Ok(Some(Secret::new(text.trim_end_matches(['\r', '\n']))))
+}
+
+/// Only loopback may be reached over plain HTTP: Basic credentials travel in every request.
+fn is_loopback(url: &Url) -> bool {
+    let host = url.host_str().unwrap_or_default();
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+fn base_url(value: &str, allow_insecure_http: bool) -> Result<Url, UsageError> {
     let url: Url = value.trim().parse().map_err(|e| {
         UsageError::BaseUrl(format!(
             "is not a URL ({e}): write e.g. https://api.multiplay.co.uk"
@@ -249,6 +320,11 @@ fn base_url(value: &str) -> Result<Url, UsageError> {
     if !url.username().is_empty() || url.password().is_some() {
         return Err(UsageError::BaseUrl(
             "must not hold credentials: pass them with --access-key and --secret-key".into(),
+        ));
+    }
+    if url.scheme() == "http" && !allow_insecure_http && !is_loopback(&url) {
+        return Err(UsageError::InsecureHttp(
+            url.host_str().unwrap_or_default().to_owned(),
         ));
     }
     Ok(url)
@@ -304,6 +380,22 @@ mod tests {
         let mut args = REAL.to_vec();
         args.extend(["--base-url", "https://me:pw@api.example.com"]);
         assert!(matches!(cli(&args).config(), Err(UsageError::BaseUrl(_))));
+    }
+
+    #[test]
+    fn plain_http_reaches_only_this_machine_unless_allowed() {
+        for (url, ok) in [
+            ("http://127.0.0.1:8080", true),
+            ("http://127.9.9.9", true),
+            ("http://localhost:1", true),
+            ("http://[::1]:1", true),
+            ("http://api.multiplay.co.uk", false),
+            ("http://10.0.0.5", false),
+            ("https://10.0.0.5", true),
+        ] {
+            assert_eq!(base_url(url, false).is_ok(), ok, "{url}");
+            assert!(base_url(url, true).is_ok(), "{url}");
+        }
     }
 
     #[test]

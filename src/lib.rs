@@ -87,8 +87,13 @@ async fn gate(config: &Config, reporters: &mut Vec<Box<dyn Reporter>>) -> Result
                 .map_err(|e| format!("--demo: {e}"))?
         }
     };
-    let client = Client::new(base_url, config.asid.clone(), config.credentials.clone())
-        .map_err(|e| e.to_string())?;
+    let client = Client::new(
+        base_url,
+        config.asid.clone(),
+        config.credentials.clone(),
+        config.ca_cert.as_deref(),
+    )
+    .map_err(|e| e.to_string())?;
     let mut schedule = Schedule::new(config.interval, config.max_interval, None);
     let settings = Settings {
         timeout: config.timeout,

@@ -183,10 +183,17 @@ impl LogReporter {
     }
 }
 
+/// An ETA further than this from our clock, either way, says more about the server's clock than
+/// about the job: it is not shown.
+const PLAUSIBLE_ETA: u64 = 24 * 3600;
+
 /// "ETA in 3m 10s", from `jobeta` against this machine's clock.
 fn eta(status: &JobStatus) -> Option<String> {
     let eta = u64::try_from(status.eta?).ok().filter(|e| *e > 0)?;
     let now = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_secs();
+    if eta.abs_diff(now) > PLAUSIBLE_ETA {
+        return None;
+    }
     Some(if eta >= now {
         format!("ETA in {}", human(Duration::from_secs(eta - now)))
     } else {

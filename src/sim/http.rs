@@ -127,6 +127,11 @@ async fn read_request(stream: &mut TcpStream) -> Option<Request> {
     let mut request_line = lines.next()?.split(' ');
     let method = request_line.next()?.to_owned();
     let target = request_line.next()?;
+    // A proxy gets the absolute form (`GET http://host/path`); serve it like the origin would.
+    let target = match target.strip_prefix("http://") {
+        Some(rest) => rest.find('/').map_or("/", |i| &rest[i..]),
+        None => target,
+    };
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
     let headers = lines
         .filter_map(|line| line.split_once(':'))
@@ -159,6 +164,28 @@ async fn send(mut stream: TcpStream, reply: Reply) -> io::Result<()> {
             let (head, body) = encode(&inner);
             stream.write_all(&head).await?;
             stream.write_all(&body[..body.len() / 2]).await?;
+            stream.shutdown().await
+        }
+        Reply::Huge {
+            bytes,
+            content_length,
+        } => {
+            let length = if content_length {
+                format!("Content-Length: {bytes}\r\n")
+            } else {
+                String::new()
+            };
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n{length}Connection: close\r\n\r\n"
+            );
+            stream.write_all(head.as_bytes()).await?;
+            let chunk = [b' '; 64 * 1024];
+            let mut left = bytes;
+            while left > 0 {
+                let n = left.min(chunk.len());
+                stream.write_all(&chunk[..n]).await?;
+                left -= n;
+            }
             stream.shutdown().await
         }
         Reply::Trickle { reply, every } => {

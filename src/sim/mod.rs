@@ -35,6 +35,9 @@ pub enum Reply {
     CloseMidBody(Box<Reply>),
     /// Send `reply` one byte at a time, `every` apart.
     Trickle { reply: Box<Reply>, every: Duration },
+    /// A 200 whose body is `bytes` of spaces, streamed without holding it in memory; with
+    /// `content_length: false` the body simply runs until the connection closes.
+    Huge { bytes: usize, content_length: bool },
 }
 
 impl Reply {

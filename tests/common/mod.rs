@@ -165,15 +165,21 @@ impl Running {
 
     pub fn finish(self) -> Run {
         let (started, mut child) = (self.started, self.child);
+        let mut peak_rss_kib = None;
         let status = loop {
             if let Some(status) = child.try_wait().expect("wait on the gate") {
                 break status;
+            }
+            // VmHWM is the peak so far; the last sample before exit is the run's peak, give or
+            // take the last 2 ms.
+            if let Some(kib) = vm_hwm_kib(child.id()) {
+                peak_rss_kib = Some(kib);
             }
             if started.elapsed() > RUN_LIMIT {
                 let _ = child.kill();
                 panic!("the gate ran longer than {RUN_LIMIT:?}");
             }
-            std::thread::sleep(Duration::from_millis(5));
+            std::thread::sleep(Duration::from_millis(2));
         };
         let elapsed = started.elapsed();
         let output = child.wait_with_output().expect("the gate's output");
@@ -183,9 +189,17 @@ impl Running {
             stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
             result_text: std::fs::read_to_string(self.gate.path("result.json")).unwrap_or_default(),
             elapsed,
+            peak_rss_kib,
             dir: self.gate.dir,
         }
     }
+}
+
+/// The process's peak resident set, from /proc (Linux only).
+fn vm_hwm_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 #[derive(Debug)]
@@ -195,6 +209,8 @@ pub struct Run {
     pub stderr: String,
     pub result_text: String,
     pub elapsed: Duration,
+    /// Peak resident set size, sampled while the gate ran (Linux only).
+    pub peak_rss_kib: Option<u64>,
     dir: tempfile::TempDir,
 }
 

@@ -1,0 +1,273 @@
+//! The fault-injection suite: one test per fault the simulated API can throw at the gate.
+//! Each checks the documented exit code, that every output is written and agrees with it,
+//! that the deadline holds to within 1 s, that memory stays bounded, that nothing panics and
+//! that no key reaches any output. The README's Reliability table is this suite's table.
+//!
+//! `cargo test --test faults -- --nocapture` prints the figures for each fault.
+
+mod common;
+
+use clanforge_wait::sim::Reply;
+use common::*;
+use serde_json::json;
+use std::time::{Duration, SystemTime};
+
+/// What a fault test sets up: the API's replies, in order (the last repeats), and flags.
+struct Scenario {
+    replies: Vec<Reply>,
+    args: Vec<(&'static str, &'static str)>,
+    /// No server at all: connections are refused.
+    refused: bool,
+}
+
+fn replies(replies: Vec<Reply>) -> Scenario {
+    Scenario {
+        replies,
+        args: Vec::new(),
+        refused: false,
+    }
+}
+
+impl Scenario {
+    fn arg(mut self, flag: &'static str, value: &'static str) -> Self {
+        self.args.push((flag, value));
+        self
+    }
+}
+
+/// Peak RSS allowed during any fault.
+const MAX_RSS_KIB: u64 = 64 * 1024;
+/// The deadline used by faults that end in a timeout.
+const DEADLINE: Duration = Duration::from_secs(2);
+
+fn check(name: &str, exit: i32, scenario: Scenario) {
+    let (server, url) = if scenario.refused {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        (None, format!("http://127.0.0.1:{port}"))
+    } else {
+        let server = serve(scenario.replies);
+        let url = server.url();
+        (Some(server), url)
+    };
+    let mut gate = Gate::new(&url)
+        .github()
+        .dotenv()
+        .flag("--json")
+        .arg("--timeout", "2s");
+    for (flag, value) in scenario.args {
+        gate = gate.arg(flag, value);
+    }
+    let run = gate.run();
+    drop(server);
+
+    assert_eq!(run.code, exit, "{name}: exit code; stderr:\n{}", run.stderr);
+    assert!(!run.stderr.contains("panicked"), "{name}: {}", run.stderr);
+    // Every output, written and in agreement.
+    let result = run.result();
+    let word = result["result"].as_str().unwrap().to_owned();
+    let expected_word = match exit {
+        0 => "success",
+        1 => "failed",
+        3 => "timeout",
+        _ => "error",
+    };
+    assert_eq!(word, expected_word, "{name}");
+    let printed: serde_json::Value = serde_json::from_str(run.stdout.trim()).unwrap();
+    assert_eq!(printed, result, "{name}: --json and --result-file differ");
+    assert!(
+        run.file("github_output")
+            .starts_with(&format!("result={word}\n")),
+        "{name}"
+    );
+    assert!(
+        run.file("ci.env")
+            .starts_with(&format!("CLANFORGE_RESULT={word}\n")),
+        "{name}"
+    );
+    assert!(
+        run.file("step_summary").contains(&format!("| {word} |")),
+        "{name}"
+    );
+    // The deadline holds.
+    assert!(
+        run.elapsed <= DEADLINE + Duration::from_secs(1),
+        "{name}: took {:?}",
+        run.elapsed
+    );
+    // Memory stays bounded.
+    if let Some(kib) = run.peak_rss_kib {
+        assert!(kib < MAX_RSS_KIB, "{name}: peak RSS {kib} KiB");
+    }
+    // No key anywhere but in the runner's own mask commands.
+    let all = run.all_output();
+    let leaks = all
+        .lines()
+        .filter(|l| !l.starts_with("::add-mask::"))
+        .any(|l| l.contains(SECRET_KEY) || l.contains(ACCESS_KEY));
+    assert!(!leaks, "{name}: a key leaked:\n{all}");
+    println!(
+        "fault: {name:<50} exit {exit}  elapsed {:>5} ms  peak RSS {} KiB",
+        run.elapsed.as_millis(),
+        run.peak_rss_kib.map_or("?".into(), |k| k.to_string())
+    );
+}
+
+/// One test per fault, and the table the README repeats.
+macro_rules! faults {
+    ($( $test:ident: $fault:literal => $does:literal, exit $exit:literal, $scenario:expr; )*) => {
+        /// (fault, what the gate does, exit code)
+        const TABLE: &[(&str, &str, i32)] = &[$(($fault, $does, $exit)),*];
+        $(
+            #[test]
+            fn $test() {
+                check($fault, $exit, $scenario);
+            }
+        )*
+    };
+}
+
+fn html_503() -> Reply {
+    Reply::http(
+        503,
+        "<html><body><h1>503 Service Unavailable</h1></body></html>",
+    )
+}
+
+fn at(offset: Duration) -> String {
+    httpdate::fmt_http_date(SystemTime::now() + offset)
+}
+
+const TEN_YEARS: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
+
+faults! {
+    burst_of_503s_with_an_html_body:
+        "a burst of 503s with an HTML body" =>
+        "warns, retries on the schedule, succeeds once the API recovers", exit 0,
+        replies(vec![html_503(), html_503(), html_503(), html_503(), html_503(), status(5, 100)]);
+    too_many_requests_with_retry_after_seconds:
+        "429 with `Retry-After: 1`" =>
+        "waits at least the second asked for, then polls again", exit 0,
+        replies(vec![Reply::http(429, "{}").with_header("Retry-After", "1"), status(5, 100)]);
+    too_many_requests_with_retry_after_date:
+        "429 with `Retry-After` as an HTTP-date" =>
+        "waits until that date by the server's own clock, then polls again", exit 0,
+        replies(vec![Reply::http(429, "{}").with_header("Retry-After", &at(Duration::from_secs(1))), status(5, 100)]);
+    retry_after_past_the_deadline:
+        "`Retry-After` that ends after the deadline" =>
+        "gives up at once rather than idle until the deadline", exit 3,
+        replies(vec![Reply::http(503, "").with_header("Retry-After", "3600")]);
+    connection_refused:
+        "connection refused (nothing listening)" =>
+        "warns and retries until the deadline", exit 3,
+        Scenario { replies: Vec::new(), args: Vec::new(), refused: true };
+    connection_reset_before_a_response:
+        "connection reset before a response" =>
+        "retries", exit 0,
+        replies(vec![Reply::Reset, status(5, 100)]);
+    connection_closed_mid_body:
+        "connection closed mid-body" =>
+        "retries", exit 0,
+        replies(vec![Reply::CloseMidBody(Box::new(status(4, 50))), status(5, 100)]);
+    a_response_that_never_comes:
+        "a response that never comes" =>
+        "the deadline cuts the request: exits within 1 s of `--timeout`", exit 3,
+        replies(vec![Reply::Hang]).arg("--request-timeout", "1h");
+    a_request_that_hangs_once:
+        "one request that hangs, then answers" =>
+        "`--request-timeout` cuts it, the next poll succeeds", exit 0,
+        replies(vec![Reply::Hang, status(5, 100)]).arg("--request-timeout", "300ms");
+    a_body_sent_a_byte_a_second:
+        "a body sent a byte a second" =>
+        "the deadline cuts the request: exits within 1 s of `--timeout`", exit 3,
+        replies(vec![Reply::Trickle { reply: Box::new(status(5, 100)), every: Duration::from_secs(1) }])
+            .arg("--request-timeout", "1h");
+    truncated_json:
+        "truncated JSON" =>
+        "retries", exit 0,
+        replies(vec![Reply::http(200, r#"{"jobstateid": 4, "jobprogr"#), status(5, 100)]);
+    an_html_page_with_200:
+        "an HTML page with status 200 (a captive proxy)" =>
+        "retries", exit 0,
+        replies(vec![Reply::http(200, "<!DOCTYPE html><title>Sign in</title>"), status(5, 100)]);
+    a_64_mib_body_streamed:
+        "a 64 MiB body without Content-Length" =>
+        "stops reading at 1 MiB and retries; memory stays bounded", exit 0,
+        replies(vec![Reply::Huge { bytes: 64 << 20, content_length: false }, status(5, 100)]);
+    a_64_mib_body_announced:
+        "a 64 MiB body with Content-Length" =>
+        "refuses it unread and retries", exit 0,
+        replies(vec![Reply::Huge { bytes: 64 << 20, content_length: true }, status(5, 100)]);
+    numbers_as_strings_nulls_and_missing_fields:
+        "numbers as strings, nulls, missing optional fields" =>
+        "reads them as numbers or absent", exit 0,
+        replies(vec![
+            Reply::json(json!({"jobstateid": "4", "jobprogress": "10", "jobeta": null, "jobstart": null})),
+            Reply::json(json!({"jobstatename": "Completed"})),
+        ]);
+    progress_and_state_going_backwards:
+        "progress and state going backwards" =>
+        "logs each change and waits on; only a terminal state ends the wait", exit 0,
+        replies(vec![status(4, 50), status(3, 0), status(4, 20), status(5, 100)]);
+    an_unknown_state:
+        "an unknown state (`jobstateid` 9)" =>
+        "warns once and waits on; the deadline bounds it", exit 0,
+        replies(vec![Reply::json(json!({"jobstateid": 9})), Reply::json(json!({"jobstateid": 9})), status(5, 100)]);
+    an_eta_in_the_past:
+        "`jobeta` in the past" =>
+        "says the ETA has passed and waits on", exit 0,
+        replies(vec![Reply::json(json!({"jobstateid": 4, "jobprogress": 90, "jobeta": 1_000_000_000})), status(5, 100)]);
+    a_server_clock_far_off:
+        "a server clock ten years ahead" =>
+        "ignores the implausible ETA; a `Retry-After` date counts from the server's `Date`", exit 0,
+        replies(vec![
+            Reply::json(json!({"jobstateid": 4, "jobeta": 2_100_000_000_i64, "jobupdated": 2_100_000_000_i64})),
+            Reply::http(503, "")
+                .with_header("Date", &at(TEN_YEARS))
+                .with_header("Retry-After", &at(TEN_YEARS + Duration::from_secs(1))),
+            status(5, 100),
+        ]);
+    an_error_body:
+        "`success: false` with an `error_message`" =>
+        "exits 4 at once with the API's message", exit 4,
+        replies(vec![Reply::json(json!({"success": false, "error": true, "error_code": 1, "error_message": "image locked by diffid: 218595"}))]);
+    unauthorized:
+        "401 Unauthorized" =>
+        "exits 4 at once: check the keys and the ASID", exit 4,
+        replies(vec![Reply::error(401, 401, "Unauthorized")]);
+    forbidden:
+        "403 Forbidden" =>
+        "exits 4 at once: check the keys and the ASID", exit 4,
+        replies(vec![Reply::error(403, 403, "Forbidden")]);
+    not_found:
+        "404 Not Found" =>
+        "exits 4 at once: check the update ID and the ASID", exit 4,
+        replies(vec![Reply::error(404, 404, "not found")]);
+    a_failed_job:
+        "the job fails (`jobfailed`, state Failed or Squashed)" =>
+        "exits 1 with the job's error", exit 1,
+        replies(vec![status(4, 30), Reply::json(json!({"jobstateid": 6, "jobfailed": 1, "joberror": "disk full"}))]);
+}
+
+#[test]
+fn the_readme_reliability_table_is_this_suite() {
+    let mut table = String::from("| fault | what the gate does | exit |\n|---|---|---|\n");
+    for (fault, does, exit) in TABLE {
+        table.push_str(&format!("| {fault} | {does} | {exit} |\n"));
+    }
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let start = readme
+        .find("<!-- faults:start -->\n")
+        .expect("README marker")
+        + 22;
+    let end = readme.find("<!-- faults:end -->").expect("README marker");
+    assert_eq!(
+        &readme[start..end],
+        table,
+        "update the README's Reliability table from tests/faults.rs"
+    );
+}
