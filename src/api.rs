@@ -52,6 +52,12 @@ pub enum PollError {
     Api { code: Option<i64>, message: String },
     #[error("the API's answer can't be used: {0}")]
     Unusable(String),
+    /// Retrying would meet the same certificate.
+    #[error(
+        "the API's TLS certificate is not trusted ({0}): if a proxy intercepts TLS, pass its \
+         certificate authority with --ca-cert"
+    )]
+    Untrusted(String),
     /// Worth another try: 408, 429, 5xx, a broken connection, a timeout, an unreadable body.
     #[error("{reason}")]
     Transient {
@@ -250,6 +256,9 @@ async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, PollErr
 }
 
 fn transport_error(e: &reqwest::Error) -> PollError {
+    if let Some(tls) = certificate_error(e) {
+        return PollError::Untrusted(tls.to_string());
+    }
     let host = e
         .url()
         .and_then(|u| {
@@ -265,6 +274,25 @@ fn transport_error(e: &reqwest::Error) -> PollError {
         format!("the request to {host} failed: {}", root_cause(e))
     };
     PollError::transient(reason)
+}
+
+/// A certificate rustls refused, wherever it sits in the chain. `io::Error::source` skips the
+/// error it wraps (and they nest), so each `io::Error` is opened by hand.
+fn certificate_error<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
+    let mut cause = Some(e);
+    while let Some(error) = cause {
+        let inner = error
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            .map(|inner| inner as &(dyn std::error::Error + 'static));
+        for candidate in [Some(error), inner].into_iter().flatten() {
+            if let Some(tls @ rustls::Error::InvalidCertificate(_)) = candidate.downcast_ref() {
+                return Some(tls);
+            }
+        }
+        cause = inner.or_else(|| error.source());
+    }
+    None
 }
 
 /// The innermost cause: "Connection refused (os error 111)" says more than reqwest's wrapper.

@@ -137,11 +137,25 @@ impl Gate {
 
     pub fn spawn(self) -> Running {
         let started = Instant::now();
-        let child = self.command().spawn().expect("the gate starts");
+        let mut child = self.command().spawn().expect("the gate starts");
+        // Drain both pipes as the gate writes, so that a long log can't fill one and stall it.
+        let drain = |pipe: Option<Box<dyn std::io::Read + Send>>| {
+            std::thread::spawn(move || {
+                let mut text = Vec::new();
+                if let Some(mut pipe) = pipe {
+                    let _ = pipe.read_to_end(&mut text);
+                }
+                String::from_utf8_lossy(&text).into_owned()
+            })
+        };
+        let stdout = drain(child.stdout.take().map(|p| Box::new(p) as _));
+        let stderr = drain(child.stderr.take().map(|p| Box::new(p) as _));
         Running {
             child,
             started,
             gate: self,
+            stdout,
+            stderr,
         }
     }
 }
@@ -151,6 +165,8 @@ pub struct Running {
     child: std::process::Child,
     started: Instant,
     gate: Gate,
+    stdout: std::thread::JoinHandle<String>,
+    stderr: std::thread::JoinHandle<String>,
 }
 
 impl Running {
@@ -177,16 +193,16 @@ impl Running {
             }
             if started.elapsed() > RUN_LIMIT {
                 let _ = child.kill();
+                let _ = child.wait();
                 panic!("the gate ran longer than {RUN_LIMIT:?}");
             }
             std::thread::sleep(Duration::from_millis(2));
         };
         let elapsed = started.elapsed();
-        let output = child.wait_with_output().expect("the gate's output");
         Run {
             code: status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+            stdout: self.stdout.join().expect("stdout drained"),
+            stderr: self.stderr.join().expect("stderr drained"),
             result_text: std::fs::read_to_string(self.gate.path("result.json")).unwrap_or_default(),
             elapsed,
             peak_rss_kib,

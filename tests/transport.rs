@@ -1,0 +1,172 @@
+//! Transport security, black-box: TLS with a certificate authority made in the test, plain
+//! HTTP only to this machine, proxies from the environment, and the secret key from a file.
+
+mod common;
+
+use common::*;
+use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+use std::sync::Arc;
+use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::rustls::{self, pki_types::PrivateKeyDer};
+
+/// A certificate authority, and a TLS front on 127.0.0.1 for `backend` with a certificate it
+/// signed for `localhost`. Returns the CA's PEM and the front's `https://localhost:<port>`.
+fn tls_front(backend: String) -> (String, String) {
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+    let issuer = Issuer::new(ca_params, ca_key);
+    let key = KeyPair::generate().unwrap();
+    let cert = CertificateParams::new(vec!["localhost".into()])
+        .unwrap()
+        .signed_by(&key, &issuer)
+        .unwrap();
+
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let config = rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![cert.der().clone()],
+            PrivateKeyDer::try_from(key.serialize_der()).unwrap(),
+        )
+        .unwrap();
+    let acceptor = TlsAcceptor::from(Arc::new(config));
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let backend = backend.trim_start_matches("http://").to_owned();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let listener = TcpListener::from_std(listener).unwrap();
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                let (acceptor, backend) = (acceptor.clone(), backend.clone());
+                tokio::spawn(async move {
+                    let Ok(mut tls) = acceptor.accept(stream).await else {
+                        return;
+                    };
+                    let Ok(mut plain) = TcpStream::connect(&backend).await else {
+                        return;
+                    };
+                    let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
+                });
+            }
+        });
+    });
+    (ca_cert.pem(), format!("https://localhost:{port}"))
+}
+
+#[test]
+fn tls_with_an_unknown_authority_is_refused_at_once() {
+    let server = serve(vec![status(5, 100)]);
+    let (_, url) = tls_front(server.url());
+    let run = Gate::new(&url).run();
+    run.assert_code(4);
+    assert!(
+        run.stderr.contains("TLS certificate is not trusted"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("--ca-cert"), "{}", run.stderr);
+    assert!(server.requests().is_empty());
+}
+
+#[test]
+fn tls_with_the_authority_given_by_ca_cert_is_accepted() {
+    let server = serve(vec![status(5, 100)]);
+    let (ca, url) = tls_front(server.url());
+    let gate = Gate::new(&url);
+    let ca_path = gate.path("ca.pem");
+    std::fs::write(&ca_path, ca).unwrap();
+    gate.env("CLANFORGE_CA_CERT", &ca_path).run().assert_code(0);
+    assert_eq!(server.requests().len(), 1);
+}
+
+#[test]
+fn a_ca_cert_that_is_not_pem_is_a_usage_error() {
+    let gate = Gate::new("https://localhost:9");
+    let path = gate.path("ca.pem");
+    std::fs::write(&path, "not a certificate").unwrap();
+    let run = gate.arg("--ca-cert", &path).run();
+    run.assert_code(2);
+    assert!(run.stderr.contains("--ca-cert"), "{}", run.stderr);
+}
+
+#[test]
+fn plain_http_to_another_host_is_refused_before_any_request() {
+    let run = Gate::new("http://api.multiplay.co.uk").run();
+    run.assert_code(2);
+    assert!(
+        run.stderr.contains("--allow-insecure-http"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.result()["polls"], 0);
+}
+
+#[test]
+fn http_proxy_from_the_environment_is_used() {
+    // The "proxy" is the simulator itself: it serves absolute-form requests like the origin.
+    let server = serve(vec![status(5, 100)]);
+    let run = Gate::new("http://api.clanforge.invalid")
+        .flag("--allow-insecure-http")
+        .env("HTTP_PROXY", &server.url())
+        .run();
+    run.assert_code(0);
+    assert_eq!(server.requests().len(), 1);
+}
+
+#[test]
+fn no_proxy_bypasses_the_proxy() {
+    let server = serve(vec![status(5, 100)]);
+    let run = Gate::new("http://api.clanforge.invalid")
+        .flag("--allow-insecure-http")
+        .arg("--timeout", "500ms")
+        .env("HTTP_PROXY", &server.url())
+        .env("NO_PROXY", "api.clanforge.invalid")
+        .run();
+    run.assert_code(3);
+    assert!(server.requests().is_empty());
+}
+
+#[test]
+fn the_secret_key_can_come_from_a_file_with_a_trailing_newline() {
+    let server = serve(vec![status(5, 100)]);
+    let gate = Gate::against(&server).without_env("CLANFORGE_SECRET_KEY");
+    let path = gate.path("secret");
+    std::fs::write(&path, format!("{SECRET_KEY}\n")).unwrap();
+    gate.env("CLANFORGE_SECRET_KEY_FILE", &path)
+        .run()
+        .assert_code(0);
+    assert_eq!(server.requests().len(), 1, "the simulator checked the key");
+}
+
+#[test]
+fn an_unreadable_secret_key_file_is_a_usage_error() {
+    let run = Gate::new("http://127.0.0.1:9")
+        .without_env("CLANFORGE_SECRET_KEY")
+        .arg("--secret-key-file", "/nonexistent/secret")
+        .run();
+    run.assert_code(2);
+    assert!(run.stderr.contains("--secret-key-file"), "{}", run.stderr);
+    assert!(run.stderr.contains("/nonexistent/secret"), "{}", run.stderr);
+}
+
+#[test]
+fn the_secret_key_and_its_file_are_exclusive() {
+    let run = Gate::new("http://127.0.0.1:9")
+        .arg("--secret-key-file", "/dev/null")
+        .env("CLANFORGE_SECRET_KEY", "") // the file is the only source of the key here
+        .arg("--secret-key", "x")
+        .run();
+    run.assert_code(2);
+    assert!(run.stderr.contains("cannot be used with"), "{}", run.stderr);
+}
