@@ -176,12 +176,15 @@ impl Client {
         let header = |name| response.headers().get(name).and_then(|v| v.to_str().ok());
         // A Retry-After date counts from the server's own clock (its Date header), so that a
         // server hours off does not make us wait hours.
-        let server_now = header(DATE)
-            .and_then(|d| httpdate::parse_http_date(d).ok())
-            .unwrap_or_else(SystemTime::now);
+        let server_date = header(DATE).and_then(|d| httpdate::parse_http_date(d).ok());
+        let server_now = server_date.unwrap_or_else(SystemTime::now);
         let retry_after = header(RETRY_AFTER).and_then(|v| parse_retry_after(v, server_now));
         let body = read_capped(response).await;
-        classify(job, status, retry_after, body)
+        let mut status = classify(job, status, retry_after, body)?;
+        status.server_time = server_date
+            .and_then(|d| d.duration_since(SystemTime::UNIX_EPOCH).ok())
+            .map(|d| d.as_secs() as i64);
+        Ok(status)
     }
 }
 

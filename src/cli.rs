@@ -4,6 +4,7 @@
 use crate::api::Credentials;
 use crate::job::{JobKind, JobRef};
 use crate::outcome::exit_codes_help;
+use crate::schedule::Policy;
 use crate::secret::Secret;
 use clap::{Parser, ValueEnum};
 use reqwest::Url;
@@ -92,6 +93,11 @@ pub struct Cli {
           value_parser = duration)]
     pub max_interval: Option<Duration>,
 
+    /// Poll at this fixed interval instead (no backoff, no ETA guidance, no jitter)
+    #[arg(long, env = "CLANFORGE_FIXED_INTERVAL", value_name = "DURATION",
+          value_parser = duration, conflicts_with_all = ["interval", "max_interval"])]
+    pub fixed_interval: Option<Duration>,
+
     /// Cap on one HTTP request (the time left to the deadline caps it too)
     #[arg(long, env = "CLANFORGE_REQUEST_TIMEOUT", value_name = "DURATION",
           default_value = "30s", value_parser = duration)]
@@ -149,8 +155,7 @@ pub struct Config {
     /// Extra trusted roots, PEM.
     pub ca_cert: Option<Vec<u8>>,
     pub timeout: Duration,
-    pub interval: Duration,
-    pub max_interval: Duration,
+    pub policy: Policy,
     pub request_timeout: Duration,
 }
 
@@ -234,12 +239,13 @@ impl Cli {
         let interval = self.interval.unwrap_or(default_interval);
         let max_interval = self.max_interval.unwrap_or(default_max.max(interval));
         for (flag, value) in [
-            ("--timeout", self.timeout),
-            ("--interval", interval),
-            ("--max-interval", max_interval),
-            ("--request-timeout", self.request_timeout),
+            ("--timeout", Some(self.timeout)),
+            ("--interval", Some(interval)),
+            ("--max-interval", Some(max_interval)),
+            ("--fixed-interval", self.fixed_interval),
+            ("--request-timeout", Some(self.request_timeout)),
         ] {
-            if value.is_zero() {
+            if value.is_some_and(|v| v.is_zero()) {
                 return Err(UsageError::Zero { flag });
             }
         }
@@ -259,8 +265,13 @@ impl Cli {
             credentials,
             ca_cert,
             timeout: self.timeout,
-            interval,
-            max_interval,
+            policy: match self.fixed_interval {
+                Some(every) => Policy::Fixed(every),
+                None => Policy::Guided {
+                    interval,
+                    max: max_interval,
+                },
+            },
             request_timeout: self.request_timeout,
         })
     }
@@ -355,8 +366,13 @@ mod tests {
     fn defaults_follow_the_contract() {
         let config = cli(REAL).config().unwrap();
         assert_eq!(config.timeout, Duration::from_secs(1800));
-        assert_eq!(config.interval, Duration::from_secs(5));
-        assert_eq!(config.max_interval, Duration::from_secs(30));
+        assert_eq!(
+            config.policy,
+            Policy::Guided {
+                interval: Duration::from_secs(5),
+                max: Duration::from_secs(30)
+            }
+        );
         assert_eq!(config.request_timeout, Duration::from_secs(30));
         assert_eq!(
             config.base_url.unwrap().as_str(),
@@ -412,10 +428,22 @@ mod tests {
     fn a_raised_interval_raises_the_default_cap() {
         let mut args = REAL.to_vec();
         args.extend(["--interval", "1m"]);
+        let policy = cli(&args).config().unwrap().policy;
+        assert!(matches!(policy, Policy::Guided { max, .. } if max == Duration::from_secs(60)));
+    }
+
+    #[test]
+    fn fixed_interval_replaces_the_policy_and_excludes_the_others() {
+        let mut args = REAL.to_vec();
+        args.extend(["--fixed-interval", "10s"]);
         assert_eq!(
-            cli(&args).config().unwrap().max_interval,
-            Duration::from_secs(60)
+            cli(&args).config().unwrap().policy,
+            Policy::Fixed(Duration::from_secs(10))
         );
+        args.extend(["--interval", "2s"]);
+        let mut argv = vec!["clanforge-wait"];
+        argv.extend_from_slice(&args);
+        assert!(Cli::try_parse_from(argv).is_err());
     }
 
     #[test]

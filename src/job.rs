@@ -138,6 +138,8 @@ pub struct JobStatus {
     pub eta: Option<i64>,
     /// `jobupdated`, Unix seconds.
     pub updated: Option<i64>,
+    /// The server's clock when it answered (its `Date` header), Unix seconds.
+    pub server_time: Option<i64>,
 }
 
 impl JobStatus {
@@ -148,6 +150,16 @@ impl JobStatus {
         } else {
             self.state.phase()
         }
+    }
+
+    /// Time left until `jobeta`, counted by the server's clock when it said (else `local_now`):
+    /// a server whose clock is off still gives a true remaining time. Zero once passed.
+    pub fn eta_remaining(&self, local_now: i64) -> Option<std::time::Duration> {
+        let eta = self.eta.filter(|e| *e > 0)?;
+        let now = self.server_time.unwrap_or(local_now);
+        Some(std::time::Duration::from_secs(
+            u64::try_from(eta - now).unwrap_or(0),
+        ))
     }
 
     /// The state as the log should name it: the server's own spelling when it sent one.
@@ -220,6 +232,7 @@ pub fn parse_answer(body: &[u8]) -> Result<Answer, BodyError> {
         error: text(obj.get("joberror")),
         eta: int(obj.get("jobeta")),
         updated: int(obj.get("jobupdated")),
+        server_time: None,
     }))
 }
 

@@ -9,6 +9,7 @@ pub mod api;
 pub mod cli;
 pub mod job;
 pub mod outcome;
+pub mod predict;
 pub mod report;
 pub mod schedule;
 pub mod secret;
@@ -94,7 +95,7 @@ async fn gate(config: &Config, reporters: &mut Vec<Box<dyn Reporter>>) -> Result
         config.ca_cert.as_deref(),
     )
     .map_err(|e| e.to_string())?;
-    let mut schedule = Schedule::new(config.interval, config.max_interval, None);
+    let mut schedule = Schedule::new(config.policy, None);
     let settings = Settings {
         timeout: config.timeout,
         request_timeout: config.request_timeout,

@@ -1,12 +1,22 @@
 //! When to poll next. A pure, deterministic piece: given what the last poll saw, the time now and
-//! the deadline, it names the next poll's instant. Nothing here sleeps.
+//! the deadline, it names the next poll's instant. Nothing here sleeps, so the same code runs in
+//! the gate and, in virtual time, in the policy simulator (`examples/policy-sim.rs`).
 //!
-//! The base sequence is backon's capped exponential: `interval`, then ×1.5 each poll, up to
-//! `max_interval`. Each wait then loses up to 20 % to jitter, so that gates started together
-//! drift apart while no wait ever exceeds `max_interval`. (backon's own jitter adds up to 100 %
-//! on top of the capped delay, which would break the cap.) A `Retry-After` is a floor.
+//! Three policies:
+//! - [`Policy::Backoff`]: backon's capped exponential, `interval` ×1.5 per poll up to `max`.
+//! - [`Policy::Guided`] (the default): the same backoff until `jobeta` or the progress rate
+//!   predict when the job will end ([`crate::predict`]); then long waits while the job cannot
+//!   plausibly have ended, halving the time left to the earliest plausible end (at most
+//!   [`FAR_FACTOR`] × `max`), and short steps through the window of plausible end times (at most
+//!   `max`, at least [`MIN_WAIT`] or `interval` if that is shorter).
+//! - [`Policy::Fixed`]: the same wait every time, for APIs or users that require it.
+//!
+//! Every policy: waits lose up to 20 % to jitter (never gain), so gates started together drift
+//! apart without breaking a cap; a `Retry-After` is a floor; no poll is scheduled past the
+//! deadline. (backon's own jitter adds up to 100 % on top of the delay, which would break the
+//! caps.)
 
-use crate::job::JobStatus;
+use crate::predict::{Observation, Predictor, Window};
 use backon::{BackoffBuilder, ExponentialBackoff, ExponentialBuilder};
 use std::time::Duration;
 use tokio::time::Instant;
@@ -14,11 +24,25 @@ use tokio::time::Instant;
 pub const FACTOR: f32 = 1.5;
 /// The largest share of a wait that jitter takes away.
 pub const JITTER: f64 = 0.2;
+/// The guided policy's shortest wait (or `interval`, if shorter).
+pub const MIN_WAIT: Duration = Duration::from_secs(1);
+/// The guided policy's longest wait, as a multiple of `max`: only while the job cannot
+/// plausibly have ended yet.
+pub const FAR_FACTOR: u32 = 10;
+/// Inside the window, a step is this fraction of the window's width (then capped).
+const STEPS_PER_WINDOW: u32 = 8;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Policy {
+    Fixed(Duration),
+    Backoff { interval: Duration, max: Duration },
+    Guided { interval: Duration, max: Duration },
+}
 
 /// What the last poll saw.
 #[derive(Debug, Clone, Copy)]
-pub enum Seen<'a> {
-    Status(&'a JobStatus),
+pub enum Seen {
+    Status(Observation),
     Transient { retry_after: Option<Duration> },
 }
 
@@ -34,45 +58,99 @@ pub enum Next {
 
 #[derive(Debug)]
 pub struct Schedule {
+    policy: Policy,
     base: ExponentialBackoff,
-    max_interval: Duration,
     rng: fastrand::Rng,
+    predictor: Predictor,
 }
 
 impl Schedule {
     /// `seed` makes the jitter repeatable (tests, the simulator); `None` seeds from the OS.
-    pub fn new(interval: Duration, max_interval: Duration, seed: Option<u64>) -> Self {
-        let max_interval = max_interval.max(interval);
+    pub fn new(policy: Policy, seed: Option<u64>) -> Self {
+        let (interval, max) = match policy {
+            Policy::Fixed(every) => (every, every),
+            Policy::Backoff { interval, max } | Policy::Guided { interval, max } => {
+                (interval, max.max(interval))
+            }
+        };
         let base = ExponentialBuilder::new()
             .with_min_delay(interval)
-            .with_max_delay(max_interval)
+            .with_max_delay(max)
             .with_factor(FACTOR)
             .without_max_times()
             .build();
         let rng = seed.map_or_else(fastrand::Rng::new, fastrand::Rng::with_seed);
         Self {
+            policy,
             base,
-            max_interval,
             rng,
+            predictor: Predictor::default(),
         }
     }
 
     /// The instant of the next poll, given what the last one saw.
-    pub fn next(&mut self, seen: Seen<'_>, now: Instant, deadline: Instant) -> Next {
-        let base = self.base.next().unwrap_or(self.max_interval);
-        let wait = base.mul_f64(1.0 - JITTER * self.rng.f64());
+    pub fn next(&mut self, seen: Seen, now: Instant, deadline: Instant) -> Next {
         let wait = match seen {
-            Seen::Transient {
-                retry_after: Some(asked),
-            } => {
-                if now + asked > deadline {
-                    return Next::PastDeadline { asked };
-                }
-                wait.max(asked)
+            Seen::Status(observation) => {
+                self.predictor.observe(now, observation);
+                self.after_status(now)
             }
-            Seen::Transient { retry_after: None } | Seen::Status(_) => wait,
+            Seen::Transient { retry_after } => {
+                let wait = self.backoff();
+                match retry_after {
+                    Some(asked) if now + asked > deadline => return Next::PastDeadline { asked },
+                    Some(asked) => wait.max(asked),
+                    None => wait,
+                }
+            }
         };
         Next::At((now + wait).min(deadline))
+    }
+
+    fn after_status(&mut self, now: Instant) -> Duration {
+        match self.policy {
+            Policy::Fixed(every) => every,
+            Policy::Backoff { .. } => self.backoff(),
+            Policy::Guided { interval, max } => match self.predictor.window() {
+                None => self.backoff(),
+                Some(window) => self.guided(window, now, interval, max),
+            },
+        }
+    }
+
+    /// The next wait of the capped exponential, jittered.
+    fn backoff(&mut self) -> Duration {
+        let base = self.base.next().unwrap_or(match self.policy {
+            Policy::Fixed(every) => every,
+            Policy::Backoff { max, .. } | Policy::Guided { max, .. } => max,
+        });
+        self.jitter(base)
+    }
+
+    fn guided(
+        &mut self,
+        window: Window,
+        now: Instant,
+        interval: Duration,
+        max: Duration,
+    ) -> Duration {
+        let shortest = MIN_WAIT.min(interval);
+        if now < window.earliest {
+            let left = window.earliest - now;
+            // Close to the window: go straight to its start (unjittered, so not late for it).
+            if left <= max {
+                return left.max(shortest);
+            }
+            return self.jitter((left / 2).clamp(max, max * FAR_FACTOR));
+        }
+        let width = window.latest.map_or(max * STEPS_PER_WINDOW, |latest| {
+            latest.saturating_duration_since(window.earliest)
+        });
+        self.jitter((width / STEPS_PER_WINDOW).clamp(shortest, max))
+    }
+
+    fn jitter(&mut self, wait: Duration) -> Duration {
+        wait.mul_f64(1.0 - JITTER * self.rng.f64())
     }
 }
 
@@ -82,19 +160,29 @@ mod tests {
 
     const S: Duration = Duration::from_secs(1);
 
-    /// Drives a schedule the way the wait loop does, in tokio's paused clock, and returns the
-    /// waits between polls.
+    fn backoff(interval: Duration, max: Duration) -> Policy {
+        Policy::Backoff { interval, max }
+    }
+
+    fn guided(interval: Duration, max: Duration) -> Policy {
+        Policy::Guided { interval, max }
+    }
+
+    /// Drives a schedule the way the wait loop does, in tokio's paused clock: each poll sees
+    /// `seen(elapsed)`. Returns the waits between polls.
     async fn waits(
-        mut schedule: Schedule,
-        seen: Seen<'_>,
+        policy: Policy,
+        seen: impl Fn(Duration) -> Seen,
         polls: usize,
         timeout: Duration,
     ) -> Vec<Duration> {
-        let deadline = Instant::now() + timeout;
+        let mut schedule = Schedule::new(policy, Some(11));
+        let start = Instant::now();
+        let deadline = start + timeout;
         let mut out = Vec::new();
         for _ in 0..polls {
             let now = Instant::now();
-            match schedule.next(seen, now, deadline) {
+            match schedule.next(seen(now - start), now, deadline) {
                 Next::At(at) => {
                     tokio::time::sleep_until(at).await;
                     out.push(Instant::now() - now);
@@ -105,11 +193,23 @@ mod tests {
         out
     }
 
-    const NOTHING: Seen<'static> = Seen::Transient { retry_after: None };
+    fn nothing(_: Duration) -> Seen {
+        Seen::Transient { retry_after: None }
+    }
+
+    /// A job that ends `total` after the gate starts, with an exact `jobeta`.
+    fn exact_eta(total: Duration) -> impl Fn(Duration) -> Seen {
+        move |elapsed| {
+            Seen::Status(Observation {
+                progress: None,
+                eta_remaining: Some(total.saturating_sub(elapsed)),
+            })
+        }
+    }
 
     #[tokio::test(start_paused = true)]
-    async fn grows_by_half_each_poll_up_to_the_cap() {
-        let got = waits(Schedule::new(2 * S, 10 * S, Some(1)), NOTHING, 8, 3600 * S).await;
+    async fn backoff_grows_by_half_each_poll_up_to_the_cap() {
+        let got = waits(backoff(2 * S, 10 * S), nothing, 8, 3600 * S).await;
         let bases = [2.0, 3.0, 4.5, 6.75, 10.0, 10.0, 10.0, 10.0];
         for (wait, base) in got.iter().zip(bases) {
             let w = wait.as_secs_f64();
@@ -122,21 +222,15 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn never_waits_longer_than_the_cap() {
-        let got = waits(Schedule::new(S, 30 * S, None), NOTHING, 200, 86_400 * S).await;
+    async fn backoff_never_waits_longer_than_the_cap() {
+        let got = waits(backoff(S, 30 * S), nothing, 200, 86_400 * S).await;
         assert!(got.iter().all(|w| *w <= 30 * S));
         assert!(got.iter().all(|w| *w >= S.mul_f64(1.0 - JITTER)));
     }
 
     #[tokio::test(start_paused = true)]
     async fn jitter_spreads_the_waits_at_the_cap() {
-        let got = waits(
-            Schedule::new(10 * S, 10 * S, Some(7)),
-            NOTHING,
-            50,
-            86_400 * S,
-        )
-        .await;
+        let got = waits(backoff(10 * S, 10 * S), nothing, 50, 86_400 * S).await;
         let min = got.iter().min().unwrap();
         let max = got.iter().max().unwrap();
         assert!(*max - *min > S, "jitter too small: {min:?}..{max:?}");
@@ -144,32 +238,43 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn the_same_seed_gives_the_same_waits() {
-        let a = waits(Schedule::new(S, 20 * S, Some(42)), NOTHING, 20, 3600 * S).await;
-        let b = waits(Schedule::new(S, 20 * S, Some(42)), NOTHING, 20, 3600 * S).await;
+        let a = waits(backoff(S, 20 * S), nothing, 20, 3600 * S).await;
+        let b = waits(backoff(S, 20 * S), nothing, 20, 3600 * S).await;
         assert_eq!(a, b);
     }
 
     #[tokio::test(start_paused = true)]
-    async fn retry_after_is_a_floor() {
-        let seen = Seen::Transient {
+    async fn retry_after_is_a_floor_for_every_policy() {
+        let seen = |_| Seen::Transient {
             retry_after: Some(7 * S),
         };
-        let got = waits(Schedule::new(S, 2 * S, Some(3)), seen, 5, 3600 * S).await;
-        assert!(got.iter().all(|w| *w == 7 * S), "{got:?}");
+        for policy in [backoff(S, 2 * S), guided(S, 2 * S), Policy::Fixed(S)] {
+            let got = waits(policy, seen, 5, 3600 * S).await;
+            assert!(got.iter().all(|w| *w == 7 * S), "{policy:?}: {got:?}");
+        }
     }
 
     #[tokio::test(start_paused = true)]
-    async fn never_schedules_past_the_deadline() {
-        let start = Instant::now();
-        let got = waits(Schedule::new(4 * S, 4 * S, Some(5)), NOTHING, 100, 10 * S).await;
-        assert!(Instant::now() - start <= 10 * S);
-        // Once at the deadline, every further poll is "now": the loop's deadline ends the wait.
-        assert!(got.iter().skip(3).all(|w| w.is_zero()));
+    async fn no_policy_schedules_past_the_deadline() {
+        for policy in [
+            backoff(4 * S, 4 * S),
+            guided(4 * S, 4 * S),
+            Policy::Fixed(4 * S),
+        ] {
+            let start = Instant::now();
+            let got = waits(policy, exact_eta(3600 * S), 100, 10 * S).await;
+            assert!(Instant::now() - start <= 10 * S, "{policy:?}");
+            // Once at the deadline every further poll is "now": the loop's deadline ends it.
+            assert!(
+                got.iter().skip(4).all(|w| w.is_zero()),
+                "{policy:?}: {got:?}"
+            );
+        }
     }
 
     #[tokio::test(start_paused = true)]
     async fn retry_after_past_the_deadline_gives_up_at_once() {
-        let mut schedule = Schedule::new(S, S, Some(9));
+        let mut schedule = Schedule::new(guided(S, S), Some(9));
         let now = Instant::now();
         let seen = Seen::Transient {
             retry_after: Some(120 * S),
@@ -182,7 +287,82 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn an_interval_above_the_cap_raises_the_cap() {
-        let got = waits(Schedule::new(5 * S, S, Some(2)), NOTHING, 3, 3600 * S).await;
+        let got = waits(backoff(5 * S, S), nothing, 3, 3600 * S).await;
         assert!(got.iter().all(|w| *w <= 5 * S && *w >= 4 * S), "{got:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn fixed_waits_the_same_every_time() {
+        let got = waits(Policy::Fixed(7 * S), exact_eta(100 * S), 10, 3600 * S).await;
+        assert!(got.iter().all(|w| *w == 7 * S), "{got:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn guided_without_a_prediction_is_the_backoff() {
+        let plain = waits(backoff(2 * S, 10 * S), nothing, 10, 3600 * S).await;
+        let guided = waits(guided(2 * S, 10 * S), nothing, 10, 3600 * S).await;
+        assert_eq!(plain, guided);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn guided_stays_within_its_documented_bounds() {
+        let (interval, max) = (5 * S, 30 * S);
+        for total in [10, 45, 300, 3600, 7200] {
+            let got = waits(
+                guided(interval, max),
+                exact_eta(total * S),
+                200,
+                4 * 3600 * S,
+            )
+            .await;
+            assert!(
+                got.iter().all(|w| *w <= max * FAR_FACTOR),
+                "{total}: {got:?}"
+            );
+            let before_deadline = got.iter().filter(|w| !w.is_zero());
+            assert!(
+                before_deadline
+                    .into_iter()
+                    .all(|w| *w >= MIN_WAIT.mul_f64(1.0 - JITTER))
+            );
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn guided_polls_at_the_predicted_end_and_seldom_before() {
+        let total = 1800 * S;
+        let start = Instant::now();
+        let mut schedule = Schedule::new(guided(5 * S, 30 * S), Some(3));
+        let mut polls = 0;
+        loop {
+            let now = Instant::now();
+            polls += 1;
+            if now - start >= total {
+                break;
+            }
+            let Next::At(at) = schedule.next(exact_eta(total)(now - start), now, start + 7200 * S)
+            else {
+                panic!("gave up")
+            };
+            tokio::time::sleep_until(at).await;
+        }
+        let lag = Instant::now() - start - total;
+        assert!(lag <= 2 * S, "noticed {lag:?} late");
+        assert!(polls <= 15, "{polls} polls for a 30-minute job");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn guided_waits_at_most_max_inside_the_window() {
+        // An ETA that keeps moving: the window is wide, so steps are at the cap.
+        let max = 30 * S;
+        let wobbly = |elapsed: Duration| {
+            let wobble = if elapsed.as_secs() % 2 == 0 { 400 } else { 100 };
+            Seen::Status(Observation {
+                progress: None,
+                eta_remaining: Some((wobble * S).saturating_sub(elapsed)),
+            })
+        };
+        let got = waits(guided(5 * S, max), wobbly, 50, 3600 * S).await;
+        assert!(got.iter().skip(3).all(|w| *w <= max), "{got:?}");
     }
 }

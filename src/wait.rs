@@ -5,6 +5,7 @@
 use crate::api::{Client, PollError};
 use crate::job::{JobRef, JobStatus, Phase};
 use crate::outcome::{Outcome, Signal, Summary};
+use crate::predict::Observation;
 use crate::report::Reporter;
 use crate::schedule::{Next, Schedule, Seen};
 use std::future::Future;
@@ -148,7 +149,7 @@ async fn poll_until_done(
                     track.warned_unknown = true;
                     reporter.on_event(&Event::UnknownState { status });
                 }
-                schedule.next(Seen::Status(status), now, deadline)
+                schedule.next(Seen::Status(observation(status)), now, deadline)
             }
             Err(error) if error.is_transient() => {
                 track.failures += 1;
@@ -172,6 +173,17 @@ async fn poll_until_done(
             Next::At(at) => sleep_with_ticks(at, reporter).await,
             Next::PastDeadline { asked } => return End::RetryAfterPastDeadline(asked),
         }
+    }
+}
+
+/// What the schedule needs from a status.
+fn observation(status: &JobStatus) -> Observation {
+    let local_now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    Observation {
+        progress: status.progress,
+        eta_remaining: status.eta_remaining(local_now),
     }
 }
 

@@ -187,17 +187,19 @@ impl LogReporter {
 /// about the job: it is not shown.
 const PLAUSIBLE_ETA: u64 = 24 * 3600;
 
-/// "ETA in 3m 10s", from `jobeta` against this machine's clock.
+/// "ETA in 3m 10s", from `jobeta`, counted by the server's clock when it sent one.
 fn eta(status: &JobStatus) -> Option<String> {
-    let eta = u64::try_from(status.eta?).ok().filter(|e| *e > 0)?;
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_secs();
+    let eta = status.eta.filter(|e| *e > 0)?;
+    let local = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_secs() as i64;
+    let now = status.server_time.unwrap_or(local);
     if eta.abs_diff(now) > PLAUSIBLE_ETA {
         return None;
     }
+    let apart = Duration::from_secs(eta.abs_diff(now));
     Some(if eta >= now {
-        format!("ETA in {}", human(Duration::from_secs(eta - now)))
+        format!("ETA in {}", human(apart))
     } else {
-        format!("ETA passed {} ago", human(Duration::from_secs(now - eta)))
+        format!("ETA passed {} ago", human(apart))
     })
 }
 

@@ -221,6 +221,14 @@ fn encode(reply: &Reply) -> (Vec<u8>, Vec<u8>) {
     for (name, value) in headers {
         head.push_str(&format!("{name}: {value}\r\n"));
     }
+    // Like any server, the simulator says what time it is (unless a fault says otherwise).
+    if !headers
+        .iter()
+        .any(|(name, _)| name.eq_ignore_ascii_case("date"))
+    {
+        let now = httpdate::fmt_http_date(std::time::SystemTime::now());
+        head.push_str(&format!("Date: {now}\r\n"));
+    }
     head.push_str("\r\n");
     (head.into_bytes(), body.clone())
 }

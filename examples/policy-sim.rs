@@ -1,0 +1,315 @@
+//! Measures polling policies against simulated Clanforge jobs, in virtual time.
+//!
+//!     cargo run --release --example policy-sim [-- --jobs 2000 --seed 7]
+//!
+//! Each job starts when the gate does and runs D seconds, D log-uniform from 30 s to 60 min.
+//! The gate notices the end at its first poll at or after D; the lag is how late that is, and
+//! every poll counts as a request. Three workloads:
+//! - accurate ETA: `jobeta` is the true end, progress linear;
+//! - noisy ETA: `jobeta` starts off by up to ±30 % of D and converges to the truth as the job
+//!   runs (revised at every poll), progress linear;
+//! - no ETA: progress only, linear for half the jobs, in steps (4, 5 or 10 of them) for the rest.
+//!
+//! The policies the gate ships (`capped exponential`, `guided`, `fixed`) run the gate's own
+//! `Schedule` code; the others are their documented rules. Nothing sleeps: the clock is a
+//! number, handed to the schedule as an offset from one `Instant`.
+
+use clanforge_wait::predict::Observation;
+use clanforge_wait::schedule::{Next, Policy, Schedule, Seen};
+use std::time::Duration;
+use tokio::time::Instant;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Workload {
+    AccurateEta,
+    NoisyEta,
+    NoEta,
+}
+
+impl Workload {
+    fn name(self) -> &'static str {
+        match self {
+            Self::AccurateEta => "accurate jobeta",
+            Self::NoisyEta => "jobeta off by up to ±30 %, revised as the job runs",
+            Self::NoEta => "no jobeta (progress only: linear, or in steps)",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Job {
+    /// Seconds from the gate's start to the end.
+    duration: f64,
+    /// The initial ETA error, as a share of the duration.
+    eta_error: f64,
+    /// `None`: linear progress; `Some(k)`: progress in k equal steps.
+    steps: Option<u32>,
+}
+
+impl Job {
+    fn observe(&self, workload: Workload, t: f64) -> Observation {
+        let done = (t / self.duration).clamp(0.0, 1.0);
+        let progress = match self.steps {
+            None => (done * 100.0).floor(),
+            Some(k) => ((done * f64::from(k)).floor() / f64::from(k) * 100.0).floor(),
+        };
+        let eta_end = match workload {
+            Workload::AccurateEta => Some(self.duration),
+            Workload::NoisyEta => Some(self.duration * (1.0 + self.eta_error * (1.0 - done))),
+            Workload::NoEta => None,
+        };
+        Observation {
+            progress: Some(progress.min(99.0) as u8),
+            // jobeta is whole seconds.
+            eta_remaining: eta_end
+                .map(|end| Duration::from_secs((end - t).max(0.0).round() as u64)),
+        }
+    }
+}
+
+/// A polling rule: the wait after a poll at `t` that saw `observation`.
+trait Rule {
+    fn wait(&mut self, t: f64, observation: Observation) -> f64;
+}
+
+/// The gate's own schedule, driven in virtual time.
+struct Gate {
+    schedule: Schedule,
+    origin: Instant,
+}
+
+impl Gate {
+    fn new(policy: Policy, seed: u64) -> Self {
+        Self {
+            schedule: Schedule::new(policy, Some(seed)),
+            origin: Instant::now(),
+        }
+    }
+}
+
+impl Rule for Gate {
+    fn wait(&mut self, t: f64, observation: Observation) -> f64 {
+        let now = self.origin + Duration::from_secs_f64(t);
+        let deadline = self.origin + Duration::from_secs(6 * 3600);
+        match self.schedule.next(Seen::Status(observation), now, deadline) {
+            Next::At(at) => (at - now).as_secs_f64(),
+            Next::PastDeadline { .. } => f64::INFINITY,
+        }
+    }
+}
+
+/// gcloud's poller: 2 s, ×1.4 per poll, plus up to 1 s of jitter, capped at 180 s.
+struct Gcloud {
+    next: f64,
+    rng: fastrand::Rng,
+}
+
+impl Rule for Gcloud {
+    fn wait(&mut self, _: f64, _: Observation) -> f64 {
+        let wait = (self.next + self.rng.f64()).min(180.0);
+        self.next = (self.next * 1.4).min(180.0);
+        wait
+    }
+}
+
+struct Fixed(f64);
+
+impl Rule for Fixed {
+    fn wait(&mut self, _: f64, _: Observation) -> f64 {
+        self.0
+    }
+}
+
+const S: Duration = Duration::from_secs(1);
+
+fn policies() -> Vec<(&'static str, Box<dyn Fn(u64) -> Box<dyn Rule>>)> {
+    vec![
+        ("fixed 10 s", Box::new(|_| Box::new(Fixed(10.0)))),
+        ("fixed 30 s", Box::new(|_| Box::new(Fixed(30.0)))),
+        (
+            "gcloud (2 s ×1.4, +≤1 s jitter, cap 180 s)",
+            Box::new(|seed| {
+                Box::new(Gcloud {
+                    next: 2.0,
+                    rng: fastrand::Rng::with_seed(seed),
+                })
+            }),
+        ),
+        (
+            "capped exponential (5 s ×1.5, cap 30 s)",
+            Box::new(|seed| {
+                Box::new(Gate::new(
+                    Policy::Backoff {
+                        interval: 5 * S,
+                        max: 30 * S,
+                    },
+                    seed,
+                ))
+            }),
+        ),
+        (
+            "guided (ours; 5 s, cap 30 s)",
+            Box::new(|seed| {
+                Box::new(Gate::new(
+                    Policy::Guided {
+                        interval: 5 * S,
+                        max: 30 * S,
+                    },
+                    seed,
+                ))
+            }),
+        ),
+    ]
+}
+
+/// Polls `job` until the gate sees it done: (lag in seconds, requests).
+fn run(job: &Job, workload: Workload, rule: &mut dyn Rule) -> (f64, u32) {
+    let (mut t, mut requests) = (0.0, 0);
+    loop {
+        requests += 1;
+        if t >= job.duration {
+            return (t - job.duration, requests);
+        }
+        t += rule.wait(t, job.observe(workload, t)).max(0.0);
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Figures {
+    p50: f64,
+    p95: f64,
+    max: f64,
+    requests: f64,
+}
+
+fn measure(jobs: &[Job], workload: Workload, make: &dyn Fn(u64) -> Box<dyn Rule>) -> Figures {
+    let mut lags = Vec::with_capacity(jobs.len());
+    let mut requests = 0u64;
+    for (i, job) in jobs.iter().enumerate() {
+        let mut rule = make(i as u64);
+        let (lag, n) = run(job, workload, rule.as_mut());
+        lags.push(lag);
+        requests += u64::from(n);
+    }
+    lags.sort_by(f64::total_cmp);
+    let at = |q: f64| lags[((lags.len() - 1) as f64 * q).round() as usize];
+    Figures {
+        p50: at(0.50),
+        p95: at(0.95),
+        max: at(1.0),
+        requests: requests as f64 / jobs.len() as f64,
+    }
+}
+
+fn jobs(count: usize, seed: u64) -> Vec<Job> {
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let (low, high) = (30f64.ln(), 3600f64.ln());
+    (0..count)
+        .map(|i| Job {
+            duration: (low + rng.f64() * (high - low)).exp(),
+            eta_error: rng.f64() * 0.6 - 0.3,
+            steps: (i % 2 == 1).then(|| [4, 5, 10][rng.usize(..3)]),
+        })
+        .collect()
+}
+
+fn arg(name: &str, default: u64) -> u64 {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn main() {
+    let count = arg("--jobs", 1000) as usize;
+    let seed = arg("--seed", 1);
+    let jobs = jobs(count, seed);
+    let policies = policies();
+    let mut results = Vec::new();
+    println!(
+        "{count} jobs, 30 s – 60 min log-uniform, seed {seed}. Lag: how late the gate notices the end.\n"
+    );
+    for workload in [Workload::AccurateEta, Workload::NoisyEta, Workload::NoEta] {
+        // Linear progress for the ETA workloads; the no-ETA workload keeps the steps.
+        let jobs: Vec<Job> = jobs
+            .iter()
+            .map(|j| Job {
+                steps: if workload == Workload::NoEta {
+                    j.steps
+                } else {
+                    None
+                },
+                ..*j
+            })
+            .collect();
+        println!("{}", workload.name());
+        println!("| policy | lag p50 | lag p95 | lag max | requests per job |");
+        println!("|---|---:|---:|---:|---:|");
+        for (name, make) in &policies {
+            let f = measure(&jobs, workload, make.as_ref());
+            println!(
+                "| {name} | {:.1} s | {:.1} s | {:.1} s | {:.1} |",
+                f.p50, f.p95, f.max, f.requests
+            );
+            results.push((workload, *name, f));
+        }
+        println!();
+    }
+
+    let get = |w: Workload, prefix: &str| {
+        results
+            .iter()
+            .find(|(rw, n, _)| *rw == w && n.starts_with(prefix))
+            .map(|r| r.2)
+            .unwrap()
+    };
+    println!("Targets:");
+    let mut all = true;
+    let mut target = |ok: bool, text: String| {
+        all &= ok;
+        println!("  [{}] {text}", if ok { "met" } else { "MISSED" });
+    };
+    let (ours, fixed10) = (
+        get(Workload::AccurateEta, "guided"),
+        get(Workload::AccurateEta, "fixed 10"),
+    );
+    target(
+        ours.p95 <= 3.0,
+        format!("accurate ETA: p95 lag {:.1} s ≤ 3 s", ours.p95),
+    );
+    target(
+        ours.requests <= 0.25 * fixed10.requests,
+        format!(
+            "accurate ETA: {:.1} requests per job = {:.0} % of fixed 10 s ({:.1}) ≤ 25 %",
+            ours.requests,
+            100.0 * ours.requests / fixed10.requests,
+            fixed10.requests
+        ),
+    );
+    for workload in [Workload::NoisyEta, Workload::NoEta] {
+        let (ours, plain) = (get(workload, "guided"), get(workload, "capped"));
+        target(
+            ours.p95 <= plain.p95,
+            format!(
+                "{}: p95 lag {:.1} s ≤ capped exponential's {:.1} s",
+                workload.name(),
+                ours.p95,
+                plain.p95
+            ),
+        );
+        target(
+            ours.requests <= plain.requests,
+            format!(
+                "{}: {:.1} requests per job ≤ capped exponential's {:.1}",
+                workload.name(),
+                ours.requests,
+                plain.requests
+            ),
+        );
+    }
+    if !all {
+        std::process::exit(1);
+    }
+}
