@@ -21,17 +21,20 @@ use tokio::time::Instant;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Workload {
-    AccurateEta,
-    NoisyEta,
-    NoEta,
+    /// `jobeta` is the true end.
+    Accurate,
+    /// `jobeta` off by up to ±30 %, converging.
+    Noisy,
+    /// No `jobeta`.
+    ProgressOnly,
 }
 
 impl Workload {
     fn name(self) -> &'static str {
         match self {
-            Self::AccurateEta => "accurate jobeta",
-            Self::NoisyEta => "jobeta off by up to ±30 %, revised as the job runs",
-            Self::NoEta => "no jobeta (progress only: linear, or in steps)",
+            Self::Accurate => "accurate jobeta",
+            Self::Noisy => "jobeta off by up to ±30 %, revised as the job runs",
+            Self::ProgressOnly => "no jobeta (progress only: linear, or in steps)",
         }
     }
 }
@@ -54,9 +57,9 @@ impl Job {
             Some(k) => ((done * f64::from(k)).floor() / f64::from(k) * 100.0).floor(),
         };
         let eta_end = match workload {
-            Workload::AccurateEta => Some(self.duration),
-            Workload::NoisyEta => Some(self.duration * (1.0 + self.eta_error * (1.0 - done))),
-            Workload::NoEta => None,
+            Workload::Accurate => Some(self.duration),
+            Workload::Noisy => Some(self.duration * (1.0 + self.eta_error * (1.0 - done))),
+            Workload::ProgressOnly => None,
         };
         Observation {
             progress: Some(progress.min(99.0) as u8),
@@ -122,7 +125,10 @@ impl Rule for Fixed {
 
 const S: Duration = Duration::from_secs(1);
 
-fn policies() -> Vec<(&'static str, Box<dyn Fn(u64) -> Box<dyn Rule>>)> {
+/// Makes a fresh rule for one job, from a seed.
+type MakeRule = Box<dyn Fn(u64) -> Box<dyn Rule>>;
+
+fn policies() -> Vec<(&'static str, MakeRule)> {
     vec![
         ("fixed 10 s", Box::new(|_| Box::new(Fixed(10.0)))),
         ("fixed 30 s", Box::new(|_| Box::new(Fixed(30.0)))),
@@ -231,12 +237,12 @@ fn main() {
     println!(
         "{count} jobs, 30 s – 60 min log-uniform, seed {seed}. Lag: how late the gate notices the end.\n"
     );
-    for workload in [Workload::AccurateEta, Workload::NoisyEta, Workload::NoEta] {
+    for workload in [Workload::Accurate, Workload::Noisy, Workload::ProgressOnly] {
         // Linear progress for the ETA workloads; the no-ETA workload keeps the steps.
         let jobs: Vec<Job> = jobs
             .iter()
             .map(|j| Job {
-                steps: if workload == Workload::NoEta {
+                steps: if workload == Workload::ProgressOnly {
                     j.steps
                 } else {
                     None
@@ -272,8 +278,8 @@ fn main() {
         println!("  [{}] {text}", if ok { "met" } else { "MISSED" });
     };
     let (ours, fixed10) = (
-        get(Workload::AccurateEta, "guided"),
-        get(Workload::AccurateEta, "fixed 10"),
+        get(Workload::Accurate, "guided"),
+        get(Workload::Accurate, "fixed 10"),
     );
     target(
         ours.p95 <= 3.0,
@@ -288,7 +294,7 @@ fn main() {
             fixed10.requests
         ),
     );
-    for workload in [Workload::NoisyEta, Workload::NoEta] {
+    for workload in [Workload::Noisy, Workload::ProgressOnly] {
         let (ours, plain) = (get(workload, "guided"), get(workload, "capped"));
         target(
             ours.p95 <= plain.p95,
