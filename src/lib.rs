@@ -75,7 +75,7 @@ async fn gate(config: &Config, reporters: &mut Vec<Box<dyn Reporter>>) -> Result
         Some(url) => url.clone(),
         None => {
             let addr = Sim::new()
-                .job(&config.job.id, Script::Demo)
+                .job(&config.job.id, Script::Timeline(sim::DEMO_JOB))
                 .serve_in_background()
                 .await
                 .map_err(|e| format!("--demo could not start the simulated API: {e}"))?;

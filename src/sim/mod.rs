@@ -90,8 +90,9 @@ impl Reply {
 pub enum Script {
     /// The n-th poll gets the n-th reply; the last one repeats.
     Replies(Vec<Reply>),
-    /// Created → Queued → Running 0–100 % → Completed over [`DEMO_JOB`], from the first poll.
-    Demo,
+    /// Created → Queued → Running 0–100 % → Completed over this long, from the first poll
+    /// (Created for the first seventh, Queued for the second). `--demo` uses [`DEMO_JOB`].
+    Timeline(Duration),
 }
 
 /// A request as the server saw it.
@@ -218,7 +219,7 @@ impl State {
                 .or(replies.last())
                 .cloned()
                 .unwrap_or_else(|| Reply::status(4, 0)),
-            Script::Demo => demo_reply(first_poll.elapsed()),
+            Script::Timeline(total) => timeline_reply(first_poll.elapsed(), *total),
         }
     }
 }
@@ -228,16 +229,18 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// The demo job at `t` after its first poll.
-fn demo_reply(t: Duration) -> Reply {
+/// A timeline job of `total` length at `t` after its first poll.
+fn timeline_reply(t: Duration, total: Duration) -> Reply {
     let now = unix_now();
     let created = now - t.as_secs() as i64;
-    let (id, progress) = match t.as_secs_f64() {
-        t if t < 2.0 => (1, 0),
-        t if t < 4.0 => (3, 0),
-        t if t < DEMO_JOB.as_secs_f64() => (
+    let (t, total) = (t.as_secs_f64(), total.as_secs_f64());
+    let running_from = total * 2.0 / 7.0;
+    let (id, progress) = match t {
+        t if t < total / 7.0 => (1, 0),
+        t if t < running_from => (3, 0),
+        t if t < total => (
             4,
-            ((t - 4.0) / (DEMO_JOB.as_secs_f64() - 4.0) * 100.0) as u8,
+            ((t - running_from) / (total - running_from) * 100.0) as u8,
         ),
         _ => (5, 100),
     };
@@ -251,12 +254,12 @@ fn demo_reply(t: Duration) -> Reply {
         name,
         progress,
         now,
-        Some(created + DEMO_JOB.as_secs() as i64),
+        Some(created + total.round() as i64),
     );
     body["jobcreated"] = json!(created);
     if id >= 4 {
         // As the real API does, despite its siblings being integers.
-        body["jobstart"] = json!((created + 4).to_string());
+        body["jobstart"] = json!((created + running_from.round() as i64).to_string());
     }
     Reply::json(body)
 }
@@ -302,7 +305,7 @@ mod tests {
     fn the_demo_job_runs_its_course() {
         let states: Vec<i64> = [0, 3, 5, 9, 15]
             .into_iter()
-            .map(|s| state_of(demo_reply(Duration::from_secs(s))))
+            .map(|s| state_of(timeline_reply(Duration::from_secs(s), DEMO_JOB)))
             .collect();
         assert_eq!(states, [1, 3, 4, 4, 5]);
     }

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Measures clanforge-wait's footprint and prints a Markdown table for the README:
+#   - the size of the stripped static (musl) release binary;
+#   - a one-shot gate (job already complete) against one curl request to the same local
+#     server, side by side in one hyperfine run;
+#   - peak RSS, CPU time and context switches for a 10 s and a 30 s wait with a 10 s
+#     interval: what a wait costs between polls should not grow with the wait.
+# Installs hyperfine, GNU time and curl from Debian if they are missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+command -v hyperfine >/dev/null || missing+=(hyperfine)
+[ -x /usr/bin/time ] || missing+=(time)
+command -v curl >/dev/null || missing+=(curl)
+if [ ${#missing[@]} -gt 0 ]; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+fi
+
+target=x86_64-unknown-linux-musl
+rustup target add "$target" >/dev/null 2>&1 || true
+cargo build --release --locked --quiet --target "$target"
+cargo build --release --locked --quiet --example sim-server
+gate="target/$target/release/clanforge-wait"
+sim=target/release/examples/sim-server
+
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+# Starts a simulator whose job runs $1 seconds and prints its URL.
+serve() {
+  "$sim" "$1" >"$tmp/url.$1" &
+  pids+=($!)
+  for _ in $(seq 100); do
+    [ -s "$tmp/url.$1" ] && break
+    sleep 0.05
+  done
+  cat "$tmp/url.$1"
+}
+
+export CLANFORGE_ACCESS_KEY=measure CLANFORGE_SECRET_KEY=measure
+mib() { awk -v b="$1" 'BEGIN { printf "%.2f MiB", b / 1048576 }'; }
+
+size=$(stat -c %s "$gate")
+
+url=$(serve 0)
+hyperfine -N --warmup 20 --runs 300 --export-json "$tmp/oneshot.json" --style none \
+  "curl -sf -u measure:measure $url/cfp/v1/imageupdate/1/status?accountserviceid=1" \
+  "$gate --base-url $url --update-id 1 --asid 1" >/dev/null
+read -r curl_ms gate_ms < <(python3 - "$tmp/oneshot.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))["results"]
+print(f'{r[0]["mean"] * 1000:.2f} {r[1]["mean"] * 1000:.2f}')
+PY
+)
+ratio=$(awk -v g="$gate_ms" -v c="$curl_ms" 'BEGIN { printf "%.2f", g / c }')
+
+# A job that ends just before the poll at 10 s (or 30 s): the gate waits that long.
+wait_run() {
+  local url
+  url=$(serve "$1")
+  /usr/bin/time -o "$tmp/time.$1" -f "%M %e %U %S %w %c" \
+    "$gate" --base-url "$url" --update-id 1 --asid 1 --fixed-interval 10s --timeout 2m 2>/dev/null
+  cat "$tmp/time.$1"
+}
+read -r rss10 wall10 user10 sys10 vol10 invol10 < <(wait_run 9)
+read -r rss30 wall30 user30 sys30 vol30 invol30 < <(wait_run 29)
+cpu10=$(awk -v u="$user10" -v s="$sys10" 'BEGIN { printf "%.2f", u + s }')
+cpu30=$(awk -v u="$user30" -v s="$sys30" 'BEGIN { printf "%.2f", u + s }')
+
+cat <<EOF2
+| measure | value | target |
+|---|---|---|
+| stripped static binary ($target) | $(mib "$size") | ≤ 6 MiB |
+| one-shot gate vs one curl request (mean of 300) | ${gate_ms} ms vs ${curl_ms} ms: ${ratio}× | ≤ 1.5× |
+| peak RSS, 10 s and 30 s waits | $(mib $((rss10 * 1024))), $(mib $((rss30 * 1024))) | ≤ 16 MiB |
+| 10 s wait (2 polls): wall, CPU, context switches (voluntary + involuntary) | ${wall10} s, ${cpu10} s, ${vol10} + ${invol10} | |
+| 30 s wait (4 polls): wall, CPU, context switches (voluntary + involuntary) | ${wall30} s, ${cpu30} s, ${vol30} + ${invol30} | no growth but per poll |
+EOF2
