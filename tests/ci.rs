@@ -120,12 +120,7 @@ fn the_log_group_closes_on_every_path() {
         let run = Gate::against(&server).github().run();
         run.assert_code(code);
         assert_eq!(run.stderr.matches("::group::").count(), 1);
-        assert_eq!(
-            run.stderr.matches("::endgroup::").count(),
-            1,
-            "{}",
-            run.stderr
-        );
+        run.assert_logged_once("::endgroup::");
     }
 }
 
@@ -243,11 +238,7 @@ fn sigterm_mid_wait_exits_143_with_every_output_cancelled() {
             .starts_with("CLANFORGE_RESULT=cancelled\n")
     );
     assert!(run.file("step_summary").contains("| cancelled |"));
-    assert!(
-        run.stderr.contains("cancelled by SIGTERM"),
-        "{}",
-        run.stderr
-    );
+    run.assert_logged("cancelled by SIGTERM");
     assert!(
         run.stderr
             .contains("::warning title=clanforge-wait%3A cancelled::")

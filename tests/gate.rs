@@ -84,24 +84,10 @@ fn logs_each_change_of_state_or_progress_once() {
     ]);
     let run = Gate::against(&server).run();
     run.assert_code(0);
-    assert_eq!(
-        run.stderr.matches("Queued, 0%").count(),
-        1,
-        "{}",
-        run.stderr
-    );
-    assert_eq!(
-        run.stderr.matches("Running, 10%").count(),
-        1,
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr.contains("completed (Complete, 100%)"),
-        "{}",
-        run.stderr
-    );
-    assert!(run.stderr.contains("5 polls"), "{}", run.stderr);
+    run.assert_logged_once("Queued, 0%");
+    run.assert_logged_once("Running, 10%");
+    run.assert_logged("completed (Complete, 100%)");
+    run.assert_logged("5 polls");
 }
 
 #[test]
@@ -115,11 +101,7 @@ fn a_failed_job_exits_1_with_its_error() {
     assert_eq!(result["result"], "failed");
     assert_eq!(result["job_failed"], true);
     assert_eq!(result["error"], "install script exited 127");
-    assert!(
-        run.stderr.contains("failed (state Failed, jobfailed set)"),
-        "{}",
-        run.stderr
-    );
+    run.assert_logged("failed (state Failed, jobfailed set)");
 }
 
 #[test]
@@ -192,17 +174,8 @@ fn an_unknown_state_warns_once_and_keeps_waiting() {
     ]);
     let run = Gate::against(&server).run();
     run.assert_code(0);
-    assert_eq!(
-        run.stderr.matches("does not know").count(),
-        1,
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr.contains("Verifying, jobstateid 9"),
-        "{}",
-        run.stderr
-    );
+    run.assert_logged_once("does not know");
+    run.assert_logged("Verifying, jobstateid 9");
     assert_eq!(server.requests().len(), 4);
 }
 
@@ -230,11 +203,7 @@ fn refused_credentials_exit_4_at_once() {
         .run();
     run.assert_code(4);
     assert_eq!(server.requests().len(), 1);
-    assert!(
-        run.stderr.contains("refused the credentials"),
-        "{}",
-        run.stderr
-    );
+    run.assert_logged("refused the credentials");
     assert!(
         run.stderr
             .contains("check --access-key, --secret-key and --asid"),
@@ -253,11 +222,7 @@ fn forbidden_exits_4_at_once() {
     let run = Gate::against(&server).run();
     run.assert_code(4);
     assert_eq!(server.requests().len(), 1);
-    assert!(
-        run.stderr.contains("HTTP 403: no access to ASID 7"),
-        "{}",
-        run.stderr
-    );
+    run.assert_logged("HTTP 403: no access to ASID 7");
 }
 
 #[test]
@@ -265,12 +230,8 @@ fn an_unknown_job_exits_4_and_says_what_to_check() {
     let server = serve(vec![status(5, 100)]);
     let run = Gate::against(&server).arg("--update-id", "999").run();
     run.assert_code(4);
-    assert!(run.stderr.contains("no image update 999"), "{}", run.stderr);
-    assert!(
-        run.stderr.contains("check --update-id and --asid"),
-        "{}",
-        run.stderr
-    );
+    run.assert_logged("no image update 999");
+    run.assert_logged("check --update-id and --asid");
 }
 
 #[test]
@@ -285,11 +246,7 @@ fn an_answer_without_a_state_exits_4() {
     let server = serve(vec![Reply::json(json!({"hello": "world"})), status(5, 100)]);
     let run = Gate::against(&server).run();
     run.assert_code(4);
-    assert!(
-        run.stderr.contains("no jobstateid or jobstatename"),
-        "{}",
-        run.stderr
-    );
+    run.assert_logged("no jobstateid or jobstatename");
 }
 
 // ---- transient failures: retried on the schedule -----------------------------------------
@@ -304,7 +261,7 @@ fn recovers_from(fault: Reply, extra: &[(&str, &str)]) -> Run {
     let run = gate.run();
     run.assert_code(0);
     assert_eq!(server.requests().len(), 2);
-    assert!(run.stderr.contains("retrying in"), "{}", run.stderr);
+    run.assert_logged("retrying in");
     assert_eq!(run.result()["polls"], 2);
     run
 }
@@ -315,11 +272,7 @@ fn retries_a_503_with_an_html_body() {
         Reply::http(503, "<html><body>Service Unavailable</body></html>"),
         &[],
     );
-    assert!(
-        run.stderr.contains("HTTP 503 Service Unavailable"),
-        "{}",
-        run.stderr
-    );
+    run.assert_logged("HTTP 503 Service Unavailable");
 }
 
 #[test]
@@ -345,7 +298,7 @@ fn retries_a_408() {
 #[test]
 fn retries_an_html_page_served_with_200() {
     let run = recovers_from(Reply::http(200, "<!DOCTYPE html><html>Login</html>"), &[]);
-    assert!(run.stderr.contains("not JSON"), "{}", run.stderr);
+    run.assert_logged("not JSON");
 }
 
 #[test]
@@ -366,21 +319,13 @@ fn retries_a_connection_closed_mid_body() {
 #[test]
 fn retries_a_request_that_times_out() {
     let run = recovers_from(Reply::Hang, &[("--request-timeout", "200ms")]);
-    assert!(
-        run.stderr.contains("no answer within 200ms"),
-        "{}",
-        run.stderr
-    );
+    run.assert_logged("no answer within 200ms");
 }
 
 #[test]
 fn retries_a_body_over_one_mebibyte_without_reading_it() {
     let run = recovers_from(Reply::http(200, vec![b' '; 2 << 20]), &[]);
-    assert!(
-        run.stderr.contains("larger than 1048576 bytes"),
-        "{}",
-        run.stderr
-    );
+    run.assert_logged("larger than 1048576 bytes");
 }
 
 #[test]
@@ -443,11 +388,7 @@ fn retry_after_past_the_deadline_gives_up_at_once() {
     let run = Gate::against(&server).arg("--timeout", "20s").run();
     run.assert_code(3);
     assert!(run.elapsed < Duration::from_secs(5), "{:?}", run.elapsed);
-    assert!(
-        run.stderr.contains("(Retry-After), past the 20s deadline"),
-        "{}",
-        run.stderr
-    );
+    run.assert_logged("(Retry-After), past the 20s deadline");
 }
 
 // ---- the deadline ----------------------------------------------------------------------------
@@ -494,7 +435,7 @@ fn the_timeout_names_the_last_state_and_that_the_job_may_still_run() {
         error.contains("may still be running in Clanforge"),
         "{error}"
     );
-    assert!(run.stderr.contains(&error), "{}", run.stderr);
+    run.assert_logged(&error);
 }
 
 // ---- usage errors: exit 2 ------------------------------------------------------------------
@@ -503,14 +444,14 @@ fn the_timeout_names_the_last_state_and_that_the_job_may_still_run() {
 fn a_missing_flag_is_a_usage_error() {
     let run = Gate::new("http://127.0.0.1:9").without("--update-id").run();
     run.assert_code(2);
-    assert!(run.stderr.contains("--update-id"), "{}", run.stderr);
+    run.assert_logged("--update-id");
 }
 
 #[test]
 fn a_bad_duration_is_a_usage_error_naming_the_flag() {
     let run = Gate::new("http://127.0.0.1:9").arg("--timeout", "5x").run();
     run.assert_code(2);
-    assert!(run.stderr.contains("--timeout"), "{}", run.stderr);
+    run.assert_logged("--timeout");
 }
 
 #[test]
@@ -532,7 +473,7 @@ fn an_empty_secret_is_a_usage_error_and_the_result_is_still_written() {
 fn a_base_url_that_is_not_http_is_a_usage_error() {
     let run = Gate::new("ftp://example.com").run();
     run.assert_code(2);
-    assert!(run.stderr.contains("--base-url"), "{}", run.stderr);
+    run.assert_logged("--base-url");
 }
 
 #[test]
@@ -542,7 +483,7 @@ fn an_unwritable_result_file_is_a_usage_error_before_any_request() {
         .arg("--result-file", "/nonexistent/dir/result.json")
         .run();
     run.assert_code(2);
-    assert!(run.stderr.contains("--result-file"), "{}", run.stderr);
+    run.assert_logged("--result-file");
     assert!(server.requests().is_empty());
 }
 

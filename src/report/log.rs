@@ -8,7 +8,8 @@ use crate::outcome::Outcome;
 use crate::wait::{Event, Report, describe, human};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::{self, Write};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::time::Instant;
 use tracing::{error, info, warn};
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::fmt::format::Writer;
@@ -19,7 +20,7 @@ pub const HEARTBEAT: Duration = Duration::from_secs(60);
 
 /// Installs the process's log subscriber for `mode` and returns the reporter that writes to it.
 pub fn init(mode: LogMode) -> LogReporter {
-    let started = Instant::now();
+    let started = std::time::Instant::now();
     let builder = tracing_subscriber::fmt()
         .with_writer(io::stderr)
         .with_target(false)
@@ -60,12 +61,7 @@ pub fn init(mode: LogMode) -> LogReporter {
             Some(bar)
         }
     };
-    LogReporter {
-        bar,
-        last: None,
-        last_line: Instant::now(),
-        started,
-    }
+    LogReporter::new(bar)
 }
 
 #[derive(Debug)]
@@ -132,6 +128,15 @@ impl Reporter for LogReporter {
 }
 
 impl LogReporter {
+    fn new(bar: Option<ProgressBar>) -> Self {
+        Self {
+            bar,
+            last: None,
+            last_line: Instant::now(),
+            started: Instant::now(),
+        }
+    }
+
     fn line(&mut self) {
         self.last_line = Instant::now();
     }
@@ -216,7 +221,7 @@ fn message_only() -> impl for<'w> tracing_subscriber::fmt::FormatFields<'w> {
 }
 
 /// Log-line time as seconds since the gate started: what matters in a CI log.
-struct Elapsed(Instant);
+struct Elapsed(std::time::Instant);
 
 impl FormatTime for Elapsed {
     fn format_time(&self, w: &mut Writer<'_>) -> std::fmt::Result {
@@ -256,5 +261,86 @@ impl Drop for Line {
         self.0.suspend(|| {
             let _ = io::stderr().write_all(&line);
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::job::JobState;
+    use std::sync::{Arc, Mutex};
+
+    /// Collects what the log prints.
+    #[derive(Clone, Default)]
+    struct Capture(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Capture {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Capture {
+        fn text(&self) -> String {
+            String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_heartbeat_comes_at_least_once_a_minute_while_nothing_changes() {
+        let capture = Capture::default();
+        let writer = capture.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .without_time()
+            .with_ansi(false)
+            .finish();
+        let _default = tracing::subscriber::set_default(subscriber);
+        let mut log = LogReporter::new(None);
+        let status = JobStatus {
+            state: JobState::Running,
+            state_id: Some(4),
+            state_name: Some("Running".into()),
+            progress: Some(40),
+            failed: false,
+            error: None,
+            eta: None,
+            updated: None,
+            server_time: None,
+        };
+        // Polls 25 s apart that see nothing new: a line at 0 s, a heartbeat at 75 s.
+        for poll in 1..=5 {
+            log.on_event(&Event::Polled {
+                status: &status,
+                poll,
+            });
+            tokio::time::advance(Duration::from_secs(25)).await;
+        }
+        assert_eq!(
+            capture.text().matches("still waiting").count(),
+            1,
+            "{}",
+            capture.text()
+        );
+        // No polls at all (a long Retry-After): the loop's ticks carry the heartbeat.
+        for _ in 0..8 {
+            tokio::time::advance(Duration::from_secs(15)).await;
+            log.on_event(&Event::Tick);
+        }
+        // Heartbeats at 75 s, then 140 s and 200 s: never more than 60 s and a tick apart.
+        let text = capture.text();
+        let beats: Vec<&str> = text
+            .lines()
+            .filter(|l| l.contains("still waiting"))
+            .collect();
+        assert_eq!(beats.len(), 3, "{text}");
+        assert!(
+            beats[1].contains("after 2m 20s") && beats[2].contains("after 3m 20s"),
+            "{text}"
+        );
     }
 }

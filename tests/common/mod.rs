@@ -255,6 +255,29 @@ impl Run {
         all
     }
 
+    /// The log (stderr) holds `text`.
+    #[track_caller]
+    pub fn assert_logged(&self, text: &str) -> &Self {
+        assert!(
+            self.stderr.contains(text),
+            "{text:?} is not in the log:\n{}",
+            self.stderr
+        );
+        self
+    }
+
+    /// The log (stderr) holds `text` exactly once.
+    #[track_caller]
+    pub fn assert_logged_once(&self, text: &str) -> &Self {
+        let count = self.stderr.matches(text).count();
+        assert_eq!(
+            count, 1,
+            "{text:?} is in the log {count} times:\n{}",
+            self.stderr
+        );
+        self
+    }
+
     #[track_caller]
     pub fn assert_code(&self, code: i32) -> &Self {
         assert_eq!(self.code, code, "exit code; stderr:\n{}", self.stderr);
