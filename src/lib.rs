@@ -31,10 +31,20 @@ use tracing::{error, info};
 
 /// Runs the gate and returns how it ended. Every path, errors included, writes every output.
 pub async fn run(cli: Cli, log: LogReporter) -> Outcome {
-    let secrets: Vec<&Secret> = [&cli.access_key, &cli.secret_key]
-        .into_iter()
-        .flatten()
-        .collect();
+    // Reading the configuration prints nothing, and it may read the secret key from a file:
+    // the masks need the key as it will be used.
+    let config = cli.config();
+    let secrets: Vec<&Secret> = match &config {
+        _ if cli.demo => Vec::new(),
+        Ok(config) => vec![
+            &config.credentials.access_key,
+            &config.credentials.secret_key,
+        ],
+        Err(_) => [&cli.access_key, &cli.secret_key]
+            .into_iter()
+            .flatten()
+            .collect(),
+    };
     let update_id = cli.update_id.as_deref().unwrap_or(cli::DEMO_UPDATE_ID);
     let title = format!("clanforge-wait: image update {update_id}");
     let ci = report::ci_reporters(|name| std::env::var(name).ok(), &secrets, &title);
@@ -57,7 +67,7 @@ pub async fn run(cli: Cli, log: LogReporter) -> Outcome {
             Err(e) => setup_error = setup_error.or(Some(e.to_string())),
         }
     }
-    let config = match (setup_error, cli.config()) {
+    let config = match (setup_error, config) {
         (None, Ok(config)) => config,
         (Some(message), _) => return finish(&mut reporters, usage_report(&cli, message)),
         (None, Err(e)) => return finish(&mut reporters, usage_report(&cli, e.to_string())),

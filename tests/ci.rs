@@ -110,6 +110,42 @@ fn the_keys_are_masked_before_anything_else_is_printed() {
 }
 
 #[test]
+fn a_secret_key_read_from_a_file_is_masked_too() {
+    let server = serve(vec![status(5, 100)]);
+    let gate = Gate::against(&server)
+        .github()
+        .without_env("CLANFORGE_SECRET_KEY");
+    let path = gate.path("secret");
+    std::fs::write(&path, format!("{SECRET_KEY}\n")).unwrap();
+    let run = gate.arg("--secret-key-file", &path).run();
+    run.assert_code(0);
+    let masks: Vec<&str> = run
+        .stderr
+        .lines()
+        .take_while(|l| l.starts_with("::add-mask::"))
+        .collect();
+    assert_eq!(
+        masks,
+        [
+            format!("::add-mask::{ACCESS_KEY}"),
+            format!("::add-mask::{SECRET_KEY}")
+        ]
+    );
+}
+
+#[test]
+fn the_demo_masks_nothing() {
+    // The demo's keys are a public placeholder: masking them would hide every "demo".
+    let run = Gate::new("http://127.0.0.1:9")
+        .github()
+        .flag("--demo")
+        .arg("--timeout", "1s")
+        .run();
+    run.assert_code(3).assert_logged("Created, 0%");
+    assert!(!run.stderr.contains("::add-mask::"), "{}", run.stderr);
+}
+
+#[test]
 fn the_log_group_closes_on_every_path() {
     for (reply, code) in [
         (status(5, 100), 0),
