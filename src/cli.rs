@@ -84,11 +84,13 @@ pub struct Cli {
           value_parser = duration)]
     pub timeout: Duration,
 
-    /// First wait between polls; later waits grow ×1.5 [default: 5s; 1s with --demo]
+    /// First wait between polls while nothing predicts the job's end; waits then grow ×1.5
+    /// [default: 5s; 1s with --demo]
     #[arg(long, env = "CLANFORGE_INTERVAL", value_name = "DURATION", value_parser = duration)]
     pub interval: Option<Duration>,
 
-    /// Cap on the wait between polls [default: 30s; 3s with --demo]
+    /// Cap on the wait between polls, but while jobeta or the progress rate says the job can't
+    /// have ended yet (then up to 10 times this) [default: 30s; 3s with --demo]
     #[arg(long, env = "CLANFORGE_MAX_INTERVAL", value_name = "DURATION",
           value_parser = duration)]
     pub max_interval: Option<Duration>,

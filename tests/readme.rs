@@ -37,3 +37,25 @@ fn the_readme_gives_the_test_command_that_ci_runs() {
     assert!(ci.contains("\ncargo test --locked\n"));
     assert!(readme().contains("cargo test --locked               # the test suite"));
 }
+
+#[test]
+fn help_matches_its_golden_file() {
+    // Rewrite with UPDATE_GOLDEN=1 after a deliberate change, and review the diff.
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_clanforge-wait"))
+        .arg("--help")
+        .env_clear()
+        .env("COLUMNS", "100")
+        .output()
+        .expect("the binary runs");
+    assert!(output.status.success());
+    let help = String::from_utf8(output.stdout).expect("UTF-8 help");
+    let golden = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/help.txt");
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(golden, &help).expect("golden file written");
+    }
+    let expected = std::fs::read_to_string(golden).unwrap_or_default();
+    assert_eq!(
+        help, expected,
+        "--help changed: review it, then UPDATE_GOLDEN=1 cargo test"
+    );
+}
