@@ -3,7 +3,7 @@
 //! terminals: reporters listen to its events.
 
 use crate::api::{Client, PollError};
-use crate::job::{JobRef, JobStatus, Phase};
+use crate::job::{JobRef, JobState, JobStatus, Phase};
 use crate::outcome::{Outcome, Signal, Summary};
 use crate::predict::Observation;
 use crate::report::Reporter;
@@ -145,7 +145,7 @@ async fn poll_until_done(
                     Phase::Succeeded => return End::Completed,
                     Phase::Failed => return End::JobFailed,
                 }
-                if status.state == crate::job::JobState::Unknown && !track.warned_unknown {
+                if status.state == JobState::Unknown && !track.warned_unknown {
                     track.warned_unknown = true;
                     reporter.on_event(&Event::UnknownState { status });
                 }
