@@ -116,6 +116,63 @@ fn http_proxy_from_the_environment_is_used() {
     assert_eq!(server.requests().len(), 1);
 }
 
+/// A CONNECT proxy on 127.0.0.1 that tunnels to whatever it is asked for and counts tunnels.
+fn connect_proxy() -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let tunnels = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = Arc::clone(&tunnels);
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let counted = Arc::clone(&counted);
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(client.try_clone().unwrap());
+                let mut request = String::new();
+                reader.read_line(&mut request).unwrap();
+                let mut line = String::new();
+                while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                    line.clear();
+                }
+                let Some(target) = request
+                    .strip_prefix("CONNECT ")
+                    .and_then(|r| r.split(' ').next())
+                else {
+                    return;
+                };
+                let target = target.replace("localhost", "127.0.0.1");
+                let upstream = std::net::TcpStream::connect(target).unwrap();
+                counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let mut client_w = client.try_clone().unwrap();
+                client_w
+                    .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                    .unwrap();
+                let (mut up_r, mut up_w) = (upstream.try_clone().unwrap(), upstream);
+                let mut client_r = client;
+                std::thread::spawn(move || std::io::copy(&mut up_r, &mut client_w));
+                let _ = std::io::copy(&mut client_r, &mut up_w);
+            });
+        }
+    });
+    (url, tunnels)
+}
+
+#[test]
+fn https_proxy_from_the_environment_tunnels_tls() {
+    let server = serve(vec![status(5, 100)]);
+    let (ca, url) = tls_front(server.url());
+    let (proxy, tunnels) = connect_proxy();
+    let gate = Gate::new(&url);
+    let ca_path = gate.path("ca.pem");
+    std::fs::write(&ca_path, ca).unwrap();
+    gate.arg("--ca-cert", &ca_path)
+        .env("HTTPS_PROXY", &proxy)
+        .run()
+        .assert_code(0);
+    assert_eq!(tunnels.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert_eq!(server.requests().len(), 1);
+}
+
 #[test]
 fn no_proxy_bypasses_the_proxy() {
     let server = serve(vec![status(5, 100)]);
