@@ -250,7 +250,7 @@ fn main() {
                 ..*j
             })
             .collect();
-        println!("{}", workload.name());
+        println!("**{}**\n", workload.name());
         println!("| policy | lag p50 | lag p95 | lag max | requests per job |");
         println!("|---|---:|---:|---:|---:|");
         for (name, make) in &policies {
