@@ -152,13 +152,19 @@ impl JobStatus {
         }
     }
 
-    /// Time left until `jobeta`, counted by the server's clock when it said (else `local_now`):
-    /// a server whose clock is off still gives a true remaining time. Zero once passed.
-    pub fn eta_remaining(&self, local_now: i64) -> Option<std::time::Duration> {
+    /// Seconds from now to `jobeta` (negative once it has passed), counted by the server's
+    /// clock when it said (else `local_now`): a server whose clock is off still gives a true
+    /// offset.
+    pub fn eta_offset(&self, local_now: i64) -> Option<i64> {
         let eta = self.eta.filter(|e| *e > 0)?;
-        let now = self.server_time.unwrap_or(local_now);
+        Some(eta - self.server_time.unwrap_or(local_now))
+    }
+
+    /// Time left until `jobeta`; zero once it has passed.
+    pub fn eta_remaining(&self, local_now: i64) -> Option<std::time::Duration> {
+        let offset = self.eta_offset(local_now)?;
         Some(std::time::Duration::from_secs(
-            u64::try_from(eta - now).unwrap_or(0),
+            u64::try_from(offset).unwrap_or(0),
         ))
     }
 
@@ -194,6 +200,13 @@ pub enum BodyError {
     /// JSON, but not an object we can use.
     #[error("the answer is not a job status (no jobstateid or jobstatename): {excerpt}")]
     NoState { excerpt: String },
+}
+
+/// This machine's clock, Unix seconds.
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
 }
 
 /// Reads a status endpoint's body.
@@ -453,6 +466,17 @@ mod tests {
             status(r#"{"jobstateid": 4, "jobprogress": 12.7}"#).progress,
             Some(12)
         );
+    }
+
+    #[test]
+    fn the_eta_counts_from_the_server_clock_when_it_sent_one() {
+        let mut s = status(r#"{"jobstateid": 4, "jobeta": 1000}"#);
+        assert_eq!(s.eta_offset(900), Some(100));
+        s.server_time = Some(1_030);
+        assert_eq!(s.eta_offset(900), Some(-30));
+        assert_eq!(s.eta_remaining(900), Some(std::time::Duration::ZERO));
+        s.server_time = Some(990);
+        assert_eq!(s.eta_remaining(0), Some(std::time::Duration::from_secs(10)));
     }
 
     #[test]

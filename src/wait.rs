@@ -3,7 +3,7 @@
 //! terminals: reporters listen to its events.
 
 use crate::api::{Client, PollError};
-use crate::job::{JobRef, JobState, JobStatus, Phase};
+use crate::job::{JobRef, JobState, JobStatus, Phase, unix_now};
 use crate::outcome::{Outcome, Signal, Summary};
 use crate::predict::Observation;
 use crate::report::Reporter;
@@ -178,12 +178,9 @@ async fn poll_until_done(
 
 /// What the schedule needs from a status.
 fn observation(status: &JobStatus) -> Observation {
-    let local_now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
     Observation {
         progress: status.progress,
-        eta_remaining: status.eta_remaining(local_now),
+        eta_remaining: status.eta_remaining(unix_now()),
     }
 }
 

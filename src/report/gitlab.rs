@@ -2,10 +2,9 @@
 //! reporter is dropped.
 
 use super::{ReportError, Reporter};
-use crate::job::one_line;
+use crate::job::{one_line, unix_now};
 use crate::wait::Report;
 use std::io::{self, Write};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 const SECTION: &str = "clanforge_wait";
 
@@ -47,10 +46,4 @@ impl Drop for GitLab {
 /// Section markers go to stderr with the log, so they stay in order with its lines.
 fn marker(text: &str) {
     let _ = writeln!(io::stderr().lock(), "\x1b[0K{text}");
-}
-
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }

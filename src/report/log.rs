@@ -3,12 +3,12 @@
 //! says what happened. On a terminal a progress bar replaces the progress lines.
 
 use super::{LogMode, ReportError, Reporter};
-use crate::job::{JobStatus, Phase};
+use crate::job::{JobStatus, Phase, unix_now};
 use crate::outcome::Outcome;
 use crate::wait::{Event, Report, describe, human};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::{self, Write};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 use tokio::time::Instant;
 use tracing::{error, info, warn};
 use tracing_subscriber::fmt::MakeWriter;
@@ -194,14 +194,12 @@ const PLAUSIBLE_ETA: u64 = 24 * 3600;
 
 /// "ETA in 3m 10s", from `jobeta`, counted by the server's clock when it sent one.
 fn eta(status: &JobStatus) -> Option<String> {
-    let eta = status.eta.filter(|e| *e > 0)?;
-    let local = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_secs() as i64;
-    let now = status.server_time.unwrap_or(local);
-    if eta.abs_diff(now) > PLAUSIBLE_ETA {
+    let offset = status.eta_offset(unix_now())?;
+    if offset.unsigned_abs() > PLAUSIBLE_ETA {
         return None;
     }
-    let apart = Duration::from_secs(eta.abs_diff(now));
-    Some(if eta >= now {
+    let apart = Duration::from_secs(offset.unsigned_abs());
+    Some(if offset >= 0 {
         format!("ETA in {}", human(apart))
     } else {
         format!("ETA passed {} ago", human(apart))

@@ -9,11 +9,11 @@ mod http;
 
 pub use http::SimServer;
 
-use crate::job::JobState;
+use crate::job::{JobState, unix_now};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 /// How long the demo job runs, from the first poll to Completed.
 pub const DEMO_JOB: Duration = Duration::from_secs(14);
@@ -278,12 +278,6 @@ fn status_body(id: i64, name: &str, progress: u8, now: i64, eta: Option<i64>) ->
         "jobupdated": now,
         "updateid": 1,
     })
-}
-
-fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
 }
 
 #[cfg(test)]
