@@ -59,6 +59,8 @@ pub enum Next {
 #[derive(Debug)]
 pub struct Schedule {
     policy: Policy,
+    /// The longest backoff wait: `max`, raised to `interval` if that is longer.
+    cap: Duration,
     base: ExponentialBackoff,
     rng: fastrand::Rng,
     predictor: Predictor,
@@ -67,7 +69,7 @@ pub struct Schedule {
 impl Schedule {
     /// `seed` makes the jitter repeatable (tests, the simulator); `None` seeds from the OS.
     pub fn new(policy: Policy, seed: Option<u64>) -> Self {
-        let (interval, max) = match policy {
+        let (interval, cap) = match policy {
             Policy::Fixed(every) => (every, every),
             Policy::Backoff { interval, max } | Policy::Guided { interval, max } => {
                 (interval, max.max(interval))
@@ -75,13 +77,14 @@ impl Schedule {
         };
         let base = ExponentialBuilder::new()
             .with_min_delay(interval)
-            .with_max_delay(max)
+            .with_max_delay(cap)
             .with_factor(FACTOR)
             .without_max_times()
             .build();
         let rng = seed.map_or_else(fastrand::Rng::new, fastrand::Rng::with_seed);
         Self {
             policy,
+            cap,
             base,
             rng,
             predictor: Predictor::default(),
@@ -111,19 +114,16 @@ impl Schedule {
         match self.policy {
             Policy::Fixed(every) => every,
             Policy::Backoff { .. } => self.backoff(),
-            Policy::Guided { interval, max } => match self.predictor.window() {
+            Policy::Guided { interval, .. } => match self.predictor.window() {
                 None => self.backoff(),
-                Some(window) => self.guided(window, now, interval, max),
+                Some(window) => self.guided(window, now, interval, self.cap),
             },
         }
     }
 
     /// The next wait of the capped exponential, jittered.
     fn backoff(&mut self) -> Duration {
-        let base = self.base.next().unwrap_or(match self.policy {
-            Policy::Fixed(every) => every,
-            Policy::Backoff { max, .. } | Policy::Guided { max, .. } => max,
-        });
+        let base = self.base.next().unwrap_or(self.cap);
         self.jitter(base)
     }
 
