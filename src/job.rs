@@ -136,8 +136,6 @@ pub struct JobStatus {
     pub error: Option<String>,
     /// `jobeta`, Unix seconds.
     pub eta: Option<i64>,
-    /// `jobupdated`, Unix seconds.
-    pub updated: Option<i64>,
     /// The server's clock when it answered (its `Date` header), Unix seconds.
     pub server_time: Option<i64>,
 }
@@ -244,7 +242,6 @@ pub fn parse_answer(body: &[u8]) -> Result<Answer, BodyError> {
         failed: int(obj.get("jobfailed")).is_some_and(|f| f != 0),
         error: text(obj.get("joberror")),
         eta: int(obj.get("jobeta")),
-        updated: int(obj.get("jobupdated")),
         server_time: None,
     }))
 }

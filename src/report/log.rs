@@ -307,7 +307,6 @@ mod tests {
             failed: false,
             error: None,
             eta: None,
-            updated: None,
             server_time: None,
         };
         // Polls 25 s apart that see nothing new: a line at 0 s, a heartbeat at 75 s.
