@@ -23,12 +23,12 @@ pub struct Credentials {
     pub secret_key: Secret,
 }
 
-/// What can go wrong with one poll.
-#[derive(Debug, thiserror::Error)]
+/// What can go wrong with one poll. The messages state facts; what the user can do about one
+/// is a [`Fix`], which the reporters put into words.
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum PollError {
     #[error(
-        "the API refused the credentials or the account service ID (HTTP {status}{}): check \
-         --access-key, --secret-key and --asid",
+        "the API refused the credentials or the account service ID (HTTP {status}{})",
         detail(.message)
     )]
     Refused {
@@ -36,12 +36,20 @@ pub enum PollError {
         message: Option<String>,
     },
     #[error(
-        "the API has no {job} for this account service ID (HTTP 404{}): check --update-id and --asid",
+        "the API has no {job} for this account service ID (HTTP 404{})",
         detail(.message)
     )]
     NotFound {
         job: String,
         message: Option<String>,
+    },
+    /// The answer names another job than the one asked for: a misrouted or cached answer,
+    /// whose state says nothing about ours.
+    #[error("the API answered for {key} {got} when asked for {job}")]
+    WrongJob {
+        job: String,
+        key: &'static str,
+        got: String,
     },
     #[error("the API rejected the request (HTTP {status}{})", detail(.message))]
     Rejected {
@@ -53,11 +61,11 @@ pub enum PollError {
     #[error("the API's answer can't be used: {0}")]
     Unusable(String),
     /// Retrying would meet the same certificate.
-    #[error(
-        "the API's TLS certificate is not trusted ({0}): if a proxy intercepts TLS, pass its \
-         certificate authority with --ca-cert"
-    )]
+    #[error("the API's TLS certificate is not trusted ({0})")]
     Untrusted(String),
+    /// The request took longer than its budget. Worth another try.
+    #[error("no answer within {}", humantime::format_duration(*.within))]
+    NoAnswer { within: Duration },
     /// Worth another try: 408, 429, 5xx, a broken connection, a timeout, an unreadable body.
     #[error("{reason}")]
     Transient {
@@ -66,9 +74,32 @@ pub enum PollError {
     },
 }
 
+/// What would fix an error, as a value: the reporters and the CLI name the flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fix {
+    /// The access key, the secret key or the ASID.
+    Credentials,
+    /// The job's ID or the ASID.
+    JobId,
+    /// Trust the certificate authority of a TLS-intercepting proxy.
+    CaCert,
+    /// Allow a request more time.
+    RequestTimeout,
+}
+
 impl PollError {
     pub fn is_transient(&self) -> bool {
-        matches!(self, Self::Transient { .. })
+        matches!(self, Self::Transient { .. } | Self::NoAnswer { .. })
+    }
+
+    pub fn fix(&self) -> Option<Fix> {
+        match self {
+            Self::Refused { .. } => Some(Fix::Credentials),
+            Self::NotFound { .. } => Some(Fix::JobId),
+            Self::Untrusted(_) => Some(Fix::CaCert),
+            Self::NoAnswer { .. } => Some(Fix::RequestTimeout),
+            _ => None,
+        }
     }
 
     /// The wait the server asked for with `Retry-After`, if any.
@@ -95,8 +126,13 @@ fn detail(message: &Option<String>) -> String {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("could not set up the HTTP client: {0}")]
-pub struct ClientError(String);
+pub enum ClientError {
+    /// The extra certificate authority given is not one.
+    #[error("holds no PEM certificate{}", .0.as_deref().map(|r| format!(" ({r})")).unwrap_or_default())]
+    CaCert(Option<String>),
+    #[error("could not set up the HTTP client: {0}")]
+    Setup(String),
+}
 
 /// A client for one account service ID.
 #[derive(Debug)]
@@ -116,7 +152,9 @@ impl Client {
         ca_cert: Option<&[u8]>,
     ) -> Result<Self, ClientError> {
         if base.cannot_be_a_base() {
-            return Err(ClientError(format!("{base} can't be used as a base URL")));
+            return Err(ClientError::Setup(format!(
+                "{base} can't be used as a base URL"
+            )));
         }
         // reqwest is built without a crypto provider so that only ring is linked (no C
         // toolchain for aws-lc); an `Err` means one is installed already, which is the goal.
@@ -127,18 +165,16 @@ impl Client {
             .user_agent(USER_AGENT)
             .default_headers(headers);
         if let Some(pem) = ca_cert {
-            let roots = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| {
-                ClientError(format!(
-                    "--ca-cert holds no PEM certificate ({})",
-                    root_cause(&e)
-                ))
-            })?;
+            let roots = reqwest::Certificate::from_pem_bundle(pem)
+                .map_err(|e| ClientError::CaCert(Some(root_cause(&e))))?;
             if roots.is_empty() {
-                return Err(ClientError("--ca-cert holds no PEM certificate".into()));
+                return Err(ClientError::CaCert(None));
             }
             builder = builder.tls_certs_merge(roots);
         }
-        let http = builder.build().map_err(|e| ClientError(root_cause(&e)))?;
+        let http = builder
+            .build()
+            .map_err(|e| ClientError::Setup(root_cause(&e)))?;
         Ok(Self {
             http,
             base,
@@ -181,6 +217,15 @@ impl Client {
         let retry_after = header(RETRY_AFTER).and_then(|v| parse_retry_after(v, server_now));
         let body = read_capped(response).await;
         let mut status = classify(job, status, retry_after, body)?;
+        if let Some(got) = status.job_id.as_deref()
+            && !same_id(got, &job.id)
+        {
+            return Err(PollError::WrongJob {
+                job: job.to_string(),
+                key: job.kind.id_key(),
+                got: got.to_owned(),
+            });
+        }
         status.server_time = server_date
             .and_then(|d| d.duration_since(SystemTime::UNIX_EPOCH).ok())
             .map(|d| d.as_secs() as i64);
@@ -196,10 +241,12 @@ fn classify(
 ) -> Result<JobStatus, PollError> {
     // On an error status the body is only a detail; it may be missing or unreadable.
     let message = || {
-        body.as_ref().ok().and_then(|b| match parse_answer(b) {
-            Ok(Answer::Error { message, .. }) => Some(message),
-            _ => None,
-        })
+        body.as_ref()
+            .ok()
+            .and_then(|b| match parse_answer(b, job.kind) {
+                Ok(Answer::Error { message, .. }) => Some(message),
+                _ => None,
+            })
     };
     let code = status.as_u16();
     match code {
@@ -215,7 +262,7 @@ fn classify(
             reason: format!("HTTP {status} from the API"),
             retry_after,
         }),
-        200..=299 => match parse_answer(&body?) {
+        200..=299 => match parse_answer(&body?, job.kind) {
             Ok(Answer::Status(s)) => Ok(s),
             Ok(Answer::Error { code, message }) => Err(PollError::Api {
                 code,
@@ -307,11 +354,24 @@ fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
     one_line(&cause.to_string())
 }
 
+/// Two IDs name the same job: equal as numbers (`"0125"` is 125), else as text.
+fn same_id(got: &str, asked: &str) -> bool {
+    let (got, asked) = (got.trim(), asked.trim());
+    match (got.parse::<u64>(), asked.parse::<u64>()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => got == asked,
+    }
+}
+
 /// `Retry-After` as delta-seconds or an HTTP-date (RFC 9110 §10.2.3); a date in the past is 0.
+/// More seconds than a `u64` holds are read as the most it holds: "very long" is what the
+/// server meant, and the schedule's arithmetic saturates.
 pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim();
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        return Some(Duration::from_secs(
+            value.parse::<u64>().unwrap_or(u64::MAX),
+        ));
     }
     let when = httpdate::parse_http_date(value).ok()?;
     Some(when.duration_since(now).unwrap_or(Duration::ZERO))
@@ -361,6 +421,17 @@ mod tests {
             Some(Duration::ZERO)
         );
         assert_eq!(parse_retry_after("soon", now), None);
+        assert_eq!(
+            parse_retry_after("99999999999999999999999", now),
+            Some(Duration::from_secs(u64::MAX))
+        );
+    }
+
+    #[test]
+    fn ids_match_as_numbers_or_as_text() {
+        assert!(same_id("0125", "125") && same_id(" 125", "125"));
+        assert!(!same_id("999999", "125") && !same_id("abc", "125"));
+        assert!(same_id("abc", "abc"));
     }
 
     #[test]

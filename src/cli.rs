@@ -6,9 +6,11 @@ use crate::job::{JobKind, JobRef};
 use crate::outcome::exit_codes_help;
 use crate::schedule::Policy;
 use crate::secret::Secret;
-use clap::{Parser, ValueEnum};
+use clap::error::ErrorKind;
+use clap::{CommandFactory, Parser, ValueEnum};
 use reqwest::Url;
 use std::convert::Infallible;
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -61,14 +63,9 @@ pub struct Cli {
     )]
     pub secret_key_file: Option<PathBuf>,
 
-    /// API root
-    #[arg(
-        long,
-        env = "CLANFORGE_BASE_URL",
-        value_name = "URL",
-        default_value = "https://api.multiplay.co.uk"
-    )]
-    pub base_url: String,
+    /// API root [default: https://api.multiplay.co.uk]
+    #[arg(long, env = "CLANFORGE_BASE_URL", value_name = "URL")]
+    pub base_url: Option<String>,
 
     /// Also trust this PEM certificate authority (a TLS-intercepting corporate proxy)
     #[arg(long, env = "CLANFORGE_CA_CERT", value_name = "FILE")]
@@ -79,28 +76,28 @@ pub struct Cli {
     #[arg(long)]
     pub allow_insecure_http: bool,
 
-    /// Overall deadline: the gate gives up (exit 3) after this long
+    /// Overall deadline: the gate gives up (exit 3) after this long (at most 30 days)
     #[arg(long, env = "CLANFORGE_TIMEOUT", value_name = "DURATION", default_value = "30m",
           value_parser = duration)]
     pub timeout: Duration,
 
     /// First wait between polls while nothing predicts the job's end; waits then grow ×1.5
-    /// [default: 5s; 1s with --demo]
+    /// (at most 1h) [default: 5s; 1s with --demo]
     #[arg(long, env = "CLANFORGE_INTERVAL", value_name = "DURATION", value_parser = duration)]
     pub interval: Option<Duration>,
 
     /// Cap on the wait between polls, but while jobeta or the progress rate says the job can't
-    /// have ended yet (then up to 10 times this) [default: 30s; 3s with --demo]
+    /// have ended yet (then up to 10 times this; at most 1h) [default: 30s; 3s with --demo]
     #[arg(long, env = "CLANFORGE_MAX_INTERVAL", value_name = "DURATION",
           value_parser = duration)]
     pub max_interval: Option<Duration>,
 
-    /// Poll at this fixed interval instead (no backoff, no ETA guidance, no jitter)
+    /// Poll at this fixed interval instead (no backoff, no ETA guidance, no jitter; at most 1h)
     #[arg(long, env = "CLANFORGE_FIXED_INTERVAL", value_name = "DURATION",
           value_parser = duration, conflicts_with_all = ["interval", "max_interval"])]
     pub fixed_interval: Option<Duration>,
 
-    /// Cap on one HTTP request (the time left to the deadline caps it too)
+    /// Cap on one HTTP request (the time left to the deadline caps it too; at most 1h)
     #[arg(long, env = "CLANFORGE_REQUEST_TIMEOUT", value_name = "DURATION",
           default_value = "30s", value_parser = duration)]
     pub request_timeout: Duration,
@@ -126,15 +123,122 @@ pub struct Cli {
     )]
     pub log_format: LogFormat,
 
-    /// Wait on a job of an embedded simulated API (no credentials needed)
+    /// Wait on a job of an embedded simulated API instead: no credentials, and none of
+    /// --update-id, --asid or --base-url (the result says it was simulated)
     #[arg(long, env = "CLANFORGE_DEMO")]
     pub demo: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
+    #[default]
     Text,
     Json,
+}
+
+/// The default API root.
+pub const BASE_URL: &str = "https://api.multiplay.co.uk";
+/// The longest `--timeout`: a month is longer than any CI job may run.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(30 * 24 * 3600);
+/// The longest interval or request timeout: an hour between looks is already a long one.
+pub const MAX_INTERVAL: Duration = Duration::from_secs(3600);
+
+/// Where the gate writes its result, and how it logs: known even when the rest of the command
+/// line is not valid, so that a usage error is written everywhere a success would be.
+#[derive(Debug, Clone, Default)]
+pub struct Outputs {
+    pub result_file: Option<PathBuf>,
+    pub dotenv: Option<PathBuf>,
+    pub json: bool,
+    pub log_format: LogFormat,
+}
+
+/// A command line that can't run: what to say, and where.
+#[derive(Debug)]
+pub struct Usage {
+    pub outputs: Outputs,
+    /// Every key given, valid or not: masked all the same.
+    pub secrets: Vec<Secret>,
+    /// The update ID as given, for the result.
+    pub update_id: String,
+    pub demo: bool,
+    /// One line: what to fix.
+    pub message: String,
+}
+
+/// Reads the command line (and the environment, and the files it names). `Err` only for
+/// `--help` and `--version`, which print and exit 0; any other problem is a [`Usage`].
+pub fn parse<I, T>(args: I) -> Result<Result<Config, Usage>, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    match Cli::try_parse_from(&args) {
+        Ok(cli) => Ok(cli.config().map_err(|e| cli.usage(e.to_string()))),
+        Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => Err(e),
+        Err(e) => Ok(Err(lenient(&args, &e))),
+    }
+}
+
+/// What can still be read from a command line clap refused: the outputs, the keys to mask.
+/// Every value is read as plain text and nothing is required, so that one bad value does not
+/// hide the flags after it.
+fn lenient(args: &[OsString], error: &clap::Error) -> Usage {
+    let matches = Cli::command()
+        .mut_args(|arg| {
+            let arg = arg.required(false);
+            if arg.get_action().takes_values() {
+                arg.value_parser(clap::value_parser!(OsString))
+            } else {
+                arg
+            }
+        })
+        .ignore_errors(true)
+        .try_get_matches_from(args)
+        .unwrap_or_default();
+    let value = |id: &str| matches.try_get_one::<OsString>(id).ok().flatten().cloned();
+    let text = |id: &str| value(id).map(|v| v.to_string_lossy().trim().to_owned());
+    let flag = |id: &str| matches.try_get_one::<bool>(id).ok().flatten() == Some(&true);
+    Usage {
+        outputs: Outputs {
+            result_file: value("result_file").map(PathBuf::from),
+            dotenv: value("dotenv").map(PathBuf::from),
+            json: flag("json"),
+            log_format: text("log_format")
+                .and_then(|f| LogFormat::from_str(&f, true).ok())
+                .unwrap_or_default(),
+        },
+        secrets: ["access_key", "secret_key"]
+            .into_iter()
+            .filter_map(text)
+            .filter(|key| !key.is_empty())
+            .map(Secret::new)
+            .collect(),
+        update_id: text("update_id").unwrap_or_default(),
+        demo: flag("demo"),
+        message: clap_message(error),
+    }
+}
+
+/// clap's message on one line, without its usage block: the same words in the log and in every
+/// output.
+fn clap_message(error: &clap::Error) -> String {
+    let rendered = error.render().to_string();
+    let mut line = rendered
+        .lines()
+        .map(str::trim)
+        .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
+        .filter(|l| !l.is_empty() && !l.starts_with("tip:"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    if let Some(rest) = line.strip_prefix("error: ") {
+        line = rest.to_owned();
+    }
+    if error.kind() == ErrorKind::MissingRequiredArgument {
+        line.push_str(" (set each as a flag or as its CLANFORGE_* variable; see --help)");
+    }
+    line
 }
 
 fn duration(value: &str) -> Result<Duration, String> {
@@ -146,7 +250,7 @@ fn secret(value: &str) -> Result<Secret, Infallible> {
     Ok(Secret::new(value.trim()))
 }
 
-/// A checked configuration.
+/// A checked configuration: everything [`crate::run`] needs.
 #[derive(Debug)]
 pub struct Config {
     pub job: JobRef,
@@ -159,6 +263,14 @@ pub struct Config {
     pub timeout: Duration,
     pub policy: Policy,
     pub request_timeout: Duration,
+    pub outputs: Outputs,
+}
+
+impl Config {
+    /// `--demo`: the API is the embedded simulator.
+    pub fn demo(&self) -> bool {
+        self.base_url.is_none()
+    }
 }
 
 /// A flag or variable to fix (exit 2).
@@ -184,6 +296,14 @@ pub enum UsageError {
     },
     #[error("{flag} must be longer than zero")]
     Zero { flag: &'static str },
+    #[error("{flag} is longer than its limit of {max}: lower it")]
+    TooLong { flag: &'static str, max: String },
+    #[error(
+        "--demo (CLANFORGE_DEMO) waits on a simulated API and can't be combined with {flag}: a \
+         real job would be reported done without a request to Clanforge; unset CLANFORGE_DEMO \
+         (or drop --demo) to wait on the real job"
+    )]
+    DemoWithRealJob { flag: &'static str },
     #[error(
         "--interval ({interval}) is longer than --max-interval ({max}): lower it or raise the cap"
     )]
@@ -194,7 +314,53 @@ pub const DEMO_UPDATE_ID: &str = "1234567";
 const DEMO_ASID: &str = "demo";
 
 impl Cli {
+    /// The outputs the command line names.
+    pub fn outputs(&self) -> Outputs {
+        Outputs {
+            result_file: self.result_file.clone(),
+            dotenv: self.dotenv.clone(),
+            json: self.json,
+            log_format: self.log_format,
+        }
+    }
+
+    fn usage(&self, message: String) -> Usage {
+        Usage {
+            outputs: self.outputs(),
+            secrets: [&self.access_key, &self.secret_key]
+                .into_iter()
+                .flatten()
+                .cloned()
+                .collect(),
+            update_id: self.update_id.clone().unwrap_or_default(),
+            demo: self.demo,
+            message,
+        }
+    }
+
+    /// `--demo` with any sign of a real job is refused: a demo must never pass for a result.
+    fn check_demo(&self) -> Result<(), UsageError> {
+        let given = |v: &Option<String>| v.as_deref().is_some_and(|v| !v.trim().is_empty());
+        let key = |v: &Option<Secret>| v.as_ref().is_some_and(|k| !k.is_empty());
+        let real = [
+            (given(&self.update_id), "--update-id (CLANFORGE_UPDATE_ID)"),
+            (given(&self.asid), "--asid (CLANFORGE_ASID)"),
+            (given(&self.base_url), "--base-url (CLANFORGE_BASE_URL)"),
+            (key(&self.access_key), "--access-key (CLANFORGE_ACCESS_KEY)"),
+            (key(&self.secret_key), "--secret-key (CLANFORGE_SECRET_KEY)"),
+            (
+                self.secret_key_file.is_some(),
+                "--secret-key-file (CLANFORGE_SECRET_KEY_FILE)",
+            ),
+        ];
+        match real.into_iter().find(|(given, _)| *given) {
+            Some((_, flag)) if self.demo => Err(UsageError::DemoWithRealJob { flag }),
+            _ => Ok(()),
+        }
+    }
+
     pub fn config(&self) -> Result<Config, UsageError> {
+        self.check_demo()?;
         let required = |value: &Option<String>, flag, fallback: &str| {
             let value = value.as_deref().map(str::trim).unwrap_or_default();
             match (value.is_empty(), self.demo) {
@@ -227,7 +393,10 @@ impl Cli {
         let base_url = if self.demo {
             None
         } else {
-            Some(base_url(&self.base_url, self.allow_insecure_http)?)
+            Some(base_url(
+                self.base_url.as_deref().unwrap_or(BASE_URL),
+                self.allow_insecure_http,
+            )?)
         };
         let ca_cert = match &self.ca_cert {
             Some(path) => Some(read("--ca-cert (CLANFORGE_CA_CERT)", path)?),
@@ -240,15 +409,23 @@ impl Cli {
         };
         let interval = self.interval.unwrap_or(default_interval);
         let max_interval = self.max_interval.unwrap_or(default_max.max(interval));
-        for (flag, value) in [
-            ("--timeout", Some(self.timeout)),
-            ("--interval", Some(interval)),
-            ("--max-interval", Some(max_interval)),
-            ("--fixed-interval", self.fixed_interval),
-            ("--request-timeout", Some(self.request_timeout)),
+        for (flag, value, max) in [
+            ("--timeout", Some(self.timeout), MAX_TIMEOUT),
+            ("--interval", Some(interval), MAX_INTERVAL),
+            ("--max-interval", Some(max_interval), MAX_INTERVAL),
+            ("--fixed-interval", self.fixed_interval, MAX_INTERVAL),
+            (
+                "--request-timeout",
+                Some(self.request_timeout),
+                MAX_INTERVAL,
+            ),
         ] {
             if value.is_some_and(|v| v.is_zero()) {
                 return Err(UsageError::Zero { flag });
+            }
+            if value.is_some_and(|v| v > max) {
+                let max = humantime::format_duration(max).to_string();
+                return Err(UsageError::TooLong { flag, max });
             }
         }
         if interval > max_interval {
@@ -275,6 +452,7 @@ impl Cli {
                 },
             },
             request_timeout: self.request_timeout,
+            outputs: self.outputs(),
         })
     }
 }
@@ -452,12 +630,76 @@ mod tests {
     fn the_demo_needs_nothing_else() {
         let config = cli(&["--demo"]).config().unwrap();
         assert_eq!(config.job.id, DEMO_UPDATE_ID);
-        assert!(config.base_url.is_none());
+        assert!(config.demo());
+    }
+
+    #[test]
+    fn the_demo_refuses_every_sign_of_a_real_job() {
+        for extra in [
+            ["--update-id", "4711"],
+            ["--asid", "7"],
+            ["--base-url", "https://api.multiplay.co.uk"],
+            ["--access-key", "a"],
+            ["--secret-key", "s"],
+            ["--secret-key-file", "/dev/null"],
+        ] {
+            let mut args = vec!["--demo"];
+            args.extend(extra);
+            assert!(
+                matches!(cli(&args).config(), Err(UsageError::DemoWithRealJob { .. })),
+                "{args:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn durations_have_documented_limits() {
+        for (flag, ok, too_long) in [
+            ("--timeout", "30days", "31days"),
+            ("--interval", "1h", "61m"),
+            ("--max-interval", "1h", "61m"),
+            ("--request-timeout", "1h", "3601s"),
+            ("--fixed-interval", "1h", "2h"),
+        ] {
+            let mut args = REAL.to_vec();
+            args.extend([flag, ok]);
+            if flag == "--interval" {
+                args.extend(["--max-interval", "1h"]);
+            }
+            assert!(cli(&args).config().is_ok(), "{flag} {ok}");
+            let mut args = REAL.to_vec();
+            args.extend([flag, too_long]);
+            assert!(
+                matches!(cli(&args).config(), Err(UsageError::TooLong { .. })),
+                "{flag} {too_long}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_refused_command_line_still_names_its_outputs_and_keys() {
+        let args = [
+            "clanforge-wait",
+            "--result-file",
+            "r.json",
+            "--dotenv=ci.env",
+            "--json",
+            "--secret-key",
+            "s3cret",
+            "--timeout",
+            "soon",
+        ];
+        let usage = parse(args).unwrap().unwrap_err();
+        assert_eq!(usage.outputs.result_file, Some(PathBuf::from("r.json")));
+        assert_eq!(usage.outputs.dotenv, Some(PathBuf::from("ci.env")));
+        assert!(usage.outputs.json);
+        assert_eq!(usage.secrets, [Secret::new("s3cret")]);
+        assert!(usage.message.contains("--timeout"), "{}", usage.message);
+        assert!(!usage.message.contains('\n'), "{}", usage.message);
     }
 
     #[test]
     fn help_lists_the_exit_codes_and_the_variables() {
-        use clap::CommandFactory;
         let help = Cli::command().render_long_help().to_string();
         assert!(help.contains("CLANFORGE_SECRET_KEY") && help.contains("Exit codes:"));
     }

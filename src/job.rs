@@ -31,6 +31,13 @@ impl JobKind {
             Self::ImageUpdate => "image update",
         }
     }
+
+    /// The key that holds the job's own ID in a status answer.
+    pub fn id_key(self) -> &'static str {
+        match self {
+            Self::ImageUpdate => "updateid",
+        }
+    }
 }
 
 /// One job to wait on: its kind and its ID as the user gave it.
@@ -136,6 +143,8 @@ pub struct JobStatus {
     pub error: Option<String>,
     /// `jobeta`, Unix seconds.
     pub eta: Option<i64>,
+    /// The job's own ID as the answer gives it (`updateid`, …), when it gives one.
+    pub job_id: Option<String>,
     /// The server's clock when it answered (its `Date` header), Unix seconds.
     pub server_time: Option<i64>,
 }
@@ -152,10 +161,12 @@ impl JobStatus {
 
     /// Seconds from now to `jobeta` (negative once it has passed), counted by the server's
     /// clock when it said (else `local_now`): a server whose clock is off still gives a true
-    /// offset.
+    /// offset. `None` when there is no ETA or it is not plausible ([`PLAUSIBLE_ETA`]): the log
+    /// and the schedule both read the ETA through here, so neither trusts what the other hides.
     pub fn eta_offset(&self, local_now: i64) -> Option<i64> {
         let eta = self.eta.filter(|e| *e > 0)?;
-        Some(eta - self.server_time.unwrap_or(local_now))
+        let offset = eta.checked_sub(self.server_time.unwrap_or(local_now))?;
+        (offset.unsigned_abs() <= PLAUSIBLE_ETA.as_secs()).then_some(offset)
     }
 
     /// Time left until `jobeta`; zero once it has passed.
@@ -200,6 +211,10 @@ pub enum BodyError {
     NoState { excerpt: String },
 }
 
+/// An ETA further than this from now, either way, says more about the server's clock or a bug
+/// than about the job: it is ignored, as if the answer had none.
+pub const PLAUSIBLE_ETA: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
 /// This machine's clock, Unix seconds.
 pub fn unix_now() -> i64 {
     std::time::SystemTime::now()
@@ -207,8 +222,8 @@ pub fn unix_now() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
-/// Reads a status endpoint's body.
-pub fn parse_answer(body: &[u8]) -> Result<Answer, BodyError> {
+/// Reads the body of a status endpoint for a job of `kind`.
+pub fn parse_answer(body: &[u8], kind: JobKind) -> Result<Answer, BodyError> {
     let value: Value = serde_json::from_slice(body).map_err(|e| BodyError::NotJson {
         reason: e.to_string(),
         excerpt: excerpt(body),
@@ -242,6 +257,7 @@ pub fn parse_answer(body: &[u8]) -> Result<Answer, BodyError> {
         failed: int(obj.get("jobfailed")).is_some_and(|f| f != 0),
         error: text(obj.get("joberror")),
         eta: int(obj.get("jobeta")),
+        job_id: text(obj.get(kind.id_key())),
         server_time: None,
     }))
 }
@@ -334,7 +350,7 @@ mod tests {
     use super::*;
 
     fn status(body: &str) -> JobStatus {
-        match parse_answer(body.as_bytes()) {
+        match parse_answer(body.as_bytes(), JobKind::ImageUpdate) {
             Ok(Answer::Status(s)) => s,
             other => panic!("expected a status, got {other:?}"),
         }
@@ -350,6 +366,7 @@ mod tests {
         assert_eq!(s.state, JobState::Running);
         assert_eq!(s.progress, Some(42));
         assert_eq!(s.eta, Some(1_700_000_600));
+        assert_eq!(s.job_id.as_deref(), Some("12345"));
         assert!(!s.failed);
         assert_eq!(s.error, None);
         assert_eq!(s.phase(), Phase::Waiting);
@@ -417,14 +434,17 @@ mod tests {
         let body = r#"{"success": false, "error": true, "error_code": 1,
                        "error_message": "image locked by diffid: 218595"}"#;
         assert_eq!(
-            parse_answer(body.as_bytes()),
+            parse_answer(body.as_bytes(), JobKind::ImageUpdate),
             Ok(Answer::Error {
                 code: Some(1),
                 message: "image locked by diffid: 218595".into()
             })
         );
         assert!(matches!(
-            parse_answer(br#"{"error": "true", "jobstateid": 4}"#),
+            parse_answer(
+                br#"{"error": "true", "jobstateid": 4}"#,
+                JobKind::ImageUpdate
+            ),
             Ok(Answer::Error { code: None, .. })
         ));
     }
@@ -432,19 +452,22 @@ mod tests {
     #[test]
     fn unreadable_bodies_are_told_apart() {
         assert!(matches!(
-            parse_answer(b"<html><body>502 Bad Gateway</body></html>"),
+            parse_answer(
+                b"<html><body>502 Bad Gateway</body></html>",
+                JobKind::ImageUpdate
+            ),
             Err(BodyError::NotJson { .. })
         ));
         assert!(matches!(
-            parse_answer(br#"{"jobstateid": 4, "jobprog"#),
+            parse_answer(br#"{"jobstateid": 4, "jobprog"#, JobKind::ImageUpdate),
             Err(BodyError::NotJson { .. })
         ));
         assert!(matches!(
-            parse_answer(br#"{"hello": 1}"#),
+            parse_answer(br#"{"hello": 1}"#, JobKind::ImageUpdate),
             Err(BodyError::NoState { .. })
         ));
         assert!(matches!(
-            parse_answer(b"[1, 2]"),
+            parse_answer(b"[1, 2]", JobKind::ImageUpdate),
             Err(BodyError::NoState { .. })
         ));
     }
@@ -474,6 +497,20 @@ mod tests {
         assert_eq!(s.eta_remaining(900), Some(std::time::Duration::ZERO));
         s.server_time = Some(990);
         assert_eq!(s.eta_remaining(0), Some(std::time::Duration::from_secs(10)));
+    }
+
+    #[test]
+    fn an_implausible_eta_is_no_eta() {
+        let day = PLAUSIBLE_ETA.as_secs() as i64;
+        let mut s = status(&format!(r#"{{"jobstateid": 4, "jobeta": {}}}"#, i64::MAX));
+        s.server_time = Some(1_000);
+        assert_eq!((s.eta_offset(0), s.eta_remaining(0)), (None, None));
+        s.eta = Some(1_000 + day);
+        assert_eq!(s.eta_offset(0), Some(day));
+        s.eta = Some(1_000 + day + 1);
+        assert_eq!(s.eta_offset(0), None);
+        s.eta = Some(999 - day);
+        assert_eq!(s.eta_offset(0), None);
     }
 
     #[test]

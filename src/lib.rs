@@ -1,12 +1,14 @@
 //! clanforge-wait: a CI gate that waits for a Multiplay Clanforge image update job to end.
 //!
 //! Data flows one way: the API's answer ([`api`]) becomes a job status ([`job`]), the wait loop
-//! ([`wait`]) turns statuses into events on the schedule ([`schedule`]), reporters ([`report`])
-//! write them out, and the gate ends with an [`outcome::Outcome`] whose exit code is in one table.
+//! ([`wait`]) turns statuses into events ([`event`]) on the schedule ([`schedule`]), reporters
+//! ([`report`]) write them out, and the gate ends with an [`outcome::Outcome`] whose exit code
+//! is in one table.
 #![forbid(unsafe_code)]
 
 pub mod api;
 pub mod cli;
+pub mod event;
 pub mod job;
 pub mod outcome;
 pub mod predict;
@@ -16,71 +18,143 @@ pub mod secret;
 pub mod sim;
 pub mod wait;
 
-use crate::api::Client;
-use crate::cli::{Cli, Config};
-use crate::outcome::{Outcome, Signal, Summary};
+use crate::api::{Client, ClientError};
+use crate::cli::{Config, LogFormat};
+use crate::event::{Report, Reporter};
+use crate::outcome::{Outcome, Signal};
 use crate::report::dotenv::Dotenv;
-use crate::report::log::LogReporter;
 use crate::report::result::{JsonStdout, ResultFile};
-use crate::report::{ReportError, Reporter};
+use crate::report::{LogMode, log, text};
 use crate::schedule::Schedule;
 use crate::secret::Secret;
 use crate::sim::{Script, Sim};
-use crate::wait::{Report, Settings};
+use crate::wait::Settings;
+use std::ffi::OsString;
+use std::future::Future;
+use std::io::IsTerminal;
+use std::pin::{Pin, pin};
 use tracing::{error, info};
 
-/// Runs the gate and returns how it ended. Every path, errors included, writes every output.
-pub async fn run(cli: Cli, log: LogReporter) -> Outcome {
-    // Reading the configuration prints nothing, and it may read the secret key from a file:
-    // the masks need the key as it will be used.
-    let config = cli.config();
-    let secrets: Vec<&Secret> = match &config {
-        _ if cli.demo => Vec::new(),
-        Ok(config) => vec![
-            &config.credentials.access_key,
-            &config.credentials.secret_key,
-        ],
-        Err(_) => [&cli.access_key, &cli.secret_key]
-            .into_iter()
-            .flatten()
-            .collect(),
+/// The whole gate, from the command line to the exit code. Every path, usage errors and
+/// signals included, writes every output it can name.
+pub async fn main<I, T>(args: I) -> u8
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    // Before anything else, so that a signal while the gate sets up (reading a key file,
+    // loading TLS roots, starting the demo) still ends with every output written.
+    let mut cancel = pin!(cancellation());
+    let parsed = match cli::parse(args) {
+        Ok(parsed) => parsed,
+        // --help and --version.
+        Err(shown) => {
+            let _ = shown.print();
+            return shown.exit_code() as u8;
+        }
     };
-    let update_id = cli.update_id.as_deref().unwrap_or(cli::DEMO_UPDATE_ID);
+    let (outputs, secrets, update_id, demo) = match &parsed {
+        Ok(config) => {
+            let keys = [
+                &config.credentials.access_key,
+                &config.credentials.secret_key,
+            ];
+            let secrets = if config.demo() {
+                Vec::new()
+            } else {
+                keys.into_iter().cloned().collect()
+            };
+            (&config.outputs, secrets, &config.job.id, config.demo())
+        }
+        Err(usage) => (
+            &usage.outputs,
+            usage.secrets.clone(),
+            &usage.update_id,
+            usage.demo,
+        ),
+    };
+    let mode = LogMode::detect(
+        outputs.log_format == LogFormat::Json,
+        std::io::stderr().is_terminal(),
+        |name| std::env::var(name).ok(),
+    );
+    let log = log::init(mode);
     let title = format!("clanforge-wait: image update {update_id}");
+    let secrets: Vec<&Secret> = secrets.iter().collect();
     let ci = report::ci_reporters(|name| std::env::var(name).ok(), &secrets, &title);
     // The log first: its final line goes out before a CI reporter closes its group.
     let mut reporters: Vec<Box<dyn Reporter>> = vec![Box::new(log)];
     reporters.extend(ci);
-    if cli.json {
+    if outputs.json {
         reporters.push(Box::new(JsonStdout));
     }
     let mut setup_error = None;
-    if let Some(path) = cli.result_file.clone() {
+    if let Some(path) = outputs.result_file.clone() {
         match ResultFile::create(path) {
             Ok(file) => reporters.push(Box::new(file)),
             Err(e) => setup_error = Some(e.to_string()),
         }
     }
-    if let Some(path) = cli.dotenv.clone() {
+    if let Some(path) = outputs.dotenv.clone() {
         match Dotenv::create(path) {
             Ok(file) => reporters.push(Box::new(file)),
             Err(e) => setup_error = setup_error.or(Some(e.to_string())),
         }
     }
-    let config = match (setup_error, config) {
-        (None, Ok(config)) => config,
-        (Some(message), _) => return finish(&mut reporters, usage_report(&cli, message)),
-        (None, Err(e)) => return finish(&mut reporters, usage_report(&cli, e.to_string())),
+    let update_id = update_id.clone();
+    let report = match (setup_error, parsed) {
+        (Some(message), _) => text::usage(&update_id, &message, demo),
+        (None, Err(usage)) => text::usage(&update_id, &usage.message, demo),
+        (None, Ok(config)) => gate(&config, &mut reporters, cancel.as_mut()).await,
     };
-    let report = match gate(&config, &mut reporters).await {
-        Ok(report) => report,
-        Err(message) => usage_report(&cli, message),
-    };
-    finish(&mut reporters, report)
+    finish(&mut reporters, report).exit_code()
 }
 
 /// Waits on the configured job, against the simulator with `--demo`.
-async fn gate(config: &Config, reporters: &mut Vec<Box<dyn Reporter>>) -> Result<Report, String> {
+async fn gate<C>(
+    config: &Config,
+    reporters: &mut Vec<Box<dyn Reporter>>,
+    mut cancel: Pin<&mut C>,
+) -> Report
+where
+    C: Future<Output = Signal>,
+{
+    let demo = config.demo();
+    let client = tokio::select! {
+        biased;
+        signal = cancel.as_mut() => {
+            return text::cancelled_before_start(signal, &config.job.id, demo);
+        }
+        client = async {
+            // A signal that came while set-up blocked (reading a key file) reaches its
+            // handler's stream only once the runtime's driver has run: let it run first.
+            tokio::task::yield_now().await;
+            client(config).await
+        } => client,
+    };
+    let client = match client {
+        Ok(client) => client,
+        Err(message) => return text::usage(&config.job.id, &message, demo),
+    };
+    let mut schedule = Schedule::new(config.policy, None);
+    let settings = Settings {
+        timeout: config.timeout,
+        request_timeout: config.request_timeout,
+    };
+    let finished = wait::wait(
+        &client,
+        &config.job,
+        &mut schedule,
+        &settings,
+        reporters,
+        cancel,
+    )
+    .await;
+    text::report(&finished, demo)
+}
+
+/// The API client, for the real API or (`--demo`) a simulator started here.
+async fn client(config: &Config) -> Result<Client, String> {
     let base_url = match &config.base_url {
         Some(url) => url.clone(),
         None => {
@@ -90,7 +164,8 @@ async fn gate(config: &Config, reporters: &mut Vec<Box<dyn Reporter>>) -> Result
                 .await
                 .map_err(|e| format!("--demo could not start the simulated API: {e}"))?;
             info!(
-                "demo: a simulated Clanforge API serves at http://{addr}; its job takes about {}s",
+                "demo: a simulated Clanforge API serves at http://{addr}; its job takes about \
+                 {}s. Nothing here is a real Clanforge result.",
                 sim::DEMO_JOB.as_secs()
             );
             format!("http://{addr}")
@@ -98,46 +173,16 @@ async fn gate(config: &Config, reporters: &mut Vec<Box<dyn Reporter>>) -> Result
                 .map_err(|e| format!("--demo: {e}"))?
         }
     };
-    let client = Client::new(
+    Client::new(
         base_url,
         config.asid.clone(),
         config.credentials.clone(),
         config.ca_cert.as_deref(),
     )
-    .map_err(|e| e.to_string())?;
-    let mut schedule = Schedule::new(config.policy, None);
-    let settings = Settings {
-        timeout: config.timeout,
-        request_timeout: config.request_timeout,
-    };
-    Ok(wait::wait(
-        &client,
-        &config.job,
-        &mut schedule,
-        &settings,
-        reporters,
-        signal(),
-    )
-    .await)
-}
-
-/// A report for a gate that could not start: a flag or variable to fix.
-fn usage_report(cli: &Cli, message: String) -> Report {
-    Report {
-        outcome: Outcome::Usage,
-        summary: Summary {
-            result: Outcome::Usage.result(),
-            update_id: cli.update_id.clone().unwrap_or_default(),
-            state_id: None,
-            state: String::new(),
-            progress: None,
-            job_failed: false,
-            error: message.clone(),
-            elapsed_seconds: 0,
-            polls: 0,
-        },
-        message,
-    }
+    .map_err(|e| match e {
+        ClientError::CaCert(_) => format!("--ca-cert (CLANFORGE_CA_CERT) {e}"),
+        ClientError::Setup(_) => e.to_string(),
+    })
 }
 
 /// Hands the report to every reporter. An output that can't be written is an error a pipeline
@@ -145,7 +190,7 @@ fn usage_report(cli: &Cli, message: String) -> Report {
 fn finish(reporters: &mut Vec<Box<dyn Reporter>>, report: Report) -> Outcome {
     match reporters.on_finish(&report) {
         Ok(()) => report.outcome,
-        Err(ReportError { .. }) if report.outcome != Outcome::Completed => report.outcome,
+        Err(_) if report.outcome != Outcome::Completed => report.outcome,
         Err(e) => {
             error!("{e}");
             Outcome::Usage
@@ -153,15 +198,17 @@ fn finish(reporters: &mut Vec<Box<dyn Reporter>>, report: Report) -> Outcome {
     }
 }
 
-/// The first SIGINT or SIGTERM (Ctrl-C on Windows): a cancelled CI job.
-async fn signal() -> Signal {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match (
-            signal(SignalKind::interrupt()),
-            signal(SignalKind::terminate()),
-        ) {
+/// The first SIGINT or SIGTERM: a cancelled CI job. The handlers are installed when this is
+/// called, not when the future is first polled.
+#[cfg(unix)]
+fn cancellation() -> impl Future<Output = Signal> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let handlers = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    );
+    async move {
+        match handlers {
             (Ok(mut int), Ok(mut term)) => tokio::select! {
                 _ = int.recv() => Signal::Interrupt,
                 _ = term.recv() => Signal::Terminate,
@@ -170,8 +217,12 @@ async fn signal() -> Signal {
             _ => std::future::pending().await,
         }
     }
-    #[cfg(not(unix))]
-    {
+}
+
+/// Ctrl-C on Windows.
+#[cfg(not(unix))]
+fn cancellation() -> impl Future<Output = Signal> {
+    async {
         match tokio::signal::ctrl_c().await {
             Ok(()) => Signal::Interrupt,
             Err(_) => std::future::pending().await,

@@ -1,17 +1,6 @@
-use clanforge_wait::cli::{Cli, LogFormat};
-use clanforge_wait::report::{LogMode, log};
-use clap::Parser;
-use std::io::IsTerminal;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let mode = LogMode::detect(
-        cli.log_format == LogFormat::Json,
-        std::io::stderr().is_terminal(),
-        |name| std::env::var(name).ok(),
-    );
-    let log = log::init(mode);
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -22,8 +11,8 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let outcome = runtime.block_on(clanforge_wait::run(cli, log));
+    let code = runtime.block_on(clanforge_wait::main(std::env::args_os()));
     // Don't wait for a request or resolver thread still in flight at the deadline.
     runtime.shutdown_background();
-    ExitCode::from(outcome.exit_code())
+    ExitCode::from(code)
 }

@@ -102,12 +102,14 @@ pub struct Summary {
     pub error: String,
     pub elapsed_seconds: u64,
     pub polls: u32,
+    /// The API was `--demo`'s simulator: nothing was asked of Clanforge.
+    pub simulated: bool,
 }
 
 impl Summary {
     /// Every key with its value as text, in the documented order: what the CI outputs write.
     /// Absent numbers are empty strings; `job_failed` is `true` or `false`.
-    pub fn pairs(&self) -> [(&'static str, String); 9] {
+    pub fn pairs(&self) -> [(&'static str, String); 10] {
         let opt = |n: Option<i64>| n.map(|n| n.to_string()).unwrap_or_default();
         [
             ("result", self.result.to_owned()),
@@ -119,6 +121,7 @@ impl Summary {
             ("error", self.error.clone()),
             ("elapsed_seconds", self.elapsed_seconds.to_string()),
             ("polls", self.polls.to_string()),
+            ("simulated", self.simulated.to_string()),
         ]
     }
 }
@@ -156,20 +159,23 @@ mod tests {
             error: String::new(),
             elapsed_seconds: 2,
             polls: 3,
+            simulated: true,
         };
-        let json = serde_json::to_value(&summary).unwrap();
-        let keys: Vec<&str> = json
-            .as_object()
-            .unwrap()
-            .keys()
-            .map(String::as_str)
-            .collect();
-        let mut pair_keys: Vec<&str> = summary.pairs().iter().map(|(k, _)| *k).collect();
-        pair_keys.sort_unstable();
-        let mut sorted = keys.clone();
-        sorted.sort_unstable();
-        assert_eq!(pair_keys, sorted);
+        // The JSON text itself, not a parsed map (which would sort its keys): each key of
+        // `pairs` must appear, once, after the one before it.
+        let json = serde_json::to_string(&summary).unwrap();
+        let mut from = 0;
+        for (key, _) in summary.pairs() {
+            let quoted = format!("\"{key}\":");
+            assert_eq!(json.matches(&quoted).count(), 1, "{key} in {json}");
+            let at = json.find(&quoted).unwrap();
+            assert!(at >= from, "{key} is out of order in {json}");
+            from = at;
+        }
+        let keys = serde_json::from_str::<serde_json::Value>(&json).unwrap();
+        assert_eq!(keys.as_object().unwrap().len(), summary.pairs().len());
         assert_eq!(summary.pairs()[2].1, "");
         assert_eq!(summary.pairs()[4].1, "5");
+        assert_eq!(summary.pairs()[9].1, "true");
     }
 }

@@ -57,7 +57,10 @@ impl Predictor {
         }
         match observation.eta_remaining {
             Some(left) => {
-                let end = at + left;
+                let Some(end) = at.checked_add(left) else {
+                    self.eta_end = None;
+                    return;
+                };
                 if let Some(previous) = self.eta_end {
                     let moved = if end > previous {
                         end - previous
@@ -88,7 +91,7 @@ impl Predictor {
         let spread = self.eta_revision.max(MIN_SPREAD);
         Some(Window {
             earliest: end.checked_sub(spread).unwrap_or(end),
-            latest: Some(end + spread),
+            latest: end.checked_add(spread),
         })
     }
 
@@ -104,8 +107,8 @@ impl Predictor {
         let left = 100.0 - f64::from(pn);
         let seconds = |s: f64| Duration::try_from_secs_f64(s).ok();
         Some(Window {
-            earliest: tn + seconds(((left - quantum) / fastest).max(0.0))?,
-            latest: seconds(left / slowest).map(|d| tn + d),
+            earliest: tn.checked_add(seconds(((left - quantum) / fastest).max(0.0))?)?,
+            latest: seconds(left / slowest).and_then(|d| tn.checked_add(d)),
         })
     }
 }

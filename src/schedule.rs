@@ -101,13 +101,15 @@ impl Schedule {
             Seen::Transient { retry_after } => {
                 let wait = self.backoff();
                 match retry_after {
-                    Some(asked) if now + asked > deadline => return Next::PastDeadline { asked },
+                    Some(asked) if later(now, asked) > deadline => {
+                        return Next::PastDeadline { asked };
+                    }
                     Some(asked) => wait.max(asked),
                     None => wait,
                 }
             }
         };
-        Next::At((now + wait).min(deadline))
+        Next::At(later(now, wait).min(deadline))
     }
 
     fn after_status(&mut self, now: Instant) -> Duration {
@@ -141,17 +143,39 @@ impl Schedule {
             if left <= max {
                 return left.max(shortest);
             }
-            return self.jitter((left / 2).clamp(max, max * FAR_FACTOR));
+            return self.jitter((left / 2).clamp(max, max.saturating_mul(FAR_FACTOR)));
         }
-        let width = window.latest.map_or(max * STEPS_PER_WINDOW, |latest| {
-            latest.saturating_duration_since(window.earliest)
-        });
+        let width = window
+            .latest
+            .map_or(max.saturating_mul(STEPS_PER_WINDOW), |latest| {
+                latest.saturating_duration_since(window.earliest)
+            });
         self.jitter((width / STEPS_PER_WINDOW).clamp(shortest, max))
     }
 
     fn jitter(&mut self, wait: Duration) -> Duration {
         wait.mul_f64(1.0 - JITTER * self.rng.f64())
     }
+}
+
+/// `at + wait`, or the end of time: waits come from servers and users, and a clock must never
+/// overflow on them.
+pub fn later(at: Instant, wait: Duration) -> Instant {
+    at.checked_add(wait).unwrap_or_else(|| far_future(at))
+}
+
+/// The latest instant this platform can represent, found by halving (about 30 tries).
+fn far_future(at: Instant) -> Instant {
+    let mut step = Duration::from_secs(u64::MAX / 4);
+    let mut far = at;
+    while step > Duration::from_secs(1) {
+        if let Some(next) = far.checked_add(step) {
+            far = next;
+        } else {
+            step /= 2;
+        }
+    }
+    far
 }
 
 #[cfg(test)]
@@ -283,6 +307,21 @@ mod tests {
             schedule.next(seen, now, now + 60 * S),
             Next::PastDeadline { asked: 120 * S }
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_retry_after_at_the_end_of_time_is_past_the_deadline() {
+        let mut schedule = Schedule::new(guided(S, S), Some(9));
+        let now = Instant::now();
+        let asked = Duration::from_secs(u64::MAX);
+        let seen = Seen::Transient {
+            retry_after: Some(asked),
+        };
+        assert_eq!(
+            schedule.next(seen, now, now + 60 * S),
+            Next::PastDeadline { asked }
+        );
+        assert!(later(now, asked) > now + 3_153_600_000 * S);
     }
 
     #[tokio::test(start_paused = true)]

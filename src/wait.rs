@@ -3,11 +3,11 @@
 //! terminals: reporters listen to its events.
 
 use crate::api::{Client, PollError};
+use crate::event::{End, Event, Finished, Reporter};
 use crate::job::{JobRef, JobState, JobStatus, Phase, unix_now};
-use crate::outcome::{Outcome, Signal, Summary};
+use crate::outcome::Signal;
 use crate::predict::Observation;
-use crate::report::Reporter;
-use crate::schedule::{Next, Schedule, Seen};
+use crate::schedule::{Next, Schedule, Seen, later};
 use std::future::Future;
 use std::time::Duration;
 use tokio::time::{Instant, sleep_until, timeout};
@@ -24,38 +24,7 @@ pub struct Settings {
     pub request_timeout: Duration,
 }
 
-/// What the loop tells reporters while it runs.
-#[derive(Debug)]
-pub enum Event<'a> {
-    Started {
-        job: &'a JobRef,
-        url: &'a str,
-        timeout: Duration,
-    },
-    /// Every successful poll, changed or not.
-    Polled { status: &'a JobStatus, poll: u32 },
-    /// The first poll that shows a state this client does not know.
-    UnknownState { status: &'a JobStatus },
-    /// A transient failure; the next poll comes after `wait`.
-    Retrying {
-        error: &'a PollError,
-        failures: u32,
-        wait: Duration,
-    },
-    /// Time passes with nothing to say.
-    Tick,
-}
-
-/// How the wait ended, with everything the reporters write.
-#[derive(Debug, Clone)]
-pub struct Report {
-    pub outcome: Outcome,
-    pub summary: Summary,
-    /// One line for a person: what happened and, where there is something to do, what.
-    pub message: String,
-}
-
-/// Waits on `job` and returns how it ended. Never runs past `settings.timeout` by more than
+/// Waits on `job` and says how it ended. Never runs past `settings.timeout` by more than
 /// the time it takes to return, whatever the server does.
 pub async fn wait(
     client: &Client,
@@ -64,9 +33,9 @@ pub async fn wait(
     settings: &Settings,
     reporter: &mut dyn Reporter,
     cancel: impl Future<Output = Signal>,
-) -> Report {
+) -> Finished {
     let started = Instant::now();
-    let deadline = started + settings.timeout;
+    let deadline = later(started, settings.timeout);
     let url = client.status_url(job);
     reporter.on_event(&Event::Started {
         job,
@@ -85,7 +54,15 @@ pub async fn wait(
             end = polling => end,
         }
     };
-    track.report(job, end, started.elapsed(), settings.timeout)
+    Finished {
+        job: job.clone(),
+        end,
+        last: track.last,
+        last_error: track.last_error,
+        polls: track.polls,
+        elapsed: started.elapsed(),
+        timeout: settings.timeout,
+    }
 }
 
 /// What the loop has seen so far; it outlives the polling future so that a deadline or a signal
@@ -95,18 +72,8 @@ struct Track {
     polls: u32,
     failures: u32,
     last: Option<JobStatus>,
-    last_error: Option<String>,
+    last_error: Option<PollError>,
     warned_unknown: bool,
-}
-
-#[derive(Debug)]
-enum End {
-    Completed,
-    JobFailed,
-    Refused(PollError),
-    RetryAfterPastDeadline(Duration),
-    TimedOut,
-    Cancelled(Signal),
 }
 
 async fn poll_until_done(
@@ -125,10 +92,7 @@ async fn poll_until_done(
             .min(deadline.saturating_duration_since(Instant::now()));
         let answer = match timeout(budget, client.status(job)).await {
             Ok(answer) => answer,
-            Err(_) => Err(PollError::transient(format!(
-                "no answer within {} (--request-timeout)",
-                human(budget)
-            ))),
+            Err(_) => Err(PollError::NoAnswer { within: budget }),
         };
         let now = Instant::now();
         let next = match answer {
@@ -153,7 +117,6 @@ async fn poll_until_done(
             }
             Err(error) if error.is_transient() => {
                 track.failures += 1;
-                track.last_error = Some(error.to_string());
                 let seen = Seen::Transient {
                     retry_after: error.retry_after(),
                 };
@@ -165,6 +128,7 @@ async fn poll_until_done(
                         wait: at - now,
                     });
                 }
+                track.last_error = Some(error);
                 next
             }
             Err(error) => return End::Refused(error),
@@ -192,120 +156,5 @@ async fn sleep_with_ticks(at: Instant, reporter: &mut dyn Reporter) {
         }
         sleep_until(tick).await;
         reporter.on_event(&Event::Tick);
-    }
-}
-
-impl Track {
-    fn report(self, job: &JobRef, end: End, elapsed: Duration, limit: Duration) -> Report {
-        let last = self.last.as_ref();
-        let seen = self.last_seen();
-        let after = format!("after {} and {} polls", human(elapsed), self.polls);
-        let (outcome, error, message) = match end {
-            End::Completed => (
-                Outcome::Completed,
-                String::new(),
-                format!("{job} completed ({seen}) {after}"),
-            ),
-            End::JobFailed => {
-                let mut why = format!("state {}", last.map_or("unknown", |s| s.state_label()));
-                if last.is_some_and(|s| s.failed) {
-                    why.push_str(", jobfailed set");
-                }
-                let error = last
-                    .and_then(|s| s.error.as_deref())
-                    .map(crate::job::one_line)
-                    .unwrap_or_else(|| format!("the job ended with {why}"));
-                let message = format!("{job} failed ({why}) {after}: {error}");
-                (Outcome::Failed, error, message)
-            }
-            End::Refused(error) => {
-                let error = error.to_string();
-                let message = format!("{job}: {error}");
-                (Outcome::ApiError, error, message)
-            }
-            End::TimedOut | End::RetryAfterPastDeadline(_) => {
-                let why = match end {
-                    End::RetryAfterPastDeadline(asked) => format!(
-                        "the API asked for a {} pause (Retry-After), past the {} deadline",
-                        human(asked),
-                        human(limit)
-                    ),
-                    _ => format!("the {} deadline (--timeout) passed", human(limit)),
-                };
-                let error = format!(
-                    "gave up waiting on {job} {after}: {why}; last seen: {seen}; the job may \
-                     still be running in Clanforge (raise --timeout if such jobs take longer)"
-                );
-                (Outcome::TimedOut, error.clone(), error)
-            }
-            End::Cancelled(signal) => {
-                let name = match signal {
-                    Signal::Interrupt => "SIGINT",
-                    Signal::Terminate => "SIGTERM",
-                };
-                let error = format!("cancelled by {name} {after}");
-                let message = format!(
-                    "{error}; {job} was last seen {seen} and may still be running in Clanforge"
-                );
-                (Outcome::Cancelled(signal), error, message)
-            }
-        };
-        let summary = Summary {
-            result: outcome.result(),
-            update_id: job.id.clone(),
-            state_id: last.and_then(|s| s.state_id),
-            state: last.map(|s| s.state_label().to_owned()).unwrap_or_default(),
-            progress: last.and_then(|s| s.progress),
-            job_failed: last.is_some_and(|s| s.failed),
-            error,
-            elapsed_seconds: elapsed.as_secs(),
-            polls: self.polls,
-        };
-        Report {
-            outcome,
-            summary,
-            message,
-        }
-    }
-
-    /// "Running, 42%", or what kept us from seeing a status.
-    fn last_seen(&self) -> String {
-        match (&self.last, &self.last_error) {
-            (Some(status), _) => describe(status),
-            (None, Some(error)) => format!("no status yet (last error: {error})"),
-            (None, None) => "no status yet".to_owned(),
-        }
-    }
-}
-
-/// "Running, 42%".
-pub fn describe(status: &JobStatus) -> String {
-    match status.progress {
-        Some(p) => format!("{}, {p}%", status.state_label()),
-        None => status.state_label().to_owned(),
-    }
-}
-
-/// A duration for a person: "350ms", "4.2s", "1m 30s".
-pub fn human(d: Duration) -> String {
-    if d < Duration::from_secs(1) {
-        format!("{}ms", d.as_millis())
-    } else if d < Duration::from_secs(10) {
-        format!("{:.1}s", d.as_secs_f64())
-    } else {
-        humantime::format_duration(Duration::from_secs(d.as_secs())).to_string()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::human;
-    use std::time::Duration;
-
-    #[test]
-    fn human_durations_read_well() {
-        assert_eq!(human(Duration::from_millis(350)), "350ms");
-        assert_eq!(human(Duration::from_millis(4_249)), "4.2s");
-        assert_eq!(human(Duration::from_millis(90_700)), "1m 30s");
     }
 }

@@ -35,6 +35,7 @@ fn expected_pairs(result: &Value) -> Vec<(String, String)> {
         "error",
         "elapsed_seconds",
         "polls",
+        "simulated",
     ]
     .iter()
     .map(|key| ((*key).to_owned(), text(&result[key])))
@@ -136,11 +137,7 @@ fn a_secret_key_read_from_a_file_is_masked_too() {
 #[test]
 fn the_demo_masks_nothing() {
     // The demo's keys are a public placeholder: masking them would hide every "demo".
-    let run = Gate::new("http://127.0.0.1:9")
-        .github()
-        .flag("--demo")
-        .arg("--timeout", "1s")
-        .run();
+    let run = Gate::demo().github().arg("--timeout", "1s").run();
     run.assert_code(3).assert_logged("Created, 0%");
     assert!(!run.stderr.contains("::add-mask::"), "{}", run.stderr);
 }

@@ -67,7 +67,7 @@ fn waits_through_the_running_states_and_exits_0_when_the_job_completes() {
         json!({
             "result": "success", "update_id": UPDATE_ID, "state_id": 5, "state": "Complete",
             "progress": 100, "job_failed": false, "error": "",
-            "elapsed_seconds": 0, "polls": 5
+            "elapsed_seconds": 0, "polls": 5, "simulated": false
         })
     );
     assert_eq!(server.requests().len(), 5);

@@ -3,7 +3,7 @@
 
 mod common;
 
-use clanforge_wait::job::{one_line, parse_answer};
+use clanforge_wait::job::{JobKind, one_line, parse_answer};
 use clanforge_wait::report::dotenv::{MAX_BYTES, dotenv};
 use clanforge_wait::report::github::output_file;
 use clanforge_wait::report::workflow::{Level, annotation, escape_data};
@@ -74,12 +74,12 @@ proptest! {
 
     #[test]
     fn the_parser_never_panics_on_bytes(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
-        let _ = parse_answer(&bytes);
+        let _ = parse_answer(&bytes, JobKind::ImageUpdate);
     }
 
     #[test]
     fn the_parser_never_panics_on_json(value in json_value()) {
-        let _ = parse_answer(value.to_string().as_bytes());
+        let _ = parse_answer(value.to_string().as_bytes(), JobKind::ImageUpdate);
     }
 
     #[test]
@@ -122,9 +122,9 @@ proptest! {
     }
 
     #[test]
-    fn dotenv_gives_one_well_formed_line_per_key(values in prop::collection::vec(hostile_text(), 9)) {
+    fn dotenv_gives_one_well_formed_line_per_key(values in prop::collection::vec(hostile_text(), 10)) {
         let keys = ["result", "update_id", "state_id", "state", "progress", "job_failed",
-                    "error", "elapsed_seconds", "polls"];
+                    "error", "elapsed_seconds", "polls", "simulated"];
         let pairs: Vec<(&str, String)> = keys.iter().copied().zip(values).collect();
         let text = dotenv(&pairs);
         prop_assert!(text.len() <= MAX_BYTES);

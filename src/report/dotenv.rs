@@ -1,8 +1,8 @@
 //! A dotenv file (`--dotenv`): `CLANFORGE_RESULT=…` and the other result keys, one line each,
 //! within GitLab's rules for `artifacts: reports: dotenv` (one line per value, under 5 KB).
 
-use super::{OutputFile, ReportError, Reporter};
-use crate::wait::Report;
+use super::OutputFile;
+use crate::event::{Report, ReportError, Reporter};
 use std::path::PathBuf;
 
 /// GitLab refuses dotenv reports of 5 KB or more; leave room to spare.

@@ -2,11 +2,11 @@
 //! the log in a collapsible group with workflow commands off, masks for the keys, and an error
 //! annotation when the gate does not succeed.
 
+use super::text::human;
 use super::workflow::{self, Group, Level, StopCommands};
-use super::{ReportError, Reporter};
+use crate::event::{Report, ReportError, Reporter};
 use crate::outcome::Outcome;
 use crate::secret::Secret;
-use crate::wait::{Report, human};
 use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::PathBuf;
@@ -122,11 +122,16 @@ pub fn step_summary(report: &Report) -> String {
     ]
     .map(cell);
     format!(
-        "### clanforge-wait: image update {}\n\n\
+        "### clanforge-wait: image update {}{}\n\n\
          | update id | result | state | progress | elapsed | polls | error |\n\
          |---|---|---|---|---|---|---|\n\
          | {} |\n\n",
         cell(&s.update_id),
+        if s.simulated {
+            " (simulated by --demo: not a real Clanforge job)"
+        } else {
+            ""
+        },
         cells.join(" | ")
     )
 }

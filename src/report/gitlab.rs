@@ -1,9 +1,8 @@
 //! GitLab CI: the log inside a collapsible section, closed when the gate finishes or the
 //! reporter is dropped.
 
-use super::{ReportError, Reporter};
+use crate::event::{Report, ReportError, Reporter};
 use crate::job::{one_line, unix_now};
-use crate::wait::Report;
 use std::io::{self, Write};
 
 const SECTION: &str = "clanforge_wait";

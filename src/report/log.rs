@@ -2,10 +2,11 @@
 //! changes, a heartbeat while nothing does, a warning for each retry, and one final line that
 //! says what happened. On a terminal a progress bar replaces the progress lines.
 
-use super::{LogMode, ReportError, Reporter};
+use super::LogMode;
+use super::text::{count, describe, human, poll_error};
+use crate::event::{Event, Report, ReportError, Reporter};
 use crate::job::{JobStatus, Phase, unix_now};
 use crate::outcome::Outcome;
-use crate::wait::{Event, Report, describe, human};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::{self, Write};
 use std::time::Duration;
@@ -34,13 +35,7 @@ pub fn init(mode: LogMode) -> LogReporter {
             None
         }
         LogMode::Plain => {
-            let _ = tracing::subscriber::set_global_default(
-                builder
-                    .with_ansi(false)
-                    .with_timer(Elapsed(started))
-                    .fmt_fields(message_only())
-                    .finish(),
-            );
+            let _ = tracing::subscriber::set_global_default(plain(io::stderr, started));
             None
         }
         LogMode::Bar => {
@@ -62,6 +57,21 @@ pub fn init(mode: LogMode) -> LogReporter {
         }
     };
     LogReporter::new(bar)
+}
+
+/// The subscriber of plain lines (a CI log), writing to `writer`: `  4.2s  INFO Running, 42%`.
+pub fn plain<W>(writer: W, started: std::time::Instant) -> impl tracing::Subscriber + Send + Sync
+where
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
+    tracing_subscriber::fmt()
+        .with_writer(writer)
+        .with_target(false)
+        .with_max_level(tracing::Level::INFO)
+        .with_ansi(false)
+        .with_timer(Elapsed(started))
+        .fmt_fields(message_only())
+        .finish()
 }
 
 #[derive(Debug)]
@@ -109,7 +119,12 @@ impl Reporter for LogReporter {
                 wait,
             } => {
                 self.line();
-                warn!(failures, "{error}; retrying in {}", human(*wait));
+                warn!(
+                    failures,
+                    "{}; retrying in {}",
+                    poll_error(error),
+                    human(*wait)
+                );
             }
         }
     }
@@ -128,6 +143,11 @@ impl Reporter for LogReporter {
 }
 
 impl LogReporter {
+    /// A reporter that logs to whatever subscriber is in force (see [`init`]), without a bar.
+    pub fn plain_lines() -> Self {
+        Self::new(None)
+    }
+
     fn new(bar: Option<ProgressBar>) -> Self {
         Self {
             bar,
@@ -177,7 +197,7 @@ impl LogReporter {
             },
         );
         let polls = if poll > 0 {
-            format!(" ({poll} polls)")
+            format!(" ({})", count(poll, "poll"))
         } else {
             String::new()
         };
@@ -188,16 +208,10 @@ impl LogReporter {
     }
 }
 
-/// An ETA further than this from our clock, either way, says more about the server's clock than
-/// about the job: it is not shown.
-const PLAUSIBLE_ETA: u64 = 24 * 3600;
-
-/// "ETA in 3m 10s", from `jobeta`, counted by the server's clock when it sent one.
+/// "ETA in 3m 10s", from `jobeta`, counted by the server's clock when it sent one; nothing
+/// when the ETA is not plausible (the schedule ignores it then too).
 fn eta(status: &JobStatus) -> Option<String> {
     let offset = status.eta_offset(unix_now())?;
-    if offset.unsigned_abs() > PLAUSIBLE_ETA {
-        return None;
-    }
     let apart = Duration::from_secs(offset.unsigned_abs());
     Some(if offset >= 0 {
         format!("ETA in {}", human(apart))
@@ -307,6 +321,7 @@ mod tests {
             failed: false,
             error: None,
             eta: None,
+            job_id: None,
             server_time: None,
         };
         // Polls 25 s apart that see nothing new: a line at 0 s, a heartbeat at 75 s.

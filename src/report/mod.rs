@@ -1,5 +1,6 @@
 //! Reporters: every destination of what the wait loop says (the log, the result file, stdout)
-//! listens to its events. A new destination, such as a CI platform, is one new file here.
+//! listens to its events ([`crate::event`]). A new destination, such as a CI platform, is one
+//! new file here; the sentences they share are in [`text`].
 //!
 //! The log's mode is decided once, in [`LogMode::detect`]; nothing else asks whether stderr
 //! is a terminal.
@@ -9,51 +10,14 @@ pub mod github;
 pub mod gitlab;
 pub mod log;
 pub mod result;
+pub mod text;
 pub mod workflow;
 
+use crate::event::{ReportError, Reporter};
 use crate::secret::Secret;
-use crate::wait::{Event, Report};
-use std::fs::File;
+use std::fs::{self, File};
 use std::io::Write;
-use std::path::PathBuf;
-
-/// A destination for the wait loop's events and its final report.
-pub trait Reporter {
-    fn on_event(&mut self, _event: &Event<'_>) {}
-
-    /// The wait is over. Writes whatever this destination keeps.
-    fn on_finish(&mut self, _report: &Report) -> Result<(), ReportError> {
-        Ok(())
-    }
-}
-
-/// Every reporter hears every event; one that fails to write does not stop the others.
-impl Reporter for Vec<Box<dyn Reporter>> {
-    fn on_event(&mut self, event: &Event<'_>) {
-        for reporter in self.iter_mut() {
-            reporter.on_event(event);
-        }
-    }
-
-    fn on_finish(&mut self, report: &Report) -> Result<(), ReportError> {
-        let mut first_error = Ok(());
-        for reporter in self.iter_mut() {
-            let written = reporter.on_finish(report);
-            if first_error.is_ok() {
-                first_error = written;
-            }
-        }
-        first_error
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-#[error("could not write {what} {}: {source}", path.display())]
-pub struct ReportError {
-    pub what: &'static str,
-    pub path: PathBuf,
-    pub source: std::io::Error,
-}
+use std::path::{Path, PathBuf};
 
 /// The reporters of the CI platform we run on (`GITHUB_ACTIONS=true`, `GITLAB_CI=true`).
 /// They print their first lines (GitHub's masks among them) now: call this before anything
@@ -73,33 +37,103 @@ pub fn ci_reporters(
     reporters
 }
 
-/// A file a reporter writes at the end. It is created when the gate starts, so that a path that
+/// A file a reporter writes at the end. It is opened when the gate starts, so that a path that
 /// can't be written is a usage error before the first request, not a surprise at the end.
+///
+/// A regular file (or a path not there yet) is emptied at the start, so that a result from an
+/// earlier run can't pass for this one, and written atomically at the end: a temporary file in
+/// the same folder, synced, then renamed over it. Anything else (a pipe, a FIFO, `/dev/stdout`)
+/// is streamed to as it is: it can be neither renamed over nor synced.
 #[derive(Debug)]
 pub struct OutputFile {
     what: &'static str,
     path: PathBuf,
-    file: File,
+    /// `None` for a regular file, which is written by rename.
+    stream: Option<File>,
 }
 
 impl OutputFile {
     pub fn create(what: &'static str, path: PathBuf) -> Result<Self, ReportError> {
-        match File::create(&path) {
-            Ok(file) => Ok(Self { what, path, file }),
-            Err(source) => Err(ReportError { what, path, source }),
+        let error = |path: &Path, source| ReportError {
+            what,
+            path: path.to_owned(),
+            source,
+        };
+        // Follow a link to what it names, so that the link itself stays. A link into /proc or
+        // /dev (`/dev/stdout`), or one that names no file (a pipe's `pipe:[…]`), is a stream.
+        let target = match fs::symlink_metadata(&path) {
+            Ok(meta) if meta.file_type().is_symlink() => fs::canonicalize(&path)
+                .ok()
+                .filter(|t| !t.starts_with("/dev") && !t.starts_with("/proc")),
+            _ => Some(path.clone()),
+        };
+        let regular = target
+            .as_ref()
+            .is_some_and(|t| fs::metadata(t).map_or(true, |meta| meta.is_file()));
+        if let Some(target) = target.filter(|_| regular) {
+            File::create(&target).map_err(|e| error(&path, e))?;
+            return Ok(Self {
+                what,
+                path: target,
+                stream: None,
+            });
         }
+        let file = fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .map_err(|e| error(&path, e))?;
+        Ok(Self {
+            what,
+            path,
+            stream: Some(file),
+        })
     }
 
     pub fn write(&mut self, contents: &[u8]) -> Result<(), ReportError> {
-        self.file
-            .write_all(contents)
-            .and_then(|()| self.file.sync_all())
-            .map_err(|source| ReportError {
-                what: self.what,
-                path: self.path.clone(),
-                source,
-            })
+        let written = match &mut self.stream {
+            Some(stream) => stream.write_all(contents).and_then(|()| stream.flush()),
+            None => replace(&self.path, contents),
+        };
+        written.map_err(|source| ReportError {
+            what: self.what,
+            path: self.path.clone(),
+            source,
+        })
     }
+}
+
+/// Writes `contents` to a new file beside `path`, syncs it, gives it `path`'s permissions and
+/// renames it over `path`: a reader sees the old file or the new one, never half of one.
+fn replace(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    let folder = match path.parent() {
+        Some(folder) if !folder.as_os_str().is_empty() => folder,
+        _ => Path::new("."),
+    };
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let (temp, mut file) = loop {
+        let temp = folder.join(format!(".{name}.{:08x}.tmp", fastrand::u32(..)));
+        match fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&temp)
+        {
+            Ok(file) => break (temp, file),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    };
+    let done = (|| {
+        file.write_all(contents)?;
+        if let Ok(meta) = fs::metadata(path) {
+            file.set_permissions(meta.permissions())?;
+        }
+        file.sync_all()?;
+        fs::rename(&temp, path)
+    })();
+    if done.is_err() {
+        let _ = fs::remove_file(&temp);
+    }
+    done
 }
 
 /// How the log is written.

@@ -1,7 +1,7 @@
 //! The final result as one JSON object: to a file (`--result-file`) and/or stdout (`--json`).
 
-use super::{OutputFile, ReportError, Reporter};
-use crate::wait::Report;
+use super::OutputFile;
+use crate::event::{Report, ReportError, Reporter};
 use std::io::{self, Write};
 use std::path::PathBuf;
 

@@ -22,13 +22,20 @@ pub fn escape_property(text: &str) -> String {
     escape_data(text).replace(':', "%3A").replace(',', "%2C")
 }
 
-/// A random token no server can guess: 128 bits from the OS-seeded generator.
+/// A random token no server can guess: 128 bits from the operating system's generator.
 pub fn random_token(prefix: &str) -> String {
-    format!(
-        "{prefix}{:016x}{:016x}",
-        fastrand::u64(..),
-        fastrand::u64(..)
-    )
+    let mut bytes = [0u8; 16];
+    // The OS generator fails only where there is none at all; the clock and the process ID
+    // then still make a token no server text can have anticipated in this run.
+    if getrandom::getrandom(&mut bytes).is_err() {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos();
+        bytes = (now ^ (u128::from(std::process::id()) << 64)).to_le_bytes();
+    }
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{prefix}{hex}")
 }
 
 fn print(line: &str) {

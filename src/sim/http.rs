@@ -155,6 +155,8 @@ async fn send(mut stream: TcpStream, reply: Reply) -> io::Result<()> {
             stream.shutdown().await
         }
         Reply::Hang => std::future::pending().await,
+        // Rendered before sending; one that was not is a bug in the simulator, not a fault.
+        Reply::Status { .. } => Err(io::Error::other("an unrendered status reply")),
         Reply::Reset => {
             // A zero linger turns the close into a reset (RST), as a crashed proxy would.
             stream.set_zero_linger()?;

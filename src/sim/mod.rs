@@ -38,13 +38,31 @@ pub enum Reply {
     /// A 200 whose body is `bytes` of spaces, streamed without holding it in memory; with
     /// `content_length: false` the body simply runs until the connection closes.
     Huge { bytes: usize, content_length: bool },
+    /// A 200 answer in Clanforge's shape, for the job that was asked about (its ID echoed).
+    Status { state_id: i64, progress: u8 },
 }
 
 impl Reply {
-    /// A 200 answer in Clanforge's shape for a job in `state_id` at `progress` percent.
+    /// A 200 answer in Clanforge's shape for the job asked about, in `state_id` at `progress`
+    /// percent.
     pub fn status(state_id: i64, progress: u8) -> Self {
-        let name = JobState::from_id(state_id).name();
-        Self::json(status_body(state_id, name, progress, unix_now(), None))
+        Self::Status { state_id, progress }
+    }
+
+    /// This reply as sent for job `id`: a [`Reply::Status`] becomes its body.
+    fn render(self, id: &str) -> Self {
+        match self {
+            Self::Status { state_id, progress } => {
+                let name = JobState::from_id(state_id).name();
+                Self::json(status_body(id, state_id, name, progress, unix_now(), None))
+            }
+            Self::CloseMidBody(inner) => Self::CloseMidBody(Box::new(inner.render(id))),
+            Self::Trickle { reply, every } => Self::Trickle {
+                reply: Box::new(reply.render(id)),
+                every,
+            },
+            other => other,
+        }
     }
 
     /// A 200 answer with this JSON body.
@@ -218,8 +236,9 @@ impl State {
                 .get(job.polls - 1)
                 .or(replies.last())
                 .cloned()
-                .unwrap_or_else(|| Reply::status(4, 0)),
-            Script::Timeline(total) => timeline_reply(first_poll.elapsed(), *total),
+                .unwrap_or_else(|| Reply::status(4, 0))
+                .render(id),
+            Script::Timeline(total) => timeline_reply(id, first_poll.elapsed(), *total),
         }
     }
 }
@@ -229,13 +248,13 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// A timeline job of `total` length at `t` after its first poll.
-fn timeline_reply(t: Duration, total: Duration) -> Reply {
+/// Timeline job `id`, of `total` length, at `t` after its first poll.
+fn timeline_reply(id: &str, t: Duration, total: Duration) -> Reply {
     let now = unix_now();
     let created = now - t.as_secs() as i64;
     let (t, total) = (t.as_secs_f64(), total.as_secs_f64());
     let running_from = total * 2.0 / 7.0;
-    let (id, progress) = match t {
+    let (state_id, progress) = match t {
         t if t < total / 7.0 => (1, 0),
         t if t < running_from => (3, 0),
         t if t < total => (
@@ -244,39 +263,49 @@ fn timeline_reply(t: Duration, total: Duration) -> Reply {
         ),
         _ => (5, 100),
     };
-    let name = if id == 5 {
+    let name = if state_id == 5 {
         "Completed"
     } else {
-        JobState::from_id(id).name()
+        JobState::from_id(state_id).name()
     };
     let mut body = status_body(
         id,
+        state_id,
         name,
         progress,
         now,
         Some(created + total.round() as i64),
     );
     body["jobcreated"] = json!(created);
-    if id >= 4 {
+    if state_id >= 4 {
         // As the real API does, despite its siblings being integers.
         body["jobstart"] = json!((created + running_from.round() as i64).to_string());
     }
     Reply::json(body)
 }
 
-fn status_body(id: i64, name: &str, progress: u8, now: i64, eta: Option<i64>) -> Value {
+/// A status answer for job `id`; the ID goes out as a number when it is one, as the API sends it.
+fn status_body(
+    id: &str,
+    state_id: i64,
+    name: &str,
+    progress: u8,
+    now: i64,
+    eta: Option<i64>,
+) -> Value {
+    let echoed = id.parse::<u64>().map_or_else(|_| json!(id), |n| json!(n));
     json!({
         "success": true,
-        "jobstateid": id,
+        "jobstateid": state_id,
         "jobstatename": name,
         "jobprogress": progress,
-        "jobfailed": i64::from(id == 6 || id == 7),
+        "jobfailed": i64::from(state_id == 6 || state_id == 7),
         "joberror": null,
         "jobcreated": now,
         "jobstart": null,
         "jobeta": eta,
         "jobupdated": now,
-        "updateid": 1,
+        "updateid": echoed,
     })
 }
 
@@ -299,8 +328,17 @@ mod tests {
     fn the_demo_job_runs_its_course() {
         let states: Vec<i64> = [0, 3, 5, 9, 15]
             .into_iter()
-            .map(|s| state_of(timeline_reply(Duration::from_secs(s), DEMO_JOB)))
+            .map(|s| state_of(timeline_reply("7", Duration::from_secs(s), DEMO_JOB)))
             .collect();
         assert_eq!(states, [1, 3, 4, 4, 5]);
+    }
+
+    #[test]
+    fn answers_echo_the_job_asked_about() {
+        let Reply::Http { body, .. } = Reply::status(5, 100).render("125") else {
+            panic!("a status renders as HTTP")
+        };
+        let body: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["updateid"], 125);
     }
 }

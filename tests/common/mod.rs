@@ -22,6 +22,13 @@ pub fn serve(replies: Vec<Reply>) -> SimServer {
         .expect("the simulator starts")
 }
 
+/// The binary under test: this build's, or `CLANFORGE_WAIT_BIN` (e.g. an earlier release, to see
+/// a regression test fail on the code it was written against).
+pub fn binary() -> std::path::PathBuf {
+    std::env::var_os("CLANFORGE_WAIT_BIN")
+        .map_or_else(|| env!("CARGO_BIN_EXE_clanforge-wait").into(), Into::into)
+}
+
 /// One run of the gate, configured like a pipeline would, with fast polling. Its files (the
 /// result, CI outputs) live in a temporary folder of its own.
 pub struct Gate {
@@ -59,6 +66,17 @@ impl Gate {
 
     pub fn against(server: &SimServer) -> Self {
         Self::new(&server.url())
+    }
+
+    /// A `--demo` run: no job, no API, no keys; just a result file and a deadline.
+    pub fn demo() -> Self {
+        let mut gate = Self::new("http://127.0.0.1:9");
+        for flag in ["--base-url", "--update-id", "--asid"] {
+            gate = gate.without(flag);
+        }
+        gate.without_env("CLANFORGE_ACCESS_KEY")
+            .without_env("CLANFORGE_SECRET_KEY")
+            .flag("--demo")
     }
 
     /// A file in the run's folder.
@@ -110,7 +128,7 @@ impl Gate {
     }
 
     pub fn command(&self) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_clanforge-wait"));
+        let mut command = Command::new(binary());
         // Deterministic output: no CI, colour or CLANFORGE_* variables but the test's own.
         command.env_clear();
         // Windows sockets need SystemRoot.

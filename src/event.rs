@@ -1,0 +1,121 @@
+//! The contract between the wait loop and its reporters: the events the loop emits while it
+//! runs, the facts it ends with, and the [`Reporter`] trait. Both sides import this module and
+//! neither imports the other, so data flows one way: loop → events → reporters.
+//!
+//! Nothing here is a sentence: the loop states what happened, and the reporters (with the words
+//! in [`crate::report::text`]) say it.
+
+use crate::api::PollError;
+use crate::job::{JobRef, JobStatus};
+use crate::outcome::{Outcome, Signal, Summary};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// What the loop tells reporters while it runs.
+#[derive(Debug)]
+pub enum Event<'a> {
+    Started {
+        job: &'a JobRef,
+        url: &'a str,
+        timeout: Duration,
+    },
+    /// Every successful poll, changed or not.
+    Polled { status: &'a JobStatus, poll: u32 },
+    /// The first poll that shows a state this client does not know.
+    UnknownState { status: &'a JobStatus },
+    /// A transient failure; the next poll comes after `wait`.
+    Retrying {
+        error: &'a PollError,
+        failures: u32,
+        wait: Duration,
+    },
+    /// Time passes with nothing to say.
+    Tick,
+}
+
+/// Why a wait ended.
+#[derive(Debug, Clone)]
+pub enum End {
+    Completed,
+    JobFailed,
+    /// The API refused us or answered something we can't use.
+    Refused(PollError),
+    /// The server asked (`Retry-After`) for a pause that ends after the deadline.
+    RetryAfterPastDeadline(Duration),
+    TimedOut,
+    Cancelled(Signal),
+}
+
+impl End {
+    pub fn outcome(&self) -> Outcome {
+        match self {
+            Self::Completed => Outcome::Completed,
+            Self::JobFailed => Outcome::Failed,
+            Self::Refused(_) => Outcome::ApiError,
+            Self::RetryAfterPastDeadline(_) | Self::TimedOut => Outcome::TimedOut,
+            Self::Cancelled(signal) => Outcome::Cancelled(*signal),
+        }
+    }
+}
+
+/// How one job's wait ended: what the loop saw, without a word of prose.
+#[derive(Debug, Clone)]
+pub struct Finished {
+    pub job: JobRef,
+    pub end: End,
+    /// The last status the API gave, if any.
+    pub last: Option<JobStatus>,
+    /// The last transient failure, while no status has come since.
+    pub last_error: Option<PollError>,
+    pub polls: u32,
+    pub elapsed: Duration,
+    /// The deadline the wait had.
+    pub timeout: Duration,
+}
+
+/// What every reporter gets at the end: the outcome, the result keys and one line for a person.
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub outcome: Outcome,
+    pub summary: Summary,
+    /// One line for a person: what happened and, where there is something to do, what.
+    pub message: String,
+}
+
+/// A destination for the wait loop's events and its final report.
+pub trait Reporter {
+    fn on_event(&mut self, _event: &Event<'_>) {}
+
+    /// The wait is over. Writes whatever this destination keeps.
+    fn on_finish(&mut self, _report: &Report) -> Result<(), ReportError> {
+        Ok(())
+    }
+}
+
+/// Every reporter hears every event; one that fails to write does not stop the others.
+impl Reporter for Vec<Box<dyn Reporter>> {
+    fn on_event(&mut self, event: &Event<'_>) {
+        for reporter in self.iter_mut() {
+            reporter.on_event(event);
+        }
+    }
+
+    fn on_finish(&mut self, report: &Report) -> Result<(), ReportError> {
+        let mut first_error = Ok(());
+        for reporter in self.iter_mut() {
+            let written = reporter.on_finish(report);
+            if first_error.is_ok() {
+                first_error = written;
+            }
+        }
+        first_error
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("could not write {what} {}: {source}", path.display())]
+pub struct ReportError {
+    pub what: &'static str,
+    pub path: PathBuf,
+    pub source: std::io::Error,
+}

@@ -1,0 +1,203 @@
+//! The gate's words: every sentence a person reads about how a wait went, and the result keys
+//! built from the loop's facts. The loop and the client state facts (and, as a [`Fix`], what
+//! would help); only this module names the flags.
+
+use crate::api::{Fix, PollError};
+use crate::event::{End, Finished, Report};
+use crate::job::{JobStatus, one_line};
+use crate::outcome::{Outcome, Signal, Summary};
+use std::time::Duration;
+
+/// What to do about an error, naming the flags.
+pub fn advice(fix: Fix) -> &'static str {
+    match fix {
+        Fix::Credentials => "check --access-key, --secret-key and --asid",
+        Fix::JobId => "check --update-id and --asid",
+        Fix::CaCert => "if a proxy intercepts TLS, pass its certificate authority with --ca-cert",
+        Fix::RequestTimeout => "raise --request-timeout if the API is this slow",
+    }
+}
+
+/// A poll's error with what would fix it.
+pub fn poll_error(error: &PollError) -> String {
+    match error.fix() {
+        Some(fix) => format!("{error}: {}", advice(fix)),
+        None => error.to_string(),
+    }
+}
+
+/// The report of a finished wait. `simulated`: the API was `--demo`'s simulator, and every
+/// sentence says so.
+pub fn report(finished: &Finished, simulated: bool) -> Report {
+    let job = &finished.job;
+    let last = finished.last.as_ref();
+    let seen = last_seen(finished);
+    let after = format!(
+        "after {} and {}",
+        human(finished.elapsed),
+        count(finished.polls, "poll")
+    );
+    let outcome = finished.end.outcome();
+    let (error, message) = match &finished.end {
+        End::Completed => (String::new(), format!("{job} completed ({seen}) {after}")),
+        End::JobFailed => {
+            let mut why = format!("state {}", last.map_or("unknown", |s| s.state_label()));
+            if last.is_some_and(|s| s.failed) {
+                why.push_str(", jobfailed set");
+            }
+            let error = last
+                .and_then(|s| s.error.as_deref())
+                .map(one_line)
+                .unwrap_or_else(|| format!("the job ended with {why}"));
+            let message = format!("{job} failed ({why}) {after}: {error}");
+            (error, message)
+        }
+        End::Refused(error) => {
+            let error = poll_error(error);
+            let message = format!("{job}: {error}");
+            (error, message)
+        }
+        End::TimedOut | End::RetryAfterPastDeadline(_) => {
+            let limit = human(finished.timeout);
+            let why = match &finished.end {
+                End::RetryAfterPastDeadline(asked) => format!(
+                    "the API asked for a {} pause (Retry-After), past the {limit} deadline",
+                    human(*asked),
+                ),
+                _ => format!("the {limit} deadline (--timeout) passed"),
+            };
+            let error = format!(
+                "gave up waiting on {job} {after}: {why}; last seen: {seen}; the job may \
+                 still be running in Clanforge (raise --timeout if such jobs take longer)"
+            );
+            (error.clone(), error)
+        }
+        End::Cancelled(signal) => {
+            let error = format!("cancelled by {} {after}", signal_name(*signal));
+            let message = format!(
+                "{error}; {job} was last seen {seen} and may still be running in Clanforge"
+            );
+            (error, message)
+        }
+    };
+    let summary = Summary {
+        result: outcome.result(),
+        update_id: job.id.clone(),
+        state_id: last.and_then(|s| s.state_id),
+        state: last.map(|s| s.state_label().to_owned()).unwrap_or_default(),
+        progress: last.and_then(|s| s.progress),
+        job_failed: last.is_some_and(|s| s.failed),
+        error,
+        elapsed_seconds: finished.elapsed.as_secs(),
+        polls: finished.polls,
+        simulated,
+    };
+    let message = if simulated {
+        format!("{message} [simulated by --demo: no request reached Clanforge]")
+    } else {
+        message
+    };
+    Report {
+        outcome,
+        summary,
+        message,
+    }
+}
+
+/// The report of a gate that could not start: a flag or variable to fix (exit 2).
+pub fn usage(update_id: &str, message: &str, simulated: bool) -> Report {
+    not_started(Outcome::Usage, update_id, message.to_owned(), simulated)
+}
+
+/// The report of a gate stopped by a signal before its first request.
+pub fn cancelled_before_start(signal: Signal, update_id: &str, simulated: bool) -> Report {
+    let message = format!(
+        "cancelled by {} before the first request: nothing was asked of Clanforge",
+        signal_name(signal)
+    );
+    not_started(Outcome::Cancelled(signal), update_id, message, simulated)
+}
+
+fn not_started(outcome: Outcome, update_id: &str, message: String, simulated: bool) -> Report {
+    Report {
+        outcome,
+        summary: Summary {
+            result: outcome.result(),
+            update_id: update_id.to_owned(),
+            state_id: None,
+            state: String::new(),
+            progress: None,
+            job_failed: false,
+            error: message.clone(),
+            elapsed_seconds: 0,
+            polls: 0,
+            simulated,
+        },
+        message,
+    }
+}
+
+fn signal_name(signal: Signal) -> &'static str {
+    match signal {
+        Signal::Interrupt => "SIGINT",
+        Signal::Terminate => "SIGTERM",
+    }
+}
+
+/// "Running, 42%", or what kept us from seeing a status.
+fn last_seen(finished: &Finished) -> String {
+    match (&finished.last, &finished.last_error) {
+        (Some(status), _) => describe(status),
+        (None, Some(error)) => format!("no status yet (last error: {})", poll_error(error)),
+        (None, None) => "no status yet".to_owned(),
+    }
+}
+
+/// "Running, 42%".
+pub fn describe(status: &JobStatus) -> String {
+    match status.progress {
+        Some(p) => format!("{}, {p}%", status.state_label()),
+        None => status.state_label().to_owned(),
+    }
+}
+
+/// "1 poll", "3 polls".
+pub fn count(n: u32, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+/// A duration for a person: "350ms", "4.2s", "1m 30s".
+pub fn human(d: Duration) -> String {
+    if d < Duration::from_secs(1) {
+        format!("{}ms", d.as_millis())
+    } else if d < Duration::from_secs(10) {
+        format!("{:.1}s", d.as_secs_f64())
+    } else {
+        humantime::format_duration(Duration::from_secs(d.as_secs())).to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn human_durations_read_well() {
+        assert_eq!(human(Duration::from_millis(350)), "350ms");
+        assert_eq!(human(Duration::from_millis(4_249)), "4.2s");
+        assert_eq!(human(Duration::from_millis(90_700)), "1m 30s");
+        // The longest wait a server could ask for still reads as a duration, without a panic.
+        assert!(human(Duration::MAX).ends_with('s'));
+    }
+
+    #[test]
+    fn counts_agree_with_their_number() {
+        assert_eq!(count(1, "poll"), "1 poll");
+        assert_eq!(count(0, "poll"), "0 polls");
+        assert_eq!(count(2, "poll"), "2 polls");
+    }
+}
