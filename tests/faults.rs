@@ -7,6 +7,7 @@
 
 mod common;
 
+use clanforge_wait::job::unix_now;
 use clanforge_wait::sim::Reply;
 use common::*;
 use serde_json::json;
@@ -40,7 +41,7 @@ const MAX_RSS_KIB: u64 = 64 * 1024;
 /// The deadline used by faults that end in a timeout.
 const DEADLINE: Duration = Duration::from_secs(2);
 
-fn check(name: &str, exit: i32, scenario: Scenario) {
+fn check(name: &str, logs: &[&str], exit: i32, scenario: Scenario) {
     let (server, url) = if scenario.refused {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
@@ -66,6 +67,14 @@ fn check(name: &str, exit: i32, scenario: Scenario) {
 
     assert_eq!(run.code, exit, "{name}: exit code; stderr:\n{}", run.stderr);
     assert!(!run.stderr.contains("panicked"), "{name}: {}", run.stderr);
+    // What the table says the gate does, the log shows.
+    for line in logs {
+        assert!(
+            run.stderr.contains(line),
+            "{name}: {line:?} is not in the log:\n{}",
+            run.stderr
+        );
+    }
     // Every output, written and in agreement.
     let result = run.result();
     let word = result["result"].as_str().unwrap().to_owned();
@@ -118,13 +127,14 @@ fn check(name: &str, exit: i32, scenario: Scenario) {
 
 /// One test per fault, and the table the README repeats.
 macro_rules! faults {
-    ($( $test:ident: $fault:literal => $does:literal, exit $exit:literal, $scenario:expr; )*) => {
+    ($( $test:ident: $fault:literal => $does:literal, logs [$($log:expr),*], exit $exit:literal,
+        $scenario:expr; )*) => {
         /// (fault, what the gate does, exit code)
         const TABLE: &[(&str, &str, i32)] = &[$(($fault, $does, $exit)),*];
         $(
             #[test]
             fn $test() {
-                check($fault, $exit, $scenario);
+                check($fault, &[$($log),*], $exit, $scenario);
             }
         )*
     };
@@ -146,83 +156,87 @@ const TEN_YEARS: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
 faults! {
     burst_of_503s_with_an_html_body:
         "a burst of 503s with an HTML body" =>
-        "warns, retries on the schedule, succeeds once the API recovers", exit 0,
+        "warns, retries on the schedule, succeeds once the API recovers", logs ["HTTP 503 Service Unavailable from the API; retrying in", "completed"], exit 0,
         replies(vec![html_503(), html_503(), html_503(), html_503(), html_503(), status(5, 100)]);
     too_many_requests_with_retry_after_seconds:
         "429 with `Retry-After: 1`" =>
-        "waits at least the second asked for, then polls again", exit 0,
+        "waits at least the second asked for, then polls again", logs ["HTTP 429 Too Many Requests from the API; retrying in 1.0s", "completed"], exit 0,
         replies(vec![Reply::http(429, "{}").with_header("Retry-After", "1"), status(5, 100)]);
     too_many_requests_with_retry_after_date:
         "429 with `Retry-After` as an HTTP-date" =>
-        "waits until that date by the server's own clock, then polls again", exit 0,
+        "waits until that date by the server's own clock, then polls again", logs ["HTTP 429 Too Many Requests from the API; retrying in", "completed"], exit 0,
         replies(vec![Reply::http(429, "{}").with_header("Retry-After", &at(Duration::from_secs(1))), status(5, 100)]);
     retry_after_past_the_deadline:
         "`Retry-After` that ends after the deadline" =>
-        "gives up at once rather than idle until the deadline", exit 3,
+        "gives up at once rather than idle until the deadline", logs ["the API asked for a 1h pause (Retry-After), past the 2.0s deadline"], exit 3,
         replies(vec![Reply::http(503, "").with_header("Retry-After", "3600")]);
     connection_refused:
         "connection refused (nothing listening)" =>
-        "warns and retries until the deadline", exit 3,
+        "warns and retries until the deadline", logs ["could not connect to 127.0.0.1:", "retrying in", "the 2.0s deadline (--timeout) passed"], exit 3,
         Scenario { replies: Vec::new(), args: Vec::new(), refused: true };
     connection_reset_before_a_response:
         "connection reset before a response" =>
-        "retries", exit 0,
+        "retries", logs ["Connection reset by peer", "retrying in", "completed"], exit 0,
         replies(vec![Reply::Reset, status(5, 100)]);
     connection_closed_mid_body:
         "connection closed mid-body" =>
-        "retries", exit 0,
+        "retries", logs ["the connection broke while reading the answer", "retrying in", "completed"], exit 0,
         replies(vec![Reply::CloseMidBody(Box::new(status(4, 50))), status(5, 100)]);
     a_response_that_never_comes:
         "a response that never comes" =>
-        "the deadline cuts the request: exits within 1 s of `--timeout`", exit 3,
+        "the deadline cuts the request: exits within 1 s of `--timeout`", logs ["the 2.0s deadline (--timeout) passed"], exit 3,
         replies(vec![Reply::Hang]).arg("--request-timeout", "1h");
     a_request_that_hangs_once:
         "one request that hangs, then answers" =>
-        "`--request-timeout` cuts it, the next poll succeeds", exit 0,
+        "`--request-timeout` cuts it, the next poll succeeds", logs ["no answer within 300ms: raise --request-timeout if the API is this slow; retrying in", "completed"], exit 0,
         replies(vec![Reply::Hang, status(5, 100)]).arg("--request-timeout", "300ms");
     a_body_sent_a_byte_a_second:
         "a body sent a byte a second" =>
-        "the deadline cuts the request: exits within 1 s of `--timeout`", exit 3,
+        "the deadline cuts the request: exits within 1 s of `--timeout`", logs ["the 2.0s deadline (--timeout) passed"], exit 3,
         replies(vec![Reply::Trickle { reply: Box::new(status(5, 100)), every: Duration::from_secs(1) }])
             .arg("--request-timeout", "1h");
     truncated_json:
         "truncated JSON" =>
-        "retries", exit 0,
+        "retries", logs ["unreadable answer (HTTP 200): the body is not JSON", "retrying in", "completed"], exit 0,
         replies(vec![Reply::http(200, r#"{"jobstateid": 4, "jobprogr"#), status(5, 100)]);
     an_html_page_with_200:
         "an HTML page with status 200 (a captive proxy)" =>
-        "retries", exit 0,
+        "retries", logs ["unreadable answer (HTTP 200): the body is not JSON", "Sign in", "retrying in", "completed"], exit 0,
         replies(vec![Reply::http(200, "<!DOCTYPE html><title>Sign in</title>"), status(5, 100)]);
     a_64_mib_body_streamed:
         "a 64 MiB body without Content-Length" =>
-        "stops reading at 1 MiB and retries; memory stays bounded", exit 0,
+        "stops reading at 1 MiB and retries; memory stays bounded", logs ["the answer is larger than 1048576 bytes; retrying in", "completed"], exit 0,
         replies(vec![Reply::Huge { bytes: 64 << 20, content_length: false }, status(5, 100)]);
     a_64_mib_body_announced:
         "a 64 MiB body with Content-Length" =>
-        "refuses it unread and retries", exit 0,
+        "refuses it unread and retries", logs ["the answer is larger than 1048576 bytes; retrying in", "completed"], exit 0,
         replies(vec![Reply::Huge { bytes: 64 << 20, content_length: true }, status(5, 100)]);
     numbers_as_strings_nulls_and_missing_fields:
         "numbers as strings, nulls, missing optional fields" =>
-        "reads them as numbers or absent", exit 0,
+        "reads them as numbers or absent", logs ["Running, 10%", "completed (Completed)"], exit 0,
         replies(vec![
             Reply::json(json!({"jobstateid": "4", "jobprogress": "10", "jobeta": null, "jobstart": null})),
             Reply::json(json!({"jobstatename": "Completed"})),
         ]);
     progress_and_state_going_backwards:
         "progress and state going backwards" =>
-        "logs each change and waits on; only a terminal state ends the wait", exit 0,
+        "logs each change and waits on; only a terminal state ends the wait", logs ["Running, 50%", "Queued, 0%", "Running, 20%", "completed"], exit 0,
         replies(vec![status(4, 50), status(3, 0), status(4, 20), status(5, 100)]);
     an_unknown_state:
         "an unknown state (`jobstateid` 9)" =>
-        "warns once and waits on; the deadline bounds it", exit 0,
+        "warns once and waits on; the deadline bounds it", logs ["the API reports a job state this gate does not know (unknown state, jobstateid 9)", "completed"], exit 0,
         replies(vec![Reply::json(json!({"jobstateid": 9})), Reply::json(json!({"jobstateid": 9})), status(5, 100)]);
+    an_eta_a_minute_past:
+        "`jobeta` a minute in the past" =>
+        "says the ETA has passed and waits on", logs ["Running, 90%, ETA passed 1m", "completed"], exit 0,
+        replies(vec![Reply::json(json!({"jobstateid": 4, "jobprogress": 90, "jobeta": unix_now() - 60})), status(5, 100)]);
     an_eta_in_the_past:
-        "`jobeta` in the past" =>
-        "says the ETA has passed and waits on", exit 0,
+        "`jobeta` 25 years in the past" =>
+        "ignores the implausible ETA (the log shows none) and waits on", logs ["Running, 90%\n", "completed"], exit 0,
         replies(vec![Reply::json(json!({"jobstateid": 4, "jobprogress": 90, "jobeta": 1_000_000_000})), status(5, 100)]);
     a_server_clock_far_off:
         "a server clock ten years ahead" =>
-        "ignores the implausible ETA; a `Retry-After` date counts from the server's `Date`", exit 0,
+        "ignores the implausible ETA; a `Retry-After` date counts from the server's `Date`", logs ["Running\n", "HTTP 503 Service Unavailable from the API; retrying in", "completed"], exit 0,
         replies(vec![
             Reply::json(json!({"jobstateid": 4, "jobeta": 2_100_000_000_i64, "jobupdated": 2_100_000_000_i64})),
             Reply::http(503, "")
@@ -230,25 +244,41 @@ faults! {
                 .with_header("Retry-After", &at(TEN_YEARS + Duration::from_secs(1))),
             status(5, 100),
         ]);
+    an_eta_at_the_end_of_time:
+        "`jobeta` at the end of time" =>
+        "ignores the implausible ETA and polls on the backoff", logs ["Running, 10%\n", "completed"], exit 0,
+        replies(vec![
+            Reply::json(json!({"jobstateid": 4, "jobprogress": 10, "jobeta": i64::MAX})),
+            Reply::json(json!({"jobstateid": 4, "jobprogress": 10, "jobeta": "99999999999999999999"})),
+            status(5, 100),
+        ]);
+    retry_after_at_the_end_of_time:
+        "429 with `Retry-After: 9999999999999999999`" =>
+        "gives up at once, without overflowing the clock", logs ["(Retry-After), past the 2.0s deadline"], exit 3,
+        replies(vec![Reply::http(429, "{}").with_header("Retry-After", "9999999999999999999")]);
+    an_answer_for_another_job:
+        "an answer for another job (`updateid` 999999, state Completed)" =>
+        "exits 4 at once, naming both jobs", logs ["the API answered for updateid 999999 when asked for image update 424242"], exit 4,
+        replies(vec![Reply::json(json!({"jobstateid": 5, "jobstatename": "Completed", "updateid": 999_999}))]);
     an_error_body:
         "`success: false` with an `error_message`" =>
-        "exits 4 at once with the API's message", exit 4,
+        "exits 4 at once with the API's message", logs ["the API reported an error (error_code 1): image locked by diffid: 218595"], exit 4,
         replies(vec![Reply::json(json!({"success": false, "error": true, "error_code": 1, "error_message": "image locked by diffid: 218595"}))]);
     unauthorized:
         "401 Unauthorized" =>
-        "exits 4 at once: check the keys and the ASID", exit 4,
+        "exits 4 at once: check the keys and the ASID", logs ["(HTTP 401: Unauthorized): check --access-key, --secret-key and --asid"], exit 4,
         replies(vec![Reply::error(401, 401, "Unauthorized")]);
     forbidden:
         "403 Forbidden" =>
-        "exits 4 at once: check the keys and the ASID", exit 4,
+        "exits 4 at once: check the keys and the ASID", logs ["(HTTP 403: Forbidden): check --access-key, --secret-key and --asid"], exit 4,
         replies(vec![Reply::error(403, 403, "Forbidden")]);
     not_found:
         "404 Not Found" =>
-        "exits 4 at once: check the update ID and the ASID", exit 4,
+        "exits 4 at once: check the update ID and the ASID", logs ["(HTTP 404: not found): check --update-id and --asid"], exit 4,
         replies(vec![Reply::error(404, 404, "not found")]);
     a_failed_job:
         "the job fails (`jobfailed`, state Failed or Squashed)" =>
-        "exits 1 with the job's error", exit 1,
+        "exits 1 with the job's error", logs ["failed (state Failed, jobfailed set)", "disk full"], exit 1,
         replies(vec![status(4, 30), Reply::json(json!({"jobstateid": 6, "jobfailed": 1, "joberror": "disk full"}))]);
 }
 

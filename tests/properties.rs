@@ -3,13 +3,26 @@
 
 mod common;
 
-use clanforge_wait::job::{JobKind, one_line, parse_answer};
+use clanforge_wait::api::{PollError, parse_retry_after};
+use clanforge_wait::cli::{MAX_INTERVAL, MAX_TIMEOUT};
+use clanforge_wait::event::{End, Event, Finished, Reporter};
+use clanforge_wait::job::{Answer, JobKind, JobRef, parse_answer, unix_now};
+use clanforge_wait::predict::Observation;
 use clanforge_wait::report::dotenv::{MAX_BYTES, dotenv};
 use clanforge_wait::report::github::output_file;
+use clanforge_wait::report::log::{self, LogReporter};
+use clanforge_wait::report::text;
 use clanforge_wait::report::workflow::{Level, annotation, escape_data};
+use clanforge_wait::schedule::{Next, Policy, Schedule, Seen, later};
+use clanforge_wait::sim::Reply;
 use common::read_github_output;
+use common::{Gate, serve};
 use proptest::prelude::*;
-use serde_json::Value;
+use serde_json::{Value, json};
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+use tokio::time::Instant;
 
 /// Any JSON value, biased towards objects with the status fields in them.
 fn json_value() -> impl Strategy<Value = Value> {
@@ -42,6 +55,124 @@ fn json_value() -> impl Strategy<Value = Value> {
                 .prop_map(|m| Value::Object(m.into_iter().collect())),
         ]
     })
+}
+
+/// Collects what the log prints.
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The lines the gate's own log (plain mode, as in a CI log) prints for a job whose state name,
+/// error and a refusal's message are this server text.
+fn logged(state: &str, error: &str, refusal: &str) -> Vec<String> {
+    let capture = Capture::default();
+    let writer = capture.clone();
+    let subscriber = log::plain(move || writer.clone(), std::time::Instant::now());
+    tracing::subscriber::with_default(subscriber, || {
+        let mut log = LogReporter::plain_lines();
+        let body = json!({"jobstateid": 6, "jobstatename": state, "jobprogress": 5,
+                          "jobfailed": 1, "joberror": error});
+        let Ok(Answer::Status(status)) =
+            parse_answer(body.to_string().as_bytes(), JobKind::ImageUpdate)
+        else {
+            panic!("a status")
+        };
+        log.on_event(&Event::Polled {
+            status: &status,
+            poll: 1,
+        });
+        let refused = PollError::Rejected {
+            status: 400,
+            message: Some(refusal.to_owned()),
+        };
+        log.on_event(&Event::Retrying {
+            error: &refused,
+            failures: 1,
+            wait: Duration::from_secs(1),
+        });
+        let finished = Finished {
+            job: JobRef {
+                kind: JobKind::ImageUpdate,
+                id: "1".into(),
+            },
+            end: End::JobFailed,
+            last: Some(status),
+            last_error: None,
+            polls: 1,
+            elapsed: Duration::from_secs(1),
+            timeout: Duration::from_secs(60),
+        };
+        log.on_finish(&text::report(&finished, false)).unwrap();
+    });
+    let bytes = capture.0.lock().unwrap().clone();
+    String::from_utf8_lossy(&bytes)
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// A value for `jobeta` or `jobstart` as a server might send it: any number, one near now, a
+/// numeric string of any length, or junk.
+fn timestamp() -> impl Strategy<Value = Value> {
+    let now = unix_now();
+    prop_oneof![
+        any::<i64>().prop_map(Value::from),
+        (now - 200_000..now + 200_000).prop_map(Value::from),
+        "-?[0-9]{1,25}".prop_map(Value::String),
+        any::<f64>().prop_map(Value::from),
+        Just(Value::Null),
+    ]
+}
+
+/// A `Retry-After` header as a server might send it.
+fn retry_after() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "[0-9]{1,25}",
+        any::<u64>().prop_map(|n| n.to_string()),
+        (0u64..=253_402_300_799).prop_map(|secs| {
+            httpdate::fmt_http_date(SystemTime::UNIX_EPOCH + Duration::from_secs(secs))
+        }),
+        ".{0,12}",
+    ]
+}
+
+/// One poll's answer, as the schedule sees it.
+#[derive(Debug, Clone)]
+enum Poll {
+    Status {
+        eta: Value,
+        start: Value,
+        progress: Value,
+        server_offset: i64,
+    },
+    Transient(String),
+}
+
+fn poll() -> impl Strategy<Value = Poll> {
+    prop_oneof![
+        (
+            timestamp(),
+            timestamp(),
+            timestamp(),
+            -400_000_000i64..400_000_000
+        )
+            .prop_map(|(eta, start, progress, server_offset)| Poll::Status {
+                eta,
+                start,
+                progress,
+                server_offset
+            }),
+        retry_after().prop_map(Poll::Transient),
+    ]
 }
 
 /// An output name as the runner takes it.
@@ -113,12 +244,16 @@ proptest! {
     }
 
     #[test]
-    fn server_text_in_a_log_line_stays_on_that_line(text in hostile_text()) {
-        let cleaned = one_line(&text);
-        prop_assert!(!cleaned.chars().any(char::is_control), "{cleaned:?}");
-        let line = format!("   1.0s  INFO Running, 5%: {cleaned}");
-        prop_assert_eq!(line.lines().count(), 1);
-        prop_assert!(!line.trim_start().starts_with("::"));
+    fn server_text_in_the_real_log_stays_on_its_line(
+        state in hostile_text(), error in hostile_text(), refusal in hostile_text()
+    ) {
+        let lines = logged(&state, &error, &refusal);
+        // One line per event: a change of state, a retry, the final line.
+        prop_assert_eq!(lines.len(), 3, "{:?}", lines);
+        for line in &lines {
+            prop_assert!(!line.chars().any(char::is_control), "{line:?}");
+            prop_assert!(!line.trim_start().starts_with("::"), "{line:?}");
+        }
     }
 
     #[test]
@@ -147,5 +282,112 @@ proptest! {
         let flat = error.split_whitespace().collect::<Vec<_>>().join(" ");
         prop_assert!(flat.starts_with(written));
         prop_assert!(text.len() <= MAX_BYTES);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    /// Whatever the server sends and whatever durations the CLI allows, the schedule never
+    /// panics, never goes back in time and never names an instant past the deadline.
+    #[test]
+    fn the_schedule_never_panics_nor_passes_the_deadline(
+        kind in 0u8..3,
+        interval in 1u64..=MAX_INTERVAL.as_nanos() as u64,
+        max in 1u64..=MAX_INTERVAL.as_nanos() as u64,
+        timeout in 1u64..=MAX_TIMEOUT.as_nanos() as u64,
+        polls in prop::collection::vec(poll(), 1..30),
+        seed in any::<u64>(),
+    ) {
+        let (interval, max) = (Duration::from_nanos(interval), Duration::from_nanos(max));
+        let policy = match kind {
+            0 => Policy::Fixed(interval),
+            1 => Policy::Backoff { interval, max },
+            _ => Policy::Guided { interval, max },
+        };
+        let mut schedule = Schedule::new(policy, Some(seed));
+        let start = Instant::now();
+        let deadline = later(start, Duration::from_nanos(timeout));
+        let mut now = start;
+        for poll in polls {
+            let seen = match poll {
+                Poll::Status { eta, start, progress, server_offset } => {
+                    let body = json!({"jobstateid": 4, "jobeta": eta, "jobstart": start,
+                                      "jobprogress": progress});
+                    let Ok(Answer::Status(mut status)) =
+                        parse_answer(body.to_string().as_bytes(), JobKind::ImageUpdate)
+                    else {
+                        panic!("a status")
+                    };
+                    status.server_time = Some(unix_now() + server_offset);
+                    Seen::Status(Observation {
+                        progress: status.progress,
+                        eta_remaining: status.eta_remaining(unix_now()),
+                    })
+                }
+                Poll::Transient(header) => Seen::Transient {
+                    retry_after: parse_retry_after(&header, SystemTime::now()),
+                },
+            };
+            match schedule.next(seen, now, deadline) {
+                Next::At(at) => {
+                    prop_assert!(at >= now && at <= deadline);
+                    now = at;
+                }
+                Next::PastDeadline { .. } => break,
+            }
+        }
+    }
+}
+
+/// A duration as a user might write it: in range, zero, or far past any limit.
+fn cli_duration() -> impl Strategy<Value = String> {
+    prop_oneof![
+        (1u64..400).prop_map(|ms| format!("{ms}ms")),
+        (
+            0u64..=u64::MAX,
+            prop::sample::select(vec!["ns", "ms", "s", "m", "h", "d", "y"])
+        )
+            .prop_map(|(n, unit)| format!("{n}{unit}")),
+    ]
+}
+
+proptest! {
+    // Each case runs the binary against a simulator for up to its deadline (under 1 s).
+    #![proptest_config(ProptestConfig::with_cases(16))]
+
+    /// End to end: arbitrary server values and arbitrary CLI durations never make the binary
+    /// panic, always end with a documented code and a result, and never overrun the deadline by
+    /// more than 1 s.
+    #[test]
+    fn the_gate_never_panics_nor_overruns_its_deadline(
+        answers in prop::collection::vec(poll(), 1..6),
+        timeout_ms in 50u64..800,
+        interval in cli_duration(),
+        max_interval in cli_duration(),
+        request_timeout in cli_duration(),
+    ) {
+        let replies = answers.into_iter().map(|answer| match answer {
+            Poll::Status { eta, start, progress, .. } => Reply::json(json!({
+                "jobstateid": 4, "jobeta": eta, "jobstart": start, "jobprogress": progress})),
+            Poll::Transient(header) => {
+                Reply::http(429, "{}").with_header("Retry-After", header.trim())
+            }
+        }).collect();
+        let server = serve(replies);
+        let run = Gate::against(&server)
+            .arg("--timeout", &format!("{timeout_ms}ms"))
+            .arg("--interval", &interval)
+            .arg("--max-interval", &max_interval)
+            .arg("--request-timeout", &request_timeout)
+            .run();
+        prop_assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+        prop_assert!([2, 3, 4].contains(&run.code), "exit {}: {}", run.code, run.stderr);
+        let result = run.result();
+        prop_assert!(result["result"].is_string());
+        prop_assert!(
+            run.elapsed <= Duration::from_millis(timeout_ms) + Duration::from_secs(1),
+            "{:?} for a {timeout_ms} ms deadline", run.elapsed
+        );
     }
 }
