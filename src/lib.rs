@@ -73,15 +73,17 @@ where
             usage.demo,
         ),
     };
+    // The CI reporters print their first lines (GitHub's masks) now, before the log exists:
+    // nothing, not even a progress bar's first frame, may come before a mask.
+    let title = format!("clanforge-wait: image update {update_id}");
+    let secrets: Vec<&Secret> = secrets.iter().collect();
+    let ci = report::ci_reporters(|name| std::env::var(name).ok(), &secrets, &title);
     let mode = LogMode::detect(
         outputs.log_format == LogFormat::Json,
         std::io::stderr().is_terminal(),
         |name| std::env::var(name).ok(),
     );
     let log = log::init(mode);
-    let title = format!("clanforge-wait: image update {update_id}");
-    let secrets: Vec<&Secret> = secrets.iter().collect();
-    let ci = report::ci_reporters(|name| std::env::var(name).ok(), &secrets, &title);
     // The log first: its final line goes out before a CI reporter closes its group.
     let mut reporters: Vec<Box<dyn Reporter>> = vec![Box::new(log)];
     reporters.extend(ci);

@@ -148,15 +148,23 @@ pub enum LogMode {
 }
 
 impl LogMode {
-    /// `NO_COLOR` (any non-empty value) or `TERM=dumb` turns the bar and the colours off.
+    /// `NO_COLOR` (any non-empty value) or `TERM=dumb` turns the bar and the colours off, and
+    /// so does a CI system, even one that gives its steps a terminal (act, some runners do): a
+    /// bar frame in a CI log is noise, and one on the line of a `::add-mask::` would cost the
+    /// mask. CI means `CI` set to anything but `false` or `0`, or `GITHUB_ACTIONS` or
+    /// `GITLAB_CI` set.
     pub fn detect(
         json: bool,
         stderr_is_terminal: bool,
         var: impl Fn(&str) -> Option<String>,
     ) -> Self {
-        let no_color = var("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let set = |name| var(name).is_some_and(|v| !v.is_empty());
+        let no_color = set("NO_COLOR");
         let dumb = var("TERM").is_some_and(|t| t == "dumb");
-        match (json, stderr_is_terminal && !no_color && !dumb) {
+        let ci = var("CI").is_some_and(|v| !matches!(v.trim(), "" | "false" | "0"))
+            || set("GITHUB_ACTIONS")
+            || set("GITLAB_CI");
+        match (json, stderr_is_terminal && !no_color && !dumb && !ci) {
             (true, _) => Self::Json,
             (false, true) => Self::Bar,
             (false, false) => Self::Plain,
@@ -188,5 +196,21 @@ mod tests {
     fn ci_logs_get_plain_lines_and_json_wins() {
         assert_eq!(detect(false, false, &[]), LogMode::Plain);
         assert_eq!(detect(true, true, &[]), LogMode::Json);
+    }
+
+    #[test]
+    fn a_ci_system_gets_plain_lines_even_on_a_terminal() {
+        for vars in [
+            &[("CI", "true")][..],
+            &[("CI", "1")],
+            &[("CI", "woodpecker")],
+            &[("GITHUB_ACTIONS", "true")],
+            &[("GITLAB_CI", "true")],
+        ] {
+            assert_eq!(detect(false, true, vars), LogMode::Plain, "{vars:?}");
+        }
+        for vars in [&[("CI", "false")][..], &[("CI", "0")], &[("CI", "")]] {
+            assert_eq!(detect(false, true, vars), LogMode::Bar, "{vars:?}");
+        }
     }
 }
