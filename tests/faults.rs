@@ -54,11 +54,7 @@ fn check(name: &str, logs: &[&str], exit: i32, scenario: Scenario) {
         let url = server.url();
         (Some(server), url)
     };
-    let mut gate = Gate::new(&url)
-        .github()
-        .dotenv()
-        .flag("--json")
-        .arg("--timeout", "2s");
+    let mut gate = Gate::new(&url).every_output().arg("--timeout", "2s");
     for (flag, value) in scenario.args {
         gate = gate.arg(flag, value);
     }

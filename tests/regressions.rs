@@ -32,6 +32,15 @@ fn assert_every_output_says(run: &Run, result: &str) {
     assert!(run.file("step_summary").contains(&format!("| {result} |")));
 }
 
+/// A FIFO (named pipe) in the run's folder.
+#[cfg(unix)]
+fn fifo(gate: &Gate, name: &str) -> String {
+    let path = gate.path(name);
+    let made = std::process::Command::new("mkfifo").arg(&path).status();
+    assert!(made.expect("mkfifo runs").success());
+    path
+}
+
 // ---- 1. green without a job --------------------------------------------------------------
 
 #[test]
@@ -40,9 +49,7 @@ fn clanforge_demo_left_in_the_environment_never_passes_a_real_job() {
     let run = Gate::against(&server)
         .without("--base-url")
         .env("CLANFORGE_DEMO", "true")
-        .github()
-        .dotenv()
-        .flag("--json")
+        .every_output()
         .run();
     run.assert_code(2).assert_logged(
         "--demo (CLANFORGE_DEMO) waits on a simulated API and can't be combined with --update-id",
@@ -90,11 +97,7 @@ fn a_retry_after_at_the_end_of_time_ends_the_gate_without_a_panic() {
     let server = serve(vec![
         Reply::http(429, "{}").with_header("Retry-After", "9999999999999999999"),
     ]);
-    let run = Gate::against(&server)
-        .github()
-        .dotenv()
-        .flag("--json")
-        .run();
+    let run = Gate::against(&server).every_output().run();
     run.assert_code(3)
         .assert_logged("(Retry-After), past the 10s deadline");
     assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
@@ -184,9 +187,7 @@ fn a_result_file_on_stdout_is_streamed() {
 fn a_dotenv_fifo_is_streamed() {
     let server = serve(vec![status(5, 100)]);
     let gate = Gate::against(&server);
-    let fifo = gate.path("ci.fifo");
-    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
-    assert!(made.expect("mkfifo runs").success());
+    let fifo = fifo(&gate, "ci.fifo");
     let reader = {
         let fifo = fifo.clone();
         std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap_or_default())
@@ -232,9 +233,7 @@ fn a_missing_flag_writes_every_output() {
     let server = serve(vec![status(5, 100)]);
     let run = Gate::against(&server)
         .without("--asid")
-        .github()
-        .dotenv()
-        .flag("--json")
+        .every_output()
         .run();
     run.assert_code(2);
     assert_every_output_says(&run, "error");
@@ -248,9 +247,7 @@ fn a_missing_flag_writes_every_output() {
 fn a_bad_value_writes_every_output_and_masks_the_keys_first() {
     let run = Gate::new("http://127.0.0.1:9")
         .arg("--interval", "soon")
-        .github()
-        .dotenv()
-        .flag("--json")
+        .every_output()
         .run();
     run.assert_code(2);
     assert_every_output_says(&run, "error");
@@ -277,10 +274,8 @@ fn a_sigterm_while_the_gate_sets_up_writes_every_output() {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     let server = serve(vec![status(5, 100)]);
-    let gate = Gate::against(&server).github().dotenv().flag("--json");
-    let fifo = gate.path("secret.fifo");
-    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
-    assert!(made.expect("mkfifo runs").success());
+    let gate = Gate::against(&server).every_output();
+    let fifo = fifo(&gate, "secret.fifo");
     let running = gate
         .without_env("CLANFORGE_SECRET_KEY")
         .arg("--secret-key-file", &fifo)

@@ -92,6 +92,11 @@ impl Gate {
             .env("GITHUB_STEP_SUMMARY", &summary)
     }
 
+    /// Every output at once: GitHub's, the dotenv file, `--json` and the result file.
+    pub fn every_output(self) -> Self {
+        self.github().dotenv().flag("--json")
+    }
+
     /// Writes a dotenv file, `ci.env`, in the folder.
     pub fn dotenv(self) -> Self {
         let path = self.path("ci.env");
