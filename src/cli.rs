@@ -102,6 +102,12 @@ pub struct Cli {
           default_value = "30s", value_parser = duration)]
     pub request_timeout: Duration,
 
+    /// End the wait as stalled (exit 5) when the job's state, progress and ETA have not changed
+    /// for this long; a job still queued counts (at most 30 days) [default: off]
+    #[arg(long, env = "CLANFORGE_STALL_TIMEOUT", value_name = "DURATION",
+          value_parser = duration)]
+    pub stall_timeout: Option<Duration>,
+
     /// Write the final result to FILE as one JSON object
     #[arg(long, value_name = "FILE")]
     pub result_file: Option<PathBuf>,
@@ -263,6 +269,7 @@ pub struct Config {
     pub timeout: Duration,
     pub policy: Policy,
     pub request_timeout: Duration,
+    pub stall_timeout: Option<Duration>,
     pub outputs: Outputs,
 }
 
@@ -452,6 +459,7 @@ impl Cli {
                 },
             },
             request_timeout: self.request_timeout,
+            stall_timeout: self.stall_timeout,
             outputs: self.outputs(),
         })
     }

@@ -43,6 +43,8 @@ pub enum End {
     /// The server asked (`Retry-After`) for a pause that ends after the deadline.
     RetryAfterPastDeadline(Duration),
     TimedOut,
+    /// Nothing the job reports (state, progress, ETA) changed for this long.
+    Stalled(Duration),
     Cancelled(Signal),
 }
 
@@ -53,6 +55,7 @@ impl End {
             Self::JobFailed => Outcome::Failed,
             Self::Refused(_) => Outcome::ApiError,
             Self::RetryAfterPastDeadline(_) | Self::TimedOut => Outcome::TimedOut,
+            Self::Stalled(_) => Outcome::Stalled,
             Self::Cancelled(signal) => Outcome::Cancelled(*signal),
         }
     }
@@ -71,6 +74,8 @@ pub struct Finished {
     pub elapsed: Duration,
     /// The deadline the wait had.
     pub timeout: Duration,
+    /// The stall limit the wait had, if any.
+    pub stall_timeout: Option<Duration>,
 }
 
 /// What every reporter gets at the end: the outcome, the result keys and one line for a person.

@@ -142,6 +142,7 @@ where
     let settings = Settings {
         timeout: config.timeout,
         request_timeout: config.request_timeout,
+        stall_timeout: config.stall_timeout,
     };
     let finished = wait::wait(
         &client,

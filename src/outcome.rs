@@ -15,6 +15,8 @@ pub enum Outcome {
     Usage,
     /// The deadline passed before the job ended.
     TimedOut,
+    /// The job's state, progress and ETA did not change for `--stall-timeout`.
+    Stalled,
     /// The API refused us or answered something we can't use.
     ApiError,
     /// A signal stopped the gate.
@@ -51,6 +53,11 @@ pub const EXIT_CODES: &[(u8, &str, &str)] = &[
         "error",
         "API error: credentials or ASID refused, job not found, an error answer",
     ),
+    (
+        5,
+        "stalled",
+        "the job's state, progress and ETA did not change for --stall-timeout",
+    ),
     (130, "cancelled", "interrupted by SIGINT"),
     (143, "cancelled", "terminated by SIGTERM"),
 ];
@@ -63,6 +70,7 @@ impl Outcome {
             Self::Usage => 2,
             Self::TimedOut => 3,
             Self::ApiError => 4,
+            Self::Stalled => 5,
             Self::Cancelled(Signal::Interrupt) => 130,
             Self::Cancelled(Signal::Terminate) => 143,
         }
@@ -74,6 +82,7 @@ impl Outcome {
             Self::Completed => "success",
             Self::Failed => "failed",
             Self::TimedOut => "timeout",
+            Self::Stalled => "stalled",
             Self::Usage | Self::ApiError => "error",
             Self::Cancelled(_) => "cancelled",
         }
@@ -139,6 +148,7 @@ mod tests {
             Usage,
             TimedOut,
             ApiError,
+            Stalled,
             Cancelled(Signal::Interrupt),
             Cancelled(Signal::Terminate),
         ] {

@@ -22,6 +22,8 @@ pub struct Settings {
     pub timeout: Duration,
     /// The cap on one request; the time left to the deadline caps it further.
     pub request_timeout: Duration,
+    /// End the wait (stalled) when the job's state, progress and ETA stay the same this long.
+    pub stall_timeout: Option<Duration>,
 }
 
 /// Waits on `job` and says how it ended. Never runs past `settings.timeout` by more than
@@ -62,6 +64,7 @@ pub async fn wait(
         polls: track.polls,
         elapsed: started.elapsed(),
         timeout: settings.timeout,
+        stall_timeout: settings.stall_timeout,
     }
 }
 
@@ -74,6 +77,18 @@ struct Track {
     last: Option<JobStatus>,
     last_error: Option<PollError>,
     warned_unknown: bool,
+    /// Since when the job has shown what it shows now (state, progress, ETA).
+    unchanged_since: Option<Instant>,
+}
+
+/// What counts as the job moving: its state, its progress or its ETA.
+fn movement(status: &JobStatus) -> (crate::job::JobState, Option<&str>, Option<u8>, Option<i64>) {
+    (
+        status.state,
+        status.state_name.as_deref(),
+        status.progress,
+        status.eta,
+    )
 }
 
 async fn poll_until_done(
@@ -99,6 +114,13 @@ async fn poll_until_done(
             Ok(status) => {
                 track.failures = 0;
                 track.last_error = None;
+                let moved = track
+                    .last
+                    .as_ref()
+                    .is_none_or(|last| movement(last) != movement(&status));
+                if moved {
+                    track.unchanged_since = Some(now);
+                }
                 let status = track.last.insert(status);
                 reporter.on_event(&Event::Polled {
                     status,
@@ -113,7 +135,21 @@ async fn poll_until_done(
                     track.warned_unknown = true;
                     reporter.on_event(&Event::UnknownState { status });
                 }
-                schedule.next(Seen::Status(observation(status)), now, deadline)
+                let next = schedule.next(Seen::Status(observation(status)), now, deadline);
+                // Look again when the stall limit runs out: that look decides.
+                match (settings.stall_timeout, track.unchanged_since) {
+                    (Some(limit), Some(since)) => {
+                        let stalled_at = later(since, limit);
+                        if now >= stalled_at {
+                            return End::Stalled(now - since);
+                        }
+                        match next {
+                            Next::At(at) => Next::At(at.min(stalled_at)),
+                            past => past,
+                        }
+                    }
+                    _ => next,
+                }
             }
             Err(error) if error.is_transient() => {
                 track.failures += 1;

@@ -78,6 +78,7 @@ fn check(name: &str, logs: &[&str], exit: i32, scenario: Scenario) {
         0 => "success",
         1 => "failed",
         3 => "timeout",
+        5 => "stalled",
         _ => "error",
     };
     assert_eq!(word, expected_word, "{name}");
@@ -256,6 +257,14 @@ faults! {
         "an answer for another job (`updateid` 999999, state Completed)" =>
         "exits 4 at once, naming both jobs", logs ["the API answered for updateid 999999 when asked for image update 424242"], exit 4,
         replies(vec![Reply::json(json!({"jobstateid": 5, "jobstatename": "Completed", "updateid": 999_999}))]);
+    a_job_frozen_at_running_40:
+        "a job frozen at Running 40 %" =>
+        "ends as stalled when `--stall-timeout` runs out, saying where and how long", logs ["image update 424242 has sat at Running, 40% for", "(--stall-timeout 300ms)"], exit 5,
+        replies(vec![status(4, 40)]).arg("--stall-timeout", "300ms");
+    a_queued_job_that_never_starts:
+        "a queued job that never starts" =>
+        "ends as stalled too: a queue that never moves is the common case", logs ["has sat at Queued, 0% for"], exit 5,
+        replies(vec![status(3, 0)]).arg("--stall-timeout", "300ms");
     an_error_body:
         "`success: false` with an `error_message`" =>
         "exits 4 at once with the API's message", logs ["the API reported an error (error_code 1): image locked by diffid: 218595"], exit 4,

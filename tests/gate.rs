@@ -2,7 +2,7 @@
 
 mod common;
 
-use clanforge_wait::sim::Reply;
+use clanforge_wait::sim::{Reply, Script, Sim};
 use common::*;
 use serde_json::json;
 use std::time::{Duration, SystemTime};
@@ -564,4 +564,56 @@ fn help_hides_the_keys_given_in_the_environment() {
         !help.contains(SECRET_KEY) && !help.contains(ACCESS_KEY),
         "{help}"
     );
+}
+
+// ---- stalls ------------------------------------------------------------------------------
+
+#[test]
+fn a_stalled_job_ends_at_the_stall_timeout_not_the_deadline() {
+    let server = serve(vec![status(4, 40)]);
+    let run = Gate::against(&server)
+        .arg("--stall-timeout", "500ms")
+        .arg("--interval", "2s")
+        .arg("--max-interval", "2s")
+        .run();
+    // Polls 2 s apart would overshoot: the gate looks again when the limit runs out.
+    run.assert_code(5)
+        .assert_logged("has sat at Running, 40% for 5")
+        .assert_logged("(--stall-timeout 500ms)");
+    assert_eq!(run.result()["result"], "stalled");
+    assert_eq!(server.requests().len(), 2);
+}
+
+#[test]
+fn a_job_that_moves_slowly_is_not_stalled() {
+    // Created, then Queued, then Running from 0 to 100 % over 2 s: nothing sits still for
+    // 350 ms, though the gate polls far less often than that.
+    let server = Sim::new()
+        .credentials(ACCESS_KEY, SECRET_KEY)
+        .job(UPDATE_ID, Script::Timeline(Duration::from_secs(2)))
+        .spawn()
+        .unwrap();
+    let run = Gate::against(&server)
+        .arg("--stall-timeout", "350ms")
+        .arg("--max-interval", "1s")
+        .run();
+    run.assert_code(0);
+}
+
+#[test]
+fn a_change_of_eta_alone_is_movement() {
+    let eta = |seconds: i64| {
+        Reply::json(json!({"jobstateid": 4, "jobprogress": 40,
+                           "jobeta": clanforge_wait::job::unix_now() + seconds}))
+    };
+    let mut replies: Vec<Reply> = (0..12).map(|i| eta(100 + i)).collect();
+    replies.push(status(5, 100));
+    let server = serve(replies);
+    let run = Gate::against(&server)
+        .arg("--stall-timeout", "200ms")
+        .arg("--fixed-interval", "50ms")
+        .without("--interval")
+        .without("--max-interval")
+        .run();
+    run.assert_code(0);
 }

@@ -110,6 +110,7 @@ fn logged(state: &str, error: &str, refusal: &str) -> Vec<String> {
             polls: 1,
             elapsed: Duration::from_secs(1),
             timeout: Duration::from_secs(60),
+            stall_timeout: None,
         };
         log.on_finish(&text::report(&finished, false)).unwrap();
     });

@@ -72,6 +72,15 @@ pub fn report(finished: &Finished, simulated: bool) -> Report {
             );
             (error.clone(), error)
         }
+        End::Stalled(sat) => {
+            let limit = finished.stall_timeout.map(human).unwrap_or_default();
+            let error = format!(
+                "{job} has sat at {seen} for {} (--stall-timeout {limit}) {after}: the job looks \
+                 stuck; check it in the Clanforge dashboard",
+                human(*sat)
+            );
+            (error.clone(), error)
+        }
         End::Cancelled(signal) => {
             let error = format!("cancelled by {} {after}", signal_name(*signal));
             let message = format!(
