@@ -4,7 +4,8 @@
 //! The HTTP status alone is not trusted: a 2xx body can still be an error (`success: false`),
 //! and a proxy can answer 200 with an HTML page.
 
-use crate::job::{Answer, BodyError, JobRef, JobStatus, excerpt, one_line, parse_answer};
+use crate::job::{Answer, BodyError, JobStatus, excerpt, one_line};
+use crate::kind::{JobRef, same_id};
 use crate::secret::Secret;
 use reqwest::header::{ACCEPT, DATE, HeaderMap, HeaderValue, RETRY_AFTER};
 use reqwest::{StatusCode, Url};
@@ -183,24 +184,42 @@ impl Client {
         })
     }
 
-    /// `{base}/cfp/v1/<kind>/<id>/status?accountserviceid=<asid>`, each part escaped.
+    /// The job's status endpoint with `?accountserviceid=<asid>`, each part escaped. Jobs that
+    /// share a URL (every `install/…`) share its requests.
     pub fn status_url(&self, job: &JobRef) -> Url {
         let mut url = self.base.clone();
         url.path_segments_mut()
             .expect("Client::new refuses URLs that can't be a base")
             .pop_if_empty()
-            .extend(["cfp", "v1", job.kind.path_segment(), &job.id, "status"]);
+            .extend(job.path(&self.asid));
         url.query_pairs_mut()
             .clear()
             .append_pair("accountserviceid", &self.asid);
         url
     }
 
-    /// One poll. The caller bounds its duration.
+    /// One request to `url`, read for each of `jobs` (which all have that status URL). The
+    /// caller bounds its duration.
+    pub async fn poll(&self, url: &Url, jobs: &[&JobRef]) -> Vec<Result<JobStatus, PollError>> {
+        let fetched = self.fetch(url).await;
+        jobs.iter()
+            .map(|job| match &fetched {
+                Err(error) => Err(error.clone()),
+                Ok(fetched) => fetched.read(job),
+            })
+            .collect()
+    }
+
+    /// One poll of one job.
     pub async fn status(&self, job: &JobRef) -> Result<JobStatus, PollError> {
+        let url = self.status_url(job);
+        self.poll(&url, &[job]).await.remove(0)
+    }
+
+    async fn fetch(&self, url: &Url) -> Result<Fetched, PollError> {
         let response = self
             .http
-            .get(self.status_url(job))
+            .get(url.clone())
             .basic_auth(
                 self.credentials.access_key.expose(),
                 Some(self.credentials.secret_key.expose()),
@@ -216,19 +235,39 @@ impl Client {
         let server_now = server_date.unwrap_or_else(SystemTime::now);
         let retry_after = header(RETRY_AFTER).and_then(|v| parse_retry_after(v, server_now));
         let body = read_capped(response).await;
-        let mut status = classify(job, status, retry_after, body)?;
-        if let Some(got) = status.job_id.as_deref()
+        Ok(Fetched {
+            status,
+            retry_after,
+            body,
+            server_time: server_date
+                .and_then(|d| d.duration_since(SystemTime::UNIX_EPOCH).ok())
+                .map(|d| d.as_secs() as i64),
+        })
+    }
+}
+
+/// An answer as it came, before it is read for a job.
+#[derive(Debug)]
+struct Fetched {
+    status: StatusCode,
+    retry_after: Option<Duration>,
+    body: Result<Vec<u8>, PollError>,
+    server_time: Option<i64>,
+}
+
+impl Fetched {
+    fn read(&self, job: &JobRef) -> Result<JobStatus, PollError> {
+        let mut status = classify(job, self.status, self.retry_after, &self.body)?;
+        if let (Some(got), Some(key)) = (status.job_id.as_deref(), job.kind.id_key())
             && !same_id(got, &job.id)
         {
             return Err(PollError::WrongJob {
                 job: job.to_string(),
-                key: job.kind.id_key(),
+                key,
                 got: got.to_owned(),
             });
         }
-        status.server_time = server_date
-            .and_then(|d| d.duration_since(SystemTime::UNIX_EPOCH).ok())
-            .map(|d| d.as_secs() as i64);
+        status.server_time = self.server_time;
         Ok(status)
     }
 }
@@ -237,16 +276,14 @@ fn classify(
     job: &JobRef,
     status: StatusCode,
     retry_after: Option<Duration>,
-    body: Result<Vec<u8>, PollError>,
+    body: &Result<Vec<u8>, PollError>,
 ) -> Result<JobStatus, PollError> {
     // On an error status the body is only a detail; it may be missing or unreadable.
     let message = || {
-        body.as_ref()
-            .ok()
-            .and_then(|b| match parse_answer(b, job.kind) {
-                Ok(Answer::Error { message, .. }) => Some(message),
-                _ => None,
-            })
+        body.as_ref().ok().and_then(|b| match job.read(b) {
+            Ok(Answer::Error { message, .. }) => Some(message),
+            _ => None,
+        })
     };
     let code = status.as_u16();
     match code {
@@ -262,7 +299,7 @@ fn classify(
             reason: format!("HTTP {status} from the API"),
             retry_after,
         }),
-        200..=299 => match parse_answer(&body?, job.kind) {
+        200..=299 => match job.read(body.as_ref().map_err(Clone::clone)?) {
             Ok(Answer::Status(s)) => Ok(s),
             Ok(Answer::Error { code, message }) => Err(PollError::Api {
                 code,
@@ -354,15 +391,6 @@ fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
     one_line(&cause.to_string())
 }
 
-/// Two IDs name the same job: equal as numbers (`"0125"` is 125), else as text.
-fn same_id(got: &str, asked: &str) -> bool {
-    let (got, asked) = (got.trim(), asked.trim());
-    match (got.parse::<u64>(), asked.parse::<u64>()) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => got == asked,
-    }
-}
-
 /// `Retry-After` as delta-seconds or an HTTP-date (RFC 9110 §10.2.3); a date in the past is 0.
 /// More seconds than a `u64` holds are read as the most it holds: "very long" is what the
 /// server meant, and the schedule's arithmetic saturates.
@@ -380,7 +408,7 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::job::JobKind;
+    use crate::kind::JobKind;
 
     fn client(base: &str) -> Client {
         let credentials = Credentials {
@@ -392,10 +420,7 @@ mod tests {
 
     #[test]
     fn status_url_escapes_and_keeps_a_base_path() {
-        let job = JobRef {
-            kind: JobKind::ImageUpdate,
-            id: "12/34".into(),
-        };
+        let job = JobRef::new(JobKind::ImageUpdate, "12/34");
         assert_eq!(
             client("https://api.example.com").status_url(&job).as_str(),
             "https://api.example.com/cfp/v1/imageupdate/12%2F34/status?accountserviceid=7+8"
@@ -432,6 +457,18 @@ mod tests {
         assert!(same_id("0125", "125") && same_id(" 125", "125"));
         assert!(!same_id("999999", "125") && !same_id("abc", "125"));
         assert!(same_id("abc", "abc"));
+    }
+
+    #[test]
+    fn every_install_reference_shares_one_url() {
+        let c = client("https://api.example.com");
+        let a = c.status_url(&"install/1".parse().unwrap());
+        let b = c.status_url(&"install".parse().unwrap());
+        assert_eq!(a, b);
+        assert_eq!(
+            c.status_url(&"rollout/5".parse().unwrap()).as_str(),
+            "https://api.example.com/cfp/v2/project/7%208/image/5/status?accountserviceid=7+8"
+        );
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! [`Config`]. Every error names the flag (and variable) to fix.
 
 use crate::api::Credentials;
-use crate::job::{JobKind, JobRef};
+use crate::kind::{JobKind, JobRef, RefError};
 use crate::outcome::exit_codes_help;
 use crate::schedule::Policy;
 use crate::secret::Secret;
@@ -14,22 +14,36 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-const ABOUT: &str = "Wait for a Multiplay Clanforge image update job to finish: the CI gate between \
-                     uploading a server build and rolling it out.";
+const ABOUT: &str = "Wait for Multiplay Clanforge deploy jobs to finish (image updates, diffs, \
+                     versions, installs, rollouts): the CI gate between uploading a server build \
+                     and rolling it out.";
 
-const AFTER_HELP: &str = "Pass the keys through the environment (CLANFORGE_ACCESS_KEY, \
+const AFTER_HELP: &str = "With several jobs, the exit code is the worst outcome, in this order: 2, 4, 1, \
+                          5, 3, 0 (a signal's code wins over all).\n\
+                          Pass the keys through the environment (CLANFORGE_ACCESS_KEY, \
                           CLANFORGE_SECRET_KEY) rather than flags: flags show in process listings.";
 
 #[derive(Debug, Parser)]
 #[command(name = "clanforge-wait", version, about = ABOUT,
           after_help = format!("{}\n{AFTER_HELP}", exit_codes_help()))]
 pub struct Cli {
-    /// The image update job to wait on (from the Image Update Create endpoint)
+    /// Jobs to wait on, as KIND/ID: update/<updateid>, diff/<diffid>, version/<imageversionid>,
+    /// install/<imageversionid> (or install: every install), rollout/<imageid>
+    #[arg(value_name = "JOB")]
+    pub jobs: Vec<String>,
+
+    /// A job to wait on, as KIND/ID (repeatable; the variable takes several, separated by
+    /// spaces)
+    #[arg(long = "job", env = "CLANFORGE_JOBS", value_name = "KIND/ID")]
+    pub job: Vec<String>,
+
+    /// The image update job to wait on (from the Image Update Create endpoint): the same as
+    /// update/<ID>
     #[arg(
         long,
         env = "CLANFORGE_UPDATE_ID",
         value_name = "ID",
-        required_unless_present = "demo"
+        required_unless_present_any = ["demo", "jobs", "job"]
     )]
     pub update_id: Option<String>,
 
@@ -107,6 +121,25 @@ pub struct Cli {
     #[arg(long, env = "CLANFORGE_STALL_TIMEOUT", value_name = "DURATION",
           value_parser = duration)]
     pub stall_timeout: Option<Duration>,
+
+    /// An install or rollout with nothing queued at the first look is done only if nothing
+    /// appears this long after the start (work that was seen and is gone is done at once)
+    #[arg(long, env = "CLANFORGE_SETTLE", value_name = "DURATION", default_value = "30s",
+          value_parser = duration)]
+    pub settle: Duration,
+
+    /// A rollout fails when more machines than this have failed to install
+    #[arg(
+        long,
+        env = "CLANFORGE_MAX_FAILED_MACHINES",
+        value_name = "N",
+        default_value_t = 0
+    )]
+    pub max_failed_machines: u64,
+
+    /// Wait on every job even after one fails (by default the first failure ends the gate)
+    #[arg(long, env = "CLANFORGE_NO_FAIL_FAST")]
+    pub no_fail_fast: bool,
 
     /// Write the final result to FILE as one JSON object
     #[arg(long, value_name = "FILE")]
@@ -259,7 +292,8 @@ fn secret(value: &str) -> Result<Secret, Infallible> {
 /// A checked configuration: everything [`crate::run`] needs.
 #[derive(Debug)]
 pub struct Config {
-    pub job: JobRef,
+    /// What to wait on, in the order given, without repeats.
+    pub jobs: Vec<JobRef>,
     pub asid: String,
     /// `None` with `--demo`: the simulator's address is known only once it serves.
     pub base_url: Option<Url>,
@@ -270,10 +304,24 @@ pub struct Config {
     pub policy: Policy,
     pub request_timeout: Duration,
     pub stall_timeout: Option<Duration>,
+    pub settle: Duration,
+    pub max_failed_machines: u64,
+    pub fail_fast: bool,
     pub outputs: Outputs,
 }
 
 impl Config {
+    /// The IDs of the update jobs, space-separated: the `update_id` key.
+    pub fn update_ids(&self) -> String {
+        let ids: Vec<&str> = self
+            .jobs
+            .iter()
+            .filter(|job| job.kind == JobKind::ImageUpdate)
+            .map(|job| job.id.as_str())
+            .collect();
+        ids.join(" ")
+    }
+
     /// `--demo`: the API is the embedded simulator.
     pub fn demo(&self) -> bool {
         self.base_url.is_none()
@@ -283,6 +331,8 @@ impl Config {
 /// A flag or variable to fix (exit 2).
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum UsageError {
+    #[error("--job (CLANFORGE_JOBS) {0}")]
+    Job(#[from] RefError),
     #[error("{flag} is missing or empty: set it{hint}")]
     Empty {
         flag: &'static str,
@@ -351,6 +401,10 @@ impl Cli {
         let key = |v: &Option<Secret>| v.as_ref().is_some_and(|k| !k.is_empty());
         let real = [
             (given(&self.update_id), "--update-id (CLANFORGE_UPDATE_ID)"),
+            (
+                !self.jobs.is_empty() || !self.job.is_empty(),
+                "a job to wait on (KIND/ID, --job, CLANFORGE_JOBS)",
+            ),
             (given(&self.asid), "--asid (CLANFORGE_ASID)"),
             (given(&self.base_url), "--base-url (CLANFORGE_BASE_URL)"),
             (key(&self.access_key), "--access-key (CLANFORGE_ACCESS_KEY)"),
@@ -366,6 +420,39 @@ impl Cli {
         }
     }
 
+    /// Every job named: `--update-id`, the `KIND/ID` arguments, `--job` (CLANFORGE_JOBS).
+    fn job_refs(&self) -> Result<Vec<JobRef>, UsageError> {
+        let mut jobs = Vec::new();
+        // --update-id takes any ID, as it always has.
+        if let Some(id) = self
+            .update_id
+            .as_deref()
+            .map(str::trim)
+            .filter(|id| !id.is_empty())
+        {
+            jobs.push(JobRef::new(JobKind::ImageUpdate, id));
+        }
+        for reference in self
+            .jobs
+            .iter()
+            .chain(&self.job)
+            .flat_map(|v| v.split_whitespace())
+        {
+            jobs.push(reference.parse()?);
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        jobs.retain(|job| seen.insert(job.clone()));
+        match (jobs.is_empty(), self.demo) {
+            (false, _) => Ok(jobs),
+            (true, true) => Ok(vec![JobRef::new(JobKind::ImageUpdate, DEMO_UPDATE_ID)]),
+            (true, false) => Err(UsageError::Empty {
+                flag: "the job to wait on",
+                hint: ": KIND/ID arguments, --job (CLANFORGE_JOBS) or --update-id \
+                       (CLANFORGE_UPDATE_ID)",
+            }),
+        }
+    }
+
     pub fn config(&self) -> Result<Config, UsageError> {
         self.check_demo()?;
         let required = |value: &Option<String>, flag, fallback: &str| {
@@ -376,11 +463,7 @@ impl Cli {
                 (true, false) => Err(UsageError::Empty { flag, hint: "" }),
             }
         };
-        let update_id = required(
-            &self.update_id,
-            "--update-id (CLANFORGE_UPDATE_ID)",
-            DEMO_UPDATE_ID,
-        )?;
+        let jobs = self.job_refs()?;
         let asid = required(&self.asid, "--asid (CLANFORGE_ASID)", DEMO_ASID)?;
         let credentials = if self.demo {
             Credentials {
@@ -442,10 +525,7 @@ impl Cli {
             });
         }
         Ok(Config {
-            job: JobRef {
-                kind: JobKind::ImageUpdate,
-                id: update_id,
-            },
+            jobs,
             asid,
             base_url,
             credentials,
@@ -460,6 +540,9 @@ impl Cli {
             },
             request_timeout: self.request_timeout,
             stall_timeout: self.stall_timeout,
+            settle: self.settle,
+            max_failed_machines: self.max_failed_machines,
+            fail_fast: !self.no_fail_fast,
             outputs: self.outputs(),
         })
     }
@@ -637,8 +720,50 @@ mod tests {
     #[test]
     fn the_demo_needs_nothing_else() {
         let config = cli(&["--demo"]).config().unwrap();
-        assert_eq!(config.job.id, DEMO_UPDATE_ID);
+        assert_eq!(
+            config.jobs,
+            [JobRef::new(JobKind::ImageUpdate, DEMO_UPDATE_ID)]
+        );
         assert!(config.demo());
+    }
+
+    #[test]
+    fn jobs_come_from_arguments_flags_and_the_variable_without_repeats() {
+        let mut args = REAL.to_vec();
+        args.extend([
+            "diff/7",
+            "--job",
+            "version/8 install/8",
+            "--job",
+            "update/42",
+            "install",
+        ]);
+        let jobs: Vec<String> = cli(&args)
+            .config()
+            .unwrap()
+            .jobs
+            .iter()
+            .map(JobRef::reference)
+            .collect();
+        assert_eq!(
+            jobs,
+            ["update/42", "diff/7", "install", "version/8", "install/8"]
+        );
+    }
+
+    #[test]
+    fn a_malformed_reference_is_a_usage_error_that_lists_the_kinds() {
+        let mut args = REAL.to_vec();
+        args.push("updat/1");
+        let error = cli(&args).config().unwrap_err().to_string();
+        assert!(
+            error.contains("\"updat/1\" is not a job: unknown kind"),
+            "{error}"
+        );
+        assert!(
+            error.contains("update, diff, version, install, rollout"),
+            "{error}"
+        );
     }
 
     #[test]

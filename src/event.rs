@@ -6,25 +6,39 @@
 //! in [`crate::report::text`]) say it.
 
 use crate::api::PollError;
-use crate::job::{JobRef, JobStatus};
+use crate::job::JobStatus;
+use crate::kind::JobRef;
 use crate::outcome::{Outcome, Signal, Summary};
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// What the loop tells reporters while it runs.
+/// What the loop tells reporters while it runs. Every event but the first and the ticks names
+/// its job.
 #[derive(Debug)]
 pub enum Event<'a> {
     Started {
-        job: &'a JobRef,
-        url: &'a str,
+        jobs: &'a [JobRef],
+        /// Each job's status URL, in the same order.
+        urls: &'a [String],
         timeout: Duration,
     },
     /// Every successful poll, changed or not.
-    Polled { status: &'a JobStatus, poll: u32 },
+    Polled {
+        job: &'a JobRef,
+        status: &'a JobStatus,
+        poll: u32,
+    },
     /// The first poll that shows a state this client does not know.
-    UnknownState { status: &'a JobStatus },
-    /// A transient failure; the next poll comes after `wait`.
+    UnknownState {
+        job: &'a JobRef,
+        status: &'a JobStatus,
+    },
+    /// Nothing is queued yet (no install listed, no machine pending) at the first look: the
+    /// gate waits up to `settle` for work to appear before it calls the job done.
+    Settling { job: &'a JobRef, settle: Duration },
+    /// A transient failure; the job's next poll comes after `wait`.
     Retrying {
+        job: &'a JobRef,
         error: &'a PollError,
         failures: u32,
         wait: Duration,
@@ -46,18 +60,32 @@ pub enum End {
     /// Nothing the job reports (state, progress, ETA) changed for this long.
     Stalled(Duration),
     Cancelled(Signal),
+    /// Not waited on to the end: another job failed first (fail fast).
+    Unfinished,
 }
 
 impl End {
-    pub fn outcome(&self) -> Outcome {
-        match self {
+    /// What this end means for the gate; `None` for a job stopped because another failed.
+    pub fn outcome(&self) -> Option<Outcome> {
+        Some(match self {
             Self::Completed => Outcome::Completed,
             Self::JobFailed => Outcome::Failed,
             Self::Refused(_) => Outcome::ApiError,
             Self::RetryAfterPastDeadline(_) | Self::TimedOut => Outcome::TimedOut,
             Self::Stalled(_) => Outcome::Stalled,
             Self::Cancelled(signal) => Outcome::Cancelled(*signal),
-        }
+            Self::Unfinished => return None,
+        })
+    }
+
+    /// The job's `result` word.
+    pub fn result(&self) -> &'static str {
+        self.outcome().map_or("unfinished", Outcome::result)
+    }
+
+    /// An end that stops a fail-fast gate: the job failed, stalled or the API refused it.
+    pub fn fails_fast(&self) -> bool {
+        matches!(self, Self::JobFailed | Self::Refused(_) | Self::Stalled(_))
     }
 }
 
@@ -71,11 +99,28 @@ pub struct Finished {
     /// The last transient failure, while no status has come since.
     pub last_error: Option<PollError>,
     pub polls: u32,
+    /// From the start of the gate to this job's end.
     pub elapsed: Duration,
     /// The deadline the wait had.
     pub timeout: Duration,
     /// The stall limit the wait had, if any.
     pub stall_timeout: Option<Duration>,
+    /// Work was listed at some poll (an install, a pending machine); for a kind that settles,
+    /// "done" means it was seen and is gone, else that nothing appeared within `settle`.
+    pub seen_work: bool,
+    pub settle: Duration,
+    /// Units of work seen and gone since (install jobs).
+    pub completed_units: u64,
+}
+
+/// How a gate of one or more jobs went.
+#[derive(Debug, Clone)]
+pub struct GateRun {
+    /// One per job, in the order given.
+    pub jobs: Vec<Finished>,
+    /// Requests sent: jobs that share an endpoint share its requests.
+    pub requests: u32,
+    pub elapsed: Duration,
 }
 
 /// What every reporter gets at the end: the outcome, the result keys and one line for a person.

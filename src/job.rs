@@ -8,50 +8,6 @@
 //! state alone decides the outcome.
 
 use serde_json::{Map, Value};
-use std::fmt;
-
-/// The kinds of Clanforge job we can wait on. Their status endpoints share one answer shape, so
-/// a new kind is a new variant here and nothing else in the client or the loop.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum JobKind {
-    ImageUpdate,
-}
-
-impl JobKind {
-    /// The path segment in `/cfp/v1/<segment>/<id>/status`.
-    pub fn path_segment(self) -> &'static str {
-        match self {
-            Self::ImageUpdate => "imageupdate",
-        }
-    }
-
-    /// How the log names a job of this kind.
-    pub fn noun(self) -> &'static str {
-        match self {
-            Self::ImageUpdate => "image update",
-        }
-    }
-
-    /// The key that holds the job's own ID in a status answer.
-    pub fn id_key(self) -> &'static str {
-        match self {
-            Self::ImageUpdate => "updateid",
-        }
-    }
-}
-
-/// One job to wait on: its kind and its ID as the user gave it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JobRef {
-    pub kind: JobKind,
-    pub id: String,
-}
-
-impl fmt::Display for JobRef {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.kind.noun(), self.id)
-    }
-}
 
 /// A Clanforge job state (`jobstateid` / `jobstatename`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,6 +58,17 @@ impl JobState {
         }
     }
 
+    /// How far along a job in this state is: Created < Pending < Queued < Running < the end.
+    pub fn order(self) -> u8 {
+        match self {
+            Self::Created => 1,
+            Self::Pending => 2,
+            Self::Queued => 3,
+            Self::Running | Self::Unknown => 4,
+            Self::Complete | Self::Failed | Self::Squashed => 5,
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Self::Created => "Created",
@@ -145,18 +112,53 @@ pub struct JobStatus {
     pub eta: Option<i64>,
     /// The job's own ID as the answer gives it (`updateid`, …), when it gives one.
     pub job_id: Option<String>,
+    /// Work left and done, for what spans many machines (installs, rollouts).
+    pub counts: Option<Counts>,
+    /// The IDs of the units of work still listed (install job IDs).
+    pub units: Vec<String>,
     /// The server's clock when it answered (its `Date` header), Unix seconds.
     pub server_time: Option<i64>,
 }
 
+/// Machines or install jobs: still to do, given up, done (where the API says).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Counts {
+    pub pending: u64,
+    pub failed: u64,
+    pub completed: Option<u64>,
+}
+
 impl JobStatus {
+    /// A status the gate puts together itself (from an install list, machine counts).
+    pub fn synthesized(state: JobState) -> Self {
+        Self {
+            state,
+            state_id: None,
+            state_name: None,
+            progress: None,
+            failed: false,
+            error: None,
+            eta: None,
+            job_id: None,
+            server_time: None,
+            counts: None,
+            units: Vec::new(),
+        }
+    }
+
     /// `jobfailed` wins over the state: a job flagged failed has failed, whatever its state.
-    pub fn phase(&self) -> Phase {
-        if self.failed {
+    /// More failed machines than `allowed_failures` fail a rollout.
+    pub fn phase(&self, allowed_failures: u64) -> Phase {
+        if self.is_failure() || self.counts.is_some_and(|c| c.failed > allowed_failures) {
             Phase::Failed
         } else {
             self.state.phase()
         }
+    }
+
+    /// Flagged failed, or in a failed state.
+    pub fn is_failure(&self) -> bool {
+        self.failed || self.state.phase() == Phase::Failed
     }
 
     /// Seconds from now to `jobeta` (negative once it has passed), counted by the server's
@@ -207,8 +209,11 @@ pub enum BodyError {
     #[error("the body is not JSON ({reason}): {excerpt}")]
     NotJson { reason: String, excerpt: String },
     /// JSON, but not an object we can use.
-    #[error("the answer is not a job status (no jobstateid or jobstatename): {excerpt}")]
-    NoState { excerpt: String },
+    #[error("the answer is not a status (no {expected}): {excerpt}")]
+    NoState {
+        expected: &'static str,
+        excerpt: String,
+    },
 }
 
 /// An ETA further than this from now, either way, says more about the server's clock or a bug
@@ -222,20 +227,40 @@ pub fn unix_now() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
-/// Reads the body of a status endpoint for a job of `kind`.
-pub fn parse_answer(body: &[u8], kind: JobKind) -> Result<Answer, BodyError> {
+/// Reads the body of a job-style status endpoint, whose answer echoes the job's ID in `id_key`.
+pub fn parse_answer(body: &[u8], id_key: &str) -> Result<Answer, BodyError> {
+    let obj = match object(body)? {
+        Ok(obj) => obj,
+        Err(error) => return Ok(error),
+    };
+    status_of(&obj, Some(id_key))
+        .map(Answer::Status)
+        .ok_or_else(|| BodyError::NoState {
+            expected: "jobstateid or jobstatename",
+            excerpt: excerpt(body),
+        })
+}
+
+/// A body as a JSON object, or (inner `Err`) the error answer it is.
+pub(crate) fn object(body: &[u8]) -> Result<Result<Map<String, Value>, Answer>, BodyError> {
     let value: Value = serde_json::from_slice(body).map_err(|e| BodyError::NotJson {
         reason: e.to_string(),
         excerpt: excerpt(body),
     })?;
-    let Some(obj) = value.as_object() else {
+    let Value::Object(obj) = value else {
         return Err(BodyError::NoState {
+            expected: "JSON object",
             excerpt: excerpt(body),
         });
     };
-    if let Some(err) = error_of(obj) {
-        return Ok(err);
-    }
+    Ok(match error_of(&obj) {
+        Some(error) => Err(error),
+        None => Ok(obj),
+    })
+}
+
+/// The job fields of one object (a status answer, an install entry); `None` without a state.
+pub(crate) fn status_of(obj: &Map<String, Value>, id_key: Option<&str>) -> Option<JobStatus> {
     let state_id = int(obj.get("jobstateid"));
     let state_name = text(obj.get("jobstatename"));
     let by_id = state_id.map(JobState::from_id);
@@ -243,13 +268,9 @@ pub fn parse_answer(body: &[u8], kind: JobKind) -> Result<Answer, BodyError> {
         (Some(state), _) if state != JobState::Unknown => state,
         (_, Some(name)) => JobState::from_name(name),
         (Some(state), None) => state,
-        (None, None) => {
-            return Err(BodyError::NoState {
-                excerpt: excerpt(body),
-            });
-        }
+        (None, None) => return None,
     };
-    Ok(Answer::Status(JobStatus {
+    Some(JobStatus {
         state,
         state_id,
         state_name,
@@ -257,9 +278,11 @@ pub fn parse_answer(body: &[u8], kind: JobKind) -> Result<Answer, BodyError> {
         failed: int(obj.get("jobfailed")).is_some_and(|f| f != 0),
         error: text(obj.get("joberror")),
         eta: int(obj.get("jobeta")),
-        job_id: text(obj.get(kind.id_key())),
+        job_id: id_key.and_then(|key| text(obj.get(key))),
         server_time: None,
-    }))
+        counts: None,
+        units: Vec::new(),
+    })
 }
 
 /// An error body: `success: false` or `error: true`, with `error_message` / `error_code`.
@@ -279,7 +302,7 @@ fn error_of(obj: &Map<String, Value>) -> Option<Answer> {
 }
 
 /// A number, or a string holding one; fractions are truncated.
-fn int(value: Option<&Value>) -> Option<i64> {
+pub(crate) fn int(value: Option<&Value>) -> Option<i64> {
     match value? {
         Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
         Value::String(s) => {
@@ -307,7 +330,7 @@ fn flag(value: Option<&Value>) -> Option<bool> {
 }
 
 /// A non-empty string; numbers are taken as their text.
-fn text(value: Option<&Value>) -> Option<String> {
+pub(crate) fn text(value: Option<&Value>) -> Option<String> {
     match value? {
         Value::String(s) if !s.trim().is_empty() => Some(one_line(s)),
         Value::Number(n) => Some(n.to_string()),
@@ -350,7 +373,7 @@ mod tests {
     use super::*;
 
     fn status(body: &str) -> JobStatus {
-        match parse_answer(body.as_bytes(), JobKind::ImageUpdate) {
+        match parse_answer(body.as_bytes(), "updateid") {
             Ok(Answer::Status(s)) => s,
             other => panic!("expected a status, got {other:?}"),
         }
@@ -369,7 +392,7 @@ mod tests {
         assert_eq!(s.job_id.as_deref(), Some("12345"));
         assert!(!s.failed);
         assert_eq!(s.error, None);
-        assert_eq!(s.phase(), Phase::Waiting);
+        assert_eq!(s.phase(0), Phase::Waiting);
     }
 
     #[test]
@@ -377,7 +400,7 @@ mod tests {
         let s = status(r#"{"jobstateid": "5", "jobprogress": " 100 ", "jobfailed": "0"}"#);
         assert_eq!(s.state, JobState::Complete);
         assert_eq!(s.progress, Some(100));
-        assert_eq!(s.phase(), Phase::Succeeded);
+        assert_eq!(s.phase(0), Phase::Succeeded);
     }
 
     #[test]
@@ -390,7 +413,7 @@ mod tests {
     #[test]
     fn jobfailed_wins_over_the_state() {
         let s = status(r#"{"jobstateid": 4, "jobfailed": 1, "joberror": "disk full"}"#);
-        assert_eq!(s.phase(), Phase::Failed);
+        assert_eq!(s.phase(0), Phase::Failed);
         assert_eq!(s.error.as_deref(), Some("disk full"));
     }
 
@@ -404,7 +427,7 @@ mod tests {
             ("queued", Phase::Waiting),
         ] {
             let s = status(&format!(r#"{{"jobstatename": "{name}"}}"#));
-            assert_eq!(s.phase(), phase, "{name}");
+            assert_eq!(s.phase(0), phase, "{name}");
         }
     }
 
@@ -434,17 +457,14 @@ mod tests {
         let body = r#"{"success": false, "error": true, "error_code": 1,
                        "error_message": "image locked by diffid: 218595"}"#;
         assert_eq!(
-            parse_answer(body.as_bytes(), JobKind::ImageUpdate),
+            parse_answer(body.as_bytes(), "updateid"),
             Ok(Answer::Error {
                 code: Some(1),
                 message: "image locked by diffid: 218595".into()
             })
         );
         assert!(matches!(
-            parse_answer(
-                br#"{"error": "true", "jobstateid": 4}"#,
-                JobKind::ImageUpdate
-            ),
+            parse_answer(br#"{"error": "true", "jobstateid": 4}"#, "updateid"),
             Ok(Answer::Error { code: None, .. })
         ));
     }
@@ -452,22 +472,19 @@ mod tests {
     #[test]
     fn unreadable_bodies_are_told_apart() {
         assert!(matches!(
-            parse_answer(
-                b"<html><body>502 Bad Gateway</body></html>",
-                JobKind::ImageUpdate
-            ),
+            parse_answer(b"<html><body>502 Bad Gateway</body></html>", "updateid"),
             Err(BodyError::NotJson { .. })
         ));
         assert!(matches!(
-            parse_answer(br#"{"jobstateid": 4, "jobprog"#, JobKind::ImageUpdate),
+            parse_answer(br#"{"jobstateid": 4, "jobprog"#, "updateid"),
             Err(BodyError::NotJson { .. })
         ));
         assert!(matches!(
-            parse_answer(br#"{"hello": 1}"#, JobKind::ImageUpdate),
+            parse_answer(br#"{"hello": 1}"#, "updateid"),
             Err(BodyError::NoState { .. })
         ));
         assert!(matches!(
-            parse_answer(b"[1, 2]", JobKind::ImageUpdate),
+            parse_answer(b"[1, 2]", "updateid"),
             Err(BodyError::NoState { .. })
         ));
     }

@@ -10,6 +10,7 @@ pub mod api;
 pub mod cli;
 pub mod event;
 pub mod job;
+pub mod kind;
 pub mod outcome;
 pub mod predict;
 pub mod report;
@@ -25,7 +26,6 @@ use crate::outcome::{Outcome, Signal};
 use crate::report::dotenv::Dotenv;
 use crate::report::result::{JsonStdout, ResultFile};
 use crate::report::{LogMode, log, text};
-use crate::schedule::Schedule;
 use crate::secret::Secret;
 use crate::sim::{Script, Sim};
 use crate::wait::Settings;
@@ -64,18 +64,25 @@ where
             } else {
                 keys.into_iter().cloned().collect()
             };
-            (&config.outputs, secrets, &config.job.id, config.demo())
+            (&config.outputs, secrets, config.update_ids(), config.demo())
         }
         Err(usage) => (
             &usage.outputs,
             usage.secrets.clone(),
-            &usage.update_id,
+            usage.update_id.clone(),
             usage.demo,
         ),
     };
     // The CI reporters print their first lines (GitHub's masks) now, before the log exists:
     // nothing, not even a progress bar's first frame, may come before a mask.
-    let title = format!("clanforge-wait: image update {update_id}");
+    let title = match &parsed {
+        Ok(config) => match config.jobs.as_slice() {
+            [job] => format!("clanforge-wait: {job}"),
+            jobs => format!("clanforge-wait: {} jobs", jobs.len()),
+        },
+        Err(_) if update_id.is_empty() => "clanforge-wait".to_owned(),
+        Err(_) => format!("clanforge-wait: image update {update_id}"),
+    };
     let secrets: Vec<&Secret> = secrets.iter().collect();
     let ci = report::ci_reporters(|name| std::env::var(name).ok(), &secrets, &title);
     let mode = LogMode::detect(
@@ -103,7 +110,6 @@ where
             Err(e) => setup_error = setup_error.or(Some(e.to_string())),
         }
     }
-    let update_id = update_id.clone();
     let report = match (setup_error, parsed) {
         (Some(message), _) => text::usage(&update_id, &message, demo),
         (None, Err(usage)) => text::usage(&update_id, &usage.message, demo),
@@ -125,7 +131,7 @@ where
     let client = tokio::select! {
         biased;
         signal = cancel.as_mut() => {
-            return text::cancelled_before_start(signal, &config.job.id, demo);
+            return text::cancelled_before_start(signal, &config.update_ids(), demo);
         }
         client = async {
             // A signal that came while set-up blocked (reading a key file) reaches its
@@ -136,24 +142,20 @@ where
     };
     let client = match client {
         Ok(client) => client,
-        Err(message) => return text::usage(&config.job.id, &message, demo),
+        Err(message) => return text::usage(&config.update_ids(), &message, demo),
     };
-    let mut schedule = Schedule::new(config.policy, None);
     let settings = Settings {
         timeout: config.timeout,
         request_timeout: config.request_timeout,
         stall_timeout: config.stall_timeout,
+        settle: config.settle,
+        fail_fast: config.fail_fast,
+        max_failed_machines: config.max_failed_machines,
+        policy: config.policy,
+        seed: None,
     };
-    let finished = wait::wait(
-        &client,
-        &config.job,
-        &mut schedule,
-        &settings,
-        reporters,
-        cancel,
-    )
-    .await;
-    text::report(&finished, demo)
+    let run = wait::wait(&client, &config.jobs, &settings, reporters, cancel).await;
+    text::report(&run, demo)
 }
 
 /// The API client, for the real API or (`--demo`) a simulator started here.
@@ -161,8 +163,10 @@ async fn client(config: &Config) -> Result<Client, String> {
     let base_url = match &config.base_url {
         Some(url) => url.clone(),
         None => {
-            let addr = Sim::new()
-                .job(&config.job.id, Script::Timeline(sim::DEMO_JOB))
+            let sim = config.jobs.iter().fold(Sim::new(), |sim, job| {
+                sim.job(&job.id, Script::Timeline(sim::DEMO_JOB))
+            });
+            let addr = sim
                 .serve_in_background()
                 .await
                 .map_err(|e| format!("--demo could not start the simulated API: {e}"))?;

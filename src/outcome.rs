@@ -32,11 +32,12 @@ pub enum Signal {
 /// Every exit code, its outcome and what it means: the single source for `--help` and the
 /// README.
 pub const EXIT_CODES: &[(u8, &str, &str)] = &[
-    (0, "success", "the job completed"),
+    (0, "success", "every job completed"),
     (
         1,
         "failed",
-        "the job failed (jobfailed set, or state Failed or Squashed)",
+        "a job failed (jobfailed set, state Failed or Squashed, a failed install, or more failed \
+         machines than --max-failed-machines)",
     ),
     (
         2,
@@ -46,7 +47,7 @@ pub const EXIT_CODES: &[(u8, &str, &str)] = &[
     (
         3,
         "timeout",
-        "the deadline (--timeout) passed; the job may still be running",
+        "the deadline (--timeout) passed; a job may still be running",
     ),
     (
         4,
@@ -56,7 +57,7 @@ pub const EXIT_CODES: &[(u8, &str, &str)] = &[
     (
         5,
         "stalled",
-        "the job's state, progress and ETA did not change for --stall-timeout",
+        "a job's state, progress and ETA did not change for --stall-timeout",
     ),
     (130, "cancelled", "interrupted by SIGINT"),
     (143, "cancelled", "terminated by SIGTERM"),
@@ -73,6 +74,22 @@ impl Outcome {
             Self::Stalled => 5,
             Self::Cancelled(Signal::Interrupt) => 130,
             Self::Cancelled(Signal::Terminate) => 143,
+        }
+    }
+
+    /// How bad an outcome is, for a gate of many jobs, which reports its worst: a signal; then a
+    /// usage error (nothing could run); an API error (the gate can't see the job: the least
+    /// known, so the most alarming); a failed job (a definite failure); a stalled job (stuck,
+    /// but maybe not failed); a timeout (no verdict, only time ran out); success.
+    pub fn severity(self) -> u8 {
+        match self {
+            Self::Completed => 0,
+            Self::TimedOut => 1,
+            Self::Stalled => 2,
+            Self::Failed => 3,
+            Self::ApiError => 4,
+            Self::Usage => 5,
+            Self::Cancelled(_) => 6,
         }
     }
 
@@ -98,7 +115,32 @@ pub fn exit_codes_help() -> String {
     help
 }
 
-/// The final result: the keys of `--json`, `--result-file` and (later) the CI outputs.
+/// One job's row in the `jobs` key.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct JobSummary {
+    /// `KIND/ID`.
+    pub job: String,
+    pub kind: &'static str,
+    pub id: String,
+    pub result: &'static str,
+    pub state_id: Option<i64>,
+    pub state: String,
+    pub progress: Option<u8>,
+    pub job_failed: bool,
+    pub error: String,
+    pub polls: u32,
+    pub elapsed_seconds: u64,
+    /// Installs and rollouts: work left, given up, done.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pending: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failed: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub completed: Option<u64>,
+}
+
+/// The final result: the keys of `--json`, `--result-file` and the CI outputs. The keys but
+/// `jobs` describe the gate as a whole; for one job, that job.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Summary {
     pub result: &'static str,
@@ -113,12 +155,13 @@ pub struct Summary {
     pub polls: u32,
     /// The API was `--demo`'s simulator: nothing was asked of Clanforge.
     pub simulated: bool,
+    pub jobs: Vec<JobSummary>,
 }
 
 impl Summary {
     /// Every key with its value as text, in the documented order: what the CI outputs write.
     /// Absent numbers are empty strings; `job_failed` is `true` or `false`.
-    pub fn pairs(&self) -> [(&'static str, String); 10] {
+    pub fn pairs(&self) -> [(&'static str, String); 11] {
         let opt = |n: Option<i64>| n.map(|n| n.to_string()).unwrap_or_default();
         [
             ("result", self.result.to_owned()),
@@ -131,6 +174,11 @@ impl Summary {
             ("elapsed_seconds", self.elapsed_seconds.to_string()),
             ("polls", self.polls.to_string()),
             ("simulated", self.simulated.to_string()),
+            // One line of JSON: serde escapes every line break.
+            (
+                "jobs",
+                serde_json::to_string(&self.jobs).unwrap_or_else(|_| "[]".into()),
+            ),
         ]
     }
 }
@@ -158,6 +206,16 @@ mod tests {
     }
 
     #[test]
+    fn the_worst_outcome_follows_the_documented_order() {
+        use Outcome::*;
+        let order = [Completed, TimedOut, Stalled, Failed, ApiError, Usage];
+        for pair in order.windows(2) {
+            assert!(pair[0].severity() < pair[1].severity(), "{pair:?}");
+        }
+        assert!(Cancelled(Signal::Terminate).severity() > Usage.severity());
+    }
+
+    #[test]
     fn pairs_name_every_serialized_key_in_order() {
         let summary = Summary {
             result: "success",
@@ -170,6 +228,7 @@ mod tests {
             elapsed_seconds: 2,
             polls: 3,
             simulated: true,
+            jobs: Vec::new(),
         };
         // The JSON text itself, not a parsed map (which would sort its keys): each key of
         // `pairs` must appear, once, after the one before it.
@@ -187,5 +246,6 @@ mod tests {
         assert_eq!(summary.pairs()[2].1, "");
         assert_eq!(summary.pairs()[4].1, "5");
         assert_eq!(summary.pairs()[9].1, "true");
+        assert_eq!(summary.pairs()[10].1, "[]");
     }
 }

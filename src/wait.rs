@@ -1,13 +1,21 @@
-//! The wait loop: poll, classify, tell the reporters, and stop when the job ends, the API
-//! refuses us, the deadline passes or a signal arrives. It knows nothing of CI platforms or
-//! terminals: reporters listen to its events.
+//! The wait loop: poll every job on its own schedule, classify, tell the reporters, and stop when
+//! every job has ended, one has failed (fail fast), the API refuses us, the deadline passes or a
+//! signal arrives. It knows nothing of CI platforms or terminals: reporters listen to its events.
+//!
+//! One loop serves one job or many. Each job keeps its own schedule; jobs with the same status
+//! URL (every `install/…`) share each request. Requests go out one at a time, at least
+//! [`MIN_GAP`] apart, so that many jobs never make a burst, and a `Retry-After` holds back every
+//! job (the limit is the account's, not the job's).
 
 use crate::api::{Client, PollError};
-use crate::event::{End, Event, Finished, Reporter};
-use crate::job::{JobRef, JobState, JobStatus, Phase, unix_now};
+use crate::event::{End, Event, Finished, GateRun, Reporter};
+use crate::job::{JobState, JobStatus, Phase, unix_now};
+use crate::kind::JobRef;
 use crate::outcome::Signal;
 use crate::predict::Observation;
-use crate::schedule::{Next, Schedule, Seen, later};
+use crate::schedule::{Next, Policy, Schedule, Seen, later};
+use reqwest::Url;
+use std::collections::BTreeSet;
 use std::future::Future;
 use std::time::Duration;
 use tokio::time::{Instant, sleep_until, timeout};
@@ -16,171 +24,350 @@ use tokio::time::{Instant, sleep_until, timeout};
 /// heartbeat can be printed even when polls are far apart.
 pub const TICK: Duration = Duration::from_secs(15);
 
+/// The least time between two requests of one gate.
+pub const MIN_GAP: Duration = Duration::from_millis(100);
+
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// The overall deadline, counted from the start of the wait.
+    /// The overall deadline, counted from the start of the wait, for every job.
     pub timeout: Duration,
     /// The cap on one request; the time left to the deadline caps it further.
     pub request_timeout: Duration,
-    /// End the wait (stalled) when the job's state, progress and ETA stay the same this long.
+    /// End a job (stalled) when its state, progress and ETA stay the same this long.
     pub stall_timeout: Option<Duration>,
+    /// How long an install or rollout with nothing queued is given for work to appear.
+    pub settle: Duration,
+    /// End the gate at the first job that fails, stalls or is refused.
+    pub fail_fast: bool,
+    /// A rollout fails when more machines than this have failed.
+    pub max_failed_machines: u64,
+    pub policy: Policy,
+    /// Seeds the jitter (tests, the simulator); `None` seeds from the OS.
+    pub seed: Option<u64>,
 }
 
-/// Waits on `job` and says how it ended. Never runs past `settings.timeout` by more than
+/// Waits on `jobs` and says how each ended. Never runs past `settings.timeout` by more than
 /// the time it takes to return, whatever the server does.
 pub async fn wait(
     client: &Client,
-    job: &JobRef,
-    schedule: &mut Schedule,
+    jobs: &[JobRef],
     settings: &Settings,
     reporter: &mut dyn Reporter,
     cancel: impl Future<Output = Signal>,
-) -> Finished {
+) -> GateRun {
     let started = Instant::now();
     let deadline = later(started, settings.timeout);
-    let url = client.status_url(job);
+    let urls: Vec<Url> = jobs.iter().map(|job| client.status_url(job)).collect();
+    let shown: Vec<String> = urls.iter().map(ToString::to_string).collect();
     reporter.on_event(&Event::Started {
-        job,
-        url: url.as_str(),
+        jobs,
+        urls: &shown,
         timeout: settings.timeout,
     });
-    let mut track = Track::default();
-    let end = {
-        let polling = poll_until_done(
-            client, job, schedule, settings, deadline, reporter, &mut track,
-        );
+    let mut gate = Gate {
+        tracks: jobs
+            .iter()
+            .enumerate()
+            .map(|(i, job)| Track::new(job, settings, i as u64, started))
+            .collect(),
+        targets: targets(&urls),
+        started,
+        deadline,
+        requests: 0,
+        not_before: started,
+    };
+    let stop = {
+        let polling = gate.run(client, settings, reporter);
         tokio::select! {
             biased;
-            signal = cancel => End::Cancelled(signal),
-            () = sleep_until(deadline) => End::TimedOut,
-            end = polling => end,
+            signal = cancel => Some(End::Cancelled(signal)),
+            () = sleep_until(deadline) => Some(End::TimedOut),
+            stop = polling => stop,
         }
     };
-    Finished {
-        job: job.clone(),
-        end,
-        last: track.last,
-        last_error: track.last_error,
-        polls: track.polls,
-        elapsed: started.elapsed(),
-        timeout: settings.timeout,
-        stall_timeout: settings.stall_timeout,
+    let elapsed = started.elapsed();
+    let jobs = gate
+        .tracks
+        .into_iter()
+        .map(|mut track| {
+            let (end, at) = match track.end.take() {
+                Some(ended) => ended,
+                None => (stop.clone().unwrap_or(End::Unfinished), elapsed),
+            };
+            track.finish(end, at, settings)
+        })
+        .collect();
+    GateRun {
+        jobs,
+        requests: gate.requests,
+        elapsed,
     }
 }
 
-/// What the loop has seen so far; it outlives the polling future so that a deadline or a signal
-/// can still report the last state.
-#[derive(Debug, Default)]
+/// Jobs grouped by status URL, in the order first seen.
+fn targets(urls: &[Url]) -> Vec<(Url, Vec<usize>)> {
+    let mut targets: Vec<(Url, Vec<usize>)> = Vec::new();
+    for (i, url) in urls.iter().enumerate() {
+        match targets.iter_mut().find(|(u, _)| u == url) {
+            Some((_, jobs)) => jobs.push(i),
+            None => targets.push((url.clone(), vec![i])),
+        }
+    }
+    targets
+}
+
+struct Gate {
+    tracks: Vec<Track>,
+    targets: Vec<(Url, Vec<usize>)>,
+    started: Instant,
+    deadline: Instant,
+    requests: u32,
+    /// No request before this: the gap after the last one, or what `Retry-After` asked.
+    not_before: Instant,
+}
+
+impl Gate {
+    /// Polls until every job has ended (`None`), or a job's end stops them all.
+    async fn run(
+        &mut self,
+        client: &Client,
+        settings: &Settings,
+        reporter: &mut dyn Reporter,
+    ) -> Option<End> {
+        loop {
+            let (target, due) = self.next_target()?;
+            sleep_with_ticks(due.max(self.not_before), reporter).await;
+            let (url, members) = self.targets[target].clone();
+            let live: Vec<usize> = members
+                .iter()
+                .copied()
+                .filter(|&i| self.tracks[i].end.is_none())
+                .collect();
+            let jobs: Vec<JobRef> = live.iter().map(|&i| self.tracks[i].job.clone()).collect();
+            let jobs: Vec<&JobRef> = jobs.iter().collect();
+            self.requests += 1;
+            let budget = settings
+                .request_timeout
+                .min(self.deadline.saturating_duration_since(Instant::now()));
+            let answers = match timeout(budget, client.poll(&url, &jobs)).await {
+                Ok(answers) => answers,
+                Err(_) => vec![Err(PollError::NoAnswer { within: budget }); jobs.len()],
+            };
+            let now = Instant::now();
+            self.not_before = now + MIN_GAP;
+            for (i, answer) in live.into_iter().zip(answers) {
+                let (started, deadline) = (self.started, self.deadline);
+                let seen = self.tracks[i].take(answer, now, started, deadline, settings, reporter);
+                match seen {
+                    Taken::Next(Next::At(at)) => self.tracks[i].next_at = at,
+                    // The API's pause outlasts the deadline, and it holds for every job.
+                    Taken::Next(Next::PastDeadline { asked }) => {
+                        return Some(End::RetryAfterPastDeadline(asked));
+                    }
+                    Taken::Ended(end) => {
+                        let stops = settings.fail_fast && end.fails_fast();
+                        self.tracks[i].end = Some((end, now - self.started));
+                        if stops {
+                            return Some(End::Unfinished);
+                        }
+                    }
+                }
+                if let Some(asked) = self.tracks[i].retry_after.take() {
+                    self.not_before = self.not_before.max(later(now, asked));
+                }
+            }
+        }
+    }
+
+    /// The target whose earliest live job is due first, and when.
+    fn next_target(&self) -> Option<(usize, Instant)> {
+        self.targets
+            .iter()
+            .enumerate()
+            .filter_map(|(t, (_, members))| {
+                members
+                    .iter()
+                    .filter(|&&i| self.tracks[i].end.is_none())
+                    .map(|&i| self.tracks[i].next_at)
+                    .min()
+                    .map(|at| (t, at))
+            })
+            .min_by_key(|(_, at)| *at)
+    }
+}
+
+/// What one answer did to a job.
+enum Taken {
+    Next(Next),
+    Ended(End),
+}
+
+/// One job: what the loop has seen of it, and its schedule.
 struct Track {
+    job: JobRef,
+    schedule: Schedule,
+    next_at: Instant,
+    end: Option<(End, Duration)>,
     polls: u32,
     failures: u32,
     last: Option<JobStatus>,
     last_error: Option<PollError>,
+    retry_after: Option<Duration>,
     warned_unknown: bool,
+    settling: bool,
+    seen_work: bool,
+    seen_units: BTreeSet<String>,
     /// Since when the job has shown what it shows now (state, progress, ETA).
     unchanged_since: Option<Instant>,
 }
 
-/// What counts as the job moving: its state, its progress or its ETA.
-fn movement(status: &JobStatus) -> (crate::job::JobState, Option<&str>, Option<u8>, Option<i64>) {
+/// What counts as the job moving: its state, its progress, its ETA or its counts.
+fn movement(status: &JobStatus) -> impl PartialEq + '_ {
     (
         status.state,
         status.state_name.as_deref(),
         status.progress,
         status.eta,
+        status.counts,
     )
 }
 
-async fn poll_until_done(
-    client: &Client,
-    job: &JobRef,
-    schedule: &mut Schedule,
-    settings: &Settings,
-    deadline: Instant,
-    reporter: &mut dyn Reporter,
-    track: &mut Track,
-) -> End {
-    loop {
-        track.polls += 1;
-        let budget = settings
-            .request_timeout
-            .min(deadline.saturating_duration_since(Instant::now()));
-        let answer = match timeout(budget, client.status(job)).await {
-            Ok(answer) => answer,
-            Err(_) => Err(PollError::NoAnswer { within: budget }),
-        };
-        let now = Instant::now();
-        let next = match answer {
-            Ok(status) => {
-                track.failures = 0;
-                track.last_error = None;
-                let moved = track
-                    .last
-                    .as_ref()
-                    .is_none_or(|last| movement(last) != movement(&status));
-                if moved {
-                    track.unchanged_since = Some(now);
-                }
-                let status = track.last.insert(status);
-                reporter.on_event(&Event::Polled {
-                    status,
-                    poll: track.polls,
-                });
-                match status.phase() {
-                    Phase::Waiting => {}
-                    Phase::Succeeded => return End::Completed,
-                    Phase::Failed => return End::JobFailed,
-                }
-                if status.state == JobState::Unknown && !track.warned_unknown {
-                    track.warned_unknown = true;
-                    reporter.on_event(&Event::UnknownState { status });
-                }
-                let next = schedule.next(Seen::Status(observation(status)), now, deadline);
-                // Look again when the stall limit runs out: that look decides.
-                match (settings.stall_timeout, track.unchanged_since) {
-                    (Some(limit), Some(since)) => {
-                        let stalled_at = later(since, limit);
-                        if now >= stalled_at {
-                            return End::Stalled(now - since);
-                        }
-                        match next {
-                            Next::At(at) => Next::At(at.min(stalled_at)),
-                            past => past,
-                        }
-                    }
-                    _ => next,
-                }
-            }
+impl Track {
+    fn new(job: &JobRef, settings: &Settings, index: u64, started: Instant) -> Self {
+        Self {
+            job: job.clone(),
+            schedule: Schedule::new(settings.policy, settings.seed.map(|s| s + index)),
+            next_at: started,
+            end: None,
+            polls: 0,
+            failures: 0,
+            last: None,
+            last_error: None,
+            retry_after: None,
+            warned_unknown: false,
+            settling: false,
+            seen_work: false,
+            seen_units: BTreeSet::new(),
+            unchanged_since: None,
+        }
+    }
+
+    fn take(
+        &mut self,
+        answer: Result<JobStatus, PollError>,
+        now: Instant,
+        started: Instant,
+        deadline: Instant,
+        settings: &Settings,
+        reporter: &mut dyn Reporter,
+    ) -> Taken {
+        self.polls += 1;
+        let status = match answer {
+            Ok(status) => status,
             Err(error) if error.is_transient() => {
-                track.failures += 1;
-                let seen = Seen::Transient {
-                    retry_after: error.retry_after(),
-                };
-                let next = schedule.next(seen, now, deadline);
+                self.failures += 1;
+                let retry_after = error.retry_after();
+                self.retry_after = retry_after;
+                let next = self
+                    .schedule
+                    .next(Seen::Transient { retry_after }, now, deadline);
                 if let Next::At(at) = next {
                     reporter.on_event(&Event::Retrying {
+                        job: &self.job,
                         error: &error,
-                        failures: track.failures,
+                        failures: self.failures,
                         wait: at - now,
                     });
                 }
-                track.last_error = Some(error);
-                next
+                self.last_error = Some(error);
+                return Taken::Next(next);
             }
-            Err(error) => return End::Refused(error),
+            Err(error) => return Taken::Ended(End::Refused(error)),
         };
-        match next {
-            Next::At(at) => sleep_with_ticks(at, reporter).await,
-            Next::PastDeadline { asked } => return End::RetryAfterPastDeadline(asked),
+        self.failures = 0;
+        self.last_error = None;
+        let moved = self
+            .last
+            .as_ref()
+            .is_none_or(|last| movement(last) != movement(&status));
+        if moved {
+            self.unchanged_since = Some(now);
         }
+        self.seen_units.extend(status.units.iter().cloned());
+        let status = self.last.insert(status);
+        reporter.on_event(&Event::Polled {
+            job: &self.job,
+            status,
+            poll: self.polls,
+        });
+        let phase = status.phase(settings.max_failed_machines);
+        if phase == Phase::Waiting {
+            self.seen_work = true;
+        }
+        match phase {
+            Phase::Failed => return Taken::Ended(End::JobFailed),
+            Phase::Succeeded if !self.job.kind.settles() || self.seen_work => {
+                return Taken::Ended(End::Completed);
+            }
+            // Nothing queued yet: done only if nothing appears within the settle period.
+            Phase::Succeeded if now >= later(started, settings.settle) => {
+                return Taken::Ended(End::Completed);
+            }
+            Phase::Succeeded if !self.settling => {
+                self.settling = true;
+                reporter.on_event(&Event::Settling {
+                    job: &self.job,
+                    settle: settings.settle,
+                });
+            }
+            _ => {}
+        }
+        if status.state == JobState::Unknown && !self.warned_unknown {
+            self.warned_unknown = true;
+            reporter.on_event(&Event::UnknownState {
+                job: &self.job,
+                status,
+            });
+        }
+        let observation = Observation {
+            progress: status.progress,
+            eta_remaining: status.eta_remaining(unix_now()),
+        };
+        let mut next = self.schedule.next(Seen::Status(observation), now, deadline);
+        if self.settling && !self.seen_work {
+            // Look again when the settle period ends: that look decides.
+            if let Next::At(at) = &mut next {
+                *at = (*at).min(later(started, settings.settle));
+            }
+        }
+        // Look again when the stall limit runs out: that look decides.
+        if let (Some(limit), Some(since)) = (settings.stall_timeout, self.unchanged_since) {
+            let stalled_at = later(since, limit);
+            if now >= stalled_at {
+                return Taken::Ended(End::Stalled(now - since));
+            }
+            if let Next::At(at) = &mut next {
+                *at = (*at).min(stalled_at);
+            }
+        }
+        Taken::Next(next)
     }
-}
 
-/// What the schedule needs from a status.
-fn observation(status: &JobStatus) -> Observation {
-    Observation {
-        progress: status.progress,
-        eta_remaining: status.eta_remaining(unix_now()),
+    fn finish(self, end: End, elapsed: Duration, settings: &Settings) -> Finished {
+        let listed = self.last.as_ref().map(|s| s.units.len()).unwrap_or(0);
+        Finished {
+            completed_units: (self.seen_units.len() - listed.min(self.seen_units.len())) as u64,
+            job: self.job,
+            end,
+            last: self.last,
+            last_error: self.last_error,
+            polls: self.polls,
+            elapsed,
+            timeout: settings.timeout,
+            stall_timeout: settings.stall_timeout,
+            seen_work: self.seen_work,
+            settle: settings.settle,
+        }
     }
 }
 

@@ -279,7 +279,7 @@ faults! {
         replies(vec![Reply::error(403, 403, "Forbidden")]);
     not_found:
         "404 Not Found" =>
-        "exits 4 at once: check the update ID and the ASID", logs ["(HTTP 404: not found): check --update-id and --asid"], exit 4,
+        "exits 4 at once: check the job's ID and the ASID", logs ["(HTTP 404: not found): check the job's ID and --asid"], exit 4,
         replies(vec![Reply::error(404, 404, "not found")]);
     a_failed_job:
         "the job fails (`jobfailed`, state Failed or Squashed)" =>

@@ -67,7 +67,12 @@ fn waits_through_the_running_states_and_exits_0_when_the_job_completes() {
         json!({
             "result": "success", "update_id": UPDATE_ID, "state_id": 5, "state": "Complete",
             "progress": 100, "job_failed": false, "error": "",
-            "elapsed_seconds": 0, "polls": 5, "simulated": false
+            "elapsed_seconds": 0, "polls": 5, "simulated": false,
+            "jobs": [{
+                "job": format!("update/{UPDATE_ID}"), "kind": "update", "id": UPDATE_ID,
+                "result": "success", "state_id": 5, "state": "Complete", "progress": 100,
+                "job_failed": false, "error": "", "polls": 5, "elapsed_seconds": 0,
+            }]
         })
     );
     assert_eq!(server.requests().len(), 5);
@@ -231,7 +236,7 @@ fn an_unknown_job_exits_4_and_says_what_to_check() {
     let run = Gate::against(&server).arg("--update-id", "999").run();
     run.assert_code(4);
     run.assert_logged("no image update 999");
-    run.assert_logged("check --update-id and --asid");
+    run.assert_logged("check the job's ID and --asid");
 }
 
 #[test]

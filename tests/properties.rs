@@ -5,8 +5,9 @@ mod common;
 
 use clanforge_wait::api::{PollError, parse_retry_after};
 use clanforge_wait::cli::{MAX_INTERVAL, MAX_TIMEOUT};
-use clanforge_wait::event::{End, Event, Finished, Reporter};
-use clanforge_wait::job::{Answer, JobKind, JobRef, parse_answer, unix_now};
+use clanforge_wait::event::{End, Event, Finished, GateRun, Reporter};
+use clanforge_wait::job::{Answer, parse_answer, unix_now};
+use clanforge_wait::kind::{JobKind, JobRef};
 use clanforge_wait::predict::Observation;
 use clanforge_wait::report::dotenv::{MAX_BYTES, dotenv};
 use clanforge_wait::report::github::output_file;
@@ -79,14 +80,15 @@ fn logged(state: &str, error: &str, refusal: &str) -> Vec<String> {
     let subscriber = log::plain(move || writer.clone(), std::time::Instant::now());
     tracing::subscriber::with_default(subscriber, || {
         let mut log = LogReporter::plain_lines();
+        let job = JobRef::new(JobKind::ImageUpdate, "1");
         let body = json!({"jobstateid": 6, "jobstatename": state, "jobprogress": 5,
                           "jobfailed": 1, "joberror": error});
-        let Ok(Answer::Status(status)) =
-            parse_answer(body.to_string().as_bytes(), JobKind::ImageUpdate)
+        let Ok(Answer::Status(status)) = parse_answer(body.to_string().as_bytes(), "updateid")
         else {
             panic!("a status")
         };
         log.on_event(&Event::Polled {
+            job: &job,
             status: &status,
             poll: 1,
         });
@@ -95,15 +97,13 @@ fn logged(state: &str, error: &str, refusal: &str) -> Vec<String> {
             message: Some(refusal.to_owned()),
         };
         log.on_event(&Event::Retrying {
+            job: &job,
             error: &refused,
             failures: 1,
             wait: Duration::from_secs(1),
         });
         let finished = Finished {
-            job: JobRef {
-                kind: JobKind::ImageUpdate,
-                id: "1".into(),
-            },
+            job: job.clone(),
             end: End::JobFailed,
             last: Some(status),
             last_error: None,
@@ -111,8 +111,16 @@ fn logged(state: &str, error: &str, refusal: &str) -> Vec<String> {
             elapsed: Duration::from_secs(1),
             timeout: Duration::from_secs(60),
             stall_timeout: None,
+            seen_work: true,
+            settle: Duration::from_secs(30),
+            completed_units: 0,
         };
-        log.on_finish(&text::report(&finished, false)).unwrap();
+        let run = GateRun {
+            jobs: vec![finished],
+            requests: 1,
+            elapsed: Duration::from_secs(1),
+        };
+        log.on_finish(&text::report(&run, false)).unwrap();
     });
     let bytes = capture.0.lock().unwrap().clone();
     String::from_utf8_lossy(&bytes)
@@ -206,12 +214,12 @@ proptest! {
 
     #[test]
     fn the_parser_never_panics_on_bytes(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
-        let _ = parse_answer(&bytes, JobKind::ImageUpdate);
+        let _ = parse_answer(&bytes, "updateid");
     }
 
     #[test]
     fn the_parser_never_panics_on_json(value in json_value()) {
-        let _ = parse_answer(value.to_string().as_bytes(), JobKind::ImageUpdate);
+        let _ = parse_answer(value.to_string().as_bytes(), "updateid");
     }
 
     #[test]
@@ -258,16 +266,16 @@ proptest! {
     }
 
     #[test]
-    fn dotenv_gives_one_well_formed_line_per_key(values in prop::collection::vec(hostile_text(), 10)) {
+    fn dotenv_gives_one_well_formed_line_per_key(values in prop::collection::vec(hostile_text(), 11)) {
         let keys = ["result", "update_id", "state_id", "state", "progress", "job_failed",
-                    "error", "elapsed_seconds", "polls", "simulated"];
+                    "error", "elapsed_seconds", "polls", "simulated", "jobs"];
         let pairs: Vec<(&str, String)> = keys.iter().copied().zip(values).collect();
         let text = dotenv(&pairs);
         prop_assert!(text.len() <= MAX_BYTES);
         let lines: Vec<&str> = text.split_terminator('\n').collect();
         prop_assert_eq!(lines.len(), keys.len());
         for (line, key) in lines.iter().zip(keys) {
-            let prefix = format!("CLANFORGE_{}=", key.to_uppercase());
+            let prefix = format!("{}=", clanforge_wait::report::dotenv::variable(key));
             prop_assert!(line.starts_with(&prefix), "{line:?}");
             let value = &line[prefix.len()..];
             prop_assert!(!value.contains(['\r', '\n']));
@@ -316,7 +324,7 @@ proptest! {
                     let body = json!({"jobstateid": 4, "jobeta": eta, "jobstart": start,
                                       "jobprogress": progress});
                     let Ok(Answer::Status(mut status)) =
-                        parse_answer(body.to_string().as_bytes(), JobKind::ImageUpdate)
+                        parse_answer(body.to_string().as_bytes(), "updateid")
                     else {
                         panic!("a status")
                     };

@@ -23,30 +23,50 @@ impl Reporter for Dotenv {
     }
 }
 
+/// The variable a key is written as: `CLANFORGE_<KEY>`, but for `jobs`, whose name as an input
+/// (`CLANFORGE_JOBS`, the jobs to wait on) it must not take: GitLab gives a dotenv report's
+/// variables precedence over a later job's own, so the result would become that job's input.
+pub fn variable(key: &str) -> String {
+    match key {
+        "jobs" => "CLANFORGE_JOB_RESULTS".to_owned(),
+        key => format!("CLANFORGE_{}", key.to_ascii_uppercase()),
+    }
+}
+
 /// `CLANFORGE_<KEY>=<value>` lines. Values are flattened to one line with their whitespace
-/// folded; the longest ones are cut so the whole file stays under [`MAX_BYTES`].
+/// folded; the longest ones are cut so the whole file stays under [`MAX_BYTES`]. The `jobs`
+/// JSON is never cut (half an array is not JSON): it is written whole, or left empty when it
+/// does not fit.
 pub fn dotenv(pairs: &[(&str, String)]) -> String {
-    let lines: Vec<(String, String)> = pairs
+    let lines: Vec<(String, String, bool)> = pairs
         .iter()
         .map(|(key, value)| {
             let flat = value.split_whitespace().collect::<Vec<_>>().join(" ");
-            (format!("CLANFORGE_{}=", key.to_ascii_uppercase()), flat)
+            (format!("{}=", variable(key)), flat, *key == "jobs")
         })
         .collect();
-    let fixed: usize = lines.iter().map(|(k, _)| k.len() + 1).sum();
+    let fixed: usize = lines.iter().map(|(k, _, _)| k.len() + 1).sum();
     let mut budget = MAX_BYTES.saturating_sub(fixed);
-    // Short values first, so that only the longest (the error text) is ever cut.
-    let mut order: Vec<usize> = (0..lines.len()).collect();
+    // Short values first; then what must be whole (the jobs JSON), if it fits; last the one
+    // longest text (the error), cut to what is left.
+    let mut order: Vec<usize> = (0..lines.len()).filter(|&i| !lines[i].2).collect();
     order.sort_by_key(|&i| lines[i].1.len());
+    let longest = order.pop();
+    order.extend((0..lines.len()).filter(|&i| lines[i].2));
+    order.extend(longest);
     let mut values = vec![String::new(); lines.len()];
     for i in order {
-        values[i] = cut(&lines[i].1, budget);
+        let (_, value, whole) = &lines[i];
+        values[i] = match whole {
+            true if value.len() > budget => String::new(),
+            _ => cut(value, budget),
+        };
         budget -= values[i].len();
     }
     lines
         .iter()
         .zip(values)
-        .map(|((key, _), value)| format!("{key}{value}\n"))
+        .map(|((key, _, _), value)| format!("{key}{value}\n"))
         .collect()
 }
 
@@ -76,6 +96,23 @@ mod tests {
             text,
             "CLANFORGE_RESULT=failed\nCLANFORGE_ERROR=line one CLANFORGE_RESULT=success tail\n"
         );
+    }
+
+    #[test]
+    fn the_jobs_json_is_whole_or_empty_and_not_an_input_name() {
+        let jobs = format!(
+            "[{}]",
+            vec![r#"{"job":"update/1","result":"success"}"#; 200].join(",")
+        );
+        let text = dotenv(&[("result", "failed".into()), ("jobs", jobs.clone())]);
+        assert_eq!(text, "CLANFORGE_RESULT=failed\nCLANFORGE_JOB_RESULTS=\n");
+        let small = r#"[{"job":"update/1"}]"#;
+        let text = dotenv(&[("error", "é".repeat(10_000)), ("jobs", small.into())]);
+        assert!(
+            text.ends_with(&format!("\nCLANFORGE_JOB_RESULTS={small}\n")),
+            "{text}"
+        );
+        assert!(text.len() <= MAX_BYTES);
     }
 
     #[test]

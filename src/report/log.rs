@@ -6,8 +6,10 @@ use super::LogMode;
 use super::text::{count, describe, human, poll_error};
 use crate::event::{Event, Report, ReportError, Reporter};
 use crate::job::{JobStatus, Phase, unix_now};
+use crate::kind::JobRef;
 use crate::outcome::Outcome;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::time::Duration;
 use tokio::time::Instant;
@@ -77,8 +79,10 @@ where
 #[derive(Debug)]
 pub struct LogReporter {
     bar: Option<ProgressBar>,
-    /// The state and progress last shown.
-    last: Option<(String, Option<u8>)>,
+    /// The state and progress last shown, per job.
+    last: BTreeMap<JobRef, (String, Option<u8>)>,
+    /// More than one job: every line names its job.
+    many: bool,
     last_line: Instant,
     started: Instant,
 }
@@ -86,26 +90,45 @@ pub struct LogReporter {
 impl Reporter for LogReporter {
     fn on_event(&mut self, event: &Event<'_>) {
         match event {
-            Event::Started { job, url, timeout } => {
+            Event::Started {
+                jobs,
+                urls,
+                timeout,
+            } => {
                 self.line();
-                info!(update_id = %job.id, "waiting up to {} on {job} ({url})", human(*timeout));
+                self.many = jobs.len() > 1;
+                match (jobs, urls) {
+                    ([job], [url]) => {
+                        info!(job = %job.reference(), "waiting up to {} on {job} ({url})", human(*timeout));
+                    }
+                    _ => {
+                        let refs: Vec<String> = jobs.iter().map(JobRef::reference).collect();
+                        info!(
+                            "waiting up to {} on {} jobs: {}",
+                            human(*timeout),
+                            jobs.len(),
+                            refs.join(", ")
+                        );
+                    }
+                }
             }
-            Event::Polled { status, poll } => {
+            Event::Polled { job, status, poll } => {
                 let shown = (status.state_label().to_owned(), status.progress);
-                if self.last.as_ref() == Some(&shown) {
+                if self.last.get(*job) == Some(&shown) {
                     self.heartbeat(*poll);
                 } else {
-                    self.last = Some(shown);
-                    self.progress(status, *poll);
+                    self.last.insert((*job).clone(), shown);
+                    self.progress(job, status, *poll);
                 }
             }
             Event::Tick => self.heartbeat(0),
-            Event::UnknownState { status } => {
+            Event::UnknownState { job, status } => {
                 self.line();
                 warn!(
                     state_id = status.state_id,
-                    "the API reports a job state this gate does not know ({}{}); waiting on until \
-                     it ends or the deadline passes",
+                    "{}the API reports a job state this gate does not know ({}{}); waiting on \
+                     until it ends or the deadline passes",
+                    self.prefix(job),
                     status.state_label(),
                     status
                         .state_id
@@ -113,7 +136,17 @@ impl Reporter for LogReporter {
                         .unwrap_or_default()
                 );
             }
+            Event::Settling { job, settle } => {
+                self.line();
+                info!(
+                    "{}nothing is queued yet for {job}; waiting up to {} from the start \
+                     (--settle) for work to appear before calling it done",
+                    self.prefix(job),
+                    human(*settle)
+                );
+            }
             Event::Retrying {
+                job,
                 error,
                 failures,
                 wait,
@@ -121,7 +154,8 @@ impl Reporter for LogReporter {
                 self.line();
                 warn!(
                     failures,
-                    "{}; retrying in {}",
+                    "{}{}; retrying in {}",
+                    self.prefix(job),
                     poll_error(error),
                     human(*wait)
                 );
@@ -151,7 +185,8 @@ impl LogReporter {
     fn new(bar: Option<ProgressBar>) -> Self {
         Self {
             bar,
-            last: None,
+            last: BTreeMap::new(),
+            many: false,
             last_line: Instant::now(),
             started: Instant::now(),
         }
@@ -161,9 +196,28 @@ impl LogReporter {
         self.last_line = Instant::now();
     }
 
-    fn progress(&mut self, status: &JobStatus, poll: u32) {
-        let mut text = describe(status);
-        if let Some(eta) = eta(status).filter(|_| status.phase() == Phase::Waiting) {
+    /// "update/2: " when there are several jobs, else nothing.
+    fn prefix(&self, job: &JobRef) -> String {
+        if self.many {
+            format!("{}: ", job.reference())
+        } else {
+            String::new()
+        }
+    }
+
+    fn progress(&mut self, job: &JobRef, status: &JobStatus, poll: u32) {
+        let mut text = format!("{}{}", self.prefix(job), describe(status));
+        if let Some(c) = status.counts {
+            text.push_str(&format!(" ({} left", c.pending));
+            if c.failed > 0 {
+                text.push_str(&format!(", {} failed", c.failed));
+            }
+            if let Some(done) = c.completed {
+                text.push_str(&format!(", {done} done"));
+            }
+            text.push(')');
+        }
+        if let Some(eta) = eta(status).filter(|_| status.state.phase() == Phase::Waiting) {
             text.push_str(&format!(", {eta}"));
         }
         match &self.bar {
@@ -174,6 +228,7 @@ impl LogReporter {
             None => {
                 self.line();
                 info!(
+                    job = %job.reference(),
                     state = status.state_label(),
                     state_id = status.state_id,
                     progress = status.progress,
@@ -189,13 +244,23 @@ impl LogReporter {
             return;
         }
         self.line();
-        let seen = self.last.as_ref().map_or_else(
-            || "no status yet".to_owned(),
-            |(state, progress)| match progress {
-                Some(p) => format!("{state}, {p}%"),
-                None => state.clone(),
-            },
-        );
+        let shown = |(state, progress): &(String, Option<u8>)| match progress {
+            Some(p) => format!("{state}, {p}%"),
+            None => state.clone(),
+        };
+        let seen = if self.many {
+            let all: Vec<String> = self
+                .last
+                .iter()
+                .map(|(job, last)| format!("{} {}", job.reference(), shown(last)))
+                .collect();
+            all.join("; ")
+        } else {
+            self.last
+                .values()
+                .next()
+                .map_or_else(|| "no status yet".to_owned(), shown)
+        };
         let polls = if poll > 0 {
             format!(" ({})", count(poll, "poll"))
         } else {
@@ -313,6 +378,7 @@ mod tests {
             .finish();
         let _default = tracing::subscriber::set_default(subscriber);
         let mut log = LogReporter::new(None);
+        let job: JobRef = "update/1".parse().unwrap();
         let status = JobStatus {
             state: JobState::Running,
             state_id: Some(4),
@@ -323,10 +389,13 @@ mod tests {
             eta: None,
             job_id: None,
             server_time: None,
+            counts: None,
+            units: Vec::new(),
         };
         // Polls 25 s apart that see nothing new: a line at 0 s, a heartbeat at 75 s.
         for poll in 1..=5 {
             log.on_event(&Event::Polled {
+                job: &job,
                 status: &status,
                 poll,
             });

@@ -3,16 +3,17 @@
 //! would help); only this module names the flags.
 
 use crate::api::{Fix, PollError};
-use crate::event::{End, Finished, Report};
+use crate::event::{End, Finished, GateRun, Report};
 use crate::job::{JobStatus, one_line};
-use crate::outcome::{Outcome, Signal, Summary};
+use crate::kind::JobKind;
+use crate::outcome::{JobSummary, Outcome, Signal, Summary};
 use std::time::Duration;
 
 /// What to do about an error, naming the flags.
 pub fn advice(fix: Fix) -> &'static str {
     match fix {
         Fix::Credentials => "check --access-key, --secret-key and --asid",
-        Fix::JobId => "check --update-id and --asid",
+        Fix::JobId => "check the job's ID and --asid",
         Fix::CaCert => "if a proxy intercepts TLS, pass its certificate authority with --ca-cert",
         Fix::RequestTimeout => "raise --request-timeout if the API is this slow",
     }
@@ -26,9 +27,109 @@ pub fn poll_error(error: &PollError) -> String {
     }
 }
 
-/// The report of a finished wait. `simulated`: the API was `--demo`'s simulator, and every
-/// sentence says so.
-pub fn report(finished: &Finished, simulated: bool) -> Report {
+/// The report of a gate. `simulated`: the API was `--demo`'s simulator, and every sentence
+/// says so.
+pub fn report(run: &GateRun, simulated: bool) -> Report {
+    let words: Vec<(String, String)> = run.jobs.iter().map(job_words).collect();
+    let outcomes = run.jobs.iter().filter_map(|f| f.end.outcome());
+    let outcome = outcomes
+        .max_by_key(|o| o.severity())
+        .unwrap_or(Outcome::Completed);
+    // The job that decided the outcome speaks for the gate in the single-value keys.
+    let decider = run
+        .jobs
+        .iter()
+        .position(|f| f.end.outcome() == Some(outcome))
+        .unwrap_or(0);
+    let single = run.jobs.len() == 1;
+    let (error, message) = if single {
+        words[0].clone()
+    } else {
+        let reference = run.jobs[decider].job.reference();
+        let results: Vec<String> = run
+            .jobs
+            .iter()
+            .map(|f| format!("{} {}", f.job.reference(), f.end.result()))
+            .collect();
+        let (error, message) = &words[decider];
+        let error = if error.is_empty() {
+            String::new()
+        } else {
+            format!("{reference}: {error}")
+        };
+        let message = format!(
+            "{} jobs after {} and {}: {}; {message}",
+            run.jobs.len(),
+            human(run.elapsed),
+            count(run.requests, "request"),
+            results.join(", "),
+        );
+        (error, message)
+    };
+    let last = run.jobs.get(decider).and_then(|f| f.last.as_ref());
+    let update_ids: Vec<&str> = run
+        .jobs
+        .iter()
+        .filter(|f| f.job.kind == JobKind::ImageUpdate)
+        .map(|f| f.job.id.as_str())
+        .collect();
+    let summary = Summary {
+        result: outcome.result(),
+        update_id: update_ids.join(" "),
+        state_id: last.and_then(|s| s.state_id),
+        state: last.map(|s| s.state_label().to_owned()).unwrap_or_default(),
+        progress: last.and_then(|s| s.progress),
+        job_failed: last.is_some_and(|s| s.failed),
+        error,
+        elapsed_seconds: run.elapsed.as_secs(),
+        polls: run.requests,
+        simulated,
+        jobs: run
+            .jobs
+            .iter()
+            .zip(&words)
+            .map(|(f, (error, _))| job_summary(f, error))
+            .collect(),
+    };
+    let message = if simulated {
+        format!("{message} [simulated by --demo: no request reached Clanforge]")
+    } else {
+        message
+    };
+    Report {
+        outcome,
+        summary,
+        message,
+    }
+}
+
+fn job_summary(finished: &Finished, error: &str) -> JobSummary {
+    let last = finished.last.as_ref();
+    let counts = last.and_then(|s| s.counts);
+    let completed = match finished.job.kind {
+        JobKind::Install => Some(finished.completed_units),
+        _ => counts.and_then(|c| c.completed),
+    };
+    JobSummary {
+        job: finished.job.reference(),
+        kind: finished.job.kind.name(),
+        id: finished.job.id.clone(),
+        result: finished.end.result(),
+        state_id: last.and_then(|s| s.state_id),
+        state: last.map(|s| s.state_label().to_owned()).unwrap_or_default(),
+        progress: last.and_then(|s| s.progress),
+        job_failed: last.is_some_and(|s| s.failed),
+        error: error.to_owned(),
+        polls: finished.polls,
+        elapsed_seconds: finished.elapsed.as_secs(),
+        pending: counts.map(|c| c.pending),
+        failed: counts.map(|c| c.failed),
+        completed: counts.and(completed),
+    }
+}
+
+/// One job's error (empty when none) and its line for a person.
+fn job_words(finished: &Finished) -> (String, String) {
     let job = &finished.job;
     let last = finished.last.as_ref();
     let seen = last_seen(finished);
@@ -37,18 +138,39 @@ pub fn report(finished: &Finished, simulated: bool) -> Report {
         human(finished.elapsed),
         count(finished.polls, "poll")
     );
-    let outcome = finished.end.outcome();
-    let (error, message) = match &finished.end {
+    match &finished.end {
+        End::Completed if job.kind.settles() && !finished.seen_work => (
+            String::new(),
+            format!(
+                "{job} completed: nothing was queued within the {} settle period (--settle) \
+                 ({seen}) {after}",
+                human(finished.settle)
+            ),
+        ),
+        End::Completed if job.kind.settles() => (
+            String::new(),
+            format!("{job} completed: its work was seen and is gone ({seen}) {after}"),
+        ),
         End::Completed => (String::new(), format!("{job} completed ({seen}) {after}")),
         End::JobFailed => {
+            let counts = last.and_then(|s| s.counts);
             let mut why = format!("state {}", last.map_or("unknown", |s| s.state_label()));
             if last.is_some_and(|s| s.failed) {
                 why.push_str(", jobfailed set");
             }
+            if let Some(c) = counts.filter(|c| c.failed > 0) {
+                why = format!("{} failed", count(c.failed as u32, "machine or install"));
+            }
             let error = last
                 .and_then(|s| s.error.as_deref())
                 .map(one_line)
-                .unwrap_or_else(|| format!("the job ended with {why}"));
+                .unwrap_or_else(|| match counts {
+                    Some(c) if job.kind == JobKind::Rollout => format!(
+                        "{} failed to install (--max-failed-machines allows fewer)",
+                        count(c.failed as u32, "machine")
+                    ),
+                    _ => format!("the job ended with {why}"),
+                });
             let message = format!("{job} failed ({why}) {after}: {error}");
             (error, message)
         }
@@ -88,28 +210,13 @@ pub fn report(finished: &Finished, simulated: bool) -> Report {
             );
             (error, message)
         }
-    };
-    let summary = Summary {
-        result: outcome.result(),
-        update_id: job.id.clone(),
-        state_id: last.and_then(|s| s.state_id),
-        state: last.map(|s| s.state_label().to_owned()).unwrap_or_default(),
-        progress: last.and_then(|s| s.progress),
-        job_failed: last.is_some_and(|s| s.failed),
-        error,
-        elapsed_seconds: finished.elapsed.as_secs(),
-        polls: finished.polls,
-        simulated,
-    };
-    let message = if simulated {
-        format!("{message} [simulated by --demo: no request reached Clanforge]")
-    } else {
-        message
-    };
-    Report {
-        outcome,
-        summary,
-        message,
+        End::Unfinished => {
+            let error = format!(
+                "not waited on to the end: another job failed first (--no-fail-fast waits on \
+                 every job); last seen: {seen}"
+            );
+            (error.clone(), error)
+        }
     }
 }
 
@@ -141,6 +248,7 @@ fn not_started(outcome: Outcome, update_id: &str, message: String, simulated: bo
             elapsed_seconds: 0,
             polls: 0,
             simulated,
+            jobs: Vec::new(),
         },
         message,
     }

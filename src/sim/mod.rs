@@ -10,6 +10,7 @@ mod http;
 pub use http::SimServer;
 
 use crate::job::{JobState, unix_now};
+use crate::kind::{JobKind, JobRef};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -49,16 +50,56 @@ impl Reply {
         Self::Status { state_id, progress }
     }
 
-    /// This reply as sent for job `id`: a [`Reply::Status`] becomes its body.
-    fn render(self, id: &str) -> Self {
+    /// An install list, as `imageinstall/status` sends it: one entry per
+    /// `(jobid, target_imageversionid, jobstateid, jobprogress)`.
+    pub fn installs(entries: &[(u64, u64, i64, u8)]) -> Self {
+        let now = unix_now();
+        let entries: Vec<Value> = entries
+            .iter()
+            .map(|&(jobid, version, state_id, progress)| {
+                let mut entry = status_body(
+                    None,
+                    state_id,
+                    JobState::from_id(state_id).name(),
+                    progress,
+                    now,
+                    None,
+                );
+                entry["jobid"] = json!(jobid);
+                entry["target_imageversionid"] = json!(version);
+                entry["mirroring"] = json!(false);
+                entry
+            })
+            .collect();
+        Self::json(json!({"installs": entries}))
+    }
+
+    /// The v2 image status: machine counts.
+    pub fn rollout(pending: u64, failed: u64, completed: u64) -> Self {
+        Self::json(json!({
+            "pending_machines": pending,
+            "failed_machines": failed,
+            "completed_machines": completed,
+        }))
+    }
+
+    /// This reply as sent for `job`: a [`Reply::Status`] becomes its body, echoing its ID.
+    fn render(self, job: &JobRef) -> Self {
         match self {
             Self::Status { state_id, progress } => {
                 let name = JobState::from_id(state_id).name();
-                Self::json(status_body(id, state_id, name, progress, unix_now(), None))
+                Self::json(status_body(
+                    Some(job),
+                    state_id,
+                    name,
+                    progress,
+                    unix_now(),
+                    None,
+                ))
             }
-            Self::CloseMidBody(inner) => Self::CloseMidBody(Box::new(inner.render(id))),
+            Self::CloseMidBody(inner) => Self::CloseMidBody(Box::new(inner.render(job))),
             Self::Trickle { reply, every } => Self::Trickle {
-                reply: Box::new(reply.render(id)),
+                reply: Box::new(reply.render(job)),
                 every,
             },
             other => other,
@@ -142,7 +183,7 @@ struct Job {
 /// What the server shares between connections.
 #[derive(Debug)]
 struct State {
-    jobs: Mutex<HashMap<String, Job>>,
+    jobs: Mutex<HashMap<JobRef, Job>>,
     requests: Mutex<Vec<Request>>,
     /// The `Authorization` header every request must carry, when set.
     authorization: Option<String>,
@@ -151,7 +192,7 @@ struct State {
 /// A simulated API, configured before it is served.
 #[derive(Debug, Default)]
 pub struct Sim {
-    jobs: HashMap<String, Job>,
+    jobs: HashMap<JobRef, Job>,
     authorization: Option<String>,
 }
 
@@ -161,13 +202,23 @@ impl Sim {
     }
 
     /// Serves image update `id` by `script`.
-    pub fn job(mut self, id: &str, script: Script) -> Self {
-        let job = Job {
+    pub fn job(self, id: &str, script: Script) -> Self {
+        self.serve_job(JobRef::new(JobKind::ImageUpdate, id), script)
+    }
+
+    /// Serves `job`'s status endpoint by `script`. Every install reference shares the one
+    /// install list: serve it as `install` (its ID is not part of the request).
+    pub fn serve_job(mut self, job: JobRef, script: Script) -> Self {
+        let job = match job.kind {
+            JobKind::Install => JobRef::new(JobKind::Install, ""),
+            _ => job,
+        };
+        let served = Job {
             script,
             polls: 0,
             first_poll: None,
         };
-        self.jobs.insert(id.to_owned(), job);
+        self.jobs.insert(job, served);
         self
     }
 
@@ -206,11 +257,7 @@ impl State {
         if request.method != "GET" {
             return Reply::error(405, 405, "method not allowed");
         }
-        let Some(id) = request
-            .path
-            .strip_prefix("/cfp/v1/imageupdate/")
-            .and_then(|rest| rest.strip_suffix("/status"))
-        else {
+        let Some(job) = route(&request.path) else {
             return Reply::error(404, 404, "no such endpoint");
         };
         if let Some(expected) = &self.authorization
@@ -226,21 +273,35 @@ impl State {
             return Reply::error(400, 400, "accountserviceid is required");
         }
         let mut jobs = lock(&self.jobs);
-        let Some(job) = jobs.get_mut(id) else {
-            return Reply::error(404, 404, &format!("image update {id} not found"));
+        let Some(served) = jobs.get_mut(&job) else {
+            return Reply::error(404, 404, &format!("{job} not found"));
         };
-        job.polls += 1;
-        let first_poll = *job.first_poll.get_or_insert_with(Instant::now);
-        match &job.script {
+        served.polls += 1;
+        let first_poll = *served.first_poll.get_or_insert_with(Instant::now);
+        match &served.script {
             Script::Replies(replies) => replies
-                .get(job.polls - 1)
+                .get(served.polls - 1)
                 .or(replies.last())
                 .cloned()
                 .unwrap_or_else(|| Reply::status(4, 0))
-                .render(id),
-            Script::Timeline(total) => timeline_reply(id, first_poll.elapsed(), *total),
+                .render(&job),
+            Script::Timeline(total) => timeline_reply(&job, first_poll.elapsed(), *total),
         }
     }
+}
+
+/// The job a status path asks about.
+fn route(path: &str) -> Option<JobRef> {
+    let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let (kind, id) = match parts.as_slice() {
+        ["cfp", "v1", "imageupdate", id, "status"] => (JobKind::ImageUpdate, *id),
+        ["cfp", "v1", "imagediff", id, "status"] => (JobKind::ImageDiff, *id),
+        ["cfp", "v1", "imageversion", id, "status"] => (JobKind::ImageVersion, *id),
+        ["cfp", "v1", "imageinstall", "status"] => (JobKind::Install, ""),
+        ["cfp", "v2", "project", _, "image", id, "status"] => (JobKind::Rollout, *id),
+        _ => return None,
+    };
+    Some(JobRef::new(kind, id))
 }
 
 /// A panic in one connection must not take the server down with a poisoned lock.
@@ -248,8 +309,8 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// Timeline job `id`, of `total` length, at `t` after its first poll.
-fn timeline_reply(id: &str, t: Duration, total: Duration) -> Reply {
+/// Timeline job `job`, of `total` length, at `t` after its first poll.
+fn timeline_reply(job: &JobRef, t: Duration, total: Duration) -> Reply {
     let now = unix_now();
     let created = now - t.as_secs() as i64;
     let (t, total) = (t.as_secs_f64(), total.as_secs_f64());
@@ -269,7 +330,7 @@ fn timeline_reply(id: &str, t: Duration, total: Duration) -> Reply {
         JobState::from_id(state_id).name()
     };
     let mut body = status_body(
-        id,
+        Some(job),
         state_id,
         name,
         progress,
@@ -284,17 +345,17 @@ fn timeline_reply(id: &str, t: Duration, total: Duration) -> Reply {
     Reply::json(body)
 }
 
-/// A status answer for job `id`; the ID goes out as a number when it is one, as the API sends it.
+/// A status answer for `job`, echoing its ID under its kind's key, as a number when it is one
+/// (as the API sends it).
 fn status_body(
-    id: &str,
+    job: Option<&JobRef>,
     state_id: i64,
     name: &str,
     progress: u8,
     now: i64,
     eta: Option<i64>,
 ) -> Value {
-    let echoed = id.parse::<u64>().map_or_else(|_| json!(id), |n| json!(n));
-    json!({
+    let mut body = json!({
         "success": true,
         "jobstateid": state_id,
         "jobstatename": name,
@@ -305,8 +366,12 @@ fn status_body(
         "jobstart": null,
         "jobeta": eta,
         "jobupdated": now,
-        "updateid": echoed,
-    })
+    });
+    if let Some((job, key)) = job.and_then(|job| Some((job, job.kind.id_key()?))) {
+        let id = &job.id;
+        body[key] = id.parse::<u64>().map_or_else(|_| json!(id), |n| json!(n));
+    }
+    body
 }
 
 #[cfg(test)]
@@ -328,17 +393,27 @@ mod tests {
     fn the_demo_job_runs_its_course() {
         let states: Vec<i64> = [0, 3, 5, 9, 15]
             .into_iter()
-            .map(|s| state_of(timeline_reply("7", Duration::from_secs(s), DEMO_JOB)))
+            .map(|s| {
+                let job = JobRef::new(JobKind::ImageUpdate, "7");
+                state_of(timeline_reply(&job, Duration::from_secs(s), DEMO_JOB))
+            })
             .collect();
         assert_eq!(states, [1, 3, 4, 4, 5]);
     }
 
     #[test]
     fn answers_echo_the_job_asked_about() {
-        let Reply::Http { body, .. } = Reply::status(5, 100).render("125") else {
-            panic!("a status renders as HTTP")
-        };
-        let body: Value = serde_json::from_slice(&body).unwrap();
-        assert_eq!(body["updateid"], 125);
+        for (job, key) in [
+            ("update/125", "updateid"),
+            ("diff/125", "diffid"),
+            ("version/125", "imageversionid"),
+        ] {
+            let job: JobRef = job.parse().unwrap();
+            let Reply::Http { body, .. } = Reply::status(5, 100).render(&job) else {
+                panic!("a status renders as HTTP")
+            };
+            let body: Value = serde_json::from_slice(&body).unwrap();
+            assert_eq!(body[key], 125, "{job}");
+        }
     }
 }
