@@ -8,7 +8,7 @@
 mod common;
 
 use clanforge_wait::job::unix_now;
-use clanforge_wait::sim::Reply;
+use clanforge_wait::sim::{Reply, Script, Sim};
 use common::*;
 use serde_json::json;
 use std::time::{Duration, SystemTime};
@@ -17,6 +17,8 @@ use std::time::{Duration, SystemTime};
 struct Scenario {
     replies: Vec<Reply>,
     args: Vec<(&'static str, &'static str)>,
+    /// More jobs in the same gate (`KIND/ID`), with their replies.
+    others: Vec<(&'static str, Vec<Reply>)>,
     /// No server at all: connections are refused.
     refused: bool,
 }
@@ -25,6 +27,7 @@ fn replies(replies: Vec<Reply>) -> Scenario {
     Scenario {
         replies,
         args: Vec::new(),
+        others: Vec::new(),
         refused: false,
     }
 }
@@ -32,6 +35,11 @@ fn replies(replies: Vec<Reply>) -> Scenario {
 impl Scenario {
     fn arg(mut self, flag: &'static str, value: &'static str) -> Self {
         self.args.push((flag, value));
+        self
+    }
+
+    fn with(mut self, job: &'static str, replies: Vec<Reply>) -> Self {
+        self.others.push((job, replies));
         self
     }
 }
@@ -50,13 +58,26 @@ fn check(name: &str, logs: &[&str], exit: i32, scenario: Scenario) {
             .port();
         (None, format!("http://127.0.0.1:{port}"))
     } else {
-        let server = serve(scenario.replies);
+        let sim = Sim::new()
+            .credentials(ACCESS_KEY, SECRET_KEY)
+            .job(UPDATE_ID, Script::Replies(scenario.replies));
+        let sim = scenario.others.iter().fold(sim, |sim, (job, replies)| {
+            sim.serve_job(job.parse().unwrap(), Script::Replies(replies.clone()))
+        });
+        let server = sim.spawn().unwrap();
         let url = server.url();
         (Some(server), url)
     };
     let mut gate = Gate::new(&url).every_output().arg("--timeout", "2s");
     for (flag, value) in scenario.args {
-        gate = gate.arg(flag, value);
+        // An empty value: a flag that takes none.
+        gate = match value {
+            "" => gate.flag(flag),
+            value => gate.arg(flag, value),
+        };
+    }
+    for (job, _) in &scenario.others {
+        gate = gate.flag(job);
     }
     let run = gate.run();
     drop(server);
@@ -170,7 +191,7 @@ faults! {
     connection_refused:
         "connection refused (nothing listening)" =>
         "warns and retries until the deadline", logs ["could not connect to 127.0.0.1:", "retrying in", "the 2.0s deadline (--timeout) passed"], exit 3,
-        Scenario { replies: Vec::new(), args: Vec::new(), refused: true };
+        Scenario { replies: Vec::new(), args: Vec::new(), others: Vec::new(), refused: true };
     connection_reset_before_a_response:
         "connection reset before a response" =>
         "retries", logs ["Connection reset by peer", "retrying in", "completed"], exit 0,
@@ -265,6 +286,27 @@ faults! {
         "a queued job that never starts" =>
         "ends as stalled too: a queue that never moves is the common case", logs ["has sat at Queued, 0% for"], exit 5,
         replies(vec![status(3, 0)]).arg("--stall-timeout", "300ms");
+    one_of_three_jobs_fails:
+        "one of three jobs fails" =>
+        "ends the gate at once (fail fast); the others are reported unfinished",
+        logs ["image diff 2 failed", "update/424242 unfinished, diff/2 failed, version/3 unfinished"], exit 1,
+        replies(vec![status(4, 10)])
+            .with("diff/2", vec![status(4, 10), Reply::json(json!({"jobstateid": 6, "jobfailed": 1, "joberror": "disk full"}))])
+            .with("version/3", vec![status(3, 0)]);
+    an_api_error_and_a_failure_without_fail_fast:
+        "an API error on one job and a failure on another, with `--no-fail-fast`" =>
+        "waits on every job, then exits with the worst (the API error)",
+        logs ["update/424242 success, diff/2 failed, version/3 error", "image version 3: the API reported an error: no such version"], exit 4,
+        replies(vec![status(4, 10), status(5, 100)])
+            .with("diff/2", vec![Reply::json(json!({"jobstateid": 6, "jobfailed": 1}))])
+            .with("version/3", vec![Reply::json(json!({"success": false, "error_message": "no such version"}))])
+            .arg("--no-fail-fast", "");
+    a_429_on_one_of_two_jobs:
+        "429 with `Retry-After: 1` on one of two jobs" =>
+        "holds back every job for the second asked (the limit is the account's), then both complete",
+        logs ["update/424242: HTTP 429 Too Many Requests from the API; retrying in 1.0s", "diff/2 success"], exit 0,
+        replies(vec![Reply::http(429, "{}").with_header("Retry-After", "1"), status(5, 100)])
+            .with("diff/2", vec![status(4, 10), status(5, 100)]);
     an_error_body:
         "`success: false` with an `error_message`" =>
         "exits 4 at once with the API's message", logs ["the API reported an error (error_code 1): image locked by diffid: 218595"], exit 4,

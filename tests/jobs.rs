@@ -474,3 +474,28 @@ fn jobs_come_from_the_environment_too() {
         .collect();
     assert_eq!(jobs.len(), 2);
 }
+
+#[test]
+fn a_retry_after_holds_back_every_job() {
+    let server = serve_jobs(&[
+        (
+            "update/1",
+            vec![
+                Reply::http(429, "{}").with_header("Retry-After", "1"),
+                status(5, 100),
+            ],
+        ),
+        ("diff/2", vec![status(4, 10), status(4, 20), status(5, 100)]),
+    ]);
+    gate(&server, &["update/1", "diff/2"]).run().assert_code(0);
+    let requests = server.requests();
+    let limited = requests[0].at;
+    assert_eq!(requests[0].path, "/cfp/v1/imageupdate/1/status");
+    // Every request after the 429 waits out the second asked, whichever job it is for.
+    for request in &requests[1..] {
+        assert!(
+            request.at - limited >= Duration::from_secs(1),
+            "{request:?}"
+        );
+    }
+}
