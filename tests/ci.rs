@@ -191,10 +191,15 @@ fn the_step_summary_is_a_table_with_escaped_cells() {
     assert_eq!(rows.len(), 3, "{summary}");
     assert_eq!(
         rows[0],
-        "| update id | result | state | progress | elapsed | polls | error |"
+        "| job | result | state | progress | elapsed | polls | error |"
     );
     let unescaped_bars = |row: &str| row.matches('|').count() - row.matches("\\|").count();
     assert_eq!(unescaped_bars(rows[2]), 8, "{}", rows[2]);
+    assert!(
+        rows[2].starts_with("| update/424242 | failed |"),
+        "{}",
+        rows[2]
+    );
     assert!(
         rows[2].contains("| failed |") && rows[2].contains("| 40% |"),
         "{}",

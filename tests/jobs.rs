@@ -499,3 +499,27 @@ fn a_retry_after_holds_back_every_job() {
         );
     }
 }
+
+#[test]
+fn the_step_summary_has_a_row_per_job() {
+    let server = serve_jobs(&[
+        ("update/1", vec![status(5, 100)]),
+        ("rollout/2", vec![Reply::rollout(0, 0, 3)]),
+    ]);
+    let run = gate(&server, &["update/1", "rollout/2"])
+        .arg("--settle", "200ms")
+        .github()
+        .run();
+    run.assert_code(0);
+    let summary = run.file("step_summary");
+    let rows: Vec<&str> = summary.lines().filter(|l| l.starts_with("| ")).collect();
+    assert_eq!(rows.len(), 3, "{summary}");
+    assert!(
+        rows[1].starts_with("| update/1 | success | Complete |"),
+        "{summary}"
+    );
+    assert!(
+        rows[2].starts_with("| rollout/2 | success | Complete | 100% |"),
+        "{summary}"
+    );
+}

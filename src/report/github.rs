@@ -106,34 +106,51 @@ pub fn output_file(pairs: &[(&str, String)]) -> String {
     out
 }
 
-/// A Markdown table of the result, every cell escaped.
+/// A Markdown table of the result, one row per job, every cell escaped.
 pub fn step_summary(report: &Report) -> String {
     let s = &report.summary;
-    let progress = s.progress.map(|p| format!("{p}%")).unwrap_or_default();
-    let elapsed = human(Duration::from_secs(s.elapsed_seconds));
-    let cells = [
-        s.update_id.as_str(),
-        s.result,
-        s.state.as_str(),
-        progress.as_str(),
-        elapsed.as_str(),
-        &s.polls.to_string(),
-        s.error.as_str(),
-    ]
-    .map(cell);
-    format!(
-        "### clanforge-wait: image update {}{}\n\n\
-         | update id | result | state | progress | elapsed | polls | error |\n\
-         |---|---|---|---|---|---|---|\n\
-         | {} |\n\n",
-        cell(&s.update_id),
+    let mut table = format!(
+        "### clanforge-wait: {}{}\n\n\
+         | job | result | state | progress | elapsed | polls | error |\n\
+         |---|---|---|---|---|---|---|\n",
+        cell(s.result),
         if s.simulated {
             " (simulated by --demo: not a real Clanforge job)"
         } else {
             ""
         },
-        cells.join(" | ")
-    )
+    );
+    for job in &s.jobs {
+        let progress = job.progress.map(|p| format!("{p}%")).unwrap_or_default();
+        let elapsed = human(Duration::from_secs(job.elapsed_seconds));
+        let cells = [
+            job.job.as_str(),
+            job.result,
+            job.state.as_str(),
+            progress.as_str(),
+            elapsed.as_str(),
+            &job.polls.to_string(),
+            job.error.as_str(),
+        ]
+        .map(cell);
+        table.push_str(&format!("| {} |\n", cells.join(" | ")));
+    }
+    // A gate that could not start has no job rows: say why in one.
+    if s.jobs.is_empty() {
+        let cells = [
+            s.update_id.as_str(),
+            s.result,
+            "",
+            "",
+            "",
+            "0",
+            s.error.as_str(),
+        ]
+        .map(cell);
+        table.push_str(&format!("| {} |\n", cells.join(" | ")));
+    }
+    table.push('\n');
+    table
 }
 
 /// Table-cell text: no HTML, no column breaks, no line breaks, bounded length.
