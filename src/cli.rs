@@ -368,6 +368,7 @@ pub enum UsageError {
 }
 
 pub const DEMO_UPDATE_ID: &str = "1234567";
+pub const DEMO_VERSION_ID: &str = "99120";
 const DEMO_ASID: &str = "demo";
 
 impl Cli {
@@ -444,7 +445,11 @@ impl Cli {
         jobs.retain(|job| seen.insert(job.clone()));
         match (jobs.is_empty(), self.demo) {
             (false, _) => Ok(jobs),
-            (true, true) => Ok(vec![JobRef::new(JobKind::ImageUpdate, DEMO_UPDATE_ID)]),
+            (true, true) => Ok(vec![
+                JobRef::new(JobKind::ImageUpdate, DEMO_UPDATE_ID),
+                JobRef::new(JobKind::ImageVersion, DEMO_VERSION_ID),
+                JobRef::new(JobKind::Install, DEMO_VERSION_ID),
+            ]),
             (true, false) => Err(UsageError::Empty {
                 flag: "the job to wait on",
                 hint: ": KIND/ID arguments, --job (CLANFORGE_JOBS) or --update-id \
@@ -720,10 +725,8 @@ mod tests {
     #[test]
     fn the_demo_needs_nothing_else() {
         let config = cli(&["--demo"]).config().unwrap();
-        assert_eq!(
-            config.jobs,
-            [JobRef::new(JobKind::ImageUpdate, DEMO_UPDATE_ID)]
-        );
+        let jobs: Vec<String> = config.jobs.iter().map(JobRef::reference).collect();
+        assert_eq!(jobs, ["update/1234567", "version/99120", "install/99120"]);
         assert!(config.demo());
     }
 

@@ -27,7 +27,6 @@ use crate::report::dotenv::Dotenv;
 use crate::report::result::{JsonStdout, ResultFile};
 use crate::report::{LogMode, log, text};
 use crate::secret::Secret;
-use crate::sim::{Script, Sim};
 use crate::wait::Settings;
 use std::ffi::OsString;
 use std::future::Future;
@@ -163,16 +162,14 @@ async fn client(config: &Config) -> Result<Client, String> {
     let base_url = match &config.base_url {
         Some(url) => url.clone(),
         None => {
-            let sim = config.jobs.iter().fold(Sim::new(), |sim, job| {
-                sim.job(&job.id, Script::Timeline(sim::DEMO_JOB))
-            });
-            let addr = sim
+            let addr = sim::demo(cli::DEMO_UPDATE_ID, cli::DEMO_VERSION_ID)
                 .serve_in_background()
                 .await
                 .map_err(|e| format!("--demo could not start the simulated API: {e}"))?;
             info!(
-                "demo: a simulated Clanforge API serves at http://{addr}; its job takes about \
-                 {}s. Nothing here is a real Clanforge result.",
+                "demo: a simulated Clanforge API serves at http://{addr}: an image update of \
+                 about {}s, an image version and its installs on three machines. Nothing here \
+                 is a real Clanforge result.",
                 sim::DEMO_JOB.as_secs()
             );
             format!("http://{addr}")

@@ -278,7 +278,9 @@ impl LogReporter {
 fn eta(status: &JobStatus) -> Option<String> {
     let offset = status.eta_offset(unix_now())?;
     let apart = Duration::from_secs(offset.unsigned_abs());
-    Some(if offset >= 0 {
+    Some(if offset == 0 {
+        "ETA now".to_owned()
+    } else if offset > 0 {
         format!("ETA in {}", human(apart))
     } else {
         format!("ETA passed {} ago", human(apart))

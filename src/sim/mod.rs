@@ -19,6 +19,28 @@ use std::time::{Duration, Instant};
 /// How long the demo job runs, from the first poll to Completed.
 pub const DEMO_JOB: Duration = Duration::from_secs(14);
 
+/// `--demo`'s chain: an image update, an image version and its installs on three machines,
+/// all running at once so that a new user sees many jobs in one gate.
+pub fn demo(update_id: &str, version_id: &str) -> Sim {
+    let version: u64 = version_id.parse().unwrap_or(1);
+    Sim::new()
+        .serve_job(
+            JobRef::new(JobKind::ImageUpdate, update_id),
+            Script::Timeline(DEMO_JOB),
+        )
+        .serve_job(
+            JobRef::new(JobKind::ImageVersion, version_id),
+            Script::Timeline(Duration::from_secs(8)),
+        )
+        .serve_job(
+            JobRef::new(JobKind::Install, version_id),
+            Script::Installs {
+                version,
+                machines: [6, 9, 12].map(Duration::from_secs).to_vec(),
+            },
+        )
+}
+
 /// What one poll gets.
 #[derive(Debug, Clone)]
 pub enum Reply {
@@ -152,6 +174,12 @@ pub enum Script {
     /// Created → Queued → Running 0–100 % → Completed over this long, from the first poll
     /// (Created for the first seventh, Queued for the second). `--demo` uses [`DEMO_JOB`].
     Timeline(Duration),
+    /// The install list over time, from the first poll: one install of `version` per machine,
+    /// queued for the first second, then running until its own time is up, then gone.
+    Installs {
+        version: u64,
+        machines: Vec<Duration>,
+    },
 }
 
 /// A request as the server saw it.
@@ -286,6 +314,9 @@ impl State {
                 .unwrap_or_else(|| Reply::status(4, 0))
                 .render(&job),
             Script::Timeline(total) => timeline_reply(&job, first_poll.elapsed(), *total),
+            Script::Installs { version, machines } => {
+                installs_reply(*version, machines, first_poll.elapsed())
+            }
         }
     }
 }
@@ -347,6 +378,38 @@ fn timeline_reply(job: &JobRef, t: Duration, total: Duration) -> Reply {
 
 /// A status answer for `job`, echoing its ID under its kind's key, as a number when it is one
 /// (as the API sends it).
+/// The install list of [`Script::Installs`] at `t` after the first poll.
+fn installs_reply(version: u64, machines: &[Duration], t: Duration) -> Reply {
+    let now = unix_now();
+    let entries: Vec<(u64, u64, i64, u8)> = machines
+        .iter()
+        .enumerate()
+        .filter(|(_, done_at)| t < **done_at)
+        .map(|(i, done_at)| {
+            let (state, progress) = if t < Duration::from_secs(1) {
+                (3, 0)
+            } else {
+                (4, (t.as_secs_f64() / done_at.as_secs_f64() * 100.0) as u8)
+            };
+            (1000 + i as u64, version, state, progress)
+        })
+        .collect();
+    let reply = Reply::installs(&entries);
+    // Each install says when it will be done.
+    let Reply::Http { body, .. } = &reply else {
+        return reply;
+    };
+    let Ok(mut list) = serde_json::from_slice::<Value>(body) else {
+        return reply;
+    };
+    if let Some(list) = list["installs"].as_array_mut() {
+        for (entry, done_at) in list.iter_mut().zip(machines.iter().filter(|d| t < **d)) {
+            entry["jobeta"] = json!(now + (*done_at - t).as_secs_f64().round() as i64);
+        }
+    }
+    Reply::json(list)
+}
+
 fn status_body(
     job: Option<&JobRef>,
     state_id: i64,
