@@ -155,6 +155,8 @@ impl Gate {
             };
             let now = Instant::now();
             self.not_before = now + MIN_GAP;
+            // Every job this request served takes its answer before a failure stops the gate.
+            let mut failed_fast = false;
             for (i, answer) in live.into_iter().zip(answers) {
                 let (started, deadline) = (self.started, self.deadline);
                 let seen = self.tracks[i].take(answer, now, started, deadline, settings, reporter);
@@ -165,16 +167,16 @@ impl Gate {
                         return Some(End::RetryAfterPastDeadline(asked));
                     }
                     Taken::Ended(end) => {
-                        let stops = settings.fail_fast && end.fails_fast();
+                        failed_fast |= settings.fail_fast && end.fails_fast();
                         self.tracks[i].end = Some((end, now - self.started));
-                        if stops {
-                            return Some(End::Unfinished);
-                        }
                     }
                 }
                 if let Some(asked) = self.tracks[i].retry_after.take() {
                     self.not_before = self.not_before.max(later(now, asked));
                 }
+            }
+            if failed_fast {
+                return Some(End::Unfinished);
             }
         }
     }
@@ -340,8 +342,10 @@ impl Track {
                 *at = (*at).min(later(started, settings.settle));
             }
         }
-        // Look again when the stall limit runs out: that look decides.
-        if let (Some(limit), Some(since)) = (settings.stall_timeout, self.unchanged_since) {
+        // Look again when the stall limit runs out: that look decides. Nothing queued yet
+        // (settling) is not stuck: the settle period decides that.
+        let stall = settings.stall_timeout.filter(|_| phase == Phase::Waiting);
+        if let (Some(limit), Some(since)) = (stall, self.unchanged_since) {
             let stalled_at = later(since, limit);
             if now >= stalled_at {
                 return Taken::Ended(End::Stalled(now - since));

@@ -523,3 +523,26 @@ fn the_step_summary_has_a_row_per_job() {
         "{summary}"
     );
 }
+
+#[test]
+fn a_refusal_shared_by_every_install_reference_is_each_ones() {
+    let refusal = Reply::json(json!({"success": false, "error_message": "forbidden"}));
+    let server = serve_jobs(&[("install", vec![refusal])]);
+    let run = gate(&server, &["install/1", "install/2"]).run();
+    run.assert_code(4);
+    let result = run.result();
+    assert_eq!(row(&result, "install/1")["result"], "error");
+    assert_eq!(row(&result, "install/2")["result"], "error");
+    assert_eq!(server.requests().len(), 1);
+}
+
+#[test]
+fn nothing_queued_is_not_a_stall() {
+    let server = serve_jobs(&[("install", vec![Reply::installs(&[])])]);
+    let run = gate(&server, &["install/99"])
+        .arg("--settle", "700ms")
+        .arg("--stall-timeout", "200ms")
+        .run();
+    run.assert_code(0)
+        .assert_logged("nothing was queued within the 700ms settle period");
+}

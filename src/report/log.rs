@@ -382,17 +382,10 @@ mod tests {
         let mut log = LogReporter::new(None);
         let job: JobRef = "update/1".parse().unwrap();
         let status = JobStatus {
-            state: JobState::Running,
             state_id: Some(4),
             state_name: Some("Running".into()),
             progress: Some(40),
-            failed: false,
-            error: None,
-            eta: None,
-            job_id: None,
-            server_time: None,
-            counts: None,
-            units: Vec::new(),
+            ..JobStatus::synthesized(JobState::Running)
         };
         // Polls 25 s apart that see nothing new: a line at 0 s, a heartbeat at 75 s.
         for poll in 1..=5 {
