@@ -1,10 +1,13 @@
 //! The simulated Clanforge API as a server of its own, for measurements and trying things by
-//! hand. It serves image update `1` and prints its base URL, then runs until killed.
+//! hand. It prints its base URL, then serves until killed: `update/1`, `diff/1` and
+//! `version/1` (each a job of SECONDS from its first poll), `install/1` (three installs of
+//! version 1, done within SECONDS) and `rollout/1` (three machines, one more done per poll).
 //!
 //!     cargo run --release --example sim-server -- [SECONDS]
 //!
-//! SECONDS is how long the job runs from the first poll (default 14; 0: already complete).
+//! SECONDS defaults to 14; 0 makes every job already complete. Any keys are accepted.
 
+use clanforge_wait::kind::{JobKind, JobRef};
 use clanforge_wait::sim::{Reply, Script, Sim};
 use std::time::Duration;
 
@@ -13,12 +16,30 @@ fn main() -> std::io::Result<()> {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(14);
-    let script = if seconds == 0 {
-        Script::Replies(vec![Reply::status(5, 100)])
-    } else {
-        Script::Timeline(Duration::from_secs(seconds))
+    let job = || {
+        if seconds == 0 {
+            Script::Replies(vec![Reply::status(5, 100)])
+        } else {
+            Script::Timeline(Duration::from_secs(seconds))
+        }
     };
-    let server = Sim::new().job("1", script).spawn()?;
+    let installs = Script::Installs {
+        version: 1,
+        machines: [seconds / 2, seconds * 3 / 4, seconds]
+            .map(Duration::from_secs)
+            .to_vec(),
+    };
+    let rollout = (0..=3).rev().map(|left| Reply::rollout(left, 0, 3 - left));
+    let server = Sim::new()
+        .job("1", job())
+        .serve_job(JobRef::new(JobKind::ImageDiff, "1"), job())
+        .serve_job(JobRef::new(JobKind::ImageVersion, "1"), job())
+        .serve_job(JobRef::new(JobKind::Install, "1"), installs)
+        .serve_job(
+            JobRef::new(JobKind::Rollout, "1"),
+            Script::Replies(rollout.collect()),
+        )
+        .spawn()?;
     println!("{}", server.url());
     loop {
         std::thread::park();
