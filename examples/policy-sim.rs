@@ -8,7 +8,11 @@
 //! - accurate ETA: `jobeta` is the true end, progress linear;
 //! - noisy ETA: `jobeta` starts off by up to ±30 % of D and converges to the truth as the job
 //!   runs (revised at every poll), progress linear;
-//! - no ETA: progress only, linear for half the jobs, in steps (4, 5 or 10 of them) for the rest.
+//! - no ETA: progress only, linear for half the jobs, in steps (4, 5 or 10 of them) for the rest;
+//! - a wrong ETA: `jobeta` fixed at half or twice the true end (the job ends at 2× or 0.5× its
+//!   ETA), progress linear;
+//! - a slipping ETA: `jobeta` always 5 s ahead, never reached until the end, which comes after
+//!   1 to 30 minutes; no progress (a queue that keeps saying "5 s more").
 //!
 //! The policies the gate ships (`capped exponential`, `guided`, `fixed`) run the gate's own
 //! `Schedule` code; the others are their documented rules. Nothing sleeps: the clock is a
@@ -27,6 +31,10 @@ enum Workload {
     Noisy,
     /// No `jobeta`.
     ProgressOnly,
+    /// `jobeta` at 0.5× or 2× the true end, never revised.
+    Wrong,
+    /// `jobeta` always a few seconds ahead.
+    Slipping,
 }
 
 impl Workload {
@@ -35,6 +43,8 @@ impl Workload {
             Self::Accurate => "accurate jobeta",
             Self::Noisy => "jobeta off by up to ±30 %, revised as the job runs",
             Self::ProgressOnly => "no jobeta (progress only: linear, or in steps)",
+            Self::Wrong => "jobeta badly wrong (the job ends at 2× or 0.5× its ETA)",
+            Self::Slipping => "jobeta slipping (always 5 s ahead, for 1–30 min)",
         }
     }
 }
@@ -60,9 +70,12 @@ impl Job {
             Workload::Accurate => Some(self.duration),
             Workload::Noisy => Some(self.duration * (1.0 + self.eta_error * (1.0 - done))),
             Workload::ProgressOnly => None,
+            Workload::Wrong if self.eta_error < 0.0 => Some(self.duration * 0.5),
+            Workload::Wrong => Some(self.duration * 2.0),
+            Workload::Slipping => Some(t + 5.0),
         };
         Observation {
-            progress: Some(progress.min(99.0) as u8),
+            progress: (workload != Workload::Slipping).then_some(progress.min(99.0) as u8),
             // jobeta is whole seconds.
             eta_remaining: eta_end
                 .map(|end| Duration::from_secs((end - t).max(0.0).round() as u64)),
@@ -237,8 +250,15 @@ fn main() {
     println!(
         "{count} jobs, 30 s – 60 min log-uniform, seed {seed}. Lag: how late the gate notices the end.\n"
     );
-    for workload in [Workload::Accurate, Workload::Noisy, Workload::ProgressOnly] {
-        // Linear progress for the ETA workloads; the no-ETA workload keeps the steps.
+    for workload in [
+        Workload::Accurate,
+        Workload::Noisy,
+        Workload::ProgressOnly,
+        Workload::Wrong,
+        Workload::Slipping,
+    ] {
+        // Linear progress for the ETA workloads; the no-ETA workload keeps the steps. A
+        // slipping job runs 1 to 30 minutes (log-uniform, from the same draw).
         let jobs: Vec<Job> = jobs
             .iter()
             .map(|j| Job {
@@ -246,6 +266,12 @@ fn main() {
                     j.steps
                 } else {
                     None
+                },
+                duration: if workload == Workload::Slipping {
+                    let share = (j.duration / 30.0).ln() / 120f64.ln();
+                    60.0 * 30f64.powf(share)
+                } else {
+                    j.duration
                 },
                 ..*j
             })
@@ -294,7 +320,12 @@ fn main() {
             fixed10.requests
         ),
     );
-    for workload in [Workload::Noisy, Workload::ProgressOnly] {
+    for workload in [
+        Workload::Noisy,
+        Workload::ProgressOnly,
+        Workload::Wrong,
+        Workload::Slipping,
+    ] {
         let (ours, plain) = (get(workload, "guided"), get(workload, "capped"));
         target(
             ours.p95 <= plain.p95,

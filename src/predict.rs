@@ -10,7 +10,16 @@
 //!   `(pn - p0 + q)/(tn - t0)`, and the progress left between `100 - pn - q` and `100 - pn`,
 //!   which bounds the end. It needs progress to have moved more than one quantum.
 //!
-//! With both, the window is the union: the gate trusts whichever says "sooner".
+//! With both, the gate follows whichever says "sooner", stepping through that window at its own
+//! width; once that window has passed with the job still running, it follows the other.
+//!
+//! An ETA must keep its word. It promises an end; a poll more than [`MIN_SPREAD`] past that end
+//! that finds the job still running, or an ETA that has moved from its promise by more than
+//! [`MIN_SPREAD`] and half the time since, shows the ETA is wrong, and from then on it predicts
+//! nothing (the schedule falls back to its backoff) until it earns trust back: two ETAs in a
+//! row that hold steady, moving by at most [`MIN_SPREAD`] or half the time between the polls.
+//! A slipping ETA ("5 s more", again and again) moves as fast as time does and never earns it
+//! back; one revised as the job runs keeps it.
 
 use std::time::Duration;
 use tokio::time::Instant;
@@ -31,6 +40,26 @@ pub struct Observation {
 pub struct Window {
     pub earliest: Instant,
     pub latest: Option<Instant>,
+    /// Only an ETA seen once says so: a claim not yet borne out by a second look.
+    pub tentative: bool,
+}
+
+/// An end the ETA promised: `first` as it stood at the comparison point `since`, `end` now.
+#[derive(Debug, Clone, Copy)]
+struct Promise {
+    since: Instant,
+    first: Instant,
+    end: Instant,
+}
+
+impl Promise {
+    fn new(at: Instant, end: Instant) -> Self {
+        Self {
+            since: at,
+            first: end,
+            end,
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -40,11 +69,24 @@ pub struct Predictor {
     /// The greatest common divisor of 100 and every progress value seen.
     quantum: Option<u8>,
     eta_end: Option<Instant>,
+    /// When the last ETA was seen.
+    eta_seen: Option<Instant>,
     eta_revision: Duration,
+    /// What the ETA has promised, while it keeps its word.
+    promise: Option<Promise>,
+    /// While distrusted: an ETA to compare the next ones with.
+    candidate: Option<(Instant, Instant)>,
+    /// The ETA broke its promise and has not earned trust back.
+    distrusted: bool,
+    /// Looks that bore out the current promise.
+    confirmations: u32,
+    /// When the last observation came.
+    last_seen: Option<Instant>,
 }
 
 impl Predictor {
     pub fn observe(&mut self, at: Instant, observation: Observation) {
+        self.last_seen = Some(at);
         if let Some(p) = observation.progress {
             // Progress that goes backwards restarts the rate: the job is not what it was.
             if self.last_progress.is_some_and(|(_, last)| p < last) {
@@ -62,36 +104,98 @@ impl Predictor {
                     return;
                 };
                 if let Some(previous) = self.eta_end {
-                    let moved = if end > previous {
-                        end - previous
-                    } else {
-                        previous - end
-                    };
+                    let moved = distance(end, previous);
                     self.eta_revision = self.eta_revision.max(moved);
                 }
+                self.trust(at, end);
                 self.eta_end = Some(end);
+                self.eta_seen = Some(at);
             }
-            None => self.eta_end = None,
+            None => {
+                self.eta_end = None;
+                self.eta_seen = None;
+            }
         }
     }
 
-    /// The window of plausible end times, if anything predicts one.
+    /// Weighs an ETA's end against what earlier ones promised. Steady means moved by at most
+    /// [`MIN_SPREAD`] (ETAs are whole seconds) or half the time since the comparison point, over
+    /// a span of at least 2 s: a rate, judged over a recent span rather than one poll, so that a
+    /// slip of a second a second, polled once a second, can't pass for rounding, and a long
+    /// wait can't hide one either.
+    fn trust(&mut self, at: Instant, end: Instant) {
+        let span = |since: Instant| at.saturating_duration_since(since);
+        let steady =
+            |since: Instant, then: Instant| distance(end, then) <= MIN_SPREAD.max(span(since) / 2);
+        match (self.promise, self.distrusted) {
+            // The promised end passed with the job still running: the ETA was wrong.
+            (Some(promise), _) if at > promise.end + MIN_SPREAD => self.distrust(),
+            // Too soon to judge a rate: no more than rounding.
+            (Some(promise), _) if span(promise.since) < 2 * MIN_SPREAD => {
+                if distance(end, promise.first) <= MIN_SPREAD {
+                    self.promise = Some(Promise { end, ..promise });
+                } else {
+                    self.distrust();
+                }
+            }
+            // Held steady since the comparison point: a new comparison point.
+            (Some(promise), _) if steady(promise.since, promise.first) => {
+                self.promise = Some(Promise::new(at, end));
+                self.confirmations += 1;
+            }
+            // Moving faster than half the time passing: slipping, or a jump.
+            (Some(_), _) => self.distrust(),
+            (None, false) => {
+                self.promise = Some(Promise::new(at, end));
+                self.confirmations = 0;
+            }
+            // Distrusted: trust comes back when an ETA holds steady over 2 s or more.
+            (None, true) => match self.candidate {
+                // Too soon to tell a slip from rounding: keep comparing with the same one.
+                Some((since, _)) if span(since) < 2 * MIN_SPREAD => {}
+                Some((since, then)) if steady(since, then) => {
+                    self.distrusted = false;
+                    self.candidate = None;
+                    self.promise = Some(Promise::new(at, end));
+                    self.confirmations = 1;
+                }
+                _ => self.candidate = Some((at, end)),
+            },
+        }
+    }
+
+    fn distrust(&mut self) {
+        self.distrusted = true;
+        self.promise = None;
+        self.candidate = None;
+    }
+
+    /// The window of plausible end times to follow, as of the last observation, if anything
+    /// predicts one: the soonest that has not passed yet, else the one that ends last.
     pub fn window(&self) -> Option<Window> {
-        let windows = [self.by_eta(), self.by_progress()];
-        let mut known = windows.into_iter().flatten();
-        let first = known.next()?;
-        Some(known.fold(first, |a, b| Window {
-            earliest: a.earliest.min(b.earliest),
-            latest: a.latest.zip(b.latest).map(|(x, y)| x.max(y)),
-        }))
+        let now = self.last_seen?;
+        let mut windows: Vec<Window> = [self.by_eta(), self.by_progress()]
+            .into_iter()
+            .flatten()
+            .collect();
+        windows.sort_by_key(|w| w.earliest);
+        let open = windows
+            .iter()
+            .find(|w| w.latest.is_none_or(|latest| now <= latest));
+        open.or_else(|| windows.iter().max_by_key(|w| w.latest))
+            .copied()
     }
 
     fn by_eta(&self) -> Option<Window> {
+        if self.distrusted {
+            return None;
+        }
         let end = self.eta_end?;
         let spread = self.eta_revision.max(MIN_SPREAD);
         Some(Window {
             earliest: end.checked_sub(spread).unwrap_or(end),
             latest: end.checked_add(spread),
+            tentative: self.confirmations == 0,
         })
     }
 
@@ -109,8 +213,13 @@ impl Predictor {
         Some(Window {
             earliest: tn.checked_add(seconds(((left - quantum) / fastest).max(0.0))?)?,
             latest: seconds(left / slowest).and_then(|d| tn.checked_add(d)),
+            tentative: false,
         })
     }
+}
+
+fn distance(a: Instant, b: Instant) -> Duration {
+    if a > b { a - b } else { b - a }
 }
 
 fn gcd(a: u8, b: u8) -> u8 {
@@ -160,10 +269,68 @@ mod tests {
         let t0 = Instant::now();
         let mut predictor = Predictor::default();
         predictor.observe(t0, eta(100));
-        predictor.observe(t0 + 50 * S, eta(80)); // now says t0 + 130
+        predictor.observe(t0 + 50 * S, eta(60)); // now says t0 + 110: 10 s later, in 50 s
         let window = predictor.window().unwrap();
         assert_eq!(window.earliest, t0 + 100 * S);
-        assert_eq!(window.latest, Some(t0 + 160 * S));
+        assert_eq!(window.latest, Some(t0 + 120 * S));
+        assert!(!window.tentative);
+    }
+
+    #[test]
+    fn a_revision_faster_than_half_the_time_passed_breaks_the_promise() {
+        let t0 = Instant::now();
+        let mut predictor = Predictor::default();
+        predictor.observe(t0, eta(100));
+        predictor.observe(t0 + 50 * S, eta(80)); // now says t0 + 130: 30 s later, in 50 s
+        assert_eq!(predictor.window(), None);
+    }
+
+    #[test]
+    fn an_eta_seen_once_is_tentative() {
+        let t0 = Instant::now();
+        let mut predictor = Predictor::default();
+        predictor.observe(t0, eta(100));
+        assert!(predictor.window().unwrap().tentative);
+        predictor.observe(t0 + 10 * S, eta(90));
+        assert!(!predictor.window().unwrap().tentative);
+    }
+
+    #[test]
+    fn an_eta_that_slips_predicts_nothing_until_it_holds_steady() {
+        let t0 = Instant::now();
+        let mut predictor = Predictor::default();
+        // "5 s more", at every poll, polled at the backoff's pace.
+        predictor.observe(t0, eta(5));
+        predictor.observe(t0 + 5 * S, eta(5));
+        assert_eq!(predictor.window(), None, "moved 5 s in 5 s");
+        predictor.observe(t0 + 12 * S, eta(5));
+        assert_eq!(predictor.window(), None, "moved 7 s in 7 s: still slipping");
+        // Now it holds: t0 + 60 s, twice.
+        predictor.observe(t0 + 30 * S, eta(30));
+        predictor.observe(t0 + 40 * S, eta(20));
+        let window = predictor.window().unwrap();
+        assert!(window.earliest <= t0 + 60 * S && window.latest >= Some(t0 + 60 * S));
+    }
+
+    #[test]
+    fn an_eta_whose_end_passes_with_the_job_running_is_distrusted() {
+        let t0 = Instant::now();
+        let mut predictor = Predictor::default();
+        predictor.observe(t0, eta(30));
+        predictor.observe(t0 + 20 * S, eta(10));
+        predictor.observe(t0 + 32 * S, eta(0));
+        assert_eq!(predictor.window(), None);
+    }
+
+    #[test]
+    fn an_eta_revised_as_the_job_runs_keeps_its_trust() {
+        let t0 = Instant::now();
+        let mut predictor = Predictor::default();
+        // First said t0 + 100 s, then later and later, a third as fast as time passes.
+        for (t, left) in [(0, 100), (60, 60), (90, 40), (100, 33), (110, 27)] {
+            predictor.observe(t0 + t * S, eta(left));
+            assert!(predictor.window().is_some(), "at {t} s");
+        }
     }
 
     #[test]

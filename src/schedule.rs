@@ -118,6 +118,11 @@ impl Schedule {
             Policy::Backoff { .. } => self.backoff(),
             Policy::Guided { interval, .. } => match self.predictor.window() {
                 None => self.backoff(),
+                // An ETA seen once is a claim, not yet a record: no sooner than the backoff.
+                Some(window) if window.tentative => {
+                    let backoff = self.backoff();
+                    self.guided(window, now, interval, self.cap).max(backoff)
+                }
                 Some(window) => self.guided(window, now, interval, self.cap),
             },
         }
@@ -388,6 +393,40 @@ mod tests {
         let lag = Instant::now() - start - total;
         assert!(lag <= 2 * S, "noticed {lag:?} late");
         assert!(polls <= 15, "{polls} polls for a 30-minute job");
+    }
+
+    /// Polls until `done` (seconds from the start) with `eta(elapsed)` for `jobeta`.
+    async fn polls_until(policy: Policy, done: u64, eta: impl Fn(Duration) -> u64) -> usize {
+        let mut schedule = Schedule::new(policy, Some(5));
+        let start = Instant::now();
+        let mut polls = 1;
+        while Instant::now() - start < Duration::from_secs(done) {
+            let elapsed = Instant::now() - start;
+            let seen = Seen::Status(Observation {
+                progress: None,
+                eta_remaining: Some(S * eta(elapsed) as u32),
+            });
+            let Next::At(at) = schedule.next(seen, Instant::now(), start + 7200 * S) else {
+                panic!("gave up")
+            };
+            tokio::time::sleep_until(at).await;
+            polls += 1;
+        }
+        polls
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_eta_that_keeps_slipping_costs_no_more_than_the_backoff() {
+        // Half an hour of "5 s more".
+        let slipping = polls_until(guided(5 * S, 30 * S), 1800, |_| 5).await;
+        let backoff = polls_until(backoff(5 * S, 30 * S), 1800, |_| 5).await;
+        assert!(slipping <= backoff, "{slipping} polls, the backoff's {backoff}");
+        // The 40 s job whose jobeta said 20 s, then stayed 5 s ahead: 22 requests in v0.1.
+        let late = polls_until(guided(5 * S, 30 * S), 40, |elapsed| {
+            20u64.saturating_sub(elapsed.as_secs()).max(5)
+        })
+        .await;
+        assert!(late <= 7, "{late} polls");
     }
 
     #[tokio::test(start_paused = true)]
