@@ -42,6 +42,8 @@ pub struct Window {
     pub latest: Option<Instant>,
     /// Only an ETA seen once says so: a claim not yet borne out by a second look.
     pub tentative: bool,
+    /// An ETA that has kept its word says so: a promise, not an estimate.
+    pub promised: bool,
 }
 
 /// An end the ETA promised: `first` as it stood at the comparison point `since`, `end` now.
@@ -196,6 +198,7 @@ impl Predictor {
             earliest: end.checked_sub(spread).unwrap_or(end),
             latest: end.checked_add(spread),
             tentative: self.confirmations == 0,
+            promised: self.confirmations > 0,
         })
     }
 
@@ -214,6 +217,7 @@ impl Predictor {
             earliest: tn.checked_add(seconds(((left - quantum) / fastest).max(0.0))?)?,
             latest: seconds(left / slowest).and_then(|d| tn.checked_add(d)),
             tentative: false,
+            promised: false,
         })
     }
 }

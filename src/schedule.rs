@@ -148,7 +148,13 @@ impl Schedule {
             if left <= max {
                 return left.max(shortest);
             }
-            return self.jitter((left / 2).clamp(max, max.saturating_mul(FAR_FACTOR)));
+            let far = max.saturating_mul(FAR_FACTOR);
+            // An ETA that has kept its word: sleep to its window (to the bound); else halve
+            // the time left, and look again.
+            if window.promised {
+                return left.min(far);
+            }
+            return self.jitter((left / 2).clamp(max, far));
         }
         let width = window
             .latest
@@ -420,7 +426,10 @@ mod tests {
         // Half an hour of "5 s more".
         let slipping = polls_until(guided(5 * S, 30 * S), 1800, |_| 5).await;
         let backoff = polls_until(backoff(5 * S, 30 * S), 1800, |_| 5).await;
-        assert!(slipping <= backoff, "{slipping} polls, the backoff's {backoff}");
+        assert!(
+            slipping <= backoff,
+            "{slipping} polls, the backoff's {backoff}"
+        );
         // The 40 s job whose jobeta said 20 s, then stayed 5 s ahead: 22 requests in v0.1.
         let late = polls_until(guided(5 * S, 30 * S), 40, |elapsed| {
             20u64.saturating_sub(elapsed.as_secs()).max(5)
