@@ -3,9 +3,10 @@
 //! `version/1` (each a job of SECONDS from its first poll), `install/1` (three installs of
 //! version 1, done within SECONDS) and `rollout/1` (three machines, one more done per poll).
 //!
-//!     cargo run --release --example sim-server -- [SECONDS]
+//!     cargo run --release --example sim-server -- [SECONDS [UPDATES]]
 //!
-//! SECONDS defaults to 14; 0 makes every job already complete. Any keys are accepted.
+//! SECONDS defaults to 14; 0 makes every job already complete. UPDATES (default 1) serves
+//! `update/1` to `update/UPDATES`, for gates of many jobs. Any keys are accepted.
 
 use clanforge_wait::kind::{JobKind, JobRef};
 use clanforge_wait::sim::{Reply, Script, Sim};
@@ -29,9 +30,13 @@ fn main() -> std::io::Result<()> {
             .map(Duration::from_secs)
             .to_vec(),
     };
+    let updates: u64 = std::env::args()
+        .nth(2)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1);
     let rollout = (0..=3).rev().map(|left| Reply::rollout(left, 0, 3 - left));
-    let server = Sim::new()
-        .job("1", job())
+    let sim = (1..=updates).fold(Sim::new(), |sim, id| sim.job(&id.to_string(), job()));
+    let server = sim
         .serve_job(JobRef::new(JobKind::ImageDiff, "1"), job())
         .serve_job(JobRef::new(JobKind::ImageVersion, "1"), job())
         .serve_job(JobRef::new(JobKind::Install, "1"), installs)

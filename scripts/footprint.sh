@@ -4,7 +4,8 @@
 #   - a one-shot gate (job already complete) against one curl request to the same local
 #     server, side by side in one hyperfine run;
 #   - peak RSS, CPU time and context switches for a 10 s and a 30 s wait with a 10 s
-#     interval: what a wait costs between polls should not grow with the wait.
+#     interval: what a wait costs between polls should not grow with the wait;
+#   - the same for 50 jobs in one gate, a 30 s wait: memory and CPU for many jobs.
 # Installs hyperfine, GNU time and curl from Debian if they are missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,22 +26,26 @@ gate="target/$target/release/clanforge-wait"
 sim=target/release/examples/sim-server
 
 tmp=$(mktemp -d)
-pids=()
+# serve() runs in a command substitution, a subshell: it records its servers in a file, which
+# the cleanup reads (a shell array set there would never reach it).
 cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  if [ -f "$tmp/pids" ]; then
+    while read -r pid; do kill "$pid" 2>/dev/null || true; done <"$tmp/pids"
+  fi
   rm -rf "$tmp"
 }
 trap cleanup EXIT
 
-# Starts a simulator whose job runs $1 seconds and prints its URL.
+# Starts a simulator whose jobs run $1 seconds ($2 update jobs, default 1) and prints its URL.
 serve() {
-  "$sim" "$1" >"$tmp/url.$1" &
-  pids+=($!)
+  local file="$tmp/url.$1.${2:-1}"
+  "$sim" "$1" "${2:-1}" >"$file" 2>/dev/null &
+  echo $! >>"$tmp/pids"
   for _ in $(seq 100); do
-    [ -s "$tmp/url.$1" ] && break
+    [ -s "$file" ] && break
     sleep 0.05
   done
-  cat "$tmp/url.$1"
+  cat "$file"
 }
 
 export CLANFORGE_ACCESS_KEY=measure CLANFORGE_SECRET_KEY=measure
@@ -70,6 +75,14 @@ wait_run() {
 }
 read -r rss10 wall10 user10 sys10 vol10 invol10 < <(wait_run 9)
 read -r rss30 wall30 user30 sys30 vol30 invol30 < <(wait_run 29)
+# 50 update jobs in one gate, ending just before the poll at 30 s.
+url=$(serve 29 50)
+jobs=()
+for id in $(seq 50); do jobs+=("update/$id"); done
+/usr/bin/time -o "$tmp/time.many" -f "%M %e %U %S %w %c" \
+  "$gate" --base-url "$url" --asid 1 --fixed-interval 10s --timeout 2m "${jobs[@]}" 2>/dev/null
+read -r rss50 wall50 user50 sys50 vol50 invol50 <"$tmp/time.many"
+cpu50=$(awk -v u="$user50" -v s="$sys50" 'BEGIN { printf "%.2f", u + s }')
 cpu10=$(awk -v u="$user10" -v s="$sys10" 'BEGIN { printf "%.2f", u + s }')
 cpu30=$(awk -v u="$user30" -v s="$sys30" 'BEGIN { printf "%.2f", u + s }')
 
@@ -81,4 +94,5 @@ cat <<EOF2
 | peak RSS, 10 s and 30 s waits | $(mib $((rss10 * 1024))), $(mib $((rss30 * 1024))) | ≤ 16 MiB |
 | 10 s wait (2 polls): wall, CPU, context switches (voluntary + involuntary) | ${wall10} s, ${cpu10} s, ${vol10} + ${invol10} | |
 | 30 s wait (4 polls): wall, CPU, context switches (voluntary + involuntary) | ${wall30} s, ${cpu30} s, ${vol30} + ${invol30} | no growth but per poll |
+| 50 jobs, 30 s wait: peak RSS, wall, CPU, context switches | $(mib $((rss50 * 1024))), ${wall50} s, ${cpu50} s, ${vol50} + ${invol50} | ≤ 16 MiB, CPU ~0 |
 EOF2
