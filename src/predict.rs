@@ -40,10 +40,18 @@ pub struct Observation {
 pub struct Window {
     pub earliest: Instant,
     pub latest: Option<Instant>,
-    /// Only an ETA seen once says so: a claim not yet borne out by a second look.
-    pub tentative: bool,
-    /// An ETA that has kept its word says so: a promise, not an estimate.
-    pub promised: bool,
+    pub basis: Basis,
+}
+
+/// What a window rests on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Basis {
+    /// An ETA seen once: a claim not yet borne out by a second look.
+    Claim,
+    /// An ETA that has kept its word.
+    Promise,
+    /// The progress rate: bounds, not a promise.
+    Estimate,
 }
 
 /// An end the ETA promised: `first` as it stood at the comparison point `since`, `end` now.
@@ -71,8 +79,6 @@ pub struct Predictor {
     /// The greatest common divisor of 100 and every progress value seen.
     quantum: Option<u8>,
     eta_end: Option<Instant>,
-    /// When the last ETA was seen.
-    eta_seen: Option<Instant>,
     eta_revision: Duration,
     /// What the ETA has promised, while it keeps its word.
     promise: Option<Promise>,
@@ -111,12 +117,8 @@ impl Predictor {
                 }
                 self.trust(at, end);
                 self.eta_end = Some(end);
-                self.eta_seen = Some(at);
             }
-            None => {
-                self.eta_end = None;
-                self.eta_seen = None;
-            }
+            None => self.eta_end = None,
         }
     }
 
@@ -197,8 +199,11 @@ impl Predictor {
         Some(Window {
             earliest: end.checked_sub(spread).unwrap_or(end),
             latest: end.checked_add(spread),
-            tentative: self.confirmations == 0,
-            promised: self.confirmations > 0,
+            basis: if self.confirmations == 0 {
+                Basis::Claim
+            } else {
+                Basis::Promise
+            },
         })
     }
 
@@ -216,8 +221,7 @@ impl Predictor {
         Some(Window {
             earliest: tn.checked_add(seconds(((left - quantum) / fastest).max(0.0))?)?,
             latest: seconds(left / slowest).and_then(|d| tn.checked_add(d)),
-            tentative: false,
-            promised: false,
+            basis: Basis::Estimate,
         })
     }
 }
@@ -277,7 +281,7 @@ mod tests {
         let window = predictor.window().unwrap();
         assert_eq!(window.earliest, t0 + 100 * S);
         assert_eq!(window.latest, Some(t0 + 120 * S));
-        assert!(!window.tentative);
+        assert_eq!(window.basis, Basis::Promise);
     }
 
     #[test]
@@ -290,13 +294,13 @@ mod tests {
     }
 
     #[test]
-    fn an_eta_seen_once_is_tentative() {
+    fn an_eta_seen_once_is_a_claim() {
         let t0 = Instant::now();
         let mut predictor = Predictor::default();
         predictor.observe(t0, eta(100));
-        assert!(predictor.window().unwrap().tentative);
+        assert_eq!(predictor.window().unwrap().basis, Basis::Claim);
         predictor.observe(t0 + 10 * S, eta(90));
-        assert!(!predictor.window().unwrap().tentative);
+        assert_eq!(predictor.window().unwrap().basis, Basis::Promise);
     }
 
     #[test]

@@ -16,7 +16,7 @@
 //! deadline. (backon's own jitter adds up to 100 % on top of the delay, which would break the
 //! caps.)
 
-use crate::predict::{Observation, Predictor, Window};
+use crate::predict::{Basis, Observation, Predictor, Window};
 use backon::{BackoffBuilder, ExponentialBackoff, ExponentialBuilder};
 use std::time::Duration;
 use tokio::time::Instant;
@@ -119,7 +119,7 @@ impl Schedule {
             Policy::Guided { interval, .. } => match self.predictor.window() {
                 None => self.backoff(),
                 // An ETA seen once is a claim, not yet a record: no sooner than the backoff.
-                Some(window) if window.tentative => {
+                Some(window) if window.basis == Basis::Claim => {
                     let backoff = self.backoff();
                     self.guided(window, now, interval, self.cap).max(backoff)
                 }
@@ -151,7 +151,7 @@ impl Schedule {
             let far = max.saturating_mul(FAR_FACTOR);
             // An ETA that has kept its word: sleep to its window (to the bound); else halve
             // the time left, and look again.
-            if window.promised {
+            if window.basis == Basis::Promise {
                 return left.min(far);
             }
             return self.jitter((left / 2).clamp(max, far));
