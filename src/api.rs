@@ -210,12 +210,6 @@ impl Client {
             .collect()
     }
 
-    /// One poll of one job.
-    pub async fn status(&self, job: &JobRef) -> Result<JobStatus, PollError> {
-        let url = self.status_url(job);
-        self.poll(&url, &[job]).await.remove(0)
-    }
-
     async fn fetch(&self, url: &Url) -> Result<Fetched, PollError> {
         let response = self
             .http

@@ -271,7 +271,6 @@ pub(crate) fn status_of(obj: &Map<String, Value>, id_key: Option<&str>) -> Optio
         (None, None) => return None,
     };
     Some(JobStatus {
-        state,
         state_id,
         state_name,
         progress: int(obj.get("jobprogress")).map(|p| p.clamp(0, 100) as u8),
@@ -279,9 +278,7 @@ pub(crate) fn status_of(obj: &Map<String, Value>, id_key: Option<&str>) -> Optio
         error: text(obj.get("joberror")),
         eta: int(obj.get("jobeta")),
         job_id: id_key.and_then(|key| text(obj.get(key))),
-        server_time: None,
-        counts: None,
-        units: Vec::new(),
+        ..JobStatus::synthesized(state)
     })
 }
 

@@ -76,24 +76,13 @@ impl Reply {
     /// `(jobid, target_imageversionid, jobstateid, jobprogress)`.
     pub fn installs(entries: &[(u64, u64, i64, u8)]) -> Self {
         let now = unix_now();
-        let entries: Vec<Value> = entries
+        let entries = entries
             .iter()
             .map(|&(jobid, version, state_id, progress)| {
-                let mut entry = status_body(
-                    None,
-                    state_id,
-                    JobState::from_id(state_id).name(),
-                    progress,
-                    now,
-                    None,
-                );
-                entry["jobid"] = json!(jobid);
-                entry["target_imageversionid"] = json!(version);
-                entry["mirroring"] = json!(false);
-                entry
+                install_entry(jobid, version, state_id, progress, now, None)
             })
             .collect();
-        Self::json(json!({"installs": entries}))
+        Self::json(json!({"installs": Value::Array(entries)}))
     }
 
     /// The v2 image status: machine counts.
@@ -376,12 +365,11 @@ fn timeline_reply(job: &JobRef, t: Duration, total: Duration) -> Reply {
     Reply::json(body)
 }
 
-/// A status answer for `job`, echoing its ID under its kind's key, as a number when it is one
-/// (as the API sends it).
-/// The install list of [`Script::Installs`] at `t` after the first poll.
+/// The install list of [`Script::Installs`] at `t` after the first poll: each install queued
+/// for its first second, then running until its time is up (saying when, in `jobeta`), then gone.
 fn installs_reply(version: u64, machines: &[Duration], t: Duration) -> Reply {
     let now = unix_now();
-    let entries: Vec<(u64, u64, i64, u8)> = machines
+    let entries = machines
         .iter()
         .enumerate()
         .filter(|(_, done_at)| t < **done_at)
@@ -391,25 +379,32 @@ fn installs_reply(version: u64, machines: &[Duration], t: Duration) -> Reply {
             } else {
                 (4, (t.as_secs_f64() / done_at.as_secs_f64() * 100.0) as u8)
             };
-            (1000 + i as u64, version, state, progress)
+            let eta = now + (*done_at - t).as_secs_f64().round() as i64;
+            install_entry(1000 + i as u64, version, state, progress, now, Some(eta))
         })
         .collect();
-    let reply = Reply::installs(&entries);
-    // Each install says when it will be done.
-    let Reply::Http { body, .. } = &reply else {
-        return reply;
-    };
-    let Ok(mut list) = serde_json::from_slice::<Value>(body) else {
-        return reply;
-    };
-    if let Some(list) = list["installs"].as_array_mut() {
-        for (entry, done_at) in list.iter_mut().zip(machines.iter().filter(|d| t < **d)) {
-            entry["jobeta"] = json!(now + (*done_at - t).as_secs_f64().round() as i64);
-        }
-    }
-    Reply::json(list)
+    Reply::json(json!({"installs": Value::Array(entries)}))
 }
 
+/// One entry of an install list.
+fn install_entry(
+    jobid: u64,
+    version: u64,
+    state_id: i64,
+    progress: u8,
+    now: i64,
+    eta: Option<i64>,
+) -> Value {
+    let name = JobState::from_id(state_id).name();
+    let mut entry = status_body(None, state_id, name, progress, now, eta);
+    entry["jobid"] = json!(jobid);
+    entry["target_imageversionid"] = json!(version);
+    entry["mirroring"] = json!(false);
+    entry
+}
+
+/// A status answer for `job`, echoing its ID under its kind's key, as a number when it is one
+/// (as the API sends it).
 fn status_body(
     job: Option<&JobRef>,
     state_id: i64,
