@@ -313,13 +313,7 @@ pub struct Config {
 impl Config {
     /// The IDs of the update jobs, space-separated: the `update_id` key.
     pub fn update_ids(&self) -> String {
-        let ids: Vec<&str> = self
-            .jobs
-            .iter()
-            .filter(|job| job.kind == JobKind::ImageUpdate)
-            .map(|job| job.id.as_str())
-            .collect();
-        ids.join(" ")
+        crate::kind::update_ids(&self.jobs)
     }
 
     /// `--demo`: the API is the embedded simulator.

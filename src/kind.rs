@@ -223,6 +223,16 @@ fn read_rollout(body: &[u8]) -> Result<Answer, BodyError> {
     Ok(Answer::Status(status))
 }
 
+/// The `update_id` key: the IDs of the image updates among `jobs`, separated by spaces.
+pub fn update_ids<'a>(jobs: impl IntoIterator<Item = &'a JobRef>) -> String {
+    let ids: Vec<&str> = jobs
+        .into_iter()
+        .filter(|job| job.kind == JobKind::ImageUpdate)
+        .map(|job| job.id.as_str())
+        .collect();
+    ids.join(" ")
+}
+
 /// Two IDs name the same job: equal as numbers (`"0125"` is 125), else as text.
 pub fn same_id(got: &str, asked: &str) -> bool {
     let (got, asked) = (got.trim(), asked.trim());

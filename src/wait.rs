@@ -143,8 +143,7 @@ impl Gate {
                 .copied()
                 .filter(|&i| self.tracks[i].end.is_none())
                 .collect();
-            let jobs: Vec<JobRef> = live.iter().map(|&i| self.tracks[i].job.clone()).collect();
-            let jobs: Vec<&JobRef> = jobs.iter().collect();
+            let jobs: Vec<&JobRef> = live.iter().map(|&i| &self.tracks[i].job).collect();
             self.requests += 1;
             let budget = settings
                 .request_timeout
@@ -157,8 +156,8 @@ impl Gate {
             self.not_before = now + MIN_GAP;
             // Every job this request served takes its answer before a failure stops the gate.
             let mut failed_fast = false;
+            let (started, deadline) = (self.started, self.deadline);
             for (i, answer) in live.into_iter().zip(answers) {
-                let (started, deadline) = (self.started, self.deadline);
                 let seen = self.tracks[i].take(answer, now, started, deadline, settings, reporter);
                 match seen {
                     Taken::Next(Next::At(at)) => self.tracks[i].next_at = at,
@@ -360,7 +359,7 @@ impl Track {
     fn finish(self, end: End, elapsed: Duration, settings: &Settings) -> Finished {
         let listed = self.last.as_ref().map(|s| s.units.len()).unwrap_or(0);
         Finished {
-            completed_units: (self.seen_units.len() - listed.min(self.seen_units.len())) as u64,
+            completed_units: self.seen_units.len().saturating_sub(listed) as u64,
             job: self.job,
             end,
             last: self.last,

@@ -67,15 +67,9 @@ pub fn report(run: &GateRun, simulated: bool) -> Report {
         (error, message)
     };
     let last = run.jobs.get(decider).and_then(|f| f.last.as_ref());
-    let update_ids: Vec<&str> = run
-        .jobs
-        .iter()
-        .filter(|f| f.job.kind == JobKind::ImageUpdate)
-        .map(|f| f.job.id.as_str())
-        .collect();
     let summary = Summary {
         result: outcome.result(),
-        update_id: update_ids.join(" "),
+        update_id: crate::kind::update_ids(run.jobs.iter().map(|f| &f.job)),
         state_id: last.and_then(|s| s.state_id),
         state: last.map(|s| s.state_label().to_owned()).unwrap_or_default(),
         progress: last.and_then(|s| s.progress),
