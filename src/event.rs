@@ -6,6 +6,7 @@
 //! in [`crate::report::text`]) say it.
 
 use crate::api::PollError;
+use crate::chain::{IfLocked, Step};
 use crate::job::JobStatus;
 use crate::kind::JobRef;
 use crate::outcome::{Outcome, Signal, Summary};
@@ -45,6 +46,88 @@ pub enum Event<'a> {
     },
     /// Time passes with nothing to say.
     Tick,
+    /// A step of a start or a deploy begins (`index` counts from 1). `job` is known unless the
+    /// step creates it.
+    Step {
+        index: usize,
+        total: usize,
+        step: Step,
+        job: Option<&'a JobRef>,
+    },
+    /// A create is about to go out, once: the request as `--dry-run` shows it.
+    Creating { step: Step, request: &'a str },
+    /// A create answered with its new job. `summary` holds every ID known now: a checkpoint
+    /// that the file reporters write at once, so that a run killed later can be resumed.
+    Created {
+        job: &'a JobRef,
+        summary: &'a Summary,
+    },
+    /// A create's answer was lost, and the API names this job, made after the request went
+    /// out: the gate takes it as the one it created.
+    Adopted { job: &'a JobRef, created: i64 },
+    /// A diff or an update locks the image; `if_locked` is what the gate does about it.
+    Locked {
+        lock: &'a JobRef,
+        image: &'a str,
+        if_locked: IfLocked,
+    },
+    /// Nothing locks the image any more.
+    Unlocked { image: &'a str },
+    /// The gate rejected this diff (`--if-locked reject`), releasing the image.
+    Rejected { diff: &'a JobRef },
+    /// A diff found nothing added, modified or removed.
+    NoChanges { diff: &'a JobRef, full: bool },
+    /// `--dry-run`: the requests the command would send, in order. None was sent.
+    DryRun { requests: &'a [String] },
+    /// A read a start makes (the lock, a job's status) failed for a transient reason; the next
+    /// try comes after `wait`.
+    ReadRetrying {
+        what: String,
+        error: &'a PollError,
+        failures: u32,
+        wait: Duration,
+    },
+}
+
+/// Why a step could not make its job. Each names what the gate knows and nothing more.
+#[derive(Debug, Clone)]
+pub enum StartError {
+    /// A diff or update locks the image. `raced`: it appeared between the check and the
+    /// create, which the API refused.
+    Locked {
+        lock: JobRef,
+        image: String,
+        if_locked: IfLocked,
+        raced: bool,
+    },
+    /// The create never left this machine: nothing was made.
+    NotSent(String),
+    /// The create left and no usable answer came; reading state did not settle it.
+    Unknown { reason: String, found: Found },
+    /// The diff found no changes, and a version needs `--full` for that.
+    NoChanges { diff: JobRef },
+    /// What the create needs is missing (an ID the chain did not reach).
+    Missing(&'static str),
+}
+
+/// What reading state found after a create whose outcome is unknown.
+#[derive(Debug, Clone)]
+pub enum Found {
+    /// Nothing locks the image: most likely nothing was made.
+    Nothing,
+    /// A job of the kind locks the image, but it was made before the request went out.
+    Older { job: JobRef, created: Option<i64> },
+    /// Another kind of job locks the image.
+    Other(JobRef),
+    /// A version's diff still locks the image: the version was not made.
+    StillLocked(JobRef),
+    /// A version's diff no longer locks the image: a version was most likely made, its ID
+    /// unknown.
+    Released(JobRef),
+    /// The lock can't be looked up: no game or image ID.
+    CantCheck,
+    /// Reading state failed too.
+    ReadFailed(PollError),
 }
 
 /// Why a wait ended.
@@ -62,6 +145,10 @@ pub enum End {
     Cancelled(Signal),
     /// Not waited on to the end: another job failed first (fail fast).
     Unfinished,
+    /// A step could not make its job.
+    Start(StartError),
+    /// `--dry-run` printed its requests.
+    DryRun,
 }
 
 impl End {
@@ -75,6 +162,9 @@ impl End {
             Self::Stalled(_) => Outcome::Stalled,
             Self::Cancelled(signal) => Outcome::Cancelled(*signal),
             Self::Unfinished => return None,
+            Self::Start(StartError::NoChanges { .. }) => Outcome::Failed,
+            Self::Start(_) => Outcome::ApiError,
+            Self::DryRun => Outcome::DryRun,
         })
     }
 
@@ -121,6 +211,8 @@ pub struct GateRun {
     /// Requests sent: jobs that share an endpoint share its requests.
     pub requests: u32,
     pub elapsed: Duration,
+    /// A start or deploy: the step reached.
+    pub step: Option<Step>,
 }
 
 /// What every reporter gets at the end: the outcome, the result keys and one line for a person.

@@ -118,6 +118,11 @@ pub struct JobStatus {
     pub units: Vec<String>,
     /// The server's clock when it answered (its `Date` header), Unix seconds.
     pub server_time: Option<i64>,
+    /// `jobcreated`, Unix seconds: when the job was made.
+    pub created: Option<i64>,
+    /// A diff's file changes (`added`, `modified` and `removed` together), when the answer
+    /// lists them.
+    pub changes: Option<u64>,
 }
 
 /// Machines or install jobs: still to do, given up, done (where the API says).
@@ -141,6 +146,8 @@ impl JobStatus {
             eta: None,
             job_id: None,
             server_time: None,
+            created: None,
+            changes: None,
             counts: None,
             units: Vec::new(),
         }
@@ -278,8 +285,24 @@ pub(crate) fn status_of(obj: &Map<String, Value>, id_key: Option<&str>) -> Optio
         error: text(obj.get("joberror")),
         eta: int(obj.get("jobeta")),
         job_id: id_key.and_then(|key| text(obj.get(key))),
+        created: int(obj.get("jobcreated")),
+        changes: changes(obj),
         ..JobStatus::synthesized(state)
     })
+}
+
+/// How many files a diff answer lists under `added`, `modified` and `removed` (maps, though a
+/// list is counted too); `None` when it has none of the three.
+fn changes(obj: &Map<String, Value>) -> Option<u64> {
+    let lists: Vec<usize> = ["added", "modified", "removed"]
+        .into_iter()
+        .filter_map(|key| match obj.get(key)? {
+            Value::Object(map) => Some(map.len()),
+            Value::Array(list) => Some(list.len()),
+            _ => Some(0),
+        })
+        .collect();
+    (!lists.is_empty()).then(|| lists.iter().sum::<usize>() as u64)
 }
 
 /// An error body: `success: false` or `error: true`, with `error_message` / `error_code`.

@@ -225,9 +225,14 @@ fn read_rollout(body: &[u8]) -> Result<Answer, BodyError> {
 
 /// The `update_id` key: the IDs of the image updates among `jobs`, separated by spaces.
 pub fn update_ids<'a>(jobs: impl IntoIterator<Item = &'a JobRef>) -> String {
+    ids_of(jobs, JobKind::ImageUpdate)
+}
+
+/// The IDs of the jobs of `kind` among `jobs`, separated by spaces (`diff_id`, …).
+pub fn ids_of<'a>(jobs: impl IntoIterator<Item = &'a JobRef>, kind: JobKind) -> String {
     let ids: Vec<&str> = jobs
         .into_iter()
-        .filter(|job| job.kind == JobKind::ImageUpdate)
+        .filter(|job| job.kind == kind && !job.id.is_empty())
         .map(|job| job.id.as_str())
         .collect();
     ids.join(" ")

@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod chain;
 pub mod cli;
 pub mod event;
 pub mod job;
@@ -17,6 +18,7 @@ pub mod report;
 pub mod schedule;
 pub mod secret;
 pub mod sim;
+pub mod start;
 pub mod wait;
 
 use crate::api::{Client, ClientError};

@@ -21,6 +21,8 @@ pub enum Outcome {
     ApiError,
     /// A signal stopped the gate.
     Cancelled(Signal),
+    /// `--dry-run` printed the requests it would send, and sent none that changes state.
+    DryRun,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,12 +34,16 @@ pub enum Signal {
 /// Every exit code, its outcome and what it means: the single source for `--help` and the
 /// README.
 pub const EXIT_CODES: &[(u8, &str, &str)] = &[
-    (0, "success", "every job completed"),
+    (
+        0,
+        "success",
+        "every job completed (with --dry-run: the plan was printed, result dry-run)",
+    ),
     (
         1,
         "failed",
         "a job failed (jobfailed set, state Failed or Squashed, a failed install, or more failed \
-         machines than --max-failed-machines)",
+         machines than --max-failed-machines), or a deploy's diff found no changes without --full",
     ),
     (
         2,
@@ -52,7 +58,8 @@ pub const EXIT_CODES: &[(u8, &str, &str)] = &[
     (
         4,
         "error",
-        "API error: credentials or ASID refused, job not found, an error answer",
+        "API error: credentials or ASID refused, job not found, an error answer; a create the API \
+         refused, a locked image, a create whose outcome is unknown",
     ),
     (
         5,
@@ -66,7 +73,7 @@ pub const EXIT_CODES: &[(u8, &str, &str)] = &[
 impl Outcome {
     pub fn exit_code(self) -> u8 {
         match self {
-            Self::Completed => 0,
+            Self::Completed | Self::DryRun => 0,
             Self::Failed => 1,
             Self::Usage => 2,
             Self::TimedOut => 3,
@@ -83,7 +90,7 @@ impl Outcome {
     /// but maybe not failed); a timeout (no verdict, only time ran out); success.
     pub fn severity(self) -> u8 {
         match self {
-            Self::Completed => 0,
+            Self::Completed | Self::DryRun => 0,
             Self::TimedOut => 1,
             Self::Stalled => 2,
             Self::Failed => 3,
@@ -97,6 +104,7 @@ impl Outcome {
     pub fn result(self) -> &'static str {
         match self {
             Self::Completed => "success",
+            Self::DryRun => "dry-run",
             Self::Failed => "failed",
             Self::TimedOut => "timeout",
             Self::Stalled => "stalled",
@@ -155,13 +163,23 @@ pub struct Summary {
     pub polls: u32,
     /// The API was `--demo`'s simulator: nothing was asked of Clanforge.
     pub simulated: bool,
+    /// The IDs of the diffs, space-separated (made by a start or deploy, or waited on).
+    pub diff_id: String,
+    /// The IDs of the image versions, space-separated.
+    pub image_version_id: String,
+    /// A start or deploy: the step reached (`update`, `diff`, `version`, `installs`,
+    /// `rollout`); empty for a plain wait.
+    pub step: String,
+    /// The job that locks the image, as `diff/<id>` or `update/<id>`, when a lock stopped the
+    /// gate.
+    pub locked_by: String,
     pub jobs: Vec<JobSummary>,
 }
 
 impl Summary {
     /// Every key with its value as text, in the documented order: what the CI outputs write.
     /// Absent numbers are empty strings; `job_failed` is `true` or `false`.
-    pub fn pairs(&self) -> [(&'static str, String); 11] {
+    pub fn pairs(&self) -> [(&'static str, String); 15] {
         let opt = |n: Option<i64>| n.map(|n| n.to_string()).unwrap_or_default();
         [
             ("result", self.result.to_owned()),
@@ -174,6 +192,10 @@ impl Summary {
             ("elapsed_seconds", self.elapsed_seconds.to_string()),
             ("polls", self.polls.to_string()),
             ("simulated", self.simulated.to_string()),
+            ("diff_id", self.diff_id.clone()),
+            ("image_version_id", self.image_version_id.clone()),
+            ("step", self.step.clone()),
+            ("locked_by", self.locked_by.clone()),
             // One line of JSON: serde escapes every line break.
             (
                 "jobs",
@@ -203,6 +225,8 @@ mod tests {
             let row = EXIT_CODES.iter().find(|row| row.0 == outcome.exit_code());
             assert_eq!(row.map(|r| r.1), Some(outcome.result()), "{outcome:?}");
         }
+        assert_eq!(DryRun.exit_code(), 0);
+        assert!(EXIT_CODES[0].2.contains("dry-run"));
     }
 
     #[test]
@@ -228,6 +252,10 @@ mod tests {
             elapsed_seconds: 2,
             polls: 3,
             simulated: true,
+            diff_id: String::new(),
+            image_version_id: String::new(),
+            step: "diff".into(),
+            locked_by: String::new(),
             jobs: Vec::new(),
         };
         // The JSON text itself, not a parsed map (which would sort its keys): each key of
@@ -246,6 +274,6 @@ mod tests {
         assert_eq!(summary.pairs()[2].1, "");
         assert_eq!(summary.pairs()[4].1, "5");
         assert_eq!(summary.pairs()[9].1, "true");
-        assert_eq!(summary.pairs()[10].1, "[]");
+        assert_eq!(summary.pairs()[14].1, "[]");
     }
 }

@@ -101,6 +101,7 @@ pub async fn wait(
         jobs,
         requests: gate.requests,
         elapsed,
+        step: None,
     }
 }
 

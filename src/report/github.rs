@@ -4,7 +4,7 @@
 
 use super::text::human;
 use super::workflow::{self, Group, Level, StopCommands};
-use crate::event::{Report, ReportError, Reporter};
+use crate::event::{Event, Report, ReportError, Reporter};
 use crate::outcome::Outcome;
 use crate::secret::Secret;
 use std::fs::OpenOptions;
@@ -44,6 +44,14 @@ impl GitHub {
 }
 
 impl Reporter for GitHub {
+    /// A create's new ID goes to `$GITHUB_OUTPUT` at once; the final values, appended later,
+    /// win (the runner keeps a key's last value).
+    fn on_event(&mut self, event: &Event<'_>) {
+        if let (Event::Created { summary, .. }, Some(path)) = (event, &self.output) {
+            let _ = append("$GITHUB_OUTPUT", path, &output_file(&summary.pairs()));
+        }
+    }
+
     fn on_finish(&mut self, report: &Report) -> Result<(), ReportError> {
         self.stop.take();
         self.group.take();

@@ -4,9 +4,10 @@
 
 use super::LogMode;
 use super::text::{count, describe, human, poll_error};
+use crate::chain::{IfLocked, Step};
 use crate::event::{Event, Report, ReportError, Reporter};
 use crate::job::{JobStatus, Phase, unix_now};
-use crate::kind::JobRef;
+use crate::kind::{JobKind, JobRef};
 use crate::outcome::Outcome;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::collections::BTreeMap;
@@ -83,6 +84,8 @@ pub struct LogReporter {
     last: BTreeMap<JobRef, (String, Option<u8>)>,
     /// More than one job: every line names its job.
     many: bool,
+    /// A start or deploy: the step under way and the number of steps; lines name both.
+    step: Option<(usize, usize)>,
     last_line: Instant,
     started: Instant,
 }
@@ -145,6 +148,106 @@ impl Reporter for LogReporter {
                     human(*settle)
                 );
             }
+            Event::Step {
+                index,
+                total,
+                step,
+                job,
+            } => {
+                self.line();
+                self.step = Some((*index, *total));
+                match job {
+                    Some(job) if step.creates() => info!(
+                        step = step.name(),
+                        "{}made already (given or resumed): waiting on it, not creating another",
+                        self.prefix(job)
+                    ),
+                    Some(job) => info!(step = step.name(), "{}waiting", self.prefix(job)),
+                    None => info!(
+                        step = step.name(),
+                        "[{index}/{total}] {}: creating it",
+                        step.name()
+                    ),
+                }
+            }
+            Event::Creating { step, request } => {
+                self.line();
+                let (index, total) = self.step.unwrap_or((1, 1));
+                info!(
+                    step = step.name(),
+                    "[{index}/{total}] {}: {request} (changes state: sent once, never retried)",
+                    step.name()
+                );
+            }
+            Event::Created { job, .. } => {
+                self.line();
+                info!(job = %job.reference(), "{}created", self.prefix(job));
+            }
+            Event::Adopted { job, created } => {
+                self.line();
+                warn!(
+                    job = %job.reference(),
+                    "{}the create's answer was lost; image/options names {job}, made after the \
+                     request went out (jobcreated {created}): waiting on it as the one created",
+                    self.prefix(job)
+                );
+            }
+            Event::Locked {
+                lock,
+                image,
+                if_locked,
+            } => {
+                self.line();
+                let what = match (if_locked, lock.kind) {
+                    (IfLocked::Wait, _) => "waiting until nothing locks it (--if-locked wait)",
+                    (IfLocked::Reject, JobKind::ImageDiff) => {
+                        "rejecting that diff once it has ended (--if-locked reject)"
+                    }
+                    _ => "stopping (--if-locked fail)",
+                };
+                warn!(locked_by = %lock.reference(), "image {image} is locked by {lock}: {what}");
+            }
+            Event::Unlocked { image } => {
+                self.line();
+                info!("image {image} is no longer locked");
+            }
+            Event::Rejected { diff } => {
+                self.line();
+                warn!("rejected {diff} (reinstall=0): it no longer locks the image");
+            }
+            Event::NoChanges { diff, full } => {
+                self.line();
+                let next = if *full {
+                    "--full: a full version is packaged all the same"
+                } else {
+                    "a version of it needs --full"
+                };
+                warn!(
+                    "{}{diff} found no changes (nothing added, modified or removed); {next}",
+                    self.prefix(diff)
+                );
+            }
+            Event::DryRun { requests } => {
+                self.line();
+                info!("dry run: these requests would go out, in order; none is sent");
+                for request in *requests {
+                    info!("  {request}");
+                }
+            }
+            Event::ReadRetrying {
+                what,
+                error,
+                failures,
+                wait,
+            } => {
+                self.line();
+                warn!(
+                    failures,
+                    "reading {what}: {}; retrying in {}",
+                    poll_error(error),
+                    human(*wait)
+                );
+            }
             Event::Retrying {
                 job,
                 error,
@@ -187,6 +290,7 @@ impl LogReporter {
             bar,
             last: BTreeMap::new(),
             many: false,
+            step: None,
             last_line: Instant::now(),
             started: Instant::now(),
         }
@@ -196,9 +300,11 @@ impl LogReporter {
         self.last_line = Instant::now();
     }
 
-    /// "update/2: " when there are several jobs, else nothing.
+    /// "update/2: " when there are several jobs, "[2/4] diff 218595: " in a chain, else nothing.
     fn prefix(&self, job: &JobRef) -> String {
-        if self.many {
+        if let Some((index, total)) = self.step {
+            format!("[{index}/{total}] {}: ", step_job(job))
+        } else if self.many {
             format!("{}: ", job.reference())
         } else {
             String::new()
@@ -270,6 +376,17 @@ impl LogReporter {
             "still waiting: {seen} after {}{polls}",
             human(self.started.elapsed())
         );
+    }
+}
+
+/// A job as a step's line names it: "diff 218595", "installs of version 5003".
+fn step_job(job: &JobRef) -> String {
+    let step = Step::of(job.kind);
+    match job.kind {
+        JobKind::Install => format!("installs of version {}", job.id),
+        JobKind::Rollout => format!("rollout of image {}", job.id),
+        _ if job.id.is_empty() => step.name().to_owned(),
+        _ => format!("{} {}", step.name(), job.id),
     }
 }
 

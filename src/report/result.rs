@@ -1,7 +1,8 @@
 //! The final result as one JSON object: to a file (`--result-file`) and/or stdout (`--json`).
 
 use super::OutputFile;
-use crate::event::{Report, ReportError, Reporter};
+use crate::event::{Event, Report, ReportError, Reporter};
+use crate::outcome::Summary;
 use std::io::{self, Write};
 use std::path::PathBuf;
 
@@ -15,11 +16,25 @@ impl ResultFile {
     }
 }
 
-impl Reporter for ResultFile {
-    fn on_finish(&mut self, report: &Report) -> Result<(), ReportError> {
-        let mut json = serde_json::to_vec_pretty(&report.summary).unwrap_or_default();
+impl ResultFile {
+    fn write(&mut self, summary: &Summary) -> Result<(), ReportError> {
+        let mut json = serde_json::to_vec_pretty(summary).unwrap_or_default();
         json.push(b'\n');
         self.0.write(&json)
+    }
+}
+
+impl Reporter for ResultFile {
+    /// A create's new ID is written at once (`result` `running`), so that a run killed later
+    /// leaves a file to resume from. An error here shows again at the end.
+    fn on_event(&mut self, event: &Event<'_>) {
+        if let Event::Created { summary, .. } = event {
+            let _ = self.write(summary);
+        }
+    }
+
+    fn on_finish(&mut self, report: &Report) -> Result<(), ReportError> {
+        self.write(&report.summary)
     }
 }
 

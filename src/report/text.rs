@@ -2,10 +2,12 @@
 //! built from the loop's facts. The loop and the client state facts (and, as a [`Fix`], what
 //! would help); only this module names the flags.
 
+use crate::api::change::lock_in;
 use crate::api::{Fix, PollError};
-use crate::event::{End, Finished, GateRun, Report};
+use crate::chain::{IfLocked, Step};
+use crate::event::{End, Finished, Found, GateRun, Report, StartError};
 use crate::job::{JobStatus, one_line};
-use crate::kind::JobKind;
+use crate::kind::{JobKind, JobRef, ids_of};
 use crate::outcome::{JobSummary, Outcome, Signal, Summary};
 use std::time::Duration;
 
@@ -42,7 +44,9 @@ pub fn report(run: &GateRun, simulated: bool) -> Report {
         .position(|f| f.end.outcome() == Some(outcome))
         .unwrap_or(0);
     let single = run.jobs.len() == 1;
-    let (error, message) = if single {
+    let (error, message) = if let Some(step) = run.step {
+        chain_words(run, outcome, step, &words[decider])
+    } else if single {
         words[0].clone()
     } else {
         let reference = run.jobs[decider].job.reference();
@@ -67,9 +71,18 @@ pub fn report(run: &GateRun, simulated: bool) -> Report {
         (error, message)
     };
     let last = run.jobs.get(decider).and_then(|f| f.last.as_ref());
+    let locked_by = run.jobs.iter().find_map(|f| match &f.end {
+        End::Start(StartError::Locked { lock, .. }) => Some(lock.clone()),
+        End::Refused(PollError::Api { message, .. }) => lock_in(message),
+        _ => None,
+    });
     let summary = Summary {
         result: outcome.result(),
         update_id: crate::kind::update_ids(run.jobs.iter().map(|f| &f.job)),
+        diff_id: ids_of(run.jobs.iter().map(|f| &f.job), JobKind::ImageDiff),
+        image_version_id: ids_of(run.jobs.iter().map(|f| &f.job), JobKind::ImageVersion),
+        step: run.step.map(Step::name).unwrap_or_default().to_owned(),
+        locked_by: locked_by.map(|lock| lock.reference()).unwrap_or_default(),
         state_id: last.and_then(|s| s.state_id),
         state: last.map(|s| s.state_label().to_owned()).unwrap_or_default(),
         progress: last.and_then(|s| s.progress),
@@ -94,6 +107,203 @@ pub fn report(run: &GateRun, simulated: bool) -> Report {
         outcome,
         summary,
         message,
+    }
+}
+
+/// A chain's error and line: the steps as they went, and the step it stopped at.
+fn chain_words(
+    run: &GateRun,
+    outcome: Outcome,
+    step: Step,
+    (error, message): &(String, String),
+) -> (String, String) {
+    let steps: Vec<String> = run
+        .jobs
+        .iter()
+        .map(|f| format!("{} {}", f.job.reference(), f.end.result()))
+        .collect();
+    let after = format!(
+        "after {} and {}",
+        human(run.elapsed),
+        count(run.requests, "request")
+    );
+    if outcome == Outcome::Completed {
+        return (
+            String::new(),
+            format!("every step completed {after}: {}", steps.join(" → ")),
+        );
+    }
+    let error = if error.is_empty() {
+        String::new()
+    } else {
+        format!("{} step: {error}", step.name())
+    };
+    let message = format!(
+        "stopped at the {} step {after} ({}): {message}",
+        step.name(),
+        steps.join(" → ")
+    );
+    (error, message)
+}
+
+/// The summary written the moment a create answers: every ID known, `result` `running`.
+pub fn checkpoint(finished: &[Finished], job: &JobRef, step: Step, simulated: bool) -> Summary {
+    let jobs = || finished.iter().map(|f| &f.job).chain([job]);
+    let mut rows: Vec<JobSummary> = finished.iter().map(|f| job_summary(f, "")).collect();
+    rows.push(JobSummary {
+        job: job.reference(),
+        kind: job.kind.name(),
+        id: job.id.clone(),
+        result: "running",
+        state_id: None,
+        state: String::new(),
+        progress: None,
+        job_failed: false,
+        error: String::new(),
+        polls: 0,
+        elapsed_seconds: finished.last().map_or(0, |f| f.elapsed.as_secs()),
+        pending: None,
+        failed: None,
+        completed: None,
+    });
+    Summary {
+        result: "running",
+        update_id: crate::kind::update_ids(jobs()),
+        state_id: None,
+        state: String::new(),
+        progress: None,
+        job_failed: false,
+        error: String::new(),
+        elapsed_seconds: finished.last().map_or(0, |f| f.elapsed.as_secs()),
+        polls: 0,
+        simulated,
+        diff_id: ids_of(jobs(), JobKind::ImageDiff),
+        image_version_id: ids_of(jobs(), JobKind::ImageVersion),
+        step: step.name().to_owned(),
+        locked_by: String::new(),
+        jobs: rows,
+    }
+}
+
+/// The report of `--dry-run`: the requests were printed, none was sent.
+pub fn dry_run(requests: usize, known: &[JobRef], simulated: bool) -> Report {
+    let message = format!(
+        "dry run: {} printed above; none was sent, nothing was created",
+        count(requests as u32, "request")
+    );
+    let mut report = not_started(Outcome::DryRun, "", message, simulated);
+    let summary = &mut report.summary;
+    summary.update_id = crate::kind::update_ids(known);
+    summary.diff_id = ids_of(known, JobKind::ImageDiff);
+    summary.image_version_id = ids_of(known, JobKind::ImageVersion);
+    summary.error = String::new();
+    report
+}
+
+/// A job a step made, or the one it was about to make.
+fn label(job: &JobRef) -> String {
+    if job.id.is_empty() {
+        format!("the new {}", kind_noun(job.kind))
+    } else {
+        job.to_string()
+    }
+}
+
+fn kind_noun(kind: JobKind) -> &'static str {
+    match kind {
+        JobKind::ImageUpdate => "image update",
+        JobKind::ImageDiff => "image diff",
+        JobKind::ImageVersion => "image version",
+        JobKind::Install => "installs",
+        JobKind::Rollout => "rollout",
+    }
+}
+
+/// Why a step made no job, and what to do.
+fn start_words(job: &JobRef, error: &StartError) -> String {
+    let noun = kind_noun(job.kind);
+    match error {
+        StartError::Locked {
+            lock,
+            image,
+            if_locked,
+            raced,
+        } => {
+            let what = if *raced {
+                format!(
+                    "image {image} is locked by {lock}: it appeared between the gate's check and \
+                     its create, which the API refused (nothing was created)"
+                )
+            } else {
+                format!("image {image} is locked by {lock}")
+            };
+            let advice = match (lock.kind, if_locked) {
+                (JobKind::ImageDiff, _) if !*raced => {
+                    "a diff holds the lock until a version is made from it or it is rejected: \
+                     accept or reject it in Clanforge, or run again with --if-locked wait (wait \
+                     for that) or --if-locked reject --yes-reject-diff (reject it)"
+                }
+                (JobKind::ImageDiff, _) => {
+                    "run again: --if-locked decides what to do about it (fail, wait, or \
+                     reject with --yes-reject-diff)"
+                }
+                (_, IfLocked::Reject) => {
+                    "an update can't be rejected: wait for it to end with --if-locked wait"
+                }
+                _ => "wait for that update to end, or run again with --if-locked wait",
+            };
+            format!("{what}; {advice}")
+        }
+        StartError::NotSent(reason) => format!(
+            "the {noun}'s create could not be sent ({reason}): nothing was created; run the \
+             step again"
+        ),
+        StartError::Unknown { reason, found } => {
+            let head = format!(
+                "the {noun}'s create went out and its outcome is unknown ({reason}); it was not \
+                 sent again"
+            );
+            let check = "check the image's jobs in the Clanforge dashboard before you run the \
+                         step again";
+            let found = match found {
+                Found::Nothing => {
+                    format!("nothing locks the image now, so most likely no {noun} was made; {check}")
+                }
+                Found::Older { job, created } => format!(
+                    "{job} locks the image but was made before the gate's request{}, so it is not \
+                     the one the gate asked for; {check}",
+                    created
+                        .map(|c| format!(" (jobcreated {c})"))
+                        .unwrap_or_else(|| " (or says no jobcreated)".into())
+                ),
+                Found::Other(job) => format!("{job} locks the image; {check}"),
+                Found::StillLocked(diff) => format!(
+                    "{diff} still locks the image, so nothing came of it; run the step again (a \
+                     deploy: --resume-from its result file)"
+                ),
+                Found::Released(diff) => format!(
+                    "{diff} no longer locks the image, so a version was most likely made from it, \
+                     its ID unknown; check the image's versions in the Clanforge dashboard, and \
+                     follow the rollout with `clanforge-wait rollout/<imageid>`"
+                ),
+                Found::CantCheck => format!(
+                    "pass --game-id and --image-id so that the gate can look up what locks the \
+                     image (image/options); {check}"
+                ),
+                Found::ReadFailed(error) => {
+                    format!("reading the lock failed too ({}); {check}", poll_error(error))
+                }
+            };
+            format!("{head}: {found}")
+        }
+        StartError::NoChanges { diff } => format!(
+            "{diff} found no changes (nothing added, modified or removed): the image already \
+             holds this build, and a version of an empty diff must be a full one. The diff locks \
+             the image until a version is made from it or it is rejected: run again with \
+             --resume-from (or --diff-id {}) and --full to package a full version, or reject it",
+            diff.id
+        ),
+        StartError::Missing(what) => format!("{what} is needed for this step: pass it"),
     }
 }
 
@@ -170,9 +380,14 @@ fn job_words(finished: &Finished) -> (String, String) {
         }
         End::Refused(error) => {
             let error = poll_error(error);
-            let message = format!("{job}: {error}");
+            let message = format!("{}: {error}", label(job));
             (error, message)
         }
+        End::Start(why) => {
+            let error = start_words(job, why);
+            (error.clone(), error)
+        }
+        End::DryRun => (String::new(), "dry run: nothing was sent".to_owned()),
         End::TimedOut | End::RetryAfterPastDeadline(_) => {
             let limit = human(finished.timeout);
             let why = match &finished.end {
@@ -242,6 +457,10 @@ fn not_started(outcome: Outcome, update_id: &str, message: String, simulated: bo
             elapsed_seconds: 0,
             polls: 0,
             simulated,
+            diff_id: String::new(),
+            image_version_id: String::new(),
+            step: String::new(),
+            locked_by: String::new(),
             jobs: Vec::new(),
         },
         message,

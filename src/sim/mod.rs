@@ -6,8 +6,10 @@
 //! that tests can assert on what the gate sent.
 
 mod http;
+mod world;
 
 pub use http::SimServer;
+pub use world::{CreateFault, Image};
 
 use crate::job::{JobState, unix_now};
 use crate::kind::{JobKind, JobRef};
@@ -204,6 +206,8 @@ struct State {
     requests: Mutex<Vec<Request>>,
     /// The `Authorization` header every request must carry, when set.
     authorization: Option<String>,
+    /// The image a deploy works on: creates, locks, options, reject.
+    world: Option<Mutex<world::World>>,
 }
 
 /// A simulated API, configured before it is served.
@@ -211,6 +215,7 @@ struct State {
 pub struct Sim {
     jobs: HashMap<JobRef, Job>,
     authorization: Option<String>,
+    image: Option<Image>,
 }
 
 impl Sim {
@@ -248,11 +253,19 @@ impl Sim {
         self
     }
 
+    /// Serves the deploy endpoints for this image: the creates, the reject, `image/options`,
+    /// and the jobs they make (see [`Image`]).
+    pub fn image(mut self, image: Image) -> Self {
+        self.image = Some(image);
+        self
+    }
+
     fn into_state(self) -> Arc<State> {
         Arc::new(State {
             jobs: Mutex::new(self.jobs),
             requests: Mutex::default(),
             authorization: self.authorization,
+            world: self.image.map(|image| Mutex::new(world::World::new(image))),
         })
     }
 }
@@ -274,9 +287,10 @@ impl State {
         if request.method != "GET" {
             return Reply::error(405, 405, "method not allowed");
         }
-        let Some(job) = route(&request.path) else {
+        let job = route(&request.path);
+        if job.is_none() && self.world.is_none() {
             return Reply::error(404, 404, "no such endpoint");
-        };
+        }
         if let Some(expected) = &self.authorization
             && request.header("authorization") != Some(expected.as_str())
         {
@@ -289,6 +303,18 @@ impl State {
         if asid.is_none_or(str::is_empty) {
             return Reply::error(400, 400, "accountserviceid is required");
         }
+        if let Some(world) = &self.world {
+            let query: HashMap<String, String> = reqwest::Url::parse(&format!("http://sim/?{}", request.query))
+                .map(|url| url.query_pairs().into_owned().collect())
+                .unwrap_or_default();
+            let path: Vec<&str> = request.path.trim_start_matches('/').split('/').collect();
+            if let Some(reply) = lock(world).route(&path, &query) {
+                return reply;
+            }
+        }
+        let Some(job) = job else {
+            return Reply::error(404, 404, "no such endpoint");
+        };
         let mut jobs = lock(&self.jobs);
         let Some(served) = jobs.get_mut(&job) else {
             return Reply::error(404, 404, &format!("{job} not found"));

@@ -4,6 +4,8 @@
 //! The HTTP status alone is not trusted: a 2xx body can still be an error (`success: false`),
 //! and a proxy can answer 200 with an HTML page.
 
+pub mod change;
+
 use crate::job::{Answer, BodyError, JobStatus, excerpt, one_line};
 use crate::kind::{JobRef, same_id};
 use crate::secret::Secret;
@@ -184,6 +186,11 @@ impl Client {
         })
     }
 
+    /// The account service ID every request names.
+    pub fn asid(&self) -> &str {
+        &self.asid
+    }
+
     /// The job's status endpoint with `?accountserviceid=<asid>`, each part escaped. Jobs that
     /// share a URL (every `install/…`) share its requests.
     pub fn status_url(&self, job: &JobRef) -> Url {
@@ -211,6 +218,12 @@ impl Client {
     }
 
     async fn fetch(&self, url: &Url) -> Result<Fetched, PollError> {
+        self.fetch_raw(url).await.map_err(|e| transport_error(&e))
+    }
+
+    /// One GET with the keys; the transport's error as it came, for callers that must tell a
+    /// request that never left from one that did.
+    async fn fetch_raw(&self, url: &Url) -> Result<Fetched, reqwest::Error> {
         let response = self
             .http
             .get(url.clone())
@@ -219,8 +232,7 @@ impl Client {
                 Some(self.credentials.secret_key.expose()),
             )
             .send()
-            .await
-            .map_err(|e| transport_error(&e))?;
+            .await?;
         let status = response.status();
         let header = |name| response.headers().get(name).and_then(|v| v.to_str().ok());
         // A Retry-After date counts from the server's own clock (its Date header), so that a
@@ -251,7 +263,13 @@ struct Fetched {
 
 impl Fetched {
     fn read(&self, job: &JobRef) -> Result<JobStatus, PollError> {
-        let mut status = classify(job, self.status, self.retry_after, &self.body)?;
+        let read = |body: &[u8]| {
+            job.read(body).map(|answer| match answer {
+                Answer::Status(status) => Ok(status),
+                error => Err(error),
+            })
+        };
+        let mut status = classify(job, self.status, self.retry_after, &self.body, read)?;
         if let (Some(got), Some(key)) = (status.job_id.as_deref(), job.kind.id_key())
             && !same_id(got, &job.id)
         {
@@ -266,16 +284,21 @@ impl Fetched {
     }
 }
 
-fn classify(
-    job: &JobRef,
+/// What a body reader makes of a 2xx body: the value, or the API's error answer.
+type Read<T> = Result<Result<T, Answer>, BodyError>;
+
+/// An answer from `what` (a job, an endpoint), classified by its status and read by `read`.
+fn classify<T>(
+    what: &dyn std::fmt::Display,
     status: StatusCode,
     retry_after: Option<Duration>,
     body: &Result<Vec<u8>, PollError>,
-) -> Result<JobStatus, PollError> {
+    read: impl Fn(&[u8]) -> Read<T>,
+) -> Result<T, PollError> {
     // On an error status the body is only a detail; it may be missing or unreadable.
     let message = || {
-        body.as_ref().ok().and_then(|b| match job.read(b) {
-            Ok(Answer::Error { message, .. }) => Some(message),
+        body.as_ref().ok().and_then(|b| match read(b) {
+            Ok(Err(Answer::Error { message, .. })) => Some(message),
             _ => None,
         })
     };
@@ -286,19 +309,22 @@ fn classify(
             message: message(),
         }),
         404 => Err(PollError::NotFound {
-            job: job.to_string(),
+            job: what.to_string(),
             message: message(),
         }),
         408 | 429 | 500..=599 => Err(PollError::Transient {
             reason: format!("HTTP {status} from the API"),
             retry_after,
         }),
-        200..=299 => match job.read(body.as_ref().map_err(Clone::clone)?) {
-            Ok(Answer::Status(s)) => Ok(s),
-            Ok(Answer::Error { code, message }) => Err(PollError::Api {
+        200..=299 => match read(body.as_ref().map_err(Clone::clone)?) {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(Answer::Error { code, message })) => Err(PollError::Api {
                 code,
                 message: one_line(&message),
             }),
+            Ok(Err(Answer::Status(_))) => Err(PollError::Unusable(
+                "a job status where none was expected".into(),
+            )),
             Err(e @ BodyError::NotJson { .. }) => Err(PollError::Transient {
                 reason: format!("unreadable answer (HTTP {code}): {e}"),
                 retry_after,

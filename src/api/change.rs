@@ -1,0 +1,464 @@
+//! The calls that change state: the creates and the reject. They are GETs like the status
+//! reads, but a different type: a [`Change`] is not `Clone`, [`Client::send`] takes it by
+//! value and makes exactly one request, and nothing in the wait loop or its retry schedule can
+//! name one. "Never sent twice" is the compiler's job, not the caller's care.
+//!
+//! What one send can end as is a [`Sent`]: done (with the new job's ID), refused (the API said
+//! no: nothing changed), not sent (the request never left), or unknown (it left, and no usable
+//! answer came back). Only the caller can resolve an unknown outcome, by reading state.
+
+use super::{Client, PollError, certificate_error, classify, transport_error};
+use crate::job::{int, object, text};
+use crate::kind::{JobKind, JobRef};
+use crate::secret::Secret;
+use reqwest::Url;
+use std::fmt;
+use std::time::Duration;
+
+/// One state-changing request, built once and sent at most once.
+#[derive(Debug)]
+pub struct Change {
+    call: Call,
+}
+
+#[derive(Debug)]
+enum Call {
+    CreateUpdate {
+        image_id: String,
+        machine_id: String,
+        desc: String,
+        /// `None`: the image's default `update_url`.
+        url: Option<Secret>,
+    },
+    CreateDiff {
+        image_id: String,
+        machine_id: String,
+    },
+    CreateVersion {
+        diff_id: String,
+        restart: bool,
+        full: bool,
+    },
+    /// Rejects a diff without reinstalling its machine (`reinstall=0`).
+    RejectDiff { diff_id: String },
+}
+
+impl Change {
+    pub fn create_update(image_id: &str, machine_id: &str, desc: &str, url: Option<Secret>) -> Self {
+        Self {
+            call: Call::CreateUpdate {
+                image_id: image_id.to_owned(),
+                machine_id: machine_id.to_owned(),
+                desc: desc.to_owned(),
+                url,
+            },
+        }
+    }
+
+    pub fn create_diff(image_id: &str, machine_id: &str) -> Self {
+        Self {
+            call: Call::CreateDiff {
+                image_id: image_id.to_owned(),
+                machine_id: machine_id.to_owned(),
+            },
+        }
+    }
+
+    pub fn create_version(diff_id: &str, restart: bool, full: bool) -> Self {
+        Self {
+            call: Call::CreateVersion {
+                diff_id: diff_id.to_owned(),
+                restart,
+                full,
+            },
+        }
+    }
+
+    pub fn reject_diff(diff_id: &str) -> Self {
+        Self {
+            call: Call::RejectDiff {
+                diff_id: diff_id.to_owned(),
+            },
+        }
+    }
+
+    /// The kind of job the call makes (or, for a reject, acts on).
+    pub fn kind(&self) -> JobKind {
+        match &self.call {
+            Call::CreateUpdate { .. } => JobKind::ImageUpdate,
+            Call::CreateDiff { .. } | Call::RejectDiff { .. } => JobKind::ImageDiff,
+            Call::CreateVersion { .. } => JobKind::ImageVersion,
+        }
+    }
+
+    fn path(&self) -> Vec<&str> {
+        match &self.call {
+            Call::CreateUpdate { .. } => vec!["cfp", "v1", "imageupdate", "create"],
+            Call::CreateDiff { .. } => vec!["cfp", "v1", "imagediff", "create"],
+            Call::CreateVersion { .. } => vec!["cfp", "v1", "imageversion", "create"],
+            Call::RejectDiff { diff_id } => vec!["cfp", "v1", "imagediff", diff_id, "reject"],
+        }
+    }
+
+    /// The query parameters after `accountserviceid`, the URL's as a secret.
+    fn params(&self) -> Vec<(&'static str, Param<'_>)> {
+        let bit = |b: bool| Param::Text(if b { "1" } else { "0" });
+        match &self.call {
+            Call::CreateUpdate {
+                image_id,
+                machine_id,
+                desc,
+                url,
+            } => {
+                let mut params = vec![
+                    ("imageid", Param::Text(image_id)),
+                    ("machineid", Param::Text(machine_id)),
+                    ("desc", Param::Text(desc)),
+                ];
+                params.extend(url.as_ref().map(|url| ("url", Param::Secret(url))));
+                params
+            }
+            Call::CreateDiff {
+                image_id,
+                machine_id,
+            } => vec![
+                ("imageid", Param::Text(image_id)),
+                ("machineid", Param::Text(machine_id)),
+            ],
+            Call::CreateVersion {
+                diff_id,
+                restart,
+                full,
+            } => {
+                let mut params = vec![("diffid", Param::Text(diff_id)), ("restart", bit(*restart))];
+                if *full {
+                    params.push(("full", bit(true)));
+                }
+                params
+            }
+            Call::RejectDiff { .. } => vec![("reinstall", bit(false))],
+        }
+    }
+
+    /// `GET /cfp/v1/imageupdate/create?accountserviceid=7&imageid=…`, as `--dry-run` prints
+    /// it: the update URL shows its scheme and host only, and the keys are never part of it.
+    pub fn shown(&self, asid: &str) -> String {
+        let mut url = Url::parse("http://x/").expect("a fixed URL parses");
+        url.path_segments_mut()
+            .expect("http URLs have paths")
+            .pop_if_empty()
+            .extend(self.path());
+        {
+            let mut query = url.query_pairs_mut();
+            query.append_pair("accountserviceid", asid);
+            for (name, value) in self.params() {
+                if let Param::Text(value) = value {
+                    query.append_pair(name, value);
+                }
+            }
+        }
+        let mut shown = format!("GET {}?{}", url.path(), url.query().unwrap_or_default());
+        for (name, value) in self.params() {
+            if let Param::Secret(url) = value {
+                shown.push_str(&format!("&{name}={}", url_shown(url)));
+            }
+        }
+        shown
+    }
+
+    /// Every secret the request holds, and the parts of it that could show up on their own
+    /// (the password, the user, a `credentials=` value): what GitHub must mask and what any
+    /// error text is scrubbed of.
+    pub fn secrets(&self) -> Vec<Secret> {
+        match &self.call {
+            Call::CreateUpdate { url: Some(url), .. } => url_secrets(url),
+            _ => Vec::new(),
+        }
+    }
+}
+
+enum Param<'a> {
+    Text(&'a str),
+    Secret(&'a Secret),
+}
+
+/// An update URL as it may be shown: its scheme and host, nothing of its path, user, password
+/// or query (`s3://bucket/…`).
+pub fn url_shown(url: &Secret) -> String {
+    match Url::parse(url.expose().trim()) {
+        Ok(parsed) => match parsed.host_str() {
+            Some(host) if !host.is_empty() => format!("{}://{host}/…", parsed.scheme()),
+            _ => format!("{}:…", parsed.scheme()),
+        },
+        Err(_) => "(hidden)".to_owned(),
+    }
+}
+
+/// The URL and each secret part of it, as written and decoded.
+pub fn url_secrets(url: &Secret) -> Vec<Secret> {
+    let whole = url.expose().trim();
+    let mut parts = vec![whole.to_owned()];
+    if let Ok(parsed) = Url::parse(whole) {
+        parts.push(parsed.username().to_owned());
+        parts.extend(parsed.password().map(str::to_owned));
+        parts.extend(
+            parsed
+                .query_pairs()
+                .filter(|(name, _)| name != "region" && name != "requesttimeout")
+                .map(|(_, value)| value.into_owned()),
+        );
+    }
+    let decoded: Vec<String> = parts
+        .iter()
+        .filter_map(|p| percent_decode(p))
+        .collect();
+    parts.extend(decoded);
+    // A part this short would mask common words in the log; the whole URL still covers it.
+    parts.retain(|p| p.len() >= 6);
+    parts.sort();
+    parts.dedup();
+    parts.into_iter().map(Secret::new).collect()
+}
+
+/// `%xx` sequences decoded, when there are any and they decode to UTF-8.
+fn percent_decode(text: &str) -> Option<String> {
+    if !text.contains('%') {
+        return None;
+    }
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (bytes[i], bytes.get(i + 1), bytes.get(i + 2)) {
+            (b'%', Some(&h), Some(&l)) if hex(h).is_some() && hex(l).is_some() => {
+                out.push((hex(h)? * 16 + hex(l)?) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// `text` with every secret replaced by `***`: for error messages from a create, which a
+/// server may fill with what it was sent.
+pub fn scrub(text: &str, secrets: &[Secret]) -> String {
+    let mut secrets: Vec<&str> = secrets.iter().map(Secret::expose).collect();
+    // The longest first, so that a part of a longer secret can't leave the rest of it.
+    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    secrets
+        .into_iter()
+        .filter(|s| !s.is_empty())
+        .fold(text.to_owned(), |text, secret| text.replace(secret, "***"))
+}
+
+/// How one send ended.
+#[derive(Debug)]
+pub enum Sent {
+    /// The API answered with the new job's ID (for a reject, the diff's).
+    Done { id: String },
+    /// The API answered no: nothing changed. A lock names the job that holds it.
+    Refused { error: PollError, lock: Option<JobRef> },
+    /// The request never left this machine (no connection): nothing changed.
+    NotSent(String),
+    /// The request left, and no usable answer came: the job may or may not exist.
+    Unknown(String),
+}
+
+impl Client {
+    /// Sends `change`, once, within `budget`. Never retried here or anywhere: an unknown
+    /// outcome is for the caller to resolve by reading state.
+    pub async fn send(&self, change: Change, budget: Duration) -> Sent {
+        let url = self.change_url(&change);
+        let scrubbed = |text: String| scrub(&text, &change.secrets());
+        let fetched = match tokio::time::timeout(budget, self.fetch_raw(&url)).await {
+            Err(_) => {
+                return Sent::Unknown(format!(
+                    "no answer within {}",
+                    humantime::format_duration(budget)
+                ));
+            }
+            // No connection, or a certificate refused: the request never left.
+            Ok(Err(error)) if error.is_connect() || certificate_error(&error).is_some() => {
+                return Sent::NotSent(scrubbed(transport_error(&error).to_string()));
+            }
+            Ok(Err(error)) => return Sent::Unknown(scrubbed(transport_error(&error).to_string())),
+            Ok(Ok(fetched)) => fetched,
+        };
+        let key = match change.kind() {
+            JobKind::ImageUpdate => "updateid",
+            JobKind::ImageVersion => "imageversionid",
+            _ => "diffid",
+        };
+        let what = Endpoint(&change);
+        let read = |body: &[u8]| object(body).map(|answer| answer.map(|obj| text(obj.get(key))));
+        match classify(&what, fetched.status, None, &fetched.body, read) {
+            Ok(Some(id)) => Sent::Done { id },
+            Ok(None) => Sent::Unknown(format!("the answer (HTTP {}) holds no {key}", fetched.status)),
+            // A 5xx, a 408 or 429, an unreadable body: the request may have done its work.
+            Err(error) if error.is_transient() => Sent::Unknown(scrubbed(error.to_string())),
+            Err(error) => {
+                let lock = match &error {
+                    PollError::Api { message, .. } => lock_in(message),
+                    _ => None,
+                };
+                let error = match error {
+                    PollError::Api { code, message } => PollError::Api {
+                        code,
+                        message: scrubbed(message),
+                    },
+                    other => other,
+                };
+                Sent::Refused { error, lock }
+            }
+        }
+    }
+
+    fn change_url(&self, change: &Change) -> Url {
+        let mut url = self.base.clone();
+        url.path_segments_mut()
+            .expect("Client::new refuses URLs that can't be a base")
+            .pop_if_empty()
+            .extend(change.path());
+        let mut query = url.query_pairs_mut();
+        query.clear().append_pair("accountserviceid", &self.asid);
+        for (name, value) in change.params() {
+            let value = match value {
+                Param::Text(text) => text,
+                Param::Secret(secret) => secret.expose().trim(),
+            };
+            query.append_pair(name, value);
+        }
+        drop(query);
+        url
+    }
+
+    /// `image/options` for one image: which diff or update locks it now. A read: safe to
+    /// repeat on the schedule.
+    pub async fn options(&self, game_id: &str, image_id: &str) -> Result<ImageOptions, PollError> {
+        let url = self.options_url(game_id, image_id);
+        let fetched = self.fetch(&url).await?;
+        let read = |body: &[u8]| {
+            object(body).map(|answer| {
+                answer.map(|obj| {
+                    let id = |key| {
+                        // 0 or an empty value is no lock.
+                        text(obj.get(key)).filter(|_| int(obj.get(key)) != Some(0))
+                    };
+                    let diff = id("diffid").map(|id| JobRef::new(JobKind::ImageDiff, id));
+                    let update = id("updateid").map(|id| JobRef::new(JobKind::ImageUpdate, id));
+                    ImageOptions {
+                        lock: diff.or(update),
+                        server_time: None,
+                    }
+                })
+            })
+        };
+        let what = format!("image {image_id} of game {game_id}");
+        let mut options = classify(&what, fetched.status, fetched.retry_after, &fetched.body, read)?;
+        options.server_time = fetched.server_time;
+        Ok(options)
+    }
+
+    /// The `image/options` URL, as the reads go out and as `--dry-run` shows it.
+    pub fn options_url(&self, game_id: &str, image_id: &str) -> Url {
+        let mut url = self.base.clone();
+        url.path_segments_mut()
+            .expect("Client::new refuses URLs that can't be a base")
+            .pop_if_empty()
+            .extend(["cfp", "v1", "image", "options"]);
+        url.query_pairs_mut()
+            .clear()
+            .append_pair("accountserviceid", &self.asid)
+            .append_pair("gameid", game_id)
+            .append_pair("imageid", image_id);
+        url
+    }
+}
+
+/// What `image/options` says about one image. Its `update_url` (which may hold storage
+/// credentials) is never read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImageOptions {
+    /// The diff (first) or update that locks the image now.
+    pub lock: Option<JobRef>,
+    /// The server's clock when it answered, Unix seconds.
+    pub server_time: Option<i64>,
+}
+
+/// The job named in "image locked by diffid: 218595" (or `updateid`).
+pub fn lock_in(message: &str) -> Option<JobRef> {
+    let lower = message.to_ascii_lowercase();
+    let (kind, rest) = [("diffid", JobKind::ImageDiff), ("updateid", JobKind::ImageUpdate)]
+        .into_iter()
+        .find_map(|(key, kind)| {
+            let at = lower.find("locked by ")?;
+            let rest = lower[at + 10..].trim_start();
+            let rest = rest.strip_prefix(key)?;
+            Some((kind, rest.trim_start_matches([':', ' ', '#'])))
+        })?;
+    let id: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    (!id.is_empty()).then(|| JobRef::new(kind, id))
+}
+
+/// A change's endpoint, for error messages ("the API has no … for this ASID").
+struct Endpoint<'a>(&'a Change);
+
+impl fmt::Display for Endpoint<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "endpoint /{}", self.0.path().join("/"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lock_message_names_its_job() {
+        assert_eq!(
+            lock_in("image locked by diffid: 218595"),
+            Some(JobRef::new(JobKind::ImageDiff, "218595"))
+        );
+        assert_eq!(
+            lock_in("Image locked by updateid: 77"),
+            Some(JobRef::new(JobKind::ImageUpdate, "77"))
+        );
+        assert_eq!(lock_in("image not found"), None);
+        assert_eq!(lock_in("image locked by diffid: "), None);
+    }
+
+    #[test]
+    fn the_update_url_shows_its_scheme_and_host_only() {
+        let url = Secret::new("s3://AKIAKEY:se%2Fcret@my-bucket/builds/42/?region=eu-west-1");
+        assert_eq!(url_shown(&url), "s3://my-bucket/…");
+        let steam = Secret::new("steam://builder:hunter22@install/740/");
+        assert_eq!(url_shown(&steam), "steam://install/…");
+        assert_eq!(url_shown(&Secret::new("not a url")), "(hidden)");
+        let change = Change::create_update("1", "2", "d", Some(url));
+        let shown = change.shown("7");
+        assert_eq!(
+            shown,
+            "GET /cfp/v1/imageupdate/create?accountserviceid=7&imageid=1&machineid=2&desc=d\
+             &url=s3://my-bucket/…"
+        );
+    }
+
+    #[test]
+    fn the_url_secrets_cover_its_parts_decoded_too() {
+        let url = Secret::new("s3://AKIAKEY:se%2Fcret@my-bucket/builds/?region=eu-west-1");
+        let secrets: Vec<String> = url_secrets(&url)
+            .iter()
+            .map(|s| s.expose().to_owned())
+            .collect();
+        for part in ["AKIAKEY", "se%2Fcret", "se/cret"] {
+            assert!(secrets.iter().any(|s| s == part), "{part} in {secrets:?}");
+        }
+        let text = "bad url s3://AKIAKEY:se%2Fcret@my-bucket/builds/?region=eu-west-1 (se/cret)";
+        assert_eq!(scrub(text, &url_secrets(&url)), "bad url *** (***)");
+    }
+}

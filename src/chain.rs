@@ -1,0 +1,133 @@
+//! What `start` and `deploy` are asked to do, as data: the steps of the deploy chain, the
+//! image they work on, the IDs already known (a resumed run), and what to do about a lock. The
+//! doing is in [`crate::start`]; the words are the reporters'.
+
+use crate::kind::{JobKind, JobRef};
+use crate::secret::Secret;
+
+/// One step of the deploy chain, in order: update → diff → version → installs or rollout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Step {
+    Update,
+    Diff,
+    Version,
+    Installs,
+    Rollout,
+}
+
+impl Step {
+    /// The `step` key's word.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Update => "update",
+            Self::Diff => "diff",
+            Self::Version => "version",
+            Self::Installs => "installs",
+            Self::Rollout => "rollout",
+        }
+    }
+
+    /// The kind of job the step waits on.
+    pub fn kind(self) -> JobKind {
+        match self {
+            Self::Update => JobKind::ImageUpdate,
+            Self::Diff => JobKind::ImageDiff,
+            Self::Version => JobKind::ImageVersion,
+            Self::Installs => JobKind::Install,
+            Self::Rollout => JobKind::Rollout,
+        }
+    }
+
+    /// The step a job belongs to.
+    pub fn of(kind: JobKind) -> Self {
+        match kind {
+            JobKind::ImageUpdate => Self::Update,
+            JobKind::ImageDiff => Self::Diff,
+            JobKind::ImageVersion => Self::Version,
+            JobKind::Install => Self::Installs,
+            JobKind::Rollout => Self::Rollout,
+        }
+    }
+
+    /// Steps that create their job (the others watch what the version started).
+    pub fn creates(self) -> bool {
+        matches!(self, Self::Update | Self::Diff | Self::Version)
+    }
+}
+
+/// What to do when a diff or an update locks the image (`--if-locked`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum IfLocked {
+    /// Exit 4, naming the job that holds the lock.
+    #[default]
+    Fail,
+    /// Wait until nothing locks the image, then create once.
+    Wait,
+    /// Reject the diff that holds the lock (only with --yes-reject-diff), then create once.
+    Reject,
+}
+
+impl IfLocked {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Fail => "fail",
+            Self::Wait => "wait",
+            Self::Reject => "reject",
+        }
+    }
+}
+
+/// The IDs of the chain's jobs, as far as they are known.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Ids {
+    pub update: Option<String>,
+    pub diff: Option<String>,
+    pub version: Option<String>,
+}
+
+impl Ids {
+    /// The job of a step that makes one, if its ID is known.
+    pub fn job(&self, step: Step) -> Option<JobRef> {
+        let id = match step {
+            Step::Update => self.update.as_ref(),
+            Step::Diff => self.diff.as_ref(),
+            Step::Version => self.version.as_ref(),
+            Step::Installs | Step::Rollout => None,
+        }?;
+        Some(JobRef::new(step.kind(), id.clone()))
+    }
+
+    pub fn set(&mut self, job: &JobRef) {
+        let id = Some(job.id.clone());
+        match job.kind {
+            JobKind::ImageUpdate => self.update = id,
+            JobKind::ImageDiff => self.diff = id,
+            JobKind::ImageVersion => self.version = id,
+            JobKind::Install | JobKind::Rollout => {}
+        }
+    }
+}
+
+/// A start or a deploy, checked.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// `start update`, `deploy`: the word the log and the result use.
+    pub command: &'static str,
+    /// The steps to run, in order.
+    pub steps: Vec<Step>,
+    pub image_id: Option<String>,
+    pub machine_id: Option<String>,
+    /// With the image, what `image/options` needs to say what locks it.
+    pub game_id: Option<String>,
+    /// The build's source; `None` uses the image's default. It holds storage credentials.
+    pub url: Option<Secret>,
+    pub desc: String,
+    pub restart: bool,
+    pub full: bool,
+    pub if_locked: IfLocked,
+    /// IDs already made (a resumed deploy, `start version --diff-id`): their steps create
+    /// nothing.
+    pub known: Ids,
+    /// Print the requests instead of sending them.
+    pub dry_run: bool,
+}

@@ -1,0 +1,577 @@
+//! Starting what the gate waits on: `start` (one create, then its wait) and `deploy` (the chain
+//! update → diff → version → installs or rollout, under one deadline).
+//!
+//! Every create goes out at most once. [`Client::send`] takes a [`Change`] by value and this
+//! module builds one per step, so no loop or retry schedule can send it again. When a create's
+//! outcome is unknown (it left, and no usable answer came), the gate reads state before anything
+//! else: `image/options` says which update or diff locks the image, and one of the step's kind
+//! made after the request went out is adopted. Nothing is ever created to find out.
+//!
+//! Before an update or a diff is created, `image/options` is read: a lock held by a job of
+//! someone else's is handled by `--if-locked` (fail, wait it out, or reject the diff), never by
+//! a create that the API would refuse.
+
+use crate::api::change::{Change, ImageOptions, Sent};
+use crate::api::{Client, PollError};
+use crate::chain::{IfLocked, Ids, Plan, Step};
+use crate::event::{End, Event, Finished, Found, GateRun, Reporter, StartError};
+use crate::job::{JobStatus, unix_now};
+use crate::kind::{JobKind, JobRef};
+use crate::outcome::{Signal, Summary};
+use crate::schedule::{Next, Schedule, Seen, later};
+use crate::wait::{self, Settings};
+use std::future::Future;
+use std::pin::Pin;
+use tokio::time::{Instant, sleep_until, timeout};
+
+/// A job made this long before the gate's create went out (by the server's clock, whose
+/// `Date` and `jobcreated` both count whole seconds) still counts as made after it.
+const CLOCK_SLACK: i64 = 2;
+
+/// Builds a checkpoint of what is known so far: the result keys with every ID, written by the
+/// file reporters the moment a create answers.
+pub type Checkpoint<'a> = &'a dyn Fn(&[Finished], &JobRef, Step) -> Summary;
+
+/// Runs `plan`: each step's job made (at most once) or taken as known, then waited on.
+pub async fn run<C>(
+    client: &Client,
+    plan: &Plan,
+    settings: &Settings,
+    reporter: &mut dyn Reporter,
+    checkpoint: Checkpoint<'_>,
+    cancel: Pin<&mut C>,
+) -> GateRun
+where
+    C: Future<Output = Signal>,
+{
+    let started = Instant::now();
+    let mut chain = Chain {
+        client,
+        plan,
+        settings,
+        started,
+        deadline: later(started, settings.timeout),
+        ids: plan.known.clone(),
+        finished: Vec::new(),
+        requests: 0,
+        signal: None,
+        cancel,
+        reporter,
+    };
+    let mut reached = None;
+    for (index, &step) in plan.steps.iter().enumerate() {
+        reached = Some(step);
+        let go_on = chain.step(index, step, checkpoint).await;
+        if !go_on {
+            break;
+        }
+    }
+    GateRun {
+        jobs: chain.finished,
+        requests: chain.requests,
+        elapsed: started.elapsed(),
+        step: reached,
+    }
+}
+
+/// The requests `plan` would send, in order, as `--dry-run` prints them. Placeholders stand for
+/// the IDs the creates would return.
+pub fn dry_run(client: &Client, asid: &str, plan: &Plan) -> Vec<String> {
+    let placeholder = |kind: JobKind| match kind {
+        JobKind::ImageUpdate => "{updateid}",
+        JobKind::ImageDiff => "{diffid}",
+        _ => "{imageversionid}",
+    };
+    let known = |step: Step| plan.known.job(step);
+    let id_of = |step: Step| {
+        known(step).map_or_else(|| placeholder(step.kind()).to_owned(), |job| job.id)
+    };
+    let shown = |url: reqwest::Url| {
+        let path = url.path().replace("%7B", "{").replace("%7D", "}");
+        format!("GET {path}?{}", url.query().unwrap_or_default())
+    };
+    let mut lines = Vec::new();
+    for &step in &plan.steps {
+        let job = match step {
+            Step::Installs => JobRef::new(JobKind::Install, id_of(Step::Version)),
+            Step::Rollout => JobRef::new(
+                JobKind::Rollout,
+                plan.image_id.clone().unwrap_or_else(|| "{imageid}".into()),
+            ),
+            _ => JobRef::new(step.kind(), id_of(step)),
+        };
+        if step.creates() && known(step).is_none() {
+            if step != Step::Version
+                && let (Some(game), Some(image)) = (&plan.game_id, &plan.image_id)
+            {
+                let url = client.options_url(game, image);
+                lines.push(format!("{}  (read: does a diff or update lock the image?)", shown(url)));
+            }
+            if let Some(change) = change(plan, step, &id_of(Step::Diff)) {
+                let request = change.shown(asid).replace("%7B", "{").replace("%7D", "}");
+                lines.push(format!("{request}  (changes state: sent once)"));
+            }
+        }
+        lines.push(format!(
+            "{}  (read, repeated until {} ends)",
+            shown(client.status_url(&job)),
+            job.reference()
+        ));
+    }
+    lines
+}
+
+/// The create of `step`, built once.
+fn change(plan: &Plan, step: Step, diff_id: &str) -> Option<Change> {
+    let image = plan.image_id.as_deref().unwrap_or_default();
+    let machine = plan.machine_id.as_deref().unwrap_or_default();
+    Some(match step {
+        Step::Update => Change::create_update(image, machine, &plan.desc, plan.url.clone()),
+        Step::Diff => Change::create_diff(image, machine),
+        Step::Version => Change::create_version(diff_id, plan.restart, plan.full),
+        Step::Installs | Step::Rollout => return None,
+    })
+}
+
+struct Chain<'a, C> {
+    client: &'a Client,
+    plan: &'a Plan,
+    settings: &'a Settings,
+    started: Instant,
+    deadline: Instant,
+    ids: Ids,
+    finished: Vec<Finished>,
+    requests: u32,
+    /// A signal came: the cancellation future has resolved and must not be polled again.
+    signal: Option<Signal>,
+    cancel: Pin<&'a mut C>,
+    reporter: &'a mut dyn Reporter,
+}
+
+/// What reading state during a start can return.
+enum Read {
+    Options(ImageOptions),
+    Status(Box<JobStatus>),
+}
+
+impl<C> Chain<'_, C>
+where
+    C: Future<Output = Signal>,
+{
+    /// One step; `false` when the chain stops here.
+    async fn step(&mut self, index: usize, step: Step, checkpoint: Checkpoint<'_>) -> bool {
+        let known = match step {
+            Step::Installs => self
+                .ids
+                .version
+                .clone()
+                .map(|id| JobRef::new(JobKind::Install, id)),
+            Step::Rollout => self
+                .plan
+                .image_id
+                .clone()
+                .map(|id| JobRef::new(JobKind::Rollout, id)),
+            _ => self.ids.job(step),
+        };
+        self.reporter.on_event(&Event::Step {
+            index: index + 1,
+            total: self.plan.steps.len(),
+            step,
+            job: known.as_ref(),
+        });
+        let job = match known {
+            Some(job) => job,
+            None if !step.creates() => {
+                let what = match step {
+                    Step::Rollout => "the image's ID (--image-id)",
+                    _ => "the image version's ID (--image-version-id)",
+                };
+                return self.stop(step, End::Start(StartError::Missing(what)));
+            }
+            None => match self.create(step).await {
+                Ok(job) => {
+                    self.ids.set(&job);
+                    let summary = checkpoint(&self.finished, &job, step);
+                    self.reporter.on_event(&Event::Created {
+                        job: &job,
+                        summary: &summary,
+                    });
+                    job
+                }
+                Err(end) => return self.stop(step, end),
+            },
+        };
+        if let Some(signal) = self.signal {
+            let finished = self.ended(job, End::Cancelled(signal));
+            self.finished.push(finished);
+            return false;
+        }
+        let settings = Settings {
+            timeout: self.deadline.saturating_duration_since(Instant::now()),
+            ..self.settings.clone()
+        };
+        if settings.timeout.is_zero() {
+            let finished = self.ended(job, End::TimedOut);
+            self.finished.push(finished);
+            return false;
+        }
+        let run = wait::wait(
+            self.client,
+            std::slice::from_ref(&job),
+            &settings,
+            &mut *self.reporter,
+            self.cancel.as_mut(),
+        )
+        .await;
+        self.requests += run.requests;
+        let Some(mut finished) = run.jobs.into_iter().next() else {
+            return false;
+        };
+        finished.elapsed = self.started.elapsed();
+        finished.timeout = self.settings.timeout;
+        if let End::Cancelled(signal) = finished.end {
+            self.signal = Some(signal);
+        }
+        let empty = finished.last.as_ref().and_then(|s| s.changes) == Some(0);
+        if matches!(finished.end, End::Completed) && step == Step::Diff && empty {
+            self.reporter.on_event(&Event::NoChanges {
+                diff: &job,
+                full: self.plan.full,
+            });
+            let versions_next = self.plan.steps.contains(&Step::Version);
+            if versions_next && !self.plan.full {
+                finished.end = End::Start(StartError::NoChanges { diff: job });
+            }
+        }
+        let go_on = matches!(finished.end, End::Completed);
+        self.finished.push(finished);
+        go_on
+    }
+
+    /// Records a step that made no job, and stops the chain.
+    fn stop(&mut self, step: Step, end: End) -> bool {
+        if let End::Cancelled(signal) = end {
+            self.signal = Some(signal);
+        }
+        let finished = self.ended(JobRef::new(step.kind(), ""), end);
+        self.finished.push(finished);
+        false
+    }
+
+    fn ended(&self, job: JobRef, end: End) -> Finished {
+        Finished {
+            job,
+            end,
+            last: None,
+            last_error: None,
+            polls: 0,
+            elapsed: self.started.elapsed(),
+            timeout: self.settings.timeout,
+            stall_timeout: self.settings.stall_timeout,
+            seen_work: false,
+            settle: self.settings.settle,
+            completed_units: 0,
+        }
+    }
+
+    /// Makes the step's job: checks the lock, sends the create once, and resolves an unknown
+    /// outcome by reading state.
+    async fn create(&mut self, step: Step) -> Result<JobRef, End> {
+        let plan = self.plan;
+        if step != Step::Version
+            && let (Some(game), Some(image)) = (plan.game_id.clone(), plan.image_id.clone())
+            && let Read::Options(options) = self.read(Reading::Options(&game, &image)).await?
+            && let Some(lock) = options.lock.filter(|lock| !self.is_own(lock))
+        {
+            self.unlock(lock, &game, &image).await?;
+        }
+        let diff = self.ids.diff.clone();
+        if step == Step::Version && diff.is_none() {
+            return Err(End::Start(StartError::Missing("the diff's ID (--diff-id)")));
+        }
+        let change = change(plan, step, diff.as_deref().unwrap_or_default())
+            .expect("a step that creates has a change");
+        let request = change.shown(&self.asid());
+        self.reporter.on_event(&Event::Creating {
+            step,
+            request: &request,
+        });
+        let sent_at = unix_now();
+        let sent = self.send(change).await;
+        match sent {
+            Sent::Done { id } => Ok(JobRef::new(step.kind(), id)),
+            Sent::Refused {
+                lock: Some(lock), ..
+            } => Err(End::Start(StartError::Locked {
+                lock,
+                image: plan.image_id.clone().unwrap_or_default(),
+                if_locked: plan.if_locked,
+                raced: true,
+            })),
+            Sent::Refused { error, .. } => Err(End::Refused(error)),
+            Sent::NotSent(reason) => Err(End::Start(StartError::NotSent(reason))),
+            Sent::Unknown(reason) => self.recover(step, reason, sent_at).await,
+        }
+    }
+
+    fn asid(&self) -> String {
+        self.client.asid().to_owned()
+    }
+
+    /// A lock held by a job of this chain (the update it made, now complete) is no obstacle.
+    fn is_own(&self, lock: &JobRef) -> bool {
+        [Step::Update, Step::Diff]
+            .into_iter()
+            .filter_map(|step| self.ids.job(step))
+            .any(|own| own == *lock)
+    }
+
+    /// Sends a change once. A signal while it is out does not drop it: its answer is what says
+    /// whether a job was made, so the gate takes it (within the request's budget) and then stops.
+    async fn send(&mut self, change: Change) -> Sent {
+        self.requests += 1;
+        let budget = self
+            .settings
+            .request_timeout
+            .min(self.deadline.saturating_duration_since(Instant::now()));
+        let send = self.client.send(change, budget);
+        tokio::pin!(send);
+        if self.signal.is_some() {
+            return send.await;
+        }
+        tokio::select! {
+            biased;
+            sent = &mut send => sent,
+            signal = self.cancel.as_mut() => {
+                self.signal = Some(signal);
+                send.await
+            }
+        }
+    }
+
+    /// After a create whose outcome is unknown: what locks the image now, and when it was made.
+    async fn recover(&mut self, step: Step, reason: String, sent_at: i64) -> Result<JobRef, End> {
+        let unknown = |found| Err(End::Start(StartError::Unknown { reason: reason.clone(), found }));
+        let (Some(game), Some(image)) = (self.plan.game_id.clone(), self.plan.image_id.clone())
+        else {
+            return unknown(Found::CantCheck);
+        };
+        let options = match self.read(Reading::Options(&game, &image)).await {
+            Ok(Read::Options(options)) => options,
+            Ok(Read::Status(_)) => return unknown(Found::CantCheck),
+            Err(End::Refused(error)) => return unknown(Found::ReadFailed(error)),
+            Err(end) => return Err(end),
+        };
+        // The server's clock runs this far ahead of ours.
+        let offset = options.server_time.map_or(0, |server| server - unix_now());
+        let lock = options.lock;
+        if step == Step::Version {
+            let diff = JobRef::new(JobKind::ImageDiff, self.ids.diff.clone().unwrap_or_default());
+            return match lock {
+                Some(lock) if lock == diff => unknown(Found::StillLocked(diff)),
+                _ => unknown(Found::Released(diff)),
+            };
+        }
+        let Some(lock) = lock else {
+            return unknown(Found::Nothing);
+        };
+        if lock.kind != step.kind() || self.is_own(&lock) {
+            return unknown(Found::Other(lock));
+        }
+        let created = match self.read(Reading::Status(&lock)).await {
+            Ok(Read::Status(status)) => status.created,
+            Ok(Read::Options(_)) => None,
+            Err(End::Refused(error)) => return unknown(Found::ReadFailed(error)),
+            Err(end) => return Err(end),
+        };
+        match created {
+            Some(created) if created >= sent_at + offset - CLOCK_SLACK => {
+                self.reporter.on_event(&Event::Adopted {
+                    job: &lock,
+                    created,
+                });
+                Ok(lock)
+            }
+            created => unknown(Found::Older { job: lock, created }),
+        }
+    }
+
+    /// A lock held by someone else's job: what `--if-locked` says to do.
+    async fn unlock(&mut self, lock: JobRef, game: &str, image: &str) -> Result<(), End> {
+        let if_locked = self.plan.if_locked;
+        self.reporter.on_event(&Event::Locked {
+            lock: &lock,
+            image,
+            if_locked,
+        });
+        let locked = |lock: JobRef| {
+            End::Start(StartError::Locked {
+                lock,
+                image: image.to_owned(),
+                if_locked,
+                raced: false,
+            })
+        };
+        match if_locked {
+            IfLocked::Fail => Err(locked(lock)),
+            IfLocked::Reject if lock.kind != JobKind::ImageDiff => Err(locked(lock)),
+            IfLocked::Wait => {
+                let mut schedule = Schedule::new(self.settings.policy, self.settings.seed);
+                loop {
+                    let next = schedule.next(
+                        Seen::Status(Default::default()),
+                        Instant::now(),
+                        self.deadline,
+                    );
+                    let Next::At(at) = next else {
+                        return Err(End::TimedOut);
+                    };
+                    self.pause(at).await?;
+                    if let Read::Options(options) = self.read(Reading::Options(game, image)).await?
+                        && options.lock.as_ref().is_none_or(|l| self.is_own(l))
+                    {
+                        self.reporter.on_event(&Event::Unlocked { image });
+                        return Ok(());
+                    }
+                }
+            }
+            IfLocked::Reject => {
+                // The API rejects only a diff that has ended: wait for it first.
+                let settings = Settings {
+                    timeout: self.deadline.saturating_duration_since(Instant::now()),
+                    ..self.settings.clone()
+                };
+                let run = wait::wait(
+                    self.client,
+                    std::slice::from_ref(&lock),
+                    &settings,
+                    &mut *self.reporter,
+                    self.cancel.as_mut(),
+                )
+                .await;
+                self.requests += run.requests;
+                match run.jobs.into_iter().next().map(|f| f.end) {
+                    Some(End::Completed | End::JobFailed) => {}
+                    Some(End::Cancelled(signal)) => {
+                        self.signal = Some(signal);
+                        return Err(End::Cancelled(signal));
+                    }
+                    Some(end) => return Err(end),
+                    None => return Err(End::TimedOut),
+                }
+                match self.send(Change::reject_diff(&lock.id)).await {
+                    Sent::Done { .. } => {}
+                    Sent::Refused { error, .. } => return Err(End::Refused(error)),
+                    Sent::NotSent(reason) => return Err(End::Start(StartError::NotSent(reason))),
+                    Sent::Unknown(reason) => {
+                        // Did it take? The lock says.
+                        let read = self.read(Reading::Options(game, image)).await?;
+                        if let Read::Options(options) = read
+                            && options.lock.as_ref() == Some(&lock)
+                        {
+                            return Err(End::Start(StartError::Unknown {
+                                reason,
+                                found: Found::StillLocked(lock),
+                            }));
+                        }
+                    }
+                }
+                self.reporter.on_event(&Event::Rejected { diff: &lock });
+                if let Some(signal) = self.signal {
+                    return Err(End::Cancelled(signal));
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Sleeps until `at`, unless a signal comes first.
+    async fn pause(&mut self, at: Instant) -> Result<(), End> {
+        if let Some(signal) = self.signal {
+            return Err(End::Cancelled(signal));
+        }
+        tokio::select! {
+            biased;
+            signal = self.cancel.as_mut() => {
+                self.signal = Some(signal);
+                Err(End::Cancelled(signal))
+            }
+            () = sleep_until(at) => Ok(()),
+        }
+    }
+
+    /// A read (the options, a job's status), retried on the schedule while it fails for a
+    /// transient reason, until the deadline.
+    async fn read(&mut self, reading: Reading<'_>) -> Result<Read, End> {
+        let mut schedule = Schedule::new(self.settings.policy, self.settings.seed);
+        let mut failures = 0;
+        loop {
+            let budget = self
+                .settings
+                .request_timeout
+                .min(self.deadline.saturating_duration_since(Instant::now()));
+            if budget.is_zero() {
+                return Err(End::TimedOut);
+            }
+            self.requests += 1;
+            let answer = match reading {
+                Reading::Options(game, image) => {
+                    timeout(budget, self.client.options(game, image))
+                        .await
+                        .map(|r| r.map(Read::Options))
+                }
+                Reading::Status(job) => {
+                    let url = self.client.status_url(job);
+                    timeout(budget, self.client.poll(&url, &[job])).await.map(|mut answers| {
+                        answers
+                            .pop()
+                            .unwrap_or_else(|| Err(PollError::transient("no answer")))
+                            .map(|s| Read::Status(Box::new(s)))
+                    })
+                }
+            };
+            let error = match answer {
+                Ok(Ok(read)) => return Ok(read),
+                Ok(Err(error)) => error,
+                Err(_) => PollError::NoAnswer { within: budget },
+            };
+            if !error.is_transient() {
+                return Err(End::Refused(error));
+            }
+            failures += 1;
+            let now = Instant::now();
+            let seen = Seen::Transient {
+                retry_after: error.retry_after(),
+            };
+            match schedule.next(seen, now, self.deadline) {
+                Next::At(at) => {
+                    self.reporter.on_event(&Event::ReadRetrying {
+                        what: reading.what(),
+                        error: &error,
+                        failures,
+                        wait: at - now,
+                    });
+                    self.pause(at).await?;
+                }
+                Next::PastDeadline { asked } => return Err(End::RetryAfterPastDeadline(asked)),
+            }
+        }
+    }
+}
+
+/// A read a start makes.
+#[derive(Debug, Clone, Copy)]
+enum Reading<'a> {
+    /// `image/options` for a game's image.
+    Options(&'a str, &'a str),
+    Status(&'a JobRef),
+}
+
+impl Reading<'_> {
+    fn what(&self) -> String {
+        match self {
+            Self::Options(_, image) => format!("the lock on image {image} (image/options)"),
+            Self::Status(job) => job.to_string(),
+        }
+    }
+}
