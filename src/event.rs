@@ -213,6 +213,9 @@ pub struct GateRun {
     pub elapsed: Duration,
     /// A start or deploy: the step reached.
     pub step: Option<Step>,
+    /// A start or deploy: jobs made before this run's first step (given or resumed), whose IDs
+    /// the result still carries.
+    pub earlier: Vec<JobRef>,
 }
 
 /// What every reporter gets at the end: the outcome, the result keys and one line for a person.

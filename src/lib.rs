@@ -22,8 +22,9 @@ pub mod start;
 pub mod wait;
 
 use crate::api::{Client, ClientError};
+use crate::chain::Step;
 use crate::cli::{Config, LogFormat};
-use crate::event::{Report, Reporter};
+use crate::event::{Event, Report, Reporter};
 use crate::outcome::{Outcome, Signal};
 use crate::report::dotenv::Dotenv;
 use crate::report::result::{JsonStdout, ResultFile};
@@ -55,18 +56,12 @@ where
         }
     };
     let (outputs, secrets, update_id, demo) = match &parsed {
-        Ok(config) => {
-            let keys = [
-                &config.credentials.access_key,
-                &config.credentials.secret_key,
-            ];
-            let secrets = if config.demo() {
-                Vec::new()
-            } else {
-                keys.into_iter().cloned().collect()
-            };
-            (&config.outputs, secrets, config.update_ids(), config.demo())
-        }
+        Ok(config) => (
+            &config.outputs,
+            config.secrets(),
+            config.update_ids(),
+            config.demo(),
+        ),
         Err(usage) => (
             &usage.outputs,
             usage.secrets.clone(),
@@ -77,6 +72,9 @@ where
     // The CI reporters print their first lines (GitHub's masks) now, before the log exists:
     // nothing, not even a progress bar's first frame, may come before a mask.
     let title = match &parsed {
+        Ok(Config {
+            plan: Some(plan), ..
+        }) => format!("clanforge-wait {}", plan.command),
         Ok(config) => match config.jobs.as_slice() {
             [job] => format!("clanforge-wait: {job}"),
             jobs => format!("clanforge-wait: {} jobs", jobs.len()),
@@ -155,7 +153,26 @@ where
         policy: config.policy,
         seed: None,
     };
-    let run = wait::wait(&client, &config.jobs, &settings, reporters, cancel).await;
+    let run = match &config.plan {
+        None => wait::wait(&client, &config.jobs, &settings, reporters, cancel).await,
+        Some(plan) if plan.dry_run => {
+            let requests = start::dry_run(&client, &config.asid, plan);
+            reporters.on_event(&Event::DryRun {
+                requests: &requests,
+            });
+            let known: Vec<_> = [Step::Update, Step::Diff, Step::Version]
+                .into_iter()
+                .filter_map(|step| plan.known.job(step))
+                .collect();
+            return text::dry_run(requests.len(), &known, demo);
+        }
+        Some(plan) => {
+            let checkpoint = |finished: &[_], earlier: &[_], job: &_, step| {
+                text::checkpoint(finished, earlier, job, step, demo)
+            };
+            start::run(&client, plan, &settings, reporters, &checkpoint, cancel).await
+        }
+    };
     text::report(&run, demo)
 }
 
@@ -164,15 +181,33 @@ async fn client(config: &Config) -> Result<Client, String> {
     let base_url = match &config.base_url {
         Some(url) => url.clone(),
         None => {
-            let addr = sim::demo(cli::DEMO_UPDATE_ID, cli::DEMO_VERSION_ID)
+            let (sim, serves) = match &config.plan {
+                None => (
+                    sim::demo(cli::DEMO_UPDATE_ID, cli::DEMO_VERSION_ID),
+                    format!(
+                        "an image update of about {}s, an image version and its installs on \
+                         three machines",
+                        sim::DEMO_JOB.as_secs()
+                    ),
+                ),
+                Some(_) => (
+                    sim::demo_deploy(),
+                    format!(
+                        "game {}, image {} on build machine {}, ready for an update, a diff, a \
+                         version and its installs on three machines",
+                        cli::start::DEMO_GAME_ID,
+                        cli::start::DEMO_IMAGE_ID,
+                        cli::start::DEMO_MACHINE_ID
+                    ),
+                ),
+            };
+            let addr = sim
                 .serve_in_background()
                 .await
                 .map_err(|e| format!("--demo could not start the simulated API: {e}"))?;
             info!(
-                "demo: a simulated Clanforge API serves at http://{addr}: an image update of \
-                 about {}s, an image version and its installs on three machines. Nothing here \
-                 is a real Clanforge result.",
-                sim::DEMO_JOB.as_secs()
+                "demo: a simulated Clanforge API serves at http://{addr}: {serves}. Nothing here \
+                 is a real Clanforge result."
             );
             format!("http://{addr}")
                 .parse()

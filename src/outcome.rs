@@ -58,8 +58,8 @@ pub const EXIT_CODES: &[(u8, &str, &str)] = &[
     (
         4,
         "error",
-        "API error: credentials or ASID refused, job not found, an error answer; a create the API \
-         refused, a locked image, a create whose outcome is unknown",
+        "API error: credentials or ASID refused, job not found, an error answer, a locked image, \
+         a create refused or of unknown outcome",
     ),
     (
         5,

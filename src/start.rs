@@ -13,7 +13,7 @@
 
 use crate::api::change::{Change, ImageOptions, Sent};
 use crate::api::{Client, PollError};
-use crate::chain::{IfLocked, Ids, Plan, Step};
+use crate::chain::{Ids, IfLocked, Plan, Step};
 use crate::event::{End, Event, Finished, Found, GateRun, Reporter, StartError};
 use crate::job::{JobStatus, unix_now};
 use crate::kind::{JobKind, JobRef};
@@ -30,7 +30,8 @@ const CLOCK_SLACK: i64 = 2;
 
 /// Builds a checkpoint of what is known so far: the result keys with every ID, written by the
 /// file reporters the moment a create answers.
-pub type Checkpoint<'a> = &'a dyn Fn(&[Finished], &JobRef, Step) -> Summary;
+/// Its arguments: the steps ended so far, the jobs made before the run, the new job, its step.
+pub type Checkpoint<'a> = &'a dyn Fn(&[Finished], &[JobRef], &JobRef, Step) -> Summary;
 
 /// Runs `plan`: each step's job made (at most once) or taken as known, then waited on.
 pub async fn run<C>(
@@ -45,7 +46,13 @@ where
     C: Future<Output = Signal>,
 {
     let started = Instant::now();
+    let earlier: Vec<JobRef> = [Step::Update, Step::Diff, Step::Version]
+        .into_iter()
+        .filter(|step| !plan.steps.contains(step))
+        .filter_map(|step| plan.known.job(step))
+        .collect();
     let mut chain = Chain {
+        earlier: earlier.clone(),
         client,
         plan,
         settings,
@@ -71,6 +78,7 @@ where
         requests: chain.requests,
         elapsed: started.elapsed(),
         step: reached,
+        earlier,
     }
 }
 
@@ -83,9 +91,8 @@ pub fn dry_run(client: &Client, asid: &str, plan: &Plan) -> Vec<String> {
         _ => "{imageversionid}",
     };
     let known = |step: Step| plan.known.job(step);
-    let id_of = |step: Step| {
-        known(step).map_or_else(|| placeholder(step.kind()).to_owned(), |job| job.id)
-    };
+    let id_of =
+        |step: Step| known(step).map_or_else(|| placeholder(step.kind()).to_owned(), |job| job.id);
     let shown = |url: reqwest::Url| {
         let path = url.path().replace("%7B", "{").replace("%7D", "}");
         format!("GET {path}?{}", url.query().unwrap_or_default())
@@ -105,7 +112,10 @@ pub fn dry_run(client: &Client, asid: &str, plan: &Plan) -> Vec<String> {
                 && let (Some(game), Some(image)) = (&plan.game_id, &plan.image_id)
             {
                 let url = client.options_url(game, image);
-                lines.push(format!("{}  (read: does a diff or update lock the image?)", shown(url)));
+                lines.push(format!(
+                    "{}  (read: does a diff or update lock the image?)",
+                    shown(url)
+                ));
             }
             if let Some(change) = change(plan, step, &id_of(Step::Diff)) {
                 let request = change.shown(asid).replace("%7B", "{").replace("%7D", "}");
@@ -140,6 +150,7 @@ struct Chain<'a, C> {
     started: Instant,
     deadline: Instant,
     ids: Ids,
+    earlier: Vec<JobRef>,
     finished: Vec<Finished>,
     requests: u32,
     /// A signal came: the cancellation future has resolved and must not be polled again.
@@ -191,7 +202,7 @@ where
             None => match self.create(step).await {
                 Ok(job) => {
                     self.ids.set(&job);
-                    let summary = checkpoint(&self.finished, &job, step);
+                    let summary = checkpoint(&self.finished, &self.earlier, &job, step);
                     self.reporter.on_event(&Event::Created {
                         job: &job,
                         summary: &summary,
@@ -351,7 +362,12 @@ where
 
     /// After a create whose outcome is unknown: what locks the image now, and when it was made.
     async fn recover(&mut self, step: Step, reason: String, sent_at: i64) -> Result<JobRef, End> {
-        let unknown = |found| Err(End::Start(StartError::Unknown { reason: reason.clone(), found }));
+        let unknown = |found| {
+            Err(End::Start(StartError::Unknown {
+                reason: reason.clone(),
+                found,
+            }))
+        };
         let (Some(game), Some(image)) = (self.plan.game_id.clone(), self.plan.image_id.clone())
         else {
             return unknown(Found::CantCheck);
@@ -366,7 +382,10 @@ where
         let offset = options.server_time.map_or(0, |server| server - unix_now());
         let lock = options.lock;
         if step == Step::Version {
-            let diff = JobRef::new(JobKind::ImageDiff, self.ids.diff.clone().unwrap_or_default());
+            let diff = JobRef::new(
+                JobKind::ImageDiff,
+                self.ids.diff.clone().unwrap_or_default(),
+            );
             return match lock {
                 Some(lock) if lock == diff => unknown(Found::StillLocked(diff)),
                 _ => unknown(Found::Released(diff)),
@@ -515,19 +534,19 @@ where
             }
             self.requests += 1;
             let answer = match reading {
-                Reading::Options(game, image) => {
-                    timeout(budget, self.client.options(game, image))
-                        .await
-                        .map(|r| r.map(Read::Options))
-                }
+                Reading::Options(game, image) => timeout(budget, self.client.options(game, image))
+                    .await
+                    .map(|r| r.map(Read::Options)),
                 Reading::Status(job) => {
                     let url = self.client.status_url(job);
-                    timeout(budget, self.client.poll(&url, &[job])).await.map(|mut answers| {
-                        answers
-                            .pop()
-                            .unwrap_or_else(|| Err(PollError::transient("no answer")))
-                            .map(|s| Read::Status(Box::new(s)))
-                    })
+                    timeout(budget, self.client.poll(&url, &[job]))
+                        .await
+                        .map(|mut answers| {
+                            answers
+                                .pop()
+                                .unwrap_or_else(|| Err(PollError::transient("no answer")))
+                                .map(|s| Read::Status(Box::new(s)))
+                        })
                 }
             };
             let error = match answer {

@@ -102,6 +102,7 @@ pub async fn wait(
         requests: gate.requests,
         elapsed,
         step: None,
+        earlier: Vec::new(),
     }
 }
 

@@ -36,6 +36,10 @@ fn expected_pairs(result: &Value) -> Vec<(String, String)> {
         "elapsed_seconds",
         "polls",
         "simulated",
+        "diff_id",
+        "image_version_id",
+        "step",
+        "locked_by",
         "jobs",
     ]
     .iter()

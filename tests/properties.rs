@@ -119,6 +119,8 @@ fn logged(state: &str, error: &str, refusal: &str) -> Vec<String> {
             jobs: vec![finished],
             requests: 1,
             elapsed: Duration::from_secs(1),
+            step: None,
+            earlier: Vec::new(),
         };
         log.on_finish(&text::report(&run, false)).unwrap();
     });

@@ -44,7 +44,12 @@ enum Call {
 }
 
 impl Change {
-    pub fn create_update(image_id: &str, machine_id: &str, desc: &str, url: Option<Secret>) -> Self {
+    pub fn create_update(
+        image_id: &str,
+        machine_id: &str,
+        desc: &str,
+        url: Option<Secret>,
+    ) -> Self {
         Self {
             call: Call::CreateUpdate {
                 image_id: image_id.to_owned(),
@@ -208,10 +213,7 @@ pub fn url_secrets(url: &Secret) -> Vec<Secret> {
                 .map(|(_, value)| value.into_owned()),
         );
     }
-    let decoded: Vec<String> = parts
-        .iter()
-        .filter_map(|p| percent_decode(p))
-        .collect();
+    let decoded: Vec<String> = parts.iter().filter_map(|p| percent_decode(p)).collect();
     parts.extend(decoded);
     // A part this short would mask common words in the log; the whole URL still covers it.
     parts.retain(|p| p.len() >= 6);
@@ -262,7 +264,10 @@ pub enum Sent {
     /// The API answered with the new job's ID (for a reject, the diff's).
     Done { id: String },
     /// The API answered no: nothing changed. A lock names the job that holds it.
-    Refused { error: PollError, lock: Option<JobRef> },
+    Refused {
+        error: PollError,
+        lock: Option<JobRef>,
+    },
     /// The request never left this machine (no connection): nothing changed.
     NotSent(String),
     /// The request left, and no usable answer came: the job may or may not exist.
@@ -295,10 +300,15 @@ impl Client {
             _ => "diffid",
         };
         let what = Endpoint(&change);
-        let read = |body: &[u8]| object(body).map(|answer| answer.map(|obj| text(obj.get(key))));
+        let read = |body: &[u8]| {
+            object(body).map(|answer| answer.map(|obj| text(obj.get(key))).map_err(Into::into))
+        };
         match classify(&what, fetched.status, None, &fetched.body, read) {
             Ok(Some(id)) => Sent::Done { id },
-            Ok(None) => Sent::Unknown(format!("the answer (HTTP {}) holds no {key}", fetched.status)),
+            Ok(None) => Sent::Unknown(format!(
+                "the answer (HTTP {}) holds no {key}",
+                fetched.status
+            )),
             // A 5xx, a 408 or 429, an unreadable body: the request may have done its work.
             Err(error) if error.is_transient() => Sent::Unknown(scrubbed(error.to_string())),
             Err(error) => {
@@ -344,22 +354,30 @@ impl Client {
         let fetched = self.fetch(&url).await?;
         let read = |body: &[u8]| {
             object(body).map(|answer| {
-                answer.map(|obj| {
-                    let id = |key| {
-                        // 0 or an empty value is no lock.
-                        text(obj.get(key)).filter(|_| int(obj.get(key)) != Some(0))
-                    };
-                    let diff = id("diffid").map(|id| JobRef::new(JobKind::ImageDiff, id));
-                    let update = id("updateid").map(|id| JobRef::new(JobKind::ImageUpdate, id));
-                    ImageOptions {
-                        lock: diff.or(update),
-                        server_time: None,
-                    }
-                })
+                answer
+                    .map(|obj| {
+                        let id = |key| {
+                            // 0 or an empty value is no lock.
+                            text(obj.get(key)).filter(|_| int(obj.get(key)) != Some(0))
+                        };
+                        let diff = id("diffid").map(|id| JobRef::new(JobKind::ImageDiff, id));
+                        let update = id("updateid").map(|id| JobRef::new(JobKind::ImageUpdate, id));
+                        ImageOptions {
+                            lock: diff.or(update),
+                            server_time: None,
+                        }
+                    })
+                    .map_err(Into::into)
             })
         };
         let what = format!("image {image_id} of game {game_id}");
-        let mut options = classify(&what, fetched.status, fetched.retry_after, &fetched.body, read)?;
+        let mut options = classify(
+            &what,
+            fetched.status,
+            fetched.retry_after,
+            &fetched.body,
+            read,
+        )?;
         options.server_time = fetched.server_time;
         Ok(options)
     }
@@ -393,14 +411,17 @@ pub struct ImageOptions {
 /// The job named in "image locked by diffid: 218595" (or `updateid`).
 pub fn lock_in(message: &str) -> Option<JobRef> {
     let lower = message.to_ascii_lowercase();
-    let (kind, rest) = [("diffid", JobKind::ImageDiff), ("updateid", JobKind::ImageUpdate)]
-        .into_iter()
-        .find_map(|(key, kind)| {
-            let at = lower.find("locked by ")?;
-            let rest = lower[at + 10..].trim_start();
-            let rest = rest.strip_prefix(key)?;
-            Some((kind, rest.trim_start_matches([':', ' ', '#'])))
-        })?;
+    let (kind, rest) = [
+        ("diffid", JobKind::ImageDiff),
+        ("updateid", JobKind::ImageUpdate),
+    ]
+    .into_iter()
+    .find_map(|(key, kind)| {
+        let at = lower.find("locked by ")?;
+        let rest = lower[at + 10..].trim_start();
+        let rest = rest.strip_prefix(key)?;
+        Some((kind, rest.trim_start_matches([':', ' ', '#'])))
+    })?;
     let id: String = rest.chars().take_while(char::is_ascii_digit).collect();
     (!id.is_empty()).then(|| JobRef::new(kind, id))
 }

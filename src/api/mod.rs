@@ -266,7 +266,7 @@ impl Fetched {
         let read = |body: &[u8]| {
             job.read(body).map(|answer| match answer {
                 Answer::Status(status) => Ok(status),
-                error => Err(error),
+                error => Err(error.into()),
             })
         };
         let mut status = classify(job, self.status, self.retry_after, &self.body, read)?;
@@ -285,7 +285,26 @@ impl Fetched {
 }
 
 /// What a body reader makes of a 2xx body: the value, or the API's error answer.
-type Read<T> = Result<Result<T, Answer>, BodyError>;
+type Read<T> = Result<Result<T, Refusal>, BodyError>;
+
+/// An error answer's code and message.
+#[derive(Debug)]
+struct Refusal {
+    code: Option<i64>,
+    message: String,
+}
+
+impl From<Answer> for Refusal {
+    fn from(answer: Answer) -> Self {
+        match answer {
+            Answer::Error { code, message } => Self { code, message },
+            Answer::Status(_) => Self {
+                code: None,
+                message: "a job status where none was expected".into(),
+            },
+        }
+    }
+}
 
 /// An answer from `what` (a job, an endpoint), classified by its status and read by `read`.
 fn classify<T>(
@@ -298,7 +317,7 @@ fn classify<T>(
     // On an error status the body is only a detail; it may be missing or unreadable.
     let message = || {
         body.as_ref().ok().and_then(|b| match read(b) {
-            Ok(Err(Answer::Error { message, .. })) => Some(message),
+            Ok(Err(Refusal { message, .. })) => Some(message),
             _ => None,
         })
     };
@@ -318,13 +337,10 @@ fn classify<T>(
         }),
         200..=299 => match read(body.as_ref().map_err(Clone::clone)?) {
             Ok(Ok(value)) => Ok(value),
-            Ok(Err(Answer::Error { code, message })) => Err(PollError::Api {
+            Ok(Err(Refusal { code, message })) => Err(PollError::Api {
                 code,
                 message: one_line(&message),
             }),
-            Ok(Err(Answer::Status(_))) => Err(PollError::Unusable(
-                "a job status where none was expected".into(),
-            )),
             Err(e @ BodyError::NotJson { .. }) => Err(PollError::Transient {
                 reason: format!("unreadable answer (HTTP {code}): {e}"),
                 retry_after,

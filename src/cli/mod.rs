@@ -1,7 +1,12 @@
 //! The command line: flags, their environment fallbacks, and the checks that turn them into a
 //! [`Config`]. Every error names the flag (and variable) to fix.
 
+pub mod start;
+
+pub use start::{Command, DeployArgs, StartJob, Until};
+
 use crate::api::Credentials;
+use crate::chain::Plan;
 use crate::kind::{JobKind, JobRef, RefError};
 use crate::outcome::exit_codes_help;
 use crate::schedule::Policy;
@@ -18,15 +23,24 @@ const ABOUT: &str = "Wait for Multiplay Clanforge deploy jobs to finish (image u
                      versions, installs, rollouts): the CI gate between uploading a server build \
                      and rolling it out.";
 
+const USAGE: &str = "clanforge-wait [OPTIONS] [JOB]...\n       \
+                     clanforge-wait [OPTIONS] start <update|diff|version> [START OPTIONS]\n       \
+                     clanforge-wait [OPTIONS] deploy [DEPLOY OPTIONS]";
+
 const AFTER_HELP: &str = "With several jobs, the exit code is the worst outcome, in this order: 2, 4, 1, \
                           5, 3, 0 (a signal's code wins over all).\n\
                           Pass the keys through the environment (CLANFORGE_ACCESS_KEY, \
                           CLANFORGE_SECRET_KEY) rather than flags: flags show in process listings.";
 
 #[derive(Debug, Parser)]
-#[command(name = "clanforge-wait", version, about = ABOUT,
+#[command(name = "clanforge-wait", version, about = ABOUT, subcommand_negates_reqs = true,
+          disable_help_subcommand = true, override_usage = USAGE,
           after_help = format!("{}\n{AFTER_HELP}", exit_codes_help()))]
 pub struct Cli {
+    /// Start what to wait on (start, deploy); without one, the gate waits on the jobs named
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
     /// Jobs to wait on, as KIND/ID: update/<updateid>, diff/<diffid>, version/<imageversionid>,
     /// install/<imageversionid> (or install: every install), rollout/<imageid>
     #[arg(value_name = "JOB")]
@@ -53,18 +67,18 @@ pub struct Cli {
         visible_alias = "account-service-id",
         env = "CLANFORGE_ASID",
         value_name = "ASID",
-        required_unless_present = "demo"
+        global = true
     )]
     pub asid: Option<String>,
 
     /// Clanforge API access key
     #[arg(long, env = "CLANFORGE_ACCESS_KEY", value_name = "KEY", hide_env_values = true,
-          value_parser = secret, required_unless_present = "demo")]
+          value_parser = secret, global = true)]
     pub access_key: Option<Secret>,
 
     /// Clanforge API secret key
     #[arg(long, env = "CLANFORGE_SECRET_KEY", value_name = "KEY", hide_env_values = true,
-          value_parser = secret, required_unless_present_any = ["demo", "secret_key_file"])]
+          value_parser = secret, global = true)]
     pub secret_key: Option<Secret>,
 
     /// Read the secret key from FILE (a Docker or Kubernetes secret); a trailing newline is
@@ -73,59 +87,62 @@ pub struct Cli {
         long,
         env = "CLANFORGE_SECRET_KEY_FILE",
         value_name = "FILE",
-        conflicts_with = "secret_key"
+        conflicts_with = "secret_key",
+        global = true
     )]
     pub secret_key_file: Option<PathBuf>,
 
     /// API root [default: https://api.multiplay.co.uk]
-    #[arg(long, env = "CLANFORGE_BASE_URL", value_name = "URL")]
+    #[arg(long, env = "CLANFORGE_BASE_URL", value_name = "URL", global = true)]
     pub base_url: Option<String>,
 
     /// Also trust this PEM certificate authority (a TLS-intercepting corporate proxy)
-    #[arg(long, env = "CLANFORGE_CA_CERT", value_name = "FILE")]
+    #[arg(long, env = "CLANFORGE_CA_CERT", value_name = "FILE", global = true)]
     pub ca_cert: Option<PathBuf>,
 
     /// Allow a plain http:// base URL to a host other than this machine (the keys would cross
     /// the network unencrypted)
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub allow_insecure_http: bool,
 
     /// Overall deadline: the gate gives up (exit 3) after this long (at most 30 days)
     #[arg(long, env = "CLANFORGE_TIMEOUT", value_name = "DURATION", default_value = "30m",
-          value_parser = duration)]
+          value_parser = duration, global = true)]
     pub timeout: Duration,
 
     /// First wait between polls while nothing predicts the job's end; waits then grow ×1.5
     /// (at most 1h) [default: 5s; 1s with --demo]
-    #[arg(long, env = "CLANFORGE_INTERVAL", value_name = "DURATION", value_parser = duration)]
+    #[arg(long, env = "CLANFORGE_INTERVAL", value_name = "DURATION", value_parser = duration,
+          global = true)]
     pub interval: Option<Duration>,
 
     /// Cap on the wait between polls, but while jobeta or the progress rate says the job can't
     /// have ended yet (then up to 10 times this; at most 1h) [default: 30s; 3s with --demo]
     #[arg(long, env = "CLANFORGE_MAX_INTERVAL", value_name = "DURATION",
-          value_parser = duration)]
+          value_parser = duration, global = true)]
     pub max_interval: Option<Duration>,
 
     /// Poll at this fixed interval instead (no backoff, no ETA guidance, no jitter; at most 1h)
     #[arg(long, env = "CLANFORGE_FIXED_INTERVAL", value_name = "DURATION",
-          value_parser = duration, conflicts_with_all = ["interval", "max_interval"])]
+          value_parser = duration, conflicts_with_all = ["interval", "max_interval"],
+          global = true)]
     pub fixed_interval: Option<Duration>,
 
     /// Cap on one HTTP request (the time left to the deadline caps it too; at most 1h)
     #[arg(long, env = "CLANFORGE_REQUEST_TIMEOUT", value_name = "DURATION",
-          default_value = "30s", value_parser = duration)]
+          default_value = "30s", value_parser = duration, global = true)]
     pub request_timeout: Duration,
 
     /// End the wait as stalled (exit 5) when the job's state, progress and ETA have not changed
     /// for this long; a job still queued counts (at most 30 days) [default: off]
     #[arg(long, env = "CLANFORGE_STALL_TIMEOUT", value_name = "DURATION",
-          value_parser = duration)]
+          value_parser = duration, global = true)]
     pub stall_timeout: Option<Duration>,
 
     /// An install or rollout with nothing queued at the first look is done only if nothing
     /// appears this long after the start (work that was seen and is gone is done at once)
     #[arg(long, env = "CLANFORGE_SETTLE", value_name = "DURATION", default_value = "30s",
-          value_parser = duration)]
+          value_parser = duration, global = true)]
     pub settle: Duration,
 
     /// A rollout fails when more machines than this have failed to install
@@ -133,24 +150,25 @@ pub struct Cli {
         long,
         env = "CLANFORGE_MAX_FAILED_MACHINES",
         value_name = "N",
-        default_value_t = 0
+        default_value_t = 0,
+        global = true
     )]
     pub max_failed_machines: u64,
 
     /// Wait on every job even after one fails (by default the first failure ends the gate)
-    #[arg(long, env = "CLANFORGE_NO_FAIL_FAST")]
+    #[arg(long, env = "CLANFORGE_NO_FAIL_FAST", global = true)]
     pub no_fail_fast: bool,
 
     /// Write the final result to FILE as one JSON object
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", global = true)]
     pub result_file: Option<PathBuf>,
 
     /// Write the result as CLANFORGE_<KEY>=value lines (for GitLab's dotenv reports)
-    #[arg(long, env = "CLANFORGE_DOTENV", value_name = "FILE")]
+    #[arg(long, env = "CLANFORGE_DOTENV", value_name = "FILE", global = true)]
     pub dotenv: Option<PathBuf>,
 
     /// Print the final result on stdout as one JSON object
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub json: bool,
 
     /// Log lines as text, or as one JSON object each
@@ -158,13 +176,14 @@ pub struct Cli {
         long,
         env = "CLANFORGE_LOG_FORMAT",
         value_name = "FORMAT",
-        default_value = "text"
+        default_value = "text",
+        global = true
     )]
     pub log_format: LogFormat,
 
-    /// Wait on a job of an embedded simulated API instead: no credentials, and none of
-    /// --update-id, --asid or --base-url (the result says it was simulated)
-    #[arg(long, env = "CLANFORGE_DEMO")]
+    /// Wait on (or start and deploy) jobs of an embedded simulated API instead: no credentials,
+    /// and none of --update-id, --asid or --base-url (the result says it was simulated)
+    #[arg(long, env = "CLANFORGE_DEMO", global = true)]
     pub demo: bool,
 }
 
@@ -253,10 +272,26 @@ fn lenient(args: &[OsString], error: &clap::Error) -> Usage {
             .filter_map(text)
             .filter(|key| !key.is_empty())
             .map(Secret::new)
+            .chain(
+                url_given(&matches)
+                    .iter()
+                    .flat_map(crate::api::change::url_secrets),
+            )
             .collect(),
         update_id: text("update_id").unwrap_or_default(),
         demo: flag("demo"),
         message: clap_message(error),
+    }
+}
+
+/// The update URL in a refused command line, wherever its subcommand put it.
+fn url_given(matches: &clap::ArgMatches) -> Option<Secret> {
+    let mut current = matches;
+    loop {
+        if let Ok(Some(url)) = current.try_get_one::<OsString>("url") {
+            return Some(Secret::new(url.to_string_lossy().trim())).filter(|u| !u.is_empty());
+        }
+        current = current.subcommand()?.1;
     }
 }
 
@@ -285,7 +320,7 @@ fn duration(value: &str) -> Result<Duration, String> {
         .map_err(|e| format!("{e} (write a duration such as 90s, 5m or \"1h 30m\")"))
 }
 
-fn secret(value: &str) -> Result<Secret, Infallible> {
+pub(crate) fn secret(value: &str) -> Result<Secret, Infallible> {
     Ok(Secret::new(value.trim()))
 }
 
@@ -308,12 +343,30 @@ pub struct Config {
     pub max_failed_machines: u64,
     pub fail_fast: bool,
     pub outputs: Outputs,
+    /// `start` or `deploy`: what to create before waiting. `jobs` is empty then.
+    pub plan: Option<Plan>,
 }
 
 impl Config {
     /// The IDs of the update jobs, space-separated: the `update_id` key.
     pub fn update_ids(&self) -> String {
-        crate::kind::update_ids(&self.jobs)
+        match &self.plan {
+            Some(plan) => plan.known.update.clone().unwrap_or_default(),
+            None => crate::kind::update_ids(&self.jobs),
+        }
+    }
+
+    /// Every secret to mask: the keys (but the demo's) and the update URL with its parts.
+    pub fn secrets(&self) -> Vec<Secret> {
+        let mut secrets = Vec::new();
+        if !self.demo() {
+            secrets.push(self.credentials.access_key.clone());
+            secrets.push(self.credentials.secret_key.clone());
+        }
+        if let Some(url) = self.plan.as_ref().and_then(|p| p.url.as_ref()) {
+            secrets.extend(crate::api::change::url_secrets(url));
+        }
+        secrets
     }
 
     /// `--demo`: the API is the embedded simulator.
@@ -359,6 +412,18 @@ pub enum UsageError {
         "--interval ({interval}) is longer than --max-interval ({max}): lower it or raise the cap"
     )]
     IntervalAboveCap { interval: String, max: String },
+    #[error(
+        "--if-locked reject rejects the diff that locks the image, which discards it: add \
+         --yes-reject-diff to allow that, or use --if-locked wait"
+    )]
+    RejectNotConfirmed,
+    #[error("{flag} must be a positive integer, not {value:?}")]
+    NotAnId { flag: &'static str, value: String },
+    #[error(
+        "job arguments ({0}) can't come with a subcommand: `start` and `deploy` wait on what they \
+         create; wait on other jobs in a step of their own"
+    )]
+    JobsWithCommand(String),
 }
 
 pub const DEMO_UPDATE_ID: &str = "1234567";
@@ -377,12 +442,14 @@ impl Cli {
     }
 
     fn usage(&self, message: String) -> Usage {
+        let url = self.command.as_ref().and_then(Command::url);
         Usage {
             outputs: self.outputs(),
             secrets: [&self.access_key, &self.secret_key]
                 .into_iter()
                 .flatten()
                 .cloned()
+                .chain(url.map(crate::api::change::url_secrets).unwrap_or_default())
                 .collect(),
             update_id: self.update_id.clone().unwrap_or_default(),
             demo: self.demo,
@@ -409,14 +476,27 @@ impl Cli {
                 "--secret-key-file (CLANFORGE_SECRET_KEY_FILE)",
             ),
         ];
-        match real.into_iter().find(|(given, _)| *given) {
-            Some((_, flag)) if self.demo => Err(UsageError::DemoWithRealJob { flag }),
+        let command = self.command.as_ref().and_then(Command::real_flag);
+        let flag = real
+            .into_iter()
+            .find_map(|(given, flag)| given.then_some(flag))
+            .or(command);
+        match flag {
+            Some(flag) if self.demo => Err(UsageError::DemoWithRealJob { flag }),
             _ => Ok(()),
         }
     }
 
     /// Every job named: `--update-id`, the `KIND/ID` arguments, `--job` (CLANFORGE_JOBS).
     fn job_refs(&self) -> Result<Vec<JobRef>, UsageError> {
+        if self.command.is_some() {
+            // --job and --update-id may come from the environment (a variable set for another
+            // step): only arguments on the command line itself are a mistake here.
+            return match self.jobs.as_slice() {
+                [] => Ok(Vec::new()),
+                jobs => Err(UsageError::JobsWithCommand(jobs.join(" "))),
+            };
+        }
         let mut jobs = Vec::new();
         // --update-id takes any ID, as it always has.
         if let Some(id) = self
@@ -463,6 +543,10 @@ impl Cli {
             }
         };
         let jobs = self.job_refs()?;
+        let plan = match &self.command {
+            Some(command) => Some(command.plan(self.demo)?),
+            None => None,
+        };
         let asid = required(&self.asid, "--asid (CLANFORGE_ASID)", DEMO_ASID)?;
         let credentials = if self.demo {
             Credentials {
@@ -543,6 +627,7 @@ impl Cli {
             max_failed_machines: self.max_failed_machines,
             fail_fast: !self.no_fail_fast,
             outputs: self.outputs(),
+            plan,
         })
     }
 }

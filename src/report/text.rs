@@ -76,11 +76,12 @@ pub fn report(run: &GateRun, simulated: bool) -> Report {
         End::Refused(PollError::Api { message, .. }) => lock_in(message),
         _ => None,
     });
+    let jobs = || run.earlier.iter().chain(run.jobs.iter().map(|f| &f.job));
     let summary = Summary {
         result: outcome.result(),
-        update_id: crate::kind::update_ids(run.jobs.iter().map(|f| &f.job)),
-        diff_id: ids_of(run.jobs.iter().map(|f| &f.job), JobKind::ImageDiff),
-        image_version_id: ids_of(run.jobs.iter().map(|f| &f.job), JobKind::ImageVersion),
+        update_id: crate::kind::update_ids(jobs()),
+        diff_id: ids_of(jobs(), JobKind::ImageDiff),
+        image_version_id: ids_of(jobs(), JobKind::ImageVersion),
         step: run.step.map(Step::name).unwrap_or_default().to_owned(),
         locked_by: locked_by.map(|lock| lock.reference()).unwrap_or_default(),
         state_id: last.and_then(|s| s.state_id),
@@ -147,8 +148,19 @@ fn chain_words(
 }
 
 /// The summary written the moment a create answers: every ID known, `result` `running`.
-pub fn checkpoint(finished: &[Finished], job: &JobRef, step: Step, simulated: bool) -> Summary {
-    let jobs = || finished.iter().map(|f| &f.job).chain([job]);
+pub fn checkpoint(
+    finished: &[Finished],
+    earlier: &[JobRef],
+    job: &JobRef,
+    step: Step,
+    simulated: bool,
+) -> Summary {
+    let jobs = || {
+        earlier
+            .iter()
+            .chain(finished.iter().map(|f| &f.job))
+            .chain([job])
+    };
     let mut rows: Vec<JobSummary> = finished.iter().map(|f| job_summary(f, "")).collect();
     rows.push(JobSummary {
         job: job.reference(),
@@ -267,7 +279,9 @@ fn start_words(job: &JobRef, error: &StartError) -> String {
                          step again";
             let found = match found {
                 Found::Nothing => {
-                    format!("nothing locks the image now, so most likely no {noun} was made; {check}")
+                    format!(
+                        "nothing locks the image now, so most likely no {noun} was made; {check}"
+                    )
                 }
                 Found::Older { job, created } => format!(
                     "{job} locks the image but was made before the gate's request{}, so it is not \
@@ -291,7 +305,10 @@ fn start_words(job: &JobRef, error: &StartError) -> String {
                      image (image/options); {check}"
                 ),
                 Found::ReadFailed(error) => {
-                    format!("reading the lock failed too ({}); {check}", poll_error(error))
+                    format!(
+                        "reading the lock failed too ({}); {check}",
+                        poll_error(error)
+                    )
                 }
             };
             format!("{head}: {found}")

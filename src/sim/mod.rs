@@ -43,6 +43,20 @@ pub fn demo(update_id: &str, version_id: &str) -> Sim {
         )
 }
 
+/// `deploy --demo`'s image: a game, an image and a build machine, ready for the whole chain,
+/// each job a few seconds long.
+pub fn demo_deploy() -> Sim {
+    let secs = Duration::from_secs;
+    let image = Image {
+        update_takes: secs(6),
+        diff_takes: secs(3),
+        version_takes: secs(3),
+        machines: vec![secs(2), secs(4), secs(6)],
+        ..Image::quick(42, 1234)
+    };
+    Sim::new().image(image)
+}
+
 /// What one poll gets.
 #[derive(Debug, Clone)]
 pub enum Reply {
@@ -304,9 +318,10 @@ impl State {
             return Reply::error(400, 400, "accountserviceid is required");
         }
         if let Some(world) = &self.world {
-            let query: HashMap<String, String> = reqwest::Url::parse(&format!("http://sim/?{}", request.query))
-                .map(|url| url.query_pairs().into_owned().collect())
-                .unwrap_or_default();
+            let query: HashMap<String, String> =
+                reqwest::Url::parse(&format!("http://sim/?{}", request.query))
+                    .map(|url| url.query_pairs().into_owned().collect())
+                    .unwrap_or_default();
             let path: Vec<&str> = request.path.trim_start_matches('/').split('/').collect();
             if let Some(reply) = lock(world).route(&path, &query) {
                 return reply;

@@ -24,6 +24,8 @@ pub enum CreateFault {
     LostBefore,
     /// The job is made, then a gateway answers 502.
     ServerError,
+    /// The job is made; the answer comes a second later.
+    SlowAnswer,
 }
 
 /// The image a deploy works on, and how its jobs behave.
@@ -39,6 +41,8 @@ pub struct Image {
     pub machines: Vec<Duration>,
     /// An older diff, complete, that locks the image from the start.
     pub locked_by_diff: Option<u64>,
+    /// Someone accepts that older diff this long after the simulator starts (else never).
+    pub unlocks_after: Option<Duration>,
     /// Diffs find no changes.
     pub empty_diff: bool,
     /// The first create of a kind meets this fault.
@@ -59,6 +63,7 @@ impl Image {
             version_takes: ms(200),
             machines: vec![ms(100), ms(250)],
             locked_by_diff: None,
+            unlocks_after: None,
             empty_diff: false,
             faults: Vec::new(),
             update_url: "s3://SIMKEYID:sim%2Fsecret-in-url@sim-bucket/builds/?region=eu-west-1"
@@ -68,6 +73,12 @@ impl Image {
 
     pub fn fault(mut self, kind: JobKind, fault: CreateFault) -> Self {
         self.faults.push((kind, fault));
+        self
+    }
+
+    /// An older diff, complete and neither accepted nor rejected, locks the image.
+    pub fn locked_by(mut self, diff: u64) -> Self {
+        self.locked_by_diff = Some(diff);
         self
     }
 }
@@ -95,6 +106,7 @@ impl Made {
 #[derive(Debug)]
 pub(super) struct World {
     image: Image,
+    started: Instant,
     next_id: u64,
     made: Vec<Made>,
     faults_left: Vec<(JobKind, CreateFault)>,
@@ -117,6 +129,7 @@ impl World {
         }
         Self {
             faults_left: image.faults.clone(),
+            started: now,
             image,
             next_id: 5001,
             made,
@@ -124,15 +137,23 @@ impl World {
     }
 
     /// The reply to a request on a path the world serves, or `None` for the rest.
-    pub(super) fn route(&mut self, path: &[&str], query: &HashMap<String, String>) -> Option<Reply> {
+    pub(super) fn route(
+        &mut self,
+        path: &[&str],
+        query: &HashMap<String, String>,
+    ) -> Option<Reply> {
         let now = Instant::now();
         Some(match path {
             ["cfp", "v1", "imageupdate", "create"] => self.create(JobKind::ImageUpdate, query, now),
             ["cfp", "v1", "imagediff", "create"] => self.create(JobKind::ImageDiff, query, now),
-            ["cfp", "v1", "imageversion", "create"] => self.create(JobKind::ImageVersion, query, now),
+            ["cfp", "v1", "imageversion", "create"] => {
+                self.create(JobKind::ImageVersion, query, now)
+            }
             ["cfp", "v1", "imagediff", id, "reject"] => self.reject(id, now),
             ["cfp", "v1", "image", "options"] => self.options(query, now),
-            ["cfp", "v1", "imageupdate", id, "status"] => self.status(JobKind::ImageUpdate, id, now)?,
+            ["cfp", "v1", "imageupdate", id, "status"] => {
+                self.status(JobKind::ImageUpdate, id, now)?
+            }
             ["cfp", "v1", "imagediff", id, "status"] => self.status(JobKind::ImageDiff, id, now)?,
             ["cfp", "v1", "imageversion", id, "status"] => {
                 self.status(JobKind::ImageVersion, id, now)?
@@ -150,15 +171,23 @@ impl World {
     }
 
     fn find(&self, kind: JobKind, id: &str) -> Option<&Made> {
-        self.made.iter().find(|m| m.job.kind == kind && m.job.id == id)
+        self.made
+            .iter()
+            .find(|m| m.job.kind == kind && m.job.id == id)
     }
 
     /// What locks the image now: an open diff, else a running update.
     fn lock(&self, now: Instant) -> Option<JobRef> {
-        let open_diff = self
-            .made
-            .iter()
-            .find(|m| m.job.kind == JobKind::ImageDiff && !m.closed);
+        let older = self.image.locked_by_diff.map(|id| id.to_string());
+        let unlocked = self
+            .image
+            .unlocks_after
+            .is_some_and(|after| now >= self.started + after);
+        let open_diff = self.made.iter().find(|m| {
+            m.job.kind == JobKind::ImageDiff
+                && !m.closed
+                && !(unlocked && older.as_deref() == Some(m.job.id.as_str()))
+        });
         let running_update = self
             .made
             .iter()
@@ -232,10 +261,15 @@ impl World {
         });
         match fault {
             Some(CreateFault::LostAfter) => Reply::Reset,
-            Some(CreateFault::ServerError) => Reply::http(
-                502,
-                "<html><body><h1>502 Bad Gateway</h1></body></html>",
-            ),
+            Some(CreateFault::SlowAnswer) => Reply::Trickle {
+                reply: Box::new(Reply::json(
+                    self.body(self.made.last().expect("just made"), now),
+                )),
+                every: Duration::from_millis(4),
+            },
+            Some(CreateFault::ServerError) => {
+                Reply::http(502, "<html><body><h1>502 Bad Gateway</h1></body></html>")
+            }
             _ => Reply::json(self.body(self.made.last().expect("just made"), now)),
         }
     }
@@ -290,15 +324,20 @@ impl World {
         } else if t < made.takes / 5 {
             (1, 0)
         } else {
-            (4, (t.as_secs_f64() / made.takes.as_secs_f64() * 100.0) as u8)
+            (
+                4,
+                (t.as_secs_f64() / made.takes.as_secs_f64() * 100.0) as u8,
+            )
         };
         let name = if state == 5 {
             "Completed"
         } else {
             JobState::from_id(state).name()
         };
-        let eta = created + made.takes.as_secs_f64().ceil() as i64;
-        let mut body = status_body(Some(&made.job), state, name, progress, unix, Some(eta));
+        // Jobs of under two seconds (the tests') say no ETA: a whole-second one would mislead.
+        let eta = (made.takes >= Duration::from_secs(2))
+            .then(|| created + made.takes.as_secs_f64().ceil() as i64);
+        let mut body = status_body(Some(&made.job), state, name, progress, unix, eta);
         body["jobcreated"] = json!(created);
         if made.job.kind == JobKind::ImageDiff {
             let files: serde_json::Map<String, Value> = (0..made.changes)

@@ -193,6 +193,11 @@ pub struct Running {
 }
 
 impl Running {
+    /// A file in the run's folder.
+    pub fn path(&self, name: &str) -> String {
+        self.gate.path(name)
+    }
+
     /// Sends a signal by name (`TERM`, `INT`) with kill(1).
     pub fn signal(&self, name: &str) {
         let status = Command::new("kill")
@@ -267,6 +272,11 @@ impl Run {
     /// A file the gate wrote in its folder; empty if it wrote none.
     pub fn file(&self, name: &str) -> String {
         std::fs::read_to_string(self.dir.path().join(name)).unwrap_or_default()
+    }
+
+    /// A path in the run's folder.
+    pub fn dir_path(&self, name: &str) -> String {
+        self.dir.path().join(name).display().to_string()
     }
 
     /// Everything the gate wrote, for scanning.

@@ -1,0 +1,537 @@
+//! The `start` and `deploy` subcommands: their flags, and the checks that turn them into a
+//! [`Plan`]. The flags they share with the wait (keys, ASID, deadline, outputs) are global.
+
+use super::{UsageError, secret};
+use crate::chain::{Ids, IfLocked, Plan, Step};
+use crate::secret::Secret;
+use clap::{Args, Subcommand, ValueEnum};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start one job (an image update, a diff or an image version), once, and wait on it
+    Start {
+        #[command(subcommand)]
+        job: StartJob,
+    },
+    /// The whole deploy in one step: image update → diff → image version → installs (or the
+    /// rollout), each job created once and waited on, under one deadline
+    Deploy(DeployArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StartJob {
+    /// Put a new build on the build machine (imageupdate/create)
+    Update {
+        #[command(flatten)]
+        image: ImageArgs,
+        #[command(flatten)]
+        source: SourceArgs,
+        #[command(flatten)]
+        lock: LockArgs,
+        #[command(flatten)]
+        dry_run: DryRun,
+    },
+    /// Diff the build machine against the image (imagediff/create)
+    Diff {
+        #[command(flatten)]
+        image: ImageArgs,
+        #[command(flatten)]
+        lock: LockArgs,
+        #[command(flatten)]
+        dry_run: DryRun,
+    },
+    /// Accept a completed diff: package an image version, which starts the fleet's installs
+    /// (imageversion/create)
+    Version {
+        /// The completed diff to accept
+        #[arg(long, value_name = "ID")]
+        diff_id: Option<String>,
+        /// The image and game, for looking the lock up if the create's answer is lost
+        #[arg(long, env = "CLANFORGE_IMAGE_ID", value_name = "ID")]
+        image_id: Option<String>,
+        #[arg(long, env = "CLANFORGE_GAME_ID", value_name = "ID")]
+        game_id: Option<String>,
+        #[command(flatten)]
+        version: VersionArgs,
+        #[command(flatten)]
+        dry_run: DryRun,
+    },
+}
+
+/// The image, its build machine and its game.
+#[derive(Debug, Args)]
+pub struct ImageArgs {
+    /// The game image to update
+    #[arg(long, env = "CLANFORGE_IMAGE_ID", value_name = "ID")]
+    pub image_id: Option<String>,
+    /// The build machine the update runs on and the diff compares
+    #[arg(long, env = "CLANFORGE_MACHINE_ID", value_name = "ID")]
+    pub machine_id: Option<String>,
+    /// The image's game: image/options, which says what locks the image, needs it
+    #[arg(long, env = "CLANFORGE_GAME_ID", value_name = "ID")]
+    pub game_id: Option<String>,
+}
+
+/// Where the build comes from. The URL holds storage credentials.
+#[derive(Debug, Args)]
+pub struct SourceArgs {
+    /// The build's source (s3://KEY:SECRET@BUCKET/…, steam://USER:PASS@install/APPID/,
+    /// gs://…); it holds credentials: prefer CLANFORGE_UPDATE_URL or --url-file to this flag
+    /// [default: the image's own update URL]
+    #[arg(long, env = "CLANFORGE_UPDATE_URL", value_name = "URL", hide_env_values = true,
+          value_parser = secret)]
+    pub url: Option<Secret>,
+    /// Read the build's source URL from FILE (a trailing newline is dropped)
+    #[arg(
+        long,
+        env = "CLANFORGE_UPDATE_URL_FILE",
+        value_name = "FILE",
+        conflicts_with = "url"
+    )]
+    pub url_file: Option<PathBuf>,
+    /// The update's description [default: "clanforge-wait", with the commit when CI names it]
+    #[arg(long, env = "CLANFORGE_DESC", value_name = "TEXT")]
+    pub desc: Option<String>,
+}
+
+/// What to do about a lock.
+#[derive(Debug, Args)]
+pub struct LockArgs {
+    /// When a diff or an update locks the image: fail (exit 4), wait until nothing does, or
+    /// reject the diff (with --yes-reject-diff)
+    #[arg(
+        long,
+        env = "CLANFORGE_IF_LOCKED",
+        value_name = "WHAT",
+        default_value = "fail"
+    )]
+    pub if_locked: IfLocked,
+    /// Allow --if-locked reject to reject the diff that locks the image (this discards it)
+    #[arg(long, env = "CLANFORGE_YES_REJECT_DIFF")]
+    pub yes_reject_diff: bool,
+}
+
+/// How the version is packaged.
+#[derive(Debug, Args)]
+pub struct VersionArgs {
+    /// Stop the affected servers during the install and restart them after (restart=1)
+    #[arg(long, env = "CLANFORGE_RESTART")]
+    pub restart: bool,
+    /// Package a full image instead of a differential one (full=1; needed when the diff found
+    /// no changes)
+    #[arg(long, env = "CLANFORGE_FULL")]
+    pub full: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DryRun {
+    /// Print every request the command would send (never the keys, the URL as scheme and host)
+    /// and exit 0 without sending any
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    #[command(flatten)]
+    pub image: ImageArgs,
+    #[command(flatten)]
+    pub source: SourceArgs,
+    #[command(flatten)]
+    pub version: VersionArgs,
+    #[command(flatten)]
+    pub lock: LockArgs,
+    /// The last step to wait on: the version, its installs (the install list) or the image's
+    /// rollout (the v2 image status)
+    #[arg(
+        long,
+        env = "CLANFORGE_UNTIL",
+        value_name = "STEP",
+        default_value = "installs"
+    )]
+    pub until: Until,
+    /// Pick up where the run that wrote this result file stopped: the steps it made are not
+    /// made again (a missing or empty file starts from the update)
+    #[arg(long, value_name = "FILE")]
+    pub resume_from: Option<PathBuf>,
+    /// An image update made already: wait on it instead of creating one
+    #[arg(long, value_name = "ID")]
+    pub update_id: Option<String>,
+    /// A diff made already: wait on it (and make no update)
+    #[arg(long, value_name = "ID")]
+    pub diff_id: Option<String>,
+    /// An image version made already: wait on it (and make no update or diff)
+    #[arg(long, value_name = "ID")]
+    pub image_version_id: Option<String>,
+    #[command(flatten)]
+    pub dry_run: DryRun,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Until {
+    Version,
+    Installs,
+    Rollout,
+}
+
+/// `--demo`'s image: what the simulated deploy works on.
+pub const DEMO_GAME_ID: &str = "42";
+pub const DEMO_IMAGE_ID: &str = "1234";
+pub const DEMO_MACHINE_ID: &str = "5678";
+
+impl Command {
+    /// The checked plan. `demo`: the IDs a demo needs default to the simulated image's.
+    pub fn plan(&self, demo: bool) -> Result<Plan, UsageError> {
+        match self {
+            Self::Start { job } => job.plan(demo),
+            Self::Deploy(args) => args.plan(demo),
+        }
+    }
+
+    /// The update URL, if one is given on the command line or in the environment (not a file):
+    /// masked even when the command line is refused.
+    pub fn url(&self) -> Option<&Secret> {
+        match self {
+            Self::Start {
+                job: StartJob::Update { source, .. },
+            }
+            | Self::Deploy(DeployArgs { source, .. }) => source.url.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// Any flag that names a real image or job, for `--demo`'s refusal.
+    pub fn real_flag(&self) -> Option<&'static str> {
+        let given = |v: &Option<String>| v.as_deref().is_some_and(|v| !v.trim().is_empty());
+        let image = |a: &ImageArgs| {
+            [
+                (given(&a.image_id), "--image-id (CLANFORGE_IMAGE_ID)"),
+                (given(&a.machine_id), "--machine-id (CLANFORGE_MACHINE_ID)"),
+                (given(&a.game_id), "--game-id (CLANFORGE_GAME_ID)"),
+            ]
+            .into_iter()
+            .find_map(|(given, flag)| given.then_some(flag))
+        };
+        let url = |s: &SourceArgs| {
+            (s.url.is_some() || s.url_file.is_some()).then_some("--url (CLANFORGE_UPDATE_URL)")
+        };
+        match self {
+            Self::Start { job } => match job {
+                StartJob::Update {
+                    image: i, source, ..
+                } => image(i).or_else(|| url(source)),
+                StartJob::Diff { image: i, .. } => image(i),
+                StartJob::Version { diff_id, .. } => given(diff_id).then_some("--diff-id"),
+            },
+            Self::Deploy(args) => image(&args.image)
+                .or_else(|| url(&args.source))
+                .or_else(|| {
+                    [
+                        (given(&args.update_id), "--update-id"),
+                        (given(&args.diff_id), "--diff-id"),
+                        (given(&args.image_version_id), "--image-version-id"),
+                        (args.resume_from.is_some(), "--resume-from"),
+                    ]
+                    .into_iter()
+                    .find_map(|(given, flag)| given.then_some(flag))
+                }),
+        }
+    }
+}
+
+impl StartJob {
+    fn plan(&self, demo: bool) -> Result<Plan, UsageError> {
+        match self {
+            Self::Update {
+                image,
+                source,
+                lock,
+                dry_run,
+            } => {
+                let mut plan = base(
+                    "start update",
+                    vec![Step::Update],
+                    image,
+                    lock,
+                    dry_run,
+                    demo,
+                )?;
+                source.apply(&mut plan)?;
+                Ok(plan)
+            }
+            Self::Diff {
+                image,
+                lock,
+                dry_run,
+            } => base("start diff", vec![Step::Diff], image, lock, dry_run, demo),
+            Self::Version {
+                diff_id,
+                image_id,
+                game_id,
+                version,
+                dry_run,
+            } => {
+                let diff = id(diff_id, "--diff-id")?.ok_or(UsageError::Empty {
+                    flag: "--diff-id",
+                    hint: ": the completed diff to make a version of",
+                })?;
+                Ok(Plan {
+                    command: "start version",
+                    steps: vec![Step::Version],
+                    image_id: id(image_id, "--image-id (CLANFORGE_IMAGE_ID)")?,
+                    machine_id: None,
+                    game_id: id(game_id, "--game-id (CLANFORGE_GAME_ID)")?,
+                    url: None,
+                    desc: String::new(),
+                    restart: version.restart,
+                    full: version.full,
+                    if_locked: IfLocked::Fail,
+                    known: Ids {
+                        diff: Some(diff),
+                        ..Ids::default()
+                    },
+                    dry_run: dry_run.dry_run,
+                })
+            }
+        }
+    }
+}
+
+impl DeployArgs {
+    fn plan(&self, demo: bool) -> Result<Plan, UsageError> {
+        let last = match self.until {
+            Until::Version => Step::Version,
+            Until::Installs => Step::Installs,
+            Until::Rollout => Step::Rollout,
+        };
+        let mut steps = vec![Step::Update, Step::Diff, Step::Version, last];
+        steps.dedup();
+        let mut plan = base(
+            "deploy",
+            steps,
+            &self.image,
+            &self.lock,
+            &self.dry_run,
+            demo,
+        )?;
+        self.source.apply(&mut plan)?;
+        plan.restart = self.version.restart;
+        plan.full = self.version.full;
+        let mut known = match &self.resume_from {
+            Some(path) => resume(path)?,
+            None => Ids::default(),
+        };
+        for (value, flag, slot) in [
+            (&self.update_id, "--update-id", &mut known.update),
+            (&self.diff_id, "--diff-id", &mut known.diff),
+            (
+                &self.image_version_id,
+                "--image-version-id",
+                &mut known.version,
+            ),
+        ] {
+            if let Some(id) = id(value, flag)? {
+                *slot = Some(id);
+            }
+        }
+        // A step made means every step before it is done: start at the latest one made.
+        let latest = [Step::Version, Step::Diff, Step::Update]
+            .into_iter()
+            .find(|&step| known.job(step).is_some());
+        if let Some(latest) = latest {
+            plan.steps.retain(|&step| step >= latest);
+        }
+        plan.known = known;
+        Ok(plan)
+    }
+}
+
+impl SourceArgs {
+    fn apply(&self, plan: &mut Plan) -> Result<(), UsageError> {
+        const FLAG: &str = "--url-file (CLANFORGE_UPDATE_URL_FILE)";
+        plan.url = match &self.url_file {
+            Some(path) => {
+                let bytes = std::fs::read(path).map_err(|e| file_error(FLAG, path, e))?;
+                let text = String::from_utf8(bytes).map_err(|_| UsageError::File {
+                    flag: FLAG,
+                    path: path.display().to_string(),
+                    reason: "is not UTF-8 text".into(),
+                })?;
+                Some(Secret::new(text.trim()))
+            }
+            None => self.url.clone(),
+        }
+        .filter(|url| !url.is_empty());
+        plan.desc = match self.desc.as_deref().map(str::trim) {
+            Some(desc) if !desc.is_empty() => desc.to_owned(),
+            _ => default_desc(|name| std::env::var(name).ok()),
+        };
+        Ok(())
+    }
+}
+
+/// "clanforge-wait", and the commit when the CI system names it.
+fn default_desc(var: impl Fn(&str) -> Option<String>) -> String {
+    let commit = var("CI_COMMIT_SHORT_SHA")
+        .or_else(|| var("GITHUB_SHA").map(|sha| sha.chars().take(8).collect()))
+        .filter(|sha| !sha.trim().is_empty());
+    match commit {
+        Some(sha) => format!("clanforge-wait: commit {sha}"),
+        None => "clanforge-wait".to_owned(),
+    }
+}
+
+/// The plan's common part: the image's IDs and the lock policy.
+fn base(
+    command: &'static str,
+    steps: Vec<Step>,
+    image: &ImageArgs,
+    lock: &LockArgs,
+    dry_run: &DryRun,
+    demo: bool,
+) -> Result<Plan, UsageError> {
+    let needed =
+        |value: &Option<String>, flag: &'static str, fallback: &str| match (id(value, flag)?, demo)
+        {
+            (Some(id), _) => Ok(id),
+            (None, true) => Ok(fallback.to_owned()),
+            (None, false) => Err(UsageError::Empty { flag, hint: "" }),
+        };
+    if lock.if_locked == IfLocked::Reject && !lock.yes_reject_diff {
+        return Err(UsageError::RejectNotConfirmed);
+    }
+    Ok(Plan {
+        command,
+        steps,
+        image_id: Some(needed(
+            &image.image_id,
+            "--image-id (CLANFORGE_IMAGE_ID)",
+            DEMO_IMAGE_ID,
+        )?),
+        machine_id: Some(needed(
+            &image.machine_id,
+            "--machine-id (CLANFORGE_MACHINE_ID)",
+            DEMO_MACHINE_ID,
+        )?),
+        game_id: Some(needed(
+            &image.game_id,
+            "--game-id (CLANFORGE_GAME_ID)",
+            DEMO_GAME_ID,
+        )?),
+        url: None,
+        desc: String::new(),
+        restart: false,
+        full: false,
+        if_locked: lock.if_locked,
+        known: Ids::default(),
+        dry_run: dry_run.dry_run,
+    })
+}
+
+/// An ID flag: absent, or a positive integer.
+fn id(value: &Option<String>, flag: &'static str) -> Result<Option<String>, UsageError> {
+    let Some(value) = value.as_deref().map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    match value.parse::<u64>() {
+        Ok(n) if n > 0 => Ok(Some(n.to_string())),
+        _ => Err(UsageError::NotAnId {
+            flag,
+            value: value.to_owned(),
+        }),
+    }
+}
+
+/// The IDs an earlier run wrote to its result file. A file that is not there, or empty (a run
+/// stopped before it wrote anything), resumes nothing.
+fn resume(path: &Path) -> Result<Ids, UsageError> {
+    const FLAG: &str = "--resume-from";
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Ids::default()),
+        Err(e) => return Err(file_error(FLAG, path, e)),
+    };
+    if text.trim().is_empty() {
+        return Ok(Ids::default());
+    }
+    let invalid = |reason: String| UsageError::File {
+        flag: FLAG,
+        path: path.display().to_string(),
+        reason,
+    };
+    let json: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| invalid(format!("is not a result file ({e})")))?;
+    let key = |name: &'static str| -> Result<Option<String>, UsageError> {
+        let value = match json.get(name) {
+            None | Some(serde_json::Value::Null) => return Ok(None),
+            Some(serde_json::Value::String(s)) => s.clone(),
+            Some(serde_json::Value::Number(n)) => n.to_string(),
+            Some(_) => return Err(invalid(format!("has a {name} that is not an ID"))),
+        };
+        if value.split_whitespace().count() > 1 {
+            return Err(invalid(format!(
+                "names more than one {name} ({value}): it is not a deploy's result"
+            )));
+        }
+        id(&Some(value), name).map_err(|_| invalid(format!("has a {name} that is not an ID")))
+    };
+    Ok(Ids {
+        update: key("update_id")?,
+        diff: key("diff_id")?,
+        version: key("image_version_id")?,
+    })
+}
+
+fn file_error(flag: &'static str, path: &Path, e: std::io::Error) -> UsageError {
+    UsageError::File {
+        flag,
+        path: path.display().to_string(),
+        reason: format!("can't be read ({e})"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_description_names_the_commit_when_ci_does() {
+        assert_eq!(default_desc(|_| None), "clanforge-wait");
+        let github = |name: &str| (name == "GITHUB_SHA").then(|| "0123456789abcdef".to_owned());
+        assert_eq!(default_desc(github), "clanforge-wait: commit 01234567");
+    }
+
+    #[test]
+    fn ids_are_positive_integers() {
+        assert_eq!(
+            id(&Some(" 0042 ".into()), "--x").unwrap(),
+            Some("42".into())
+        );
+        assert_eq!(id(&None, "--x").unwrap(), None);
+        assert!(id(&Some("0".into()), "--x").is_err());
+        assert!(id(&Some("12a".into()), "--x").is_err());
+    }
+
+    #[test]
+    fn a_resume_file_gives_its_ids_and_a_missing_one_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.json");
+        assert_eq!(resume(&path).unwrap(), Ids::default());
+        std::fs::write(&path, "").unwrap();
+        assert_eq!(resume(&path).unwrap(), Ids::default());
+        std::fs::write(
+            &path,
+            r#"{"update_id": "5001", "diff_id": 5002, "image_version_id": ""}"#,
+        )
+        .unwrap();
+        let ids = resume(&path).unwrap();
+        assert_eq!(ids.update.as_deref(), Some("5001"));
+        assert_eq!(ids.diff.as_deref(), Some("5002"));
+        assert_eq!(ids.version, None);
+        std::fs::write(&path, r#"{"update_id": "1 2"}"#).unwrap();
+        assert!(resume(&path).is_err());
+        std::fs::write(&path, "{not json").unwrap();
+        assert!(resume(&path).is_err());
+    }
+}
