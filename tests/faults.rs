@@ -8,7 +8,8 @@
 mod common;
 
 use clanforge_wait::job::unix_now;
-use clanforge_wait::sim::{Reply, Script, Sim};
+use clanforge_wait::kind::JobKind;
+use clanforge_wait::sim::{CreateFault, Image, Reply, Script, Sim};
 use common::*;
 use serde_json::json;
 use std::time::{Duration, SystemTime};
@@ -21,6 +22,8 @@ struct Scenario {
     others: Vec<(&'static str, Vec<Reply>)>,
     /// No server at all: connections are refused.
     refused: bool,
+    /// A `deploy` on this simulated image instead of a wait on the update.
+    deploy: Option<Image>,
 }
 
 fn replies(replies: Vec<Reply>) -> Scenario {
@@ -29,7 +32,20 @@ fn replies(replies: Vec<Reply>) -> Scenario {
         args: Vec::new(),
         others: Vec::new(),
         refused: false,
+        deploy: None,
     }
+}
+
+/// `deploy --game-id 42 --image-id 1234 --machine-id 5678` on this image.
+fn deploy(image: Image) -> Scenario {
+    Scenario {
+        deploy: Some(image),
+        ..replies(Vec::new())
+    }
+}
+
+fn quick_image() -> Image {
+    Image::quick(42, 1234)
 }
 
 impl Scenario {
@@ -57,6 +73,14 @@ fn check(name: &str, logs: &[&str], exit: i32, scenario: Scenario) {
             .unwrap()
             .port();
         (None, format!("http://127.0.0.1:{port}"))
+    } else if let Some(image) = scenario.deploy.clone() {
+        let server = Sim::new()
+            .credentials(ACCESS_KEY, SECRET_KEY)
+            .image(image)
+            .spawn()
+            .unwrap();
+        let url = server.url();
+        (Some(server), url)
     } else {
         let sim = Sim::new()
             .credentials(ACCESS_KEY, SECRET_KEY)
@@ -69,6 +93,14 @@ fn check(name: &str, logs: &[&str], exit: i32, scenario: Scenario) {
         (Some(server), url)
     };
     let mut gate = Gate::new(&url).every_output().arg("--timeout", "2s");
+    if scenario.deploy.is_some() {
+        gate = gate
+            .without("--update-id")
+            .flag("deploy")
+            .arg("--game-id", "42")
+            .arg("--image-id", "1234")
+            .arg("--machine-id", "5678");
+    }
     for (flag, value) in scenario.args {
         // An empty value: a flag that takes none.
         gate = match value {
@@ -80,6 +112,22 @@ fn check(name: &str, logs: &[&str], exit: i32, scenario: Scenario) {
         gate = gate.flag(job);
     }
     let run = gate.run();
+    // A create or a reject goes out at most once, whatever the fault.
+    if let Some(server) = &server {
+        let mut changes: Vec<String> = server
+            .requests()
+            .into_iter()
+            .map(|r| r.path)
+            .filter(|p| p.ends_with("/create") || p.ends_with("/reject"))
+            .collect();
+        let sent = changes.len();
+        changes.dedup();
+        assert_eq!(
+            changes.len(),
+            sent,
+            "{name}: a state-changing request went twice"
+        );
+    }
     drop(server);
 
     assert_eq!(run.code, exit, "{name}: exit code; stderr:\n{}", run.stderr);
@@ -105,11 +153,11 @@ fn check(name: &str, logs: &[&str], exit: i32, scenario: Scenario) {
     assert_eq!(word, expected_word, "{name}");
     let printed: serde_json::Value = serde_json::from_str(run.stdout.trim()).unwrap();
     assert_eq!(printed, result, "{name}: --json and --result-file differ");
-    assert!(
-        run.file("github_output")
-            .starts_with(&format!("result={word}\n")),
-        "{name}"
-    );
+    // The runner keeps a key's last value: a deploy writes each new ID the moment it is known
+    // (`result=running`), then the final values.
+    let outputs = read_github_output(&run.file("github_output"));
+    let last = outputs.iter().rev().find(|(key, _)| key == "result");
+    assert_eq!(last.map(|(_, v)| v.as_str()), Some(word.as_str()), "{name}");
     assert!(
         run.file("ci.env")
             .starts_with(&format!("CLANFORGE_RESULT={word}\n")),
@@ -191,7 +239,7 @@ faults! {
     connection_refused:
         "connection refused (nothing listening)" =>
         "warns and retries until the deadline", logs ["could not connect to 127.0.0.1:", "retrying in", "the 2.0s deadline (--timeout) passed"], exit 3,
-        Scenario { replies: Vec::new(), args: Vec::new(), others: Vec::new(), refused: true };
+        Scenario { refused: true, ..replies(Vec::new()) };
     connection_reset_before_a_response:
         "connection reset before a response" =>
         "retries", logs ["Connection reset by peer", "retrying in", "completed"], exit 0,
@@ -327,6 +375,36 @@ faults! {
         "the job fails (`jobfailed`, state Failed or Squashed)" =>
         "exits 1 with the job's error", logs ["failed (state Failed, jobfailed set)", "disk full"], exit 1,
         replies(vec![status(4, 30), Reply::json(json!({"jobstateid": 6, "jobfailed": 1, "joberror": "disk full"}))]);
+    deploy_a_create_lost_after_the_job_was_made:
+        "`deploy`: a create's answer lost after the job was made (connection reset)" =>
+        "sends no second create: reads `image/options`, adopts the update made after its request, deploys on",
+        logs ["image/options names image update 5001", "every step completed"], exit 0,
+        deploy(quick_image().fault(JobKind::ImageUpdate, CreateFault::LostAfter));
+    deploy_a_create_lost_before_anything_was_made:
+        "`deploy`: a create lost before anything was made" =>
+        "sends no second create; exits 4: nothing locks the image, so most likely nothing was made (check before re-running)",
+        logs ["nothing locks the image now, so most likely no image diff was made"], exit 4,
+        deploy(quick_image().fault(JobKind::ImageDiff, CreateFault::LostBefore));
+    deploy_a_5xx_on_a_create:
+        "`deploy`: a 502 on a create (the job was made)" =>
+        "sends no second create: adopts the diff made after its request, deploys on",
+        logs ["image/options names image diff 5002", "every step completed"], exit 0,
+        deploy(quick_image().fault(JobKind::ImageDiff, CreateFault::ServerError));
+    deploy_a_lost_version_create:
+        "`deploy`: a version create's answer lost" =>
+        "sends no second create; exits 4: the diff no longer locks the image, so a version was most likely made; says where to look",
+        logs ["no longer locks the image, so a version was most likely made"], exit 4,
+        deploy(quick_image().fault(JobKind::ImageVersion, CreateFault::LostAfter));
+    deploy_a_lock_held_by_an_older_diff:
+        "`deploy`: a lock held by an older diff" =>
+        "creates nothing; exits 4 naming the diff (`locked_by`) and the `--if-locked` choices",
+        logs ["image 1234 is locked by image diff 218595"], exit 4,
+        deploy(quick_image().locked_by(218_595));
+    deploy_a_diff_with_no_changes:
+        "`deploy`: a diff with no changes" =>
+        "stops before the version: exits 1 saying the diff still locks the image and `--full` packages it",
+        logs ["image diff 5002 found no changes"], exit 1,
+        deploy(Image { empty_diff: true, ..quick_image() });
 }
 
 #[test]

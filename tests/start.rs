@@ -562,17 +562,19 @@ fn the_new_id_is_written_the_moment_it_is_known() {
     };
     let server = world(slow);
     let running = deploy(&server).github().dotenv().spawn();
-    let path = running.path("result.json");
+    // The three files are written one after the other: wait (4 s at most) for all three.
+    let read = |name: &str| std::fs::read_to_string(running.path(name)).unwrap_or_default();
     let deadline = std::time::Instant::now() + Duration::from_secs(4);
-    let written = loop {
-        let text = std::fs::read_to_string(&path).unwrap_or_default();
-        if text.contains("5001") || std::time::Instant::now() > deadline {
-            break text;
+    let (written, github, dotenv) = loop {
+        let files = (read("result.json"), read("github_output"), read("ci.env"));
+        let all = [&files.0, &files.1, &files.2]
+            .iter()
+            .all(|f| f.contains("5001"));
+        if all || std::time::Instant::now() > deadline {
+            break files;
         }
         std::thread::sleep(Duration::from_millis(20));
     };
-    let github = std::fs::read_to_string(running.path("github_output")).unwrap_or_default();
-    let dotenv = std::fs::read_to_string(running.path("ci.env")).unwrap_or_default();
     running.signal("TERM");
     let run = running.finish();
     run.assert_code(143);
