@@ -609,3 +609,31 @@ fn deploy_demo_plans_against_the_simulated_image_and_refuses_a_real_one() {
     run.assert_code(2)
         .assert_logged("can't be combined with --image-id");
 }
+
+#[test]
+fn a_refused_deploy_command_line_writes_every_output_and_masks_the_url() {
+    let server = world(image());
+    let run = deploy(&server)
+        .arg("--until", "forever")
+        .arg("--url", URL)
+        .every_output()
+        .run();
+    run.assert_code(2)
+        .assert_logged("invalid value 'forever' for '--until <STEP>'");
+    assert_eq!(run.result()["result"], "error");
+    assert!(run.file("ci.env").starts_with("CLANFORGE_RESULT=error\n"));
+    assert!(
+        run.stderr.contains("::add-mask::url%252Fsecret-PLUGH"),
+        "{}",
+        run.stderr
+    );
+    // A URL where clap expected none is masked too.
+    let run = deploy(&server).flag("--bogus").flag(URL).github().run();
+    run.assert_code(2);
+    assert!(
+        run.stderr.contains("::add-mask::AKIAURLKEY"),
+        "{}",
+        run.stderr
+    );
+    assert!(server.requests().is_empty());
+}

@@ -243,21 +243,28 @@ where
 /// Every value is read as plain text and nothing is required, so that one bad value does not
 /// hide the flags after it.
 fn lenient(args: &[OsString], error: &clap::Error) -> Usage {
-    let matches = Cli::command()
-        .mut_args(|arg| {
-            let arg = arg.required(false);
-            if arg.get_action().takes_values() {
-                arg.value_parser(clap::value_parser!(OsString))
-            } else {
-                arg
-            }
-        })
+    let matches = loosen(Cli::command())
         .ignore_errors(true)
         .try_get_matches_from(args)
         .unwrap_or_default();
-    let value = |id: &str| matches.try_get_one::<OsString>(id).ok().flatten().cloned();
+    // A flag after a subcommand is in that subcommand's matches (globals included): look from
+    // the innermost subcommand out.
+    let mut levels = vec![&matches];
+    while let Some((_, sub)) = levels[levels.len() - 1].subcommand() {
+        levels.push(sub);
+    }
+    let value = |id: &str| {
+        levels
+            .iter()
+            .rev()
+            .find_map(|m| m.try_get_one::<OsString>(id).ok().flatten().cloned())
+    };
     let text = |id: &str| value(id).map(|v| v.to_string_lossy().trim().to_owned());
-    let flag = |id: &str| matches.try_get_one::<bool>(id).ok().flatten() == Some(&true);
+    let flag = |id: &str| {
+        levels
+            .iter()
+            .any(|m| m.try_get_one::<bool>(id).ok().flatten() == Some(&true))
+    };
     Usage {
         outputs: Outputs {
             result_file: value("result_file").map(PathBuf::from),
@@ -273,7 +280,15 @@ fn lenient(args: &[OsString], error: &clap::Error) -> Usage {
             .filter(|key| !key.is_empty())
             .map(Secret::new)
             .chain(
-                url_given(&matches)
+                text("url")
+                    .into_iter()
+                    .chain(
+                        args.iter()
+                            .filter_map(|arg| credential_url(&arg.to_string_lossy())),
+                    )
+                    .filter(|url| !url.is_empty())
+                    .map(Secret::new)
+                    .collect::<Vec<_>>()
                     .iter()
                     .flat_map(crate::api::change::url_secrets),
             )
@@ -284,15 +299,29 @@ fn lenient(args: &[OsString], error: &clap::Error) -> Usage {
     }
 }
 
-/// The update URL in a refused command line, wherever its subcommand put it.
-fn url_given(matches: &clap::ArgMatches) -> Option<Secret> {
-    let mut current = matches;
-    loop {
-        if let Ok(Some(url)) = current.try_get_one::<OsString>("url") {
-            return Some(Secret::new(url.to_string_lossy().trim())).filter(|u| !u.is_empty());
-        }
-        current = current.subcommand()?.1;
-    }
+/// An argument that looks like a URL with credentials (`--url=s3://key:secret@…`, or one put
+/// where clap did not expect it): masked all the same when the command line is refused.
+fn credential_url(arg: &str) -> Option<String> {
+    let url = arg.strip_prefix("--url=").unwrap_or(arg).trim();
+    let creds = url
+        .split_once("://")
+        .is_some_and(|(_, rest)| rest.contains('@'))
+        || url.contains("credentials=");
+    creds.then(|| url.to_owned())
+}
+
+/// `command` and its subcommands with nothing required and every value read as plain text.
+fn loosen(command: clap::Command) -> clap::Command {
+    command
+        .mut_args(|arg| {
+            let arg = arg.required(false);
+            if arg.get_action().takes_values() {
+                arg.value_parser(clap::value_parser!(OsString))
+            } else {
+                arg
+            }
+        })
+        .mut_subcommands(loosen)
 }
 
 /// clap's message on one line, without its usage block: the same words in the log and in every
