@@ -231,7 +231,7 @@ async fn client(config: &Config) -> Result<Client, String> {
 fn finish(reporters: &mut Vec<Box<dyn Reporter>>, report: Report) -> Outcome {
     match reporters.on_finish(&report) {
         Ok(()) => report.outcome,
-        Err(_) if report.outcome != Outcome::Completed => report.outcome,
+        Err(_) if !report.outcome.is_success() => report.outcome,
         Err(e) => {
             error!("{e}");
             Outcome::Usage

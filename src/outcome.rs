@@ -100,6 +100,11 @@ impl Outcome {
         }
     }
 
+    /// Exit 0: every job completed, or a dry run printed its plan.
+    pub fn is_success(self) -> bool {
+        self.exit_code() == 0
+    }
+
     /// The `result` key.
     pub fn result(self) -> &'static str {
         match self {

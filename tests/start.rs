@@ -413,6 +413,12 @@ fn dry_run_prints_every_request_and_sends_none() {
         .assert_logged("GET /cfp/v1/imageinstall/status?accountserviceid=7");
     assert!(server.requests().is_empty(), "{:?}", server.requests());
     assert_eq!(run.result()["result"], "dry-run");
+    // A dry run is a success: no error line, no error annotation.
+    assert!(
+        !run.stderr.contains("ERROR") && !run.stderr.contains("::error"),
+        "{}",
+        run.stderr
+    );
     let all = run.all_output();
     for secret in [
         "AKIAURLKEY",

@@ -55,7 +55,7 @@ impl Reporter for GitHub {
     fn on_finish(&mut self, report: &Report) -> Result<(), ReportError> {
         self.stop.take();
         self.group.take();
-        if report.outcome != Outcome::Completed {
+        if !report.outcome.is_success() {
             let level = match report.outcome {
                 Outcome::Cancelled(_) => Level::Warning,
                 _ => Level::Error,

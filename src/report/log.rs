@@ -8,7 +8,6 @@ use crate::chain::{IfLocked, Step};
 use crate::event::{Event, Report, ReportError, Reporter};
 use crate::job::{JobStatus, Phase, unix_now};
 use crate::kind::{JobKind, JobRef};
-use crate::outcome::Outcome;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -272,7 +271,9 @@ impl Reporter for LogReporter {
         }
         let (result, code) = (report.summary.result, report.outcome.exit_code());
         match report.outcome {
-            Outcome::Completed => info!(result, exit_code = code, "{}", report.message),
+            outcome if outcome.is_success() => {
+                info!(result, exit_code = code, "{}", report.message)
+            }
             _ => error!(result, exit_code = code, "{}", report.message),
         }
         Ok(())
