@@ -104,6 +104,8 @@ pub enum StartError {
     NotSent(String),
     /// The create left and no usable answer came; reading state did not settle it.
     Unknown { reason: String, found: Found },
+    /// `--if-locked wait`: the lock outlasted the deadline. Nothing was created.
+    LockOutlasted { lock: JobRef, image: String },
     /// The diff found no changes, and a version needs `--full` for that.
     NoChanges { diff: JobRef },
     /// What the create needs is missing (an ID the chain did not reach).
@@ -163,6 +165,7 @@ impl End {
             Self::Cancelled(signal) => Outcome::Cancelled(*signal),
             Self::Unfinished => return None,
             Self::Start(StartError::NoChanges { .. }) => Outcome::Failed,
+            Self::Start(StartError::LockOutlasted { .. }) => Outcome::TimedOut,
             Self::Start(_) => Outcome::ApiError,
             Self::DryRun => Outcome::DryRun,
         })

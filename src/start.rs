@@ -435,7 +435,14 @@ where
             IfLocked::Fail => Err(locked(lock)),
             IfLocked::Reject if lock.kind != JobKind::ImageDiff => Err(locked(lock)),
             IfLocked::Wait => {
+                let outlasted = |lock: JobRef| {
+                    End::Start(StartError::LockOutlasted {
+                        lock,
+                        image: image.to_owned(),
+                    })
+                };
                 let mut schedule = Schedule::new(self.settings.policy, self.settings.seed);
+                let mut lock = lock;
                 loop {
                     let next = schedule.next(
                         Seen::Status(Default::default()),
@@ -443,14 +450,26 @@ where
                         self.deadline,
                     );
                     let Next::At(at) = next else {
-                        return Err(End::TimedOut);
+                        return Err(outlasted(lock));
                     };
+                    // The schedule stops at the deadline: a look there would find it passed.
+                    if at >= self.deadline {
+                        self.pause(at).await?;
+                        return Err(outlasted(lock));
+                    }
                     self.pause(at).await?;
-                    if let Read::Options(options) = self.read(Reading::Options(game, image)).await?
-                        && options.lock.as_ref().is_none_or(|l| self.is_own(l))
-                    {
-                        self.reporter.on_event(&Event::Unlocked { image });
-                        return Ok(());
+                    let options = match self.read(Reading::Options(game, image)).await {
+                        Ok(Read::Options(options)) => options,
+                        Ok(Read::Status(_)) => continue,
+                        Err(End::TimedOut) => return Err(outlasted(lock)),
+                        Err(end) => return Err(end),
+                    };
+                    match options.lock.filter(|l| !self.is_own(l)) {
+                        None => {
+                            self.reporter.on_event(&Event::Unlocked { image });
+                            return Ok(());
+                        }
+                        Some(now) => lock = now,
                     }
                 }
             }

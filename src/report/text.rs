@@ -278,6 +278,10 @@ fn start_words(job: &JobRef, error: &StartError) -> String {
             let check = "check the image's jobs in the Clanforge dashboard before you run the \
                          step again";
             let found = match found {
+                Found::Nothing if job.kind == JobKind::ImageUpdate => format!(
+                    "nothing locks the image now: no image update is running, so most likely \
+                     none was made (or one was made and has already ended); {check}"
+                ),
                 Found::Nothing => {
                     format!(
                         "nothing locks the image now, so most likely no {noun} was made; {check}"
@@ -313,6 +317,10 @@ fn start_words(job: &JobRef, error: &StartError) -> String {
             };
             format!("{head}: {found}")
         }
+        StartError::LockOutlasted { lock, image } => format!(
+            "image {image} was still locked by {lock} when the deadline (--timeout) passed, \
+             so no {noun} was created; accept or reject {lock} in Clanforge, or raise --timeout"
+        ),
         StartError::NoChanges { diff } => format!(
             "{diff} found no changes (nothing added, modified or removed): the image already \
              holds this build, and a version of an empty diff must be a full one. The diff locks \
@@ -352,6 +360,8 @@ fn job_summary(finished: &Finished, error: &str) -> JobSummary {
 /// One job's error (empty when none) and its line for a person.
 fn job_words(finished: &Finished) -> (String, String) {
     let job = &finished.job;
+    // A step that made no job names the job it was about to make.
+    let shown = label(job);
     let last = finished.last.as_ref();
     let seen = last_seen(finished);
     let after = format!(
@@ -397,7 +407,7 @@ fn job_words(finished: &Finished) -> (String, String) {
         }
         End::Refused(error) => {
             let error = poll_error(error);
-            let message = format!("{}: {error}", label(job));
+            let message = format!("{shown}: {error}");
             (error, message)
         }
         End::Start(why) => {
@@ -415,7 +425,7 @@ fn job_words(finished: &Finished) -> (String, String) {
                 _ => format!("the {limit} deadline (--timeout) passed"),
             };
             let error = format!(
-                "gave up waiting on {job} {after}: {why}; last seen: {seen}; the job may \
+                "gave up waiting on {shown} {after}: {why}; last seen: {seen}; the job may \
                  still be running in Clanforge (raise --timeout if such jobs take longer)"
             );
             (error.clone(), error)
@@ -432,7 +442,7 @@ fn job_words(finished: &Finished) -> (String, String) {
         End::Cancelled(signal) => {
             let error = format!("cancelled by {} {after}", signal_name(*signal));
             let message = format!(
-                "{error}; {job} was last seen {seen} and may still be running in Clanforge"
+                "{error}; {shown} was last seen {seen} and may still be running in Clanforge"
             );
             (error, message)
         }
