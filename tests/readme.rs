@@ -38,10 +38,10 @@ fn the_readme_gives_the_test_command_that_ci_runs() {
     assert!(readme().contains("cargo test --locked               # the test suite"));
 }
 
-#[test]
-fn help_matches_its_golden_file() {
-    // Rewrite with UPDATE_GOLDEN=1 after a deliberate change, and review the diff.
+/// Rewrite with UPDATE_GOLDEN=1 after a deliberate change, and review the diff.
+fn assert_golden_help(args: &[&str], file: &str) {
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_clanforge-wait"))
+        .args(args)
         .arg("--help")
         .env_clear()
         .env("COLUMNS", "100")
@@ -49,13 +49,26 @@ fn help_matches_its_golden_file() {
         .expect("the binary runs");
     assert!(output.status.success());
     let help = String::from_utf8(output.stdout).expect("UTF-8 help");
-    let golden = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/help.txt");
+    let golden = format!("{}/tests/golden/{file}", env!("CARGO_MANIFEST_DIR"));
     if std::env::var_os("UPDATE_GOLDEN").is_some() {
-        std::fs::write(golden, &help).expect("golden file written");
+        std::fs::write(&golden, &help).expect("golden file written");
     }
-    let expected = std::fs::read_to_string(golden).unwrap_or_default();
+    let expected = std::fs::read_to_string(&golden).unwrap_or_default();
     assert_eq!(
         help, expected,
-        "--help changed: review it, then UPDATE_GOLDEN=1 cargo test"
+        "{args:?} --help changed: review it, then UPDATE_GOLDEN=1 cargo test"
     );
+}
+
+#[test]
+fn help_matches_its_golden_file() {
+    assert_golden_help(&[], "help.txt");
+}
+
+#[test]
+fn the_subcommands_help_matches_its_golden_files() {
+    assert_golden_help(&["deploy"], "help-deploy.txt");
+    assert_golden_help(&["start", "update"], "help-start-update.txt");
+    assert_golden_help(&["start", "diff"], "help-start-diff.txt");
+    assert_golden_help(&["start", "version"], "help-start-version.txt");
 }

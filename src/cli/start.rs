@@ -21,7 +21,7 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum StartJob {
-    /// Put a new build on the build machine (imageupdate/create)
+    /// Put a new build on the build machine (imageupdate/create, sent once), and wait on it
     Update {
         #[command(flatten)]
         image: ImageArgs,
@@ -32,7 +32,7 @@ pub enum StartJob {
         #[command(flatten)]
         dry_run: DryRun,
     },
-    /// Diff the build machine against the image (imagediff/create)
+    /// Diff the build machine against the image (imagediff/create, sent once), and wait on it
     Diff {
         #[command(flatten)]
         image: ImageArgs,
@@ -42,15 +42,26 @@ pub enum StartJob {
         dry_run: DryRun,
     },
     /// Accept a completed diff: package an image version, which starts the fleet's installs
-    /// (imageversion/create)
+    /// (imageversion/create, sent once), and wait on it
     Version {
         /// The completed diff to accept
-        #[arg(long, value_name = "ID")]
+        #[arg(long, value_name = "ID", help_heading = "Version")]
         diff_id: Option<String>,
-        /// The image and game, for looking the lock up if the create's answer is lost
-        #[arg(long, env = "CLANFORGE_IMAGE_ID", value_name = "ID")]
+        /// The image, to look up what locks it if the create's answer is lost
+        #[arg(
+            long,
+            env = "CLANFORGE_IMAGE_ID",
+            value_name = "ID",
+            help_heading = "Image"
+        )]
         image_id: Option<String>,
-        #[arg(long, env = "CLANFORGE_GAME_ID", value_name = "ID")]
+        /// The image's game, likewise
+        #[arg(
+            long,
+            env = "CLANFORGE_GAME_ID",
+            value_name = "ID",
+            help_heading = "Image"
+        )]
         game_id: Option<String>,
         #[command(flatten)]
         version: VersionArgs,
@@ -61,6 +72,7 @@ pub enum StartJob {
 
 /// The image, its build machine and its game.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Image")]
 pub struct ImageArgs {
     /// The game image to update
     #[arg(long, env = "CLANFORGE_IMAGE_ID", value_name = "ID")]
@@ -75,6 +87,7 @@ pub struct ImageArgs {
 
 /// Where the build comes from. The URL holds storage credentials.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Build source")]
 pub struct SourceArgs {
     /// The build's source (s3://KEY:SECRET@BUCKET/…, steam://USER:PASS@install/APPID/,
     /// gs://…); it holds credentials: prefer CLANFORGE_UPDATE_URL or --url-file to this flag
@@ -97,6 +110,7 @@ pub struct SourceArgs {
 
 /// What to do about a lock.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Locks")]
 pub struct LockArgs {
     /// When a diff or an update locks the image: fail (exit 4), wait until nothing does, or
     /// reject the diff (with --yes-reject-diff)
@@ -114,6 +128,7 @@ pub struct LockArgs {
 
 /// How the version is packaged.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Version")]
 pub struct VersionArgs {
     /// Stop the affected servers during the install and restart them after (restart=1)
     #[arg(long, env = "CLANFORGE_RESTART")]
@@ -125,6 +140,7 @@ pub struct VersionArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Steps")]
 pub struct DryRun {
     /// Print every request the command would send (never the keys, the URL as scheme and host)
     /// and exit 0 without sending any
@@ -133,6 +149,7 @@ pub struct DryRun {
 }
 
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Steps")]
 pub struct DeployArgs {
     #[command(flatten)]
     pub image: ImageArgs,
@@ -148,21 +165,22 @@ pub struct DeployArgs {
         long,
         env = "CLANFORGE_UNTIL",
         value_name = "STEP",
-        default_value = "installs"
+        default_value = "installs",
+        help_heading = "Steps"
     )]
     pub until: Until,
     /// Pick up where the run that wrote this result file stopped: the steps it made are not
     /// made again (a missing or empty file starts from the update)
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", help_heading = "Steps")]
     pub resume_from: Option<PathBuf>,
     /// An image update made already: wait on it instead of creating one
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", help_heading = "Steps")]
     pub update_id: Option<String>,
     /// A diff made already: wait on it (and make no update)
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", help_heading = "Steps")]
     pub diff_id: Option<String>,
     /// An image version made already: wait on it (and make no update or diff)
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", help_heading = "Steps")]
     pub image_version_id: Option<String>,
     #[command(flatten)]
     pub dry_run: DryRun,
