@@ -7,9 +7,15 @@
 //!
 //! SECONDS defaults to 14; 0 makes every job already complete. UPDATES (default 1) serves
 //! `update/1` to `update/UPDATES`, for gates of many jobs. Any keys are accepted.
+//!
+//! It also serves a deploy: game 42, image 1234, any build machine, each job SECONDS long:
+//!
+//!     clanforge-wait --base-url URL --asid 1 deploy --game-id 42 --image-id 1234 --machine-id 5
+//!
+//! (Once a deploy has made a version, the install list is the deploy's: `install/1` is gone.)
 
 use clanforge_wait::kind::{JobKind, JobRef};
-use clanforge_wait::sim::{Reply, Script, Sim};
+use clanforge_wait::sim::{Image, Reply, Script, Sim};
 use std::time::Duration;
 
 fn main() -> std::io::Result<()> {
@@ -35,7 +41,17 @@ fn main() -> std::io::Result<()> {
         .and_then(|s| s.parse().ok())
         .unwrap_or(1);
     let rollout = (0..=3).rev().map(|left| Reply::rollout(left, 0, 3 - left));
-    let sim = (1..=updates).fold(Sim::new(), |sim, id| sim.job(&id.to_string(), job()));
+    let takes = Duration::from_secs(seconds.max(1));
+    let image = Image {
+        update_takes: takes,
+        diff_takes: takes,
+        version_takes: takes,
+        machines: vec![takes / 2, takes],
+        ..Image::quick(42, 1234)
+    };
+    let sim = (1..=updates).fold(Sim::new().image(image), |sim, id| {
+        sim.job(&id.to_string(), job())
+    });
     let server = sim
         .serve_job(JobRef::new(JobKind::ImageDiff, "1"), job())
         .serve_job(JobRef::new(JobKind::ImageVersion, "1"), job())

@@ -158,7 +158,10 @@ impl World {
             ["cfp", "v1", "imageversion", id, "status"] => {
                 self.status(JobKind::ImageVersion, id, now)?
             }
-            ["cfp", "v1", "imageinstall", "status"] => self.installs(now),
+            // Until a version is made here, the install list is the other scripts' to serve.
+            ["cfp", "v1", "imageinstall", "status"] if self.versions().next().is_some() => {
+                self.installs(now)
+            }
             ["cfp", "v2", "project", _, "image", id, "status"] if *id == self.image_id() => {
                 self.rollout(now)
             }
