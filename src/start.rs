@@ -217,32 +217,7 @@ where
             self.finished.push(finished);
             return false;
         }
-        let settings = Settings {
-            timeout: self.deadline.saturating_duration_since(Instant::now()),
-            ..self.settings.clone()
-        };
-        if settings.timeout.is_zero() {
-            let finished = self.ended(job, End::TimedOut);
-            self.finished.push(finished);
-            return false;
-        }
-        let run = wait::wait(
-            self.client,
-            std::slice::from_ref(&job),
-            &settings,
-            &mut *self.reporter,
-            self.cancel.as_mut(),
-        )
-        .await;
-        self.requests += run.requests;
-        let Some(mut finished) = run.jobs.into_iter().next() else {
-            return false;
-        };
-        finished.elapsed = self.started.elapsed();
-        finished.timeout = self.settings.timeout;
-        if let End::Cancelled(signal) = finished.end {
-            self.signal = Some(signal);
-        }
+        let mut finished = self.wait_on(job.clone()).await;
         let empty = finished.last.as_ref().and_then(|s| s.changes) == Some(0);
         if matches!(finished.end, End::Completed) && step == Step::Diff && empty {
             self.reporter.on_event(&Event::NoChanges {
@@ -257,6 +232,36 @@ where
         let go_on = matches!(finished.end, End::Completed);
         self.finished.push(finished);
         go_on
+    }
+
+    /// Waits on one job until the chain's deadline.
+    async fn wait_on(&mut self, job: JobRef) -> Finished {
+        let settings = Settings {
+            timeout: self.deadline.saturating_duration_since(Instant::now()),
+            ..self.settings.clone()
+        };
+        if settings.timeout.is_zero() {
+            return self.ended(job, End::TimedOut);
+        }
+        let run = wait::wait(
+            self.client,
+            std::slice::from_ref(&job),
+            &settings,
+            &mut *self.reporter,
+            self.cancel.as_mut(),
+        )
+        .await;
+        self.requests += run.requests;
+        let mut finished = match run.jobs.into_iter().next() {
+            Some(finished) => finished,
+            None => self.ended(job, End::TimedOut),
+        };
+        finished.elapsed = self.started.elapsed();
+        finished.timeout = self.settings.timeout;
+        if let End::Cancelled(signal) = finished.end {
+            self.signal = Some(signal);
+        }
+        finished
     }
 
     /// Records a step that made no job, and stops the chain.
@@ -475,27 +480,9 @@ where
             }
             IfLocked::Reject => {
                 // The API rejects only a diff that has ended: wait for it first.
-                let settings = Settings {
-                    timeout: self.deadline.saturating_duration_since(Instant::now()),
-                    ..self.settings.clone()
-                };
-                let run = wait::wait(
-                    self.client,
-                    std::slice::from_ref(&lock),
-                    &settings,
-                    &mut *self.reporter,
-                    self.cancel.as_mut(),
-                )
-                .await;
-                self.requests += run.requests;
-                match run.jobs.into_iter().next().map(|f| f.end) {
-                    Some(End::Completed | End::JobFailed) => {}
-                    Some(End::Cancelled(signal)) => {
-                        self.signal = Some(signal);
-                        return Err(End::Cancelled(signal));
-                    }
-                    Some(end) => return Err(end),
-                    None => return Err(End::TimedOut),
+                match self.wait_on(lock.clone()).await.end {
+                    End::Completed | End::JobFailed => {}
+                    end => return Err(end),
                 }
                 match self.send(Change::reject_diff(&lock.id)).await {
                     Sent::Done { .. } => {}

@@ -62,6 +62,28 @@ fn assert_each_sent_at_most_once(server: &SimServer) {
     );
 }
 
+/// The first request whose path ends with `suffix`.
+#[track_caller]
+fn request(server: &SimServer, suffix: &str) -> Request {
+    server
+        .requests()
+        .into_iter()
+        .find(|r| r.path.ends_with(suffix))
+        .unwrap_or_else(|| panic!("no request to …{suffix}"))
+}
+
+/// None of `secrets` is anywhere in what the gate wrote, but in the runner's mask commands.
+#[track_caller]
+fn assert_never_shown(run: &Run, secrets: &[&str]) {
+    let all = run.all_output();
+    for secret in secrets {
+        let shown = all
+            .lines()
+            .any(|l| !l.starts_with("::add-mask::") && l.contains(secret));
+        assert!(!shown, "{secret} leaked:\n{all}");
+    }
+}
+
 fn query(request: &Request, name: &str) -> Option<String> {
     reqwest::Url::parse(&format!("http://x/?{}", request.query))
         .unwrap()
@@ -356,11 +378,7 @@ fn if_locked_reject_needs_its_confirmation_and_then_rejects_once_before_creating
     assert_eq!(sent[0], "/cfp/v1/imagediff/218595/reject");
     assert_eq!(sent[1], "/cfp/v1/imageupdate/create");
     assert_each_sent_at_most_once(&server);
-    let reject = server
-        .requests()
-        .into_iter()
-        .find(|r| r.path.ends_with("/reject"))
-        .unwrap();
+    let reject = request(&server, "/reject");
     assert_eq!(query(&reject, "reinstall").as_deref(), Some("0"));
 }
 
@@ -384,11 +402,7 @@ fn a_diff_with_no_changes_stops_before_the_version_unless_full() {
     let run = deploy(&server).flag("--full").run();
     run.assert_code(0)
         .assert_logged("--full: a full version is packaged all the same");
-    let version = server
-        .requests()
-        .into_iter()
-        .find(|r| r.path.ends_with("imageversion/create"))
-        .unwrap();
+    let version = request(&server, "imageversion/create");
     assert_eq!(query(&version, "full").as_deref(), Some("1"));
 }
 
@@ -421,19 +435,16 @@ fn dry_run_prints_every_request_and_sends_none() {
         "{}",
         run.stderr
     );
-    let all = run.all_output();
-    for secret in [
-        "AKIAURLKEY",
-        "url%2Fsecret",
-        "url/secret",
-        SECRET_KEY,
-        ACCESS_KEY,
-    ] {
-        let leaked = all
-            .lines()
-            .any(|l| !l.starts_with("::add-mask::") && l.contains(secret));
-        assert!(!leaked, "{secret} leaked:\n{all}");
-    }
+    assert_never_shown(
+        &run,
+        &[
+            "AKIAURLKEY",
+            "url%2Fsecret",
+            "url/secret",
+            SECRET_KEY,
+            ACCESS_KEY,
+        ],
+    );
 }
 
 // ---- the update URL is a secret ----------------------------------------------------------
@@ -449,31 +460,22 @@ fn the_update_url_reaches_the_api_and_nothing_else() {
         .every_output()
         .run();
     run.assert_code(0);
-    let update = server
-        .requests()
-        .into_iter()
-        .find(|r| r.path.ends_with("imageupdate/create"))
-        .unwrap();
+    let update = request(&server, "imageupdate/create");
     assert_eq!(query(&update, "url").as_deref(), Some(URL));
-    let all = run.all_output();
     // Masked first thing in GitHub mode; nowhere else, nor the options' own update_url.
     // (`%` is escaped as `%25` in a workflow command; the runner undoes it.)
     assert!(
         run.stderr
             .contains(&format!("::add-mask::{}", URL.replace('%', "%25")))
     );
-    for secret in [
+    let parts = [
         "AKIAURLKEY",
         "url%2Fsecret",
         "url/secret",
         "SIMKEYID",
         "secret-in-url",
-    ] {
-        let leaked = all
-            .lines()
-            .any(|l| !l.starts_with("::add-mask::") && l.contains(secret));
-        assert!(!leaked, "{secret} leaked:\n{all}");
-    }
+    ];
+    assert_never_shown(&run, &parts);
 }
 
 // ---- resumable ---------------------------------------------------------------------------
@@ -643,5 +645,6 @@ fn a_refused_deploy_command_line_writes_every_output_and_masks_the_url() {
         "{}",
         run.stderr
     );
+    assert_never_shown(&run, &["AKIAURLKEY", "url%2Fsecret", "url/secret"]);
     assert!(server.requests().is_empty());
 }
