@@ -13,6 +13,9 @@
 //!     clanforge-wait --base-url URL --asid 1 deploy --game-id 42 --image-id 1234 --machine-id 5
 //!
 //! (Once a deploy has made a version, the install list is the deploy's: `install/1` is gone.)
+//!
+//! `update/13` fails at once with an error text that tries to forge CI commands (a GitHub
+//! workflow command, a GitLab section, a dotenv line): the runner suites check none takes.
 
 use clanforge_wait::kind::{JobKind, JobRef};
 use clanforge_wait::sim::{Image, Reply, Script, Sim};
@@ -52,6 +55,14 @@ fn main() -> std::io::Result<()> {
     let sim = (1..=updates).fold(Sim::new().image(image), |sim, id| {
         sim.job(&id.to_string(), job())
     });
+    let hostile = "disk full\n::error title=forged::FORGED-ANNOTATION\n##[error]FORGED-LEGACY\n\
+                   section_end:1:clanforge_wait\r\u{1b}[0K\nCLANFORGE_RESULT=success";
+    let sim = sim.job(
+        "13",
+        Script::Replies(vec![Reply::json(serde_json::json!({
+            "jobstateid": 6, "jobstatename": "Failed", "jobfailed": 1, "joberror": hostile,
+        }))]),
+    );
     let server = sim
         .serve_job(JobRef::new(JobKind::ImageDiff, "1"), job())
         .serve_job(JobRef::new(JobKind::ImageVersion, "1"), job())

@@ -15,7 +15,25 @@ if [ ! -x "$venv/bin/hadolint" ]; then
 fi
 
 echo "--- shellcheck"
-shellcheck scripts/*.sh .ci/run
+shellcheck scripts/*.sh .ci/run tests/runners/*.sh
+# The shell inside the YAML too: the action's steps (bash) and the GitLab template's (sh).
+scripts=$(mktemp -d)
+trap 'rm -rf "$scripts"' EXIT
+"$venv/bin/python" - "$scripts" <<'PY'
+import sys
+from ruamel.yaml import YAML
+out = sys.argv[1]
+yaml = YAML(typ="safe")
+action = yaml.load(open("action.yml"))
+for i, step in enumerate(action["runs"]["steps"]):
+    if "run" in step:
+        with open(f"{out}/action-step-{i}.bash", "w") as f:
+            f.write("#!/usr/bin/env bash\n" + step["run"])
+template = yaml.load(open("ci/gitlab/clanforge-wait.yml"))
+with open(f"{out}/gitlab-template.sh", "w") as f:
+    f.write("#!/bin/sh\n" + "\n".join(template[".clanforge-wait"]["script"]))
+PY
+shellcheck "$scripts"/*
 echo "--- actionlint"
 "$venv/bin/actionlint" -no-color .github/workflows/*.yml
 echo "--- zizmor"

@@ -49,43 +49,44 @@ fn serve(dir: &Path) -> String {
 struct Release {
     dir: tempfile::TempDir,
     url: String,
+    /// The SHA-256 of the genuine archive: what the action's source pins.
+    genuine: String,
 }
 
-/// A release folder holding an archive of a stand-in binary and, unless `checksum` says
-/// otherwise, its true SHA-256.
-fn release(checksum: Option<&str>) -> Release {
+/// A release folder holding an archive of a stand-in binary and its `.sha256`. `tampered`:
+/// the archive was replaced after the release, and its `.sha256` with it, to match.
+fn release(tampered: bool) -> Release {
     let dir = tempfile::tempdir().unwrap();
-    let stage = dir.path().join("stage");
-    std::fs::create_dir(&stage).unwrap();
-    let binary = stage.join("clanforge-wait");
-    std::fs::write(&binary, "#!/bin/sh\necho clanforge-wait 9.9.9\n").unwrap();
-    run(Command::new("chmod").args(["+x"]).arg(&binary));
     let archive = format!("clanforge-wait-{TARGET}.tar.gz");
+    let genuine = pack(dir.path(), "clanforge-wait 9.9.9", &archive);
+    if tampered {
+        pack(dir.path(), "pwned", &archive);
+    }
+    let url = serve(dir.path());
+    Release { dir, url, genuine }
+}
+
+/// Packs a stand-in binary that prints `says` as `archive` in `dir`, with its true `.sha256`;
+/// returns that SHA-256.
+fn pack(dir: &Path, says: &str, archive: &str) -> String {
+    let stage = tempfile::tempdir().unwrap();
+    let binary = stage.path().join("clanforge-wait");
+    std::fs::write(&binary, format!("#!/bin/sh\necho {says}\n")).unwrap();
+    run(Command::new("chmod").args(["+x"]).arg(&binary));
     run(Command::new("tar")
         .arg("-czf")
-        .arg(dir.path().join(&archive))
+        .arg(dir.join(archive))
         .arg("-C")
-        .arg(&stage)
+        .arg(stage.path())
         .arg("clanforge-wait"));
-    let sum = match checksum {
-        Some(sum) => sum.to_owned(),
-        None => {
-            let out = run(Command::new("sha256sum").arg(dir.path().join(&archive)));
-            String::from_utf8(out.stdout)
-                .unwrap()
-                .split(' ')
-                .next()
-                .unwrap()
-                .to_owned()
-        }
-    };
+    let out = run(Command::new("sha256sum").arg(dir.join(archive)));
+    let sum = String::from_utf8(out.stdout).unwrap()[..64].to_owned();
     std::fs::write(
-        dir.path().join(format!("{archive}.sha256")),
+        dir.join(format!("{archive}.sha256")),
         format!("{sum}  {archive}\n"),
     )
     .unwrap();
-    let url = serve(dir.path());
-    Release { dir, url }
+    sum
 }
 
 fn run(command: &mut Command) -> Output {
@@ -98,9 +99,20 @@ fn run(command: &mut Command) -> Output {
     out
 }
 
-/// Runs the install script as the action would on a Linux x64 runner, tagged `ref_`.
-fn install(release: &Release, ref_: &str) -> (Output, std::path::PathBuf) {
+/// Runs the install script as the action would on a Linux x64 runner, tagged `ref_`, from an
+/// action source that pins `pinned` for the archive (nothing, for `None`).
+fn install(release: &Release, ref_: &str, pinned: Option<&str>) -> (Output, std::path::PathBuf) {
     let root = release.dir.path().join("install");
+    let action = release.dir.path().join("action");
+    std::fs::create_dir_all(action.join("dist")).unwrap();
+    let line = pinned
+        .map(|sum| format!("{sum}  clanforge-wait-{TARGET}.tar.gz\n"))
+        .unwrap_or_default();
+    std::fs::write(
+        action.join("dist/checksums.txt"),
+        format!("# pinned\n{line}"),
+    )
+    .unwrap();
     let fake_cargo = release.dir.path().join("cargo");
     std::fs::write(
         &fake_cargo,
@@ -114,6 +126,7 @@ fn install(release: &Release, ref_: &str) -> (Output, std::path::PathBuf) {
         .env("PATH", std::env::var("PATH").unwrap())
         .env("ACTION_REPOSITORY", "example/clanforge-wait")
         .env("ACTION_REF", ref_)
+        .env("GITHUB_ACTION_PATH", &action)
         .env("RUNNER_OS", "Linux")
         .env("RUNNER_ARCH", "X64")
         .env("CLANFORGE_WAIT_DOWNLOAD_BASE", &release.url)
@@ -126,9 +139,9 @@ fn install(release: &Release, ref_: &str) -> (Output, std::path::PathBuf) {
 }
 
 #[test]
-fn installs_the_release_binary_when_its_checksum_matches() {
-    let release = release(None);
-    let (out, root) = install(&release, "v9.9.9");
+fn installs_the_release_binary_when_it_matches_the_pinned_checksum() {
+    let release = release(false);
+    let (out, root) = install(&release, "v9.9.9", Some(&release.genuine));
     assert!(
         out.status.success(),
         "{}",
@@ -145,11 +158,13 @@ fn installs_the_release_binary_when_its_checksum_matches() {
 }
 
 #[test]
-fn a_checksum_mismatch_fails_the_step_and_installs_nothing() {
-    let release = release(Some(&"0".repeat(64)));
-    let (out, root) = install(&release, "v9.9.9");
+fn a_tampered_archive_fails_even_when_its_published_checksum_was_tampered_to_match() {
+    let release = release(true);
+    let (out, root) = install(&release, "v9.9.9", Some(&release.genuine));
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("checksum mismatch"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("checksum mismatch"), "{stderr}");
+    assert!(stderr.contains(&release.genuine), "{stderr}");
     assert!(!root.join("bin/clanforge-wait").exists());
     assert!(!release.dir.path().join("github_path").exists());
     assert!(
@@ -159,24 +174,26 @@ fn a_checksum_mismatch_fails_the_step_and_installs_nothing() {
 }
 
 #[test]
-fn a_missing_checksum_file_fails_the_step() {
-    let release = release(None);
-    std::fs::remove_file(
-        release
-            .dir
-            .path()
-            .join(format!("clanforge-wait-{TARGET}.tar.gz.sha256")),
-    )
-    .unwrap();
-    let (out, root) = install(&release, "v9.9.9");
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("refusing an unverified binary"));
+fn a_release_the_action_pins_no_checksum_for_is_never_downloaded() {
+    let release = release(false);
+    let (out, root) = install(&release, "v9.9.9", None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no SHA-256 for"));
+    let called = std::fs::read_to_string(release.dir.path().join("cargo-called")).unwrap();
+    assert!(
+        called.starts_with("install --locked --quiet --path "),
+        "{called}"
+    );
     assert!(!root.join("bin/clanforge-wait").exists());
 }
 
 #[test]
 fn a_ref_without_a_release_builds_from_source() {
-    let release = release(None);
+    let release = release(false);
     std::fs::remove_file(
         release
             .dir
@@ -184,7 +201,7 @@ fn a_ref_without_a_release_builds_from_source() {
             .join(format!("clanforge-wait-{TARGET}.tar.gz")),
     )
     .unwrap();
-    let (out, root) = install(&release, "main");
+    let (out, root) = install(&release, "main", Some(&release.genuine));
     assert!(
         out.status.success(),
         "{}",
@@ -199,4 +216,68 @@ fn a_ref_without_a_release_builds_from_source() {
         called.contains(&format!("--root {}", root.display())),
         "{called}"
     );
+}
+
+/// The release process's pin script, on a copy of the files it edits.
+fn pin(sums: &str) -> (Output, tempfile::TempDir) {
+    let root = tempfile::tempdir().unwrap();
+    for file in [
+        "scripts/pin-release.sh",
+        "dist/checksums.txt",
+        "ci/gitlab/clanforge-wait.yml",
+    ] {
+        let to = root.path().join(file);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(Path::new(env!("CARGO_MANIFEST_DIR")).join(file), to).unwrap();
+    }
+    std::fs::write(root.path().join("sums.txt"), sums).unwrap();
+    let out = Command::new("bash")
+        .arg(root.path().join("scripts/pin-release.sh"))
+        .args(["v1.2.3", "acme/clanforge-wait"])
+        .arg(root.path().join("sums.txt"))
+        .output()
+        .unwrap();
+    (out, root)
+}
+
+#[test]
+fn a_release_pins_its_checksums_for_the_action_and_the_gitlab_template() {
+    let (x64, arm) = ("a".repeat(64), "b".repeat(64));
+    let sums = format!(
+        "{x64}  clanforge-wait-x86_64-unknown-linux-musl.tar.gz\n\
+         {arm} *clanforge-wait-aarch64-unknown-linux-musl.tar.gz\n\
+         {}  clanforge-wait-x86_64-apple-darwin.tar.gz\n",
+        "c".repeat(64)
+    );
+    let (out, root) = pin(&sums);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pinned = std::fs::read_to_string(root.path().join("dist/checksums.txt")).unwrap();
+    assert!(pinned.starts_with('#'), "the explanation stays: {pinned}");
+    assert_eq!(pinned.lines().filter(|l| !l.starts_with('#')).count(), 3);
+    assert!(pinned.contains(&format!(
+        "{x64}  clanforge-wait-x86_64-unknown-linux-musl.tar.gz"
+    )));
+    let template =
+        std::fs::read_to_string(root.path().join("ci/gitlab/clanforge-wait.yml")).unwrap();
+    for line in [
+        "    CLANFORGE_WAIT_VERSION: v1.2.3\n".to_owned(),
+        "    CLANFORGE_WAIT_REPOSITORY: acme/clanforge-wait\n".to_owned(),
+        format!("    CLANFORGE_WAIT_SHA256_X86_64: \"{x64}\"\n"),
+        format!("    CLANFORGE_WAIT_SHA256_AARCH64: \"{arm}\"\n"),
+    ] {
+        assert!(template.contains(&line), "{line} in\n{template}");
+    }
+    assert!(
+        !template.contains("OWNER"),
+        "the owner is named in one place: {template}"
+    );
+    // A list without the Linux archives is refused, and changes nothing.
+    let (out, _) = pin(&format!(
+        "{x64}  clanforge-wait-x86_64-apple-darwin.tar.gz\n"
+    ));
+    assert!(!out.status.success());
 }
