@@ -1,17 +1,23 @@
 //! When will the job end? A window of plausible end times, from what the job tells us:
 //! `jobeta`, and the rate at which `jobprogress` moves.
 //!
-//! - From `jobeta`: the predicted end, widened by the largest revision of it seen so far (an
-//!   ETA that moves is not to be trusted to the second), and by at least [`MIN_SPREAD`].
-//! - From progress: a shown progress `p` means the true progress lies in `[p, p + q)`, where the
-//!   quantum `q` is 1 for whole percents, or the step size for a job that moves in steps (the
-//!   greatest common divisor of every value seen and 100: 25 for 0, 25, 50). After observing
-//!   `p0` at `t0` and `pn` at `tn`, the true rate lies between `(pn - p0 - q)/(tn - t0)` and
-//!   `(pn - p0 + q)/(tn - t0)`, and the progress left between `100 - pn - q` and `100 - pn`,
-//!   which bounds the end. It needs progress to have moved more than one quantum.
+//! - From `jobeta`: the predicted end, widened by how far the ETA will likely still move: its
+//!   drift so far (seconds of end per second, since the first ETA) over the time left, and by
+//!   at least [`MIN_SPREAD`]. An ETA that has not moved is trusted to the second.
+//! - From progress: a value `p` shown from `first` to `last` means the true progress was at
+//!   least `p` at `first` (but 0, which a queued job shows before it starts) and below `p + q`
+//!   at `last`, where the quantum `q` is 1 for whole percents, or the step size for a job that
+//!   moves in steps (the greatest common divisor of every value seen and 100: 25 for 0, 25,
+//!   50). For a job that moves at a steady rate from some start, each is a half-plane in
+//!   (start, duration); the end lies between its least and greatest over their intersection,
+//!   a small linear program solved at its vertices. It uses every value seen, the moments it
+//!   rose included, so a job in steps is timed by its steps, not blurred by their size. With
+//!   one rise it gives only a floor ("not before"); values no steady rate fits restart it.
 //!
-//! With both, the gate follows whichever says "sooner", stepping through that window at its own
-//! width; once that window has passed with the job still running, it follows the other.
+//! With both, an ETA that has kept its word is followed, unless the progress rate says the job
+//! ends before the ETA's window opens (one of them is wrong; the sooner is checked). Else the
+//! gate follows whichever says "sooner"; once that window has passed with the job still
+//! running, it follows the other.
 //!
 //! An ETA must keep its word. It promises an end; a poll more than [`MIN_SPREAD`] past that end
 //! that finds the job still running, or an ETA that has moved from its promise by more than
@@ -41,6 +47,12 @@ pub struct Window {
     pub earliest: Instant,
     pub latest: Option<Instant>,
     pub basis: Basis,
+    /// The end an ETA names (the middle of its window); `None` for a progress estimate.
+    pub end: Option<Instant>,
+    /// For a progress estimate: how wide the window was when the progress last moved. Looks
+    /// that find it unmoved narrow the window from below; the steps through it stay a share of
+    /// this width rather than shrink with what is left.
+    pub width: Option<Duration>,
 }
 
 /// What a window rests on.
@@ -74,12 +86,16 @@ impl Promise {
 
 #[derive(Debug, Default)]
 pub struct Predictor {
-    first_progress: Option<(Instant, u8)>,
-    last_progress: Option<(Instant, u8)>,
+    /// Each progress value shown: when it was first and last seen.
+    shown: std::collections::BTreeMap<u8, (Instant, Instant)>,
+    last_progress: Option<u8>,
     /// The greatest common divisor of 100 and every progress value seen.
     quantum: Option<u8>,
     eta_end: Option<Instant>,
-    eta_revision: Duration,
+    /// The first ETA seen: (when, the end it named).
+    first_eta: Option<(Instant, Instant)>,
+    /// How fast the ETA has moved, on average since the first one: seconds of end per second.
+    eta_drift: f64,
     /// What the ETA has promised, while it keeps its word.
     promise: Option<Promise>,
     /// While distrusted: an ETA to compare the next ones with.
@@ -97,13 +113,19 @@ impl Predictor {
         self.last_seen = Some(at);
         if let Some(p) = observation.progress {
             // Progress that goes backwards restarts the rate: the job is not what it was.
-            if self.last_progress.is_some_and(|(_, last)| p < last) {
-                self.first_progress = None;
+            if self.last_progress.is_some_and(|last| p < last) {
+                self.shown.clear();
                 self.quantum = None;
             }
             self.quantum = Some(gcd(self.quantum.unwrap_or(100), p.min(100)));
-            self.first_progress.get_or_insert((at, p));
-            self.last_progress = Some((at, p));
+            self.shown.entry(p).or_insert((at, at)).1 = at;
+            self.last_progress = Some(p);
+            // No steady rate fits what was seen: the job changed pace; start the record again.
+            if self.shown.len() >= 2 && self.by_progress().is_none() {
+                self.shown.clear();
+                self.shown.insert(p, (at, at));
+                self.quantum = Some(gcd(100, p.min(100)));
+            }
         }
         match observation.eta_remaining {
             Some(left) => {
@@ -111,9 +133,10 @@ impl Predictor {
                     self.eta_end = None;
                     return;
                 };
-                if let Some(previous) = self.eta_end {
-                    let moved = distance(end, previous);
-                    self.eta_revision = self.eta_revision.max(moved);
+                let (since, first) = *self.first_eta.get_or_insert((at, end));
+                let span = at.saturating_duration_since(since).as_secs_f64();
+                if span > 0.0 {
+                    self.eta_drift = distance(end, first).as_secs_f64() / span;
                 }
                 self.trust(at, end);
                 self.eta_end = Some(end);
@@ -178,6 +201,20 @@ impl Predictor {
     /// predicts one: the soonest that has not passed yet, else the one that ends last.
     pub fn window(&self) -> Option<Window> {
         let now = self.last_seen?;
+        // An ETA that has kept its word says more than the progress rate's bounds, as long as
+        // the two agree; when the progress rate says the job ends before the ETA's window even
+        // opens, one of them is wrong, and the sooner is the one to check.
+        if let Some(promise) = self.by_eta().filter(|w| w.basis == Basis::Promise)
+            && promise.latest.is_none_or(|latest| now <= latest)
+        {
+            let sooner = self
+                .by_progress()
+                .and_then(|estimate| estimate.latest)
+                .is_some_and(|latest| latest < promise.earliest);
+            if !sooner {
+                return Some(promise);
+            }
+        }
         let mut windows: Vec<Window> = [self.by_eta(), self.by_progress()]
             .into_iter()
             .flatten()
@@ -195,10 +232,18 @@ impl Predictor {
             return None;
         }
         let end = self.eta_end?;
-        let spread = self.eta_revision.max(MIN_SPREAD);
+        // An ETA that has been revised is off by about as much as it will move before the end
+        // it names: its drift so far, over the time left.
+        let now = self.last_seen.unwrap_or(end);
+        let left = end.saturating_duration_since(now).as_secs_f64();
+        let spread = Duration::try_from_secs_f64(self.eta_drift * left)
+            .unwrap_or(Duration::MAX)
+            .max(MIN_SPREAD);
         Some(Window {
             earliest: end.checked_sub(spread).unwrap_or(end),
             latest: end.checked_add(spread),
+            end: Some(end),
+            width: None,
             basis: if self.confirmations == 0 {
                 Basis::Claim
             } else {
@@ -207,23 +252,83 @@ impl Predictor {
         })
     }
 
+    /// What the progress rate says, if it has moved: the window of end times consistent with
+    /// every value seen, for a job that moves at a steady rate from some start. A value `p`
+    /// shown from `first` to `last` means the true progress was at least `p` at `first` (but
+    /// for 0: a queued job shows 0 before it starts) and below `p + q` at `last`, where the
+    /// quantum `q` is the step the values move by (1 for whole percents, 25 for 0, 25, 50).
+    /// Each is a half-plane in (start, duration); the end, start + duration, lies between its
+    /// least and greatest over their intersection (a small linear program, solved at its
+    /// vertices). Values that no steady rate fits restart the record.
     fn by_progress(&self) -> Option<Window> {
-        let ((t0, p0), (tn, pn)) = (self.first_progress?, self.last_progress?);
-        let quantum = f64::from(self.quantum?.max(1));
-        let moved = f64::from(pn.checked_sub(p0)?);
-        let span = (tn - t0).as_secs_f64();
-        if moved <= quantum || span <= 0.0 {
+        if self.shown.len() < 2 {
             return None;
         }
-        let (fastest, slowest) = ((moved + quantum) / span, (moved - quantum) / span);
-        let left = 100.0 - f64::from(pn);
-        let seconds = |s: f64| Duration::try_from_secs_f64(s).ok();
+        let origin = self.shown.values().map(|(first, _)| *first).min()?;
+        let at = |t: Instant| t.saturating_duration_since(origin).as_secs_f64();
+        let q = f64::from(self.quantum?.max(1)) / 100.0;
+        // a·start + b·duration ≤ c
+        let mut constraints: Vec<(f64, f64, f64)> = vec![(0.0, -1.0, -1.0), (0.0, 1.0, BOUND)];
+        constraints.extend([(1.0, 0.0, BOUND), (-1.0, 0.0, BOUND)]);
+        for (&p, &(first, last)) in &self.shown {
+            let share = f64::from(p) / 100.0;
+            if p > 0 {
+                constraints.push((1.0, share, at(first)));
+            }
+            constraints.push((-1.0, -(share + q), -at(last)));
+        }
+        let (soonest, latest) = end_range(&constraints)?;
+        // The same, as it stood when the latest value first showed.
+        let newest = self
+            .shown
+            .iter()
+            .next_back()
+            .map(|(_, (first, _))| at(*first))?;
+        if let Some(last) = constraints.last_mut() {
+            last.2 = -newest;
+        }
+        let width =
+            end_range(&constraints).and_then(|(lo, hi)| Duration::try_from_secs_f64(hi - lo).ok());
+        let instant = |s: f64| {
+            Duration::try_from_secs_f64(s)
+                .ok()
+                .and_then(|d| origin.checked_add(d))
+        };
         Some(Window {
-            earliest: tn.checked_add(seconds(((left - quantum) / fastest).max(0.0))?)?,
-            latest: seconds(left / slowest).and_then(|d| tn.checked_add(d)),
+            earliest: instant(soonest)?,
+            latest: (latest < BOUND / 2.0).then(|| instant(latest)).flatten(),
+            end: None,
+            width,
             basis: Basis::Estimate,
         })
     }
+}
+
+/// Far enough to stand for "unbounded" in [`Predictor::by_progress`]'s program: 30 years.
+const BOUND: f64 = 1e9;
+
+/// The least and greatest of start + duration over `a·start + b·duration ≤ c` for every
+/// constraint, found at the vertices; `None` when nothing satisfies them all.
+fn end_range(constraints: &[(f64, f64, f64)]) -> Option<(f64, f64)> {
+    let mut range: Option<(f64, f64)> = None;
+    for (i, &(a1, b1, c1)) in constraints.iter().enumerate() {
+        for &(a2, b2, c2) in &constraints[i + 1..] {
+            let det = a1 * b2 - a2 * b1;
+            if det.abs() < 1e-12 {
+                continue;
+            }
+            let start = (c1 * b2 - c2 * b1) / det;
+            let duration = (a1 * c2 - a2 * c1) / det;
+            let fits = constraints
+                .iter()
+                .all(|&(a, b, c)| a * start + b * duration <= c + 1e-6 * (1.0 + c.abs()));
+            if fits {
+                let end = start + duration;
+                range = Some(range.map_or((end, end), |(lo, hi)| (lo.min(end), hi.max(end))));
+            }
+        }
+    }
+    range
 }
 
 fn distance(a: Instant, b: Instant) -> Duration {
@@ -273,14 +378,15 @@ mod tests {
     }
 
     #[test]
-    fn a_revised_eta_widens_the_window_by_the_revision() {
+    fn a_revised_eta_widens_the_window_by_its_drift_over_the_time_left() {
         let t0 = Instant::now();
         let mut predictor = Predictor::default();
         predictor.observe(t0, eta(100));
         predictor.observe(t0 + 50 * S, eta(60)); // now says t0 + 110: 10 s later, in 50 s
+        // 0.2 s a second, over the 60 s left: ±12 s.
         let window = predictor.window().unwrap();
-        assert_eq!(window.earliest, t0 + 100 * S);
-        assert_eq!(window.latest, Some(t0 + 120 * S));
+        assert_eq!(window.earliest, t0 + 98 * S);
+        assert_eq!(window.latest, Some(t0 + 122 * S));
         assert_eq!(window.basis, Basis::Promise);
     }
 
@@ -348,20 +454,46 @@ mod tests {
         predictor.observe(t0, progress(0));
         predictor.observe(t0 + 70 * S, progress(7)); // whole percents: the quantum is 1
         predictor.observe(t0 + 100 * S, progress(10)); // 9–11 % per 100 s
+        // Below 1 at t0, 7 by 70 s and below 8 then, 10 by 100 s and below 11 then, from a start
+        // the values leave free (a job may sit queued at 0 %). The end lies between 767.5 s
+        // (750 s long, from t0 + 17.5 s) and 1,100 s (1,111 s long, from t0 - 11 s).
         let window = predictor.window().unwrap();
         let earliest = (window.earliest - t0).as_secs_f64();
         let latest = (window.latest.unwrap() - t0).as_secs_f64();
-        assert!((900.0..=920.0).contains(&earliest), "{earliest}");
-        assert!((1100.0..=1110.0).contains(&latest), "{latest}");
+        assert!((767.0..=768.0).contains(&earliest), "{earliest}");
+        assert!((1099.0..=1101.0).contains(&latest), "{latest}");
     }
 
     #[test]
-    fn one_point_of_progress_is_not_a_rate() {
+    fn progress_no_steady_rate_fits_starts_the_record_again() {
+        let t0 = Instant::now();
+        let mut predictor = Predictor::default();
+        // 40 points in 400 s, then 2 in the next 400 s: no start and rate fit both.
+        predictor.observe(t0, progress(10));
+        predictor.observe(t0 + 400 * S, progress(50));
+        predictor.observe(t0 + 800 * S, progress(52));
+        predictor.observe(t0 + 900 * S, progress(53));
+        let window = predictor
+            .window()
+            .expect("a rate from the record since the change");
+        assert!(
+            window.earliest > t0 + 2000 * S,
+            "{:?}",
+            window.earliest - t0
+        );
+    }
+
+    #[test]
+    fn one_point_of_progress_is_a_floor_not_a_rate() {
         let t0 = Instant::now();
         let mut predictor = Predictor::default();
         predictor.observe(t0, progress(0));
-        predictor.observe(t0 + 10 * S, progress(1));
         assert_eq!(predictor.window(), None);
+        predictor.observe(t0 + 10 * S, progress(1));
+        // Slower than 1 point in 10 s, maybe much slower: not before 10 s, no latest end.
+        let window = predictor.window().unwrap();
+        assert!(window.earliest >= t0 + 10 * S);
+        assert_eq!(window.latest, None);
     }
 
     #[test]

@@ -5,10 +5,13 @@
 //! Three policies:
 //! - [`Policy::Backoff`]: backon's capped exponential, `interval` ×1.5 per poll up to `max`.
 //! - [`Policy::Guided`] (the default): the same backoff until `jobeta` or the progress rate
-//!   predict when the job will end ([`crate::predict`]); then long waits while the job cannot
-//!   plausibly have ended, halving the time left to the earliest plausible end (at most
-//!   [`FAR_FACTOR`] × `max`), and short steps through the window of plausible end times (at most
-//!   `max`, at least [`MIN_WAIT`] or `interval` if that is shorter).
+//!   predict when the job will end ([`crate::predict`]). Then: an ETA that has kept its word to
+//!   the second gets one look, just past the second it names; a window whose bounds hold (an
+//!   ETA that kept its word, a progress rate that fits every value seen) is slept to, to its
+//!   first step; an ETA seen once, or a floor with no ceiling, halves the time left to it, no
+//!   sooner than the backoff. Through a window the gate steps a twelfth of its width (at most
+//!   ⅔ `max`, so the lag stays under that). No wait is longer than [`FAR_FACTOR`] × `max` or
+//!   shorter than [`MIN_WAIT`] (or `interval` if that is shorter).
 //! - [`Policy::Fixed`]: the same wait every time, for APIs or users that require it.
 //!
 //! Every policy: waits lose up to 20 % to jitter (never gain), so gates started together drift
@@ -16,7 +19,7 @@
 //! deadline. (backon's own jitter adds up to 100 % on top of the delay, which would break the
 //! caps.)
 
-use crate::predict::{Basis, Observation, Predictor, Window};
+use crate::predict::{Basis, MIN_SPREAD, Observation, Predictor, Window};
 use backon::{BackoffBuilder, ExponentialBackoff, ExponentialBuilder};
 use std::time::Duration;
 use tokio::time::Instant;
@@ -30,7 +33,7 @@ pub const MIN_WAIT: Duration = Duration::from_secs(1);
 /// plausibly have ended yet.
 pub const FAR_FACTOR: u32 = 10;
 /// Inside the window, a step is this fraction of the window's width (then capped).
-const STEPS_PER_WINDOW: u32 = 8;
+const STEPS_PER_WINDOW: u32 = 12;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Policy {
@@ -118,8 +121,9 @@ impl Schedule {
             Policy::Backoff { .. } => self.backoff(),
             Policy::Guided { interval, .. } => match self.predictor.window() {
                 None => self.backoff(),
-                // An ETA seen once is a claim, not yet a record: no sooner than the backoff.
-                Some(window) if window.basis == Basis::Claim => {
+                // An ETA seen once is a claim, not yet a record; a floor with no ceiling says
+                // only "not yet": no sooner than the backoff, either way.
+                Some(window) if window.basis == Basis::Claim || window.latest.is_none() => {
                     let backoff = self.backoff();
                     self.guided(window, now, interval, self.cap).max(backoff)
                 }
@@ -142,26 +146,42 @@ impl Schedule {
         max: Duration,
     ) -> Duration {
         let shortest = MIN_WAIT.min(interval);
-        if now < window.earliest {
-            let left = window.earliest - now;
-            // Close to the window: go straight to its start (unjittered, so not late for it).
-            if left <= max {
-                return left.max(shortest);
+        let far = max.saturating_mul(FAR_FACTOR);
+        // An ETA that has kept its word to the second: one look, just past the second it
+        // names (`jobeta` is whole seconds), not a walk through its window.
+        if let (Basis::Promise, Some(end)) = (window.basis, window.end)
+            && window
+                .latest
+                .is_some_and(|latest| latest <= later(end, MIN_SPREAD))
+        {
+            let aim = later(end, MIN_SPREAD / 2);
+            if now < aim {
+                return (aim - now).clamp(shortest, far);
             }
-            let far = max.saturating_mul(FAR_FACTOR);
-            // An ETA that has kept its word: sleep to its window (to the bound); else halve
-            // the time left, and look again.
-            if window.basis == Basis::Promise {
-                return left.min(far);
-            }
-            return self.jitter((left / 2).clamp(max, far));
         }
-        let width = window
-            .latest
-            .map_or(max.saturating_mul(STEPS_PER_WINDOW), |latest| {
-                latest.saturating_duration_since(window.earliest)
-            });
-        self.jitter((width / STEPS_PER_WINDOW).clamp(shortest, max))
+        // Through the window in steps of a share of its width (a progress estimate's width
+        // when the progress last moved), at most two thirds of `max`: the lag stays under that.
+        let width = match (window.width, window.latest) {
+            (Some(width), _) => width,
+            (None, Some(latest)) => latest.saturating_duration_since(window.earliest),
+            (None, None) => max.saturating_mul(STEPS_PER_WINDOW),
+        };
+        let step = (width / STEPS_PER_WINDOW).clamp(shortest, max * 2 / 3);
+        if now >= window.earliest {
+            return step;
+        }
+        let left = window.earliest - now;
+        match window.basis {
+            // Bounds that hold (an ETA that kept its word, a rate that fits every value
+            // seen): sleep to the window's first step, to the bound.
+            Basis::Promise | Basis::Estimate if window.latest.is_some() => {
+                left.saturating_add(step).min(far)
+            }
+            // Close to the window: straight to its start (unjittered, so not late for it).
+            _ if left <= max => left.max(shortest),
+            // Else halve the time left, and look again.
+            _ => self.jitter((left / 2).clamp(max, far)),
+        }
     }
 
     fn jitter(&mut self, wait: Duration) -> Duration {
