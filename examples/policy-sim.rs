@@ -24,6 +24,7 @@
 //! `Schedule` code; the others are their documented rules. Nothing sleeps: the clock is a
 //! number, handed to the schedule as an offset from one `Instant`.
 
+use clanforge_wait::dispatch::Dispatch;
 use clanforge_wait::predict::Observation;
 use clanforge_wait::schedule::{Next, Policy, Schedule, Seen};
 use std::time::Duration;
@@ -322,6 +323,67 @@ fn simulate(count: usize, seed: u64, print: bool) -> Vec<(Workload, &'static str
     results
 }
 
+/// A gate of many jobs, as the gate runs one: each job with its own guided schedule, the
+/// requests chosen and spaced by the gate's own [`Dispatch`], every tenth job an `install/…`
+/// reference sharing one status URL (so one request) with the others of its gate.
+#[derive(Debug, Clone, Copy)]
+struct Many {
+    requests: f64,
+    p95: f64,
+    /// The least time between two requests of one gate, in seconds.
+    gap: f64,
+}
+
+fn many(jobs: &[Job], workload: Workload, n: usize) -> Many {
+    let origin = Instant::now();
+    let deadline = origin + Duration::from_secs(6 * 3600);
+    let (mut requests, mut lags, mut gap) = (0u64, Vec::new(), f64::INFINITY);
+    for (g, gate) in jobs.chunks(n).enumerate() {
+        let keys: Vec<usize> = (0..gate.len())
+            .map(|i| if n > 1 && i % 10 == 9 { usize::MAX } else { i })
+            .collect();
+        let mut dispatch = Dispatch::new(&keys, origin);
+        let mut schedules: Vec<Schedule> = (0..gate.len())
+            .map(|i| Schedule::new(guided(), Some((g * n + i) as u64)))
+            .collect();
+        let mut last: Option<Instant> = None;
+        while let Some((target, at)) = dispatch.next() {
+            requests += 1;
+            if let Some(last) = last {
+                gap = gap.min((at - last).as_secs_f64());
+            }
+            last = Some(at);
+            let t = (at - origin).as_secs_f64();
+            for i in dispatch.live(target) {
+                let job = &gate[i];
+                if t >= job.duration {
+                    lags.push(t - job.duration);
+                    dispatch.end(i);
+                    continue;
+                }
+                match schedules[i].next(Seen::Status(job.observe(workload, t)), at, deadline) {
+                    Next::At(next) => dispatch.due(i, next),
+                    Next::PastDeadline { .. } => dispatch.end(i),
+                }
+            }
+            dispatch.sent(at);
+        }
+    }
+    lags.sort_by(f64::total_cmp);
+    Many {
+        requests: requests as f64 / jobs.len() as f64,
+        p95: lags[((lags.len() - 1) as f64 * 0.95).round() as usize],
+        gap,
+    }
+}
+
+fn guided() -> Policy {
+    Policy::Guided {
+        interval: 5 * S,
+        max: 30 * S,
+    }
+}
+
 /// `--trace SECONDS`: where the guided policy's polls go for one job of that length, in every
 /// workload (ETA error +20 %, linear progress).
 fn trace(duration: f64) {
@@ -405,6 +467,67 @@ fn main() {
                 ours.p95,
                 ours.requests,
             ));
+        }
+    }
+    // Many jobs in one gate: requests per job within 10 % of one job's, and never two requests
+    // closer than 50 ms.
+    for (i, &seed) in seeds.iter().enumerate() {
+        let jobs = jobs(count, seed);
+        if i == 0 {
+            println!(
+                "**many jobs in one gate (guided; every tenth an install sharing one request)**\n"
+            );
+            println!(
+                "| workload | jobs per gate | lag p95 | requests per job | least gap between requests |"
+            );
+            println!("|---|---:|---:|---:|---:|");
+        }
+        for workload in [Workload::Accurate, Workload::Noisy, Workload::ProgressOnly] {
+            let jobs: Vec<Job> = jobs
+                .iter()
+                .map(|j| Job {
+                    steps: if workload == Workload::ProgressOnly {
+                        j.steps
+                    } else {
+                        None
+                    },
+                    ..*j
+                })
+                .collect();
+            let one = many(&jobs, workload, 1);
+            for n in [1, 10, 50] {
+                let m = if n == 1 {
+                    one
+                } else {
+                    many(&jobs, workload, n)
+                };
+                if i == 0 {
+                    println!(
+                        "| {} | {n} | {:.1} s | {:.1} | {} |",
+                        workload.name(),
+                        m.p95,
+                        m.requests,
+                        if m.gap.is_finite() {
+                            format!("{:.0} ms", m.gap * 1000.0)
+                        } else {
+                            "–".into()
+                        },
+                    );
+                }
+                let ok = m.requests <= one.requests * 1.1 && m.gap >= 0.05;
+                all &= ok;
+                summary.push(format!(
+                    "  [{}] seed {seed}, {}, {n} in a gate: {:.1} requests per job ≤ 110 % of one job's {:.1}; least gap {} ≥ 50 ms",
+                    if ok { "met" } else { "MISSED" },
+                    workload.name(),
+                    m.requests,
+                    one.requests,
+                    if m.gap.is_finite() { format!("{:.0} ms", m.gap * 1000.0) } else { "–".into() },
+                ));
+            }
+        }
+        if i == 0 {
+            println!();
         }
     }
     println!("Targets (seeds {seeds:?}):");

@@ -9,6 +9,7 @@
 pub mod api;
 pub mod chain;
 pub mod cli;
+pub mod dispatch;
 pub mod event;
 pub mod job;
 pub mod kind;

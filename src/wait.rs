@@ -2,12 +2,13 @@
 //! every job has ended, one has failed (fail fast), the API refuses us, the deadline passes or a
 //! signal arrives. It knows nothing of CI platforms or terminals: reporters listen to its events.
 //!
-//! One loop serves one job or many. Each job keeps its own schedule; jobs with the same status
-//! URL (every `install/…`) share each request. Requests go out one at a time, at least
-//! [`MIN_GAP`] apart, so that many jobs never make a burst, and a `Retry-After` holds back every
-//! job (the limit is the account's, not the job's).
+//! One loop serves one job or many. Each job keeps its own schedule; which request goes next,
+//! and when, is [`Dispatch`]'s: jobs with the same status URL (every `install/…`) share each
+//! request, requests go out one at a time at least [`MIN_GAP`] apart, and a `Retry-After` holds
+//! back every job (the limit is the account's, not the job's).
 
 use crate::api::{Client, PollError};
+use crate::dispatch::Dispatch;
 use crate::event::{End, Event, Finished, GateRun, Reporter};
 use crate::job::{JobState, JobStatus, Phase, unix_now};
 use crate::kind::JobRef;
@@ -24,8 +25,7 @@ use tokio::time::{Instant, sleep_until, timeout};
 /// heartbeat can be printed even when polls are far apart.
 pub const TICK: Duration = Duration::from_secs(15);
 
-/// The least time between two requests of one gate.
-pub const MIN_GAP: Duration = Duration::from_millis(100);
+pub use crate::dispatch::MIN_GAP;
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -68,13 +68,13 @@ pub async fn wait(
         tracks: jobs
             .iter()
             .enumerate()
-            .map(|(i, job)| Track::new(job, settings, i as u64, started))
+            .map(|(i, job)| Track::new(job, settings, i as u64))
             .collect(),
-        targets: targets(&urls),
+        dispatch: Dispatch::new(&urls, started),
+        urls,
         started,
         deadline,
         requests: 0,
-        not_before: started,
     };
     let stop = {
         let polling = gate.run(client, settings, reporter);
@@ -106,26 +106,15 @@ pub async fn wait(
     }
 }
 
-/// Jobs grouped by status URL, in the order first seen.
-fn targets(urls: &[Url]) -> Vec<(Url, Vec<usize>)> {
-    let mut targets: Vec<(Url, Vec<usize>)> = Vec::new();
-    for (i, url) in urls.iter().enumerate() {
-        match targets.iter_mut().find(|(u, _)| u == url) {
-            Some((_, jobs)) => jobs.push(i),
-            None => targets.push((url.clone(), vec![i])),
-        }
-    }
-    targets
-}
-
 struct Gate {
     tracks: Vec<Track>,
-    targets: Vec<(Url, Vec<usize>)>,
+    /// Each job's status URL.
+    urls: Vec<Url>,
+    /// Which request goes next, and when.
+    dispatch: Dispatch,
     started: Instant,
     deadline: Instant,
     requests: u32,
-    /// No request before this: the gap after the last one, or what `Retry-After` asked.
-    not_before: Instant,
 }
 
 impl Gate {
@@ -137,14 +126,10 @@ impl Gate {
         reporter: &mut dyn Reporter,
     ) -> Option<End> {
         loop {
-            let (target, due) = self.next_target()?;
-            sleep_with_ticks(due.max(self.not_before), reporter).await;
-            let (url, members) = self.targets[target].clone();
-            let live: Vec<usize> = members
-                .iter()
-                .copied()
-                .filter(|&i| self.tracks[i].end.is_none())
-                .collect();
+            let (target, at) = self.dispatch.next()?;
+            sleep_with_ticks(at, reporter).await;
+            let live = self.dispatch.live(target);
+            let url = self.urls[live[0]].clone();
             let jobs: Vec<&JobRef> = live.iter().map(|&i| &self.tracks[i].job).collect();
             self.requests += 1;
             let budget = settings
@@ -155,14 +140,14 @@ impl Gate {
                 Err(_) => vec![Err(PollError::NoAnswer { within: budget }); jobs.len()],
             };
             let now = Instant::now();
-            self.not_before = now + MIN_GAP;
+            self.dispatch.sent(now);
             // Every job this request served takes its answer before a failure stops the gate.
             let mut failed_fast = false;
             let (started, deadline) = (self.started, self.deadline);
             for (i, answer) in live.into_iter().zip(answers) {
                 let seen = self.tracks[i].take(answer, now, started, deadline, settings, reporter);
                 match seen {
-                    Taken::Next(Next::At(at)) => self.tracks[i].next_at = at,
+                    Taken::Next(Next::At(at)) => self.dispatch.due(i, at),
                     // The API's pause outlasts the deadline, and it holds for every job.
                     Taken::Next(Next::PastDeadline { asked }) => {
                         return Some(End::RetryAfterPastDeadline(asked));
@@ -170,32 +155,17 @@ impl Gate {
                     Taken::Ended(end) => {
                         failed_fast |= settings.fail_fast && end.fails_fast();
                         self.tracks[i].end = Some((end, now - self.started));
+                        self.dispatch.end(i);
                     }
                 }
                 if let Some(asked) = self.tracks[i].retry_after.take() {
-                    self.not_before = self.not_before.max(later(now, asked));
+                    self.dispatch.hold(later(now, asked));
                 }
             }
             if failed_fast {
                 return Some(End::Unfinished);
             }
         }
-    }
-
-    /// The target whose earliest live job is due first, and when.
-    fn next_target(&self) -> Option<(usize, Instant)> {
-        self.targets
-            .iter()
-            .enumerate()
-            .filter_map(|(t, (_, members))| {
-                members
-                    .iter()
-                    .filter(|&&i| self.tracks[i].end.is_none())
-                    .map(|&i| self.tracks[i].next_at)
-                    .min()
-                    .map(|at| (t, at))
-            })
-            .min_by_key(|(_, at)| *at)
     }
 }
 
@@ -209,7 +179,6 @@ enum Taken {
 struct Track {
     job: JobRef,
     schedule: Schedule,
-    next_at: Instant,
     end: Option<(End, Duration)>,
     polls: u32,
     failures: u32,
@@ -236,11 +205,10 @@ fn movement(status: &JobStatus) -> impl PartialEq + '_ {
 }
 
 impl Track {
-    fn new(job: &JobRef, settings: &Settings, index: u64, started: Instant) -> Self {
+    fn new(job: &JobRef, settings: &Settings, index: u64) -> Self {
         Self {
             job: job.clone(),
             schedule: Schedule::new(settings.policy, settings.seed.map(|s| s + index)),
-            next_at: started,
             end: None,
             polls: 0,
             failures: 0,

@@ -353,7 +353,7 @@ pub(crate) fn secret(value: &str) -> Result<Secret, Infallible> {
     Ok(Secret::new(value.trim()))
 }
 
-/// A checked configuration: everything [`crate::run`] needs.
+/// A checked configuration: everything [`crate::main`] needs to run the gate.
 #[derive(Debug)]
 pub struct Config {
     /// What to wait on, in the order given, without repeats.
