@@ -14,7 +14,7 @@
 //!
 //! (Once a deploy has made a version, the install list is the deploy's: `install/1` is gone.)
 //!
-//! `update/13` fails at once with an error text that tries to forge CI commands (a GitHub
+//! `update/666` fails at once with an error text that tries to forge CI commands (a GitHub
 //! workflow command, a GitLab section, a dotenv line): the runner suites check none takes.
 
 use clanforge_wait::kind::{JobKind, JobRef};
@@ -58,7 +58,7 @@ fn main() -> std::io::Result<()> {
     let hostile = "disk full\n::error title=forged::FORGED-ANNOTATION\n##[error]FORGED-LEGACY\n\
                    section_end:1:clanforge_wait\r\u{1b}[0K\nCLANFORGE_RESULT=success";
     let sim = sim.job(
-        "13",
+        "666",
         Script::Replies(vec![Reply::json(serde_json::json!({
             "jobstateid": 6, "jobstatename": "Failed", "jobfailed": 1, "joberror": hostile,
         }))]),

@@ -71,7 +71,7 @@ check "neither key nor the URL shows anywhere" \
 check "server text forges no workflow command" \
   bash -c "! grep -E '(❗|🚧)  (::error title=forged|##\[error\]FORGED)' '$log'"
 check "the gate's own error annotation is carried out" \
-  grep -q '❗  ::error title=clanforge-wait%3A failed::image update 13 failed' "$log"
+  grep -q '❗  ::error title=clanforge-wait%3A failed::image update 666 failed' "$log"
 
 # A tampered release whose published .sha256 was tampered to match: the install refuses it.
 pack_release "$work/releases/v0.0.0-test" tests/runners/not-clanforge-wait.sh >/dev/null
