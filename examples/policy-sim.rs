@@ -272,31 +272,35 @@ const WORKLOADS: [Workload; 5] = [
     Workload::Slipping,
 ];
 
+/// The jobs as `workload` runs them: linear progress for the ETA workloads, while the no-ETA
+/// workload keeps the steps; a slipping job runs 1 to 30 minutes (log-uniform, from the same
+/// draw).
+fn for_workload(jobs: &[Job], workload: Workload) -> Vec<Job> {
+    jobs.iter()
+        .map(|j| Job {
+            steps: if workload == Workload::ProgressOnly {
+                j.steps
+            } else {
+                None
+            },
+            duration: if workload == Workload::Slipping {
+                let share = (j.duration / 30.0).ln() / 120f64.ln();
+                60.0 * 30f64.powf(share)
+            } else {
+                j.duration
+            },
+            ..*j
+        })
+        .collect()
+}
+
 /// Every policy's figures for every workload, for one seed's jobs.
 fn simulate(count: usize, seed: u64, print: bool) -> Vec<(Workload, &'static str, Figures)> {
     let jobs = jobs(count, seed);
     let policies = policies();
     let mut results = Vec::new();
     for workload in WORKLOADS {
-        // Linear progress for the ETA workloads; the no-ETA workload keeps the steps. A
-        // slipping job runs 1 to 30 minutes (log-uniform, from the same draw).
-        let jobs: Vec<Job> = jobs
-            .iter()
-            .map(|j| Job {
-                steps: if workload == Workload::ProgressOnly {
-                    j.steps
-                } else {
-                    None
-                },
-                duration: if workload == Workload::Slipping {
-                    let share = (j.duration / 30.0).ln() / 120f64.ln();
-                    60.0 * 30f64.powf(share)
-                } else {
-                    j.duration
-                },
-                ..*j
-            })
-            .collect();
+        let jobs = for_workload(&jobs, workload);
         if print {
             println!("**{}**\n", workload.name());
             println!("| policy | lag p50 | lag p95 | lag max | requests per job |");
@@ -483,17 +487,7 @@ fn main() {
             println!("|---|---:|---:|---:|---:|");
         }
         for workload in [Workload::Accurate, Workload::Noisy, Workload::ProgressOnly] {
-            let jobs: Vec<Job> = jobs
-                .iter()
-                .map(|j| Job {
-                    steps: if workload == Workload::ProgressOnly {
-                        j.steps
-                    } else {
-                        None
-                    },
-                    ..*j
-                })
-                .collect();
+            let jobs = for_workload(&jobs, workload);
             let one = many(&jobs, workload, 1);
             for n in [1, 10, 50] {
                 let m = if n == 1 {

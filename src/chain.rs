@@ -67,16 +67,6 @@ pub enum IfLocked {
     Reject,
 }
 
-impl IfLocked {
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Fail => "fail",
-            Self::Wait => "wait",
-            Self::Reject => "reject",
-        }
-    }
-}
-
 /// The IDs of the chain's jobs, as far as they are known.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Ids {

@@ -43,19 +43,6 @@ run_act() {
 
 log=$work/act.log
 run_act >"$log"
-passed=0
-check() { # NAME, then a command that must succeed
-  local name=$1
-  shift
-  if "$@"; then
-    passed=$((passed + 1))
-    echo "ok: $name"
-  else
-    echo "FAILED: $name" >&2
-    cat "$log" >&2
-    exit 1
-  fi
-}
 check "the job succeeds" grep -q '🏁  Job succeeded' "$log"
 check "a later step reads the outputs of a gate that completed" grep -q 'E2E-OUTPUTS-OK' "$log"
 check "a failed gate fails its step, with result=failed and the job's error" \

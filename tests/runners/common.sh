@@ -3,6 +3,22 @@
 # release archives packed the way the release process packs them.
 
 pids=()
+passed=0
+
+# NAME, then a command that must succeed; on failure, prints the runner's log ($log) and stops.
+check() {
+  local name=$1
+  shift
+  if "$@"; then
+    passed=$((passed + 1))
+    echo "ok: $name"
+  else
+    echo "FAILED: $name" >&2
+    # shellcheck disable=SC2154 # $log: the suite that sources this sets it
+    cat "$log" >&2
+    exit 1
+  fi
+}
 
 stop_servers() {
   if [ ${#pids[@]} -gt 0 ]; then kill "${pids[@]}" 2>/dev/null || true; fi

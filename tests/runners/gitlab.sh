@@ -59,19 +59,6 @@ log=$work/gitlab.log
   --variable CLANFORGE_ACCESS_KEY=AKIA-gl-XYZZY \
   --variable CLANFORGE_SECRET_KEY=s3cr3t-gl-PLUGH >"$log" 2>&1) || true
 
-passed=0
-check() { # NAME, then a command that must succeed
-  local name=$1
-  shift
-  if "$@"; then
-    passed=$((passed + 1))
-    echo "ok: $name"
-  else
-    echo "FAILED: $name" >&2
-    cat "$log" >&2
-    exit 1
-  fi
-}
 has() { grep -qF -- "$1" "$log"; }
 # A line that job JOB printed holds TEXT.
 said() { grep -E "^$1 +> " "$log" | grep -qF -- "$2"; }
