@@ -98,6 +98,24 @@ impl Ids {
     }
 }
 
+impl Plan {
+    /// The job `step` waits on, as far as `ids` know it: the one it made, or for the installs
+    /// and the rollout, those of the version made and of the image.
+    pub fn job(&self, step: Step, ids: &Ids) -> Option<JobRef> {
+        match step {
+            Step::Installs => ids
+                .version
+                .clone()
+                .map(|id| JobRef::new(JobKind::Install, id)),
+            Step::Rollout => self
+                .image_id
+                .clone()
+                .map(|id| JobRef::new(JobKind::Rollout, id)),
+            _ => ids.job(step),
+        }
+    }
+}
+
 /// A start or a deploy, checked.
 #[derive(Debug, Clone)]
 pub struct Plan {

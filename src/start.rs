@@ -85,29 +85,29 @@ where
 /// The requests `plan` would send, in order, as `--dry-run` prints them. Placeholders stand for
 /// the IDs the creates would return.
 pub fn dry_run(client: &Client, asid: &str, plan: &Plan) -> Vec<String> {
-    let placeholder = |kind: JobKind| match kind {
-        JobKind::ImageUpdate => "{updateid}",
-        JobKind::ImageDiff => "{diffid}",
-        _ => "{imageversionid}",
+    // What is known, and placeholders for the rest.
+    let or = |id: &Option<String>, placeholder: &str| {
+        Some(id.clone().unwrap_or_else(|| placeholder.to_owned()))
     };
-    let known = |step: Step| plan.known.job(step);
-    let id_of =
-        |step: Step| known(step).map_or_else(|| placeholder(step.kind()).to_owned(), |job| job.id);
+    let ids = Ids {
+        update: or(&plan.known.update, "{updateid}"),
+        diff: or(&plan.known.diff, "{diffid}"),
+        version: or(&plan.known.version, "{imageversionid}"),
+    };
+    let plan = &Plan {
+        image_id: or(&plan.image_id, "{imageid}"),
+        ..plan.clone()
+    };
     let shown = |url: reqwest::Url| {
         let path = url.path().replace("%7B", "{").replace("%7D", "}");
         format!("GET {path}?{}", url.query().unwrap_or_default())
     };
     let mut lines = Vec::new();
     for &step in &plan.steps {
-        let job = match step {
-            Step::Installs => JobRef::new(JobKind::Install, id_of(Step::Version)),
-            Step::Rollout => JobRef::new(
-                JobKind::Rollout,
-                plan.image_id.clone().unwrap_or_else(|| "{imageid}".into()),
-            ),
-            _ => JobRef::new(step.kind(), id_of(step)),
+        let Some(job) = plan.job(step, &ids) else {
+            continue;
         };
-        if step.creates() && known(step).is_none() {
+        if step.creates() && plan.known.job(step).is_none() {
             if step != Step::Version
                 && let (Some(game), Some(image)) = (&plan.game_id, &plan.image_id)
             {
@@ -117,7 +117,7 @@ pub fn dry_run(client: &Client, asid: &str, plan: &Plan) -> Vec<String> {
                     shown(url)
                 ));
             }
-            if let Some(change) = change(plan, step, &id_of(Step::Diff)) {
+            if let Some(change) = change(plan, step, ids.diff.as_deref().unwrap_or_default()) {
                 let request = change.shown(asid).replace("%7B", "{").replace("%7D", "}");
                 lines.push(format!("{request}  (changes state: sent once)"));
             }
@@ -171,19 +171,7 @@ where
 {
     /// One step; `false` when the chain stops here.
     async fn step(&mut self, index: usize, step: Step, checkpoint: Checkpoint<'_>) -> bool {
-        let known = match step {
-            Step::Installs => self
-                .ids
-                .version
-                .clone()
-                .map(|id| JobRef::new(JobKind::Install, id)),
-            Step::Rollout => self
-                .plan
-                .image_id
-                .clone()
-                .map(|id| JobRef::new(JobKind::Rollout, id)),
-            _ => self.ids.job(step),
-        };
+        let known = self.plan.job(step, &self.ids);
         self.reporter.on_event(&Event::Step {
             index: index + 1,
             total: self.plan.steps.len(),
