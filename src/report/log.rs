@@ -4,6 +4,7 @@
 
 use super::LogMode;
 use super::text::{count, describe, human, poll_error};
+use crate::api::PollError;
 use crate::chain::{IfLocked, Step};
 use crate::event::{Event, Report, ReportError, Reporter};
 use crate::job::{JobStatus, Phase, unix_now};
@@ -238,30 +239,13 @@ impl Reporter for LogReporter {
                 error,
                 failures,
                 wait,
-            } => {
-                self.line();
-                warn!(
-                    failures,
-                    "reading {what}: {}; retrying in {}",
-                    poll_error(error),
-                    human(*wait)
-                );
-            }
+            } => self.retrying(&format!("reading {what}: "), error, *failures, *wait),
             Event::Retrying {
                 job,
                 error,
                 failures,
                 wait,
-            } => {
-                self.line();
-                warn!(
-                    failures,
-                    "{}{}; retrying in {}",
-                    self.prefix(job),
-                    poll_error(error),
-                    human(*wait)
-                );
-            }
+            } => self.retrying(&self.prefix(job), error, *failures, *wait),
         }
     }
 
@@ -299,6 +283,17 @@ impl LogReporter {
 
     fn line(&mut self) {
         self.last_line = Instant::now();
+    }
+
+    /// A transient failure, and when the next try comes.
+    fn retrying(&mut self, what: &str, error: &PollError, failures: u32, wait: Duration) {
+        self.line();
+        warn!(
+            failures,
+            "{what}{}; retrying in {}",
+            poll_error(error),
+            human(wait)
+        );
     }
 
     /// "update/2: " when there are several jobs, "[2/4] diff 218595: " in a chain, else nothing.
