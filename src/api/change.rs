@@ -7,7 +7,7 @@
 //! no: nothing changed), not sent (the request never left), or unknown (it left, and no usable
 //! answer came back). Only the caller can resolve an unknown outcome, by reading state.
 
-use super::{Client, PollError, certificate_error, classify, transport_error};
+use super::{Client, PollError, certificate_error, classify, endpoint, transport_error};
 use crate::job::{int, object, text};
 use crate::kind::{JobKind, JobRef};
 use crate::secret::Secret;
@@ -148,20 +148,16 @@ impl Change {
     /// `GET /cfp/v1/imageupdate/create?accountserviceid=7&imageid=…`, as `--dry-run` prints
     /// it: the update URL shows its scheme and host only, and the keys are never part of it.
     pub fn shown(&self, asid: &str) -> String {
-        let mut url = Url::parse("http://x/").expect("a fixed URL parses");
-        url.path_segments_mut()
-            .expect("http URLs have paths")
-            .pop_if_empty()
-            .extend(self.path());
-        {
-            let mut query = url.query_pairs_mut();
-            query.append_pair("accountserviceid", asid);
-            for (name, value) in self.params() {
-                if let Param::Text(value) = value {
-                    query.append_pair(name, value);
-                }
-            }
-        }
+        let text: Vec<(&str, &str)> = self
+            .params()
+            .into_iter()
+            .filter_map(|(name, value)| match value {
+                Param::Text(value) => Some((name, value)),
+                Param::Secret(_) => None,
+            })
+            .collect();
+        let base = Url::parse("http://x/").expect("a fixed URL parses");
+        let url = endpoint(&base, self.path(), asid, &text);
         let mut shown = format!("GET {}?{}", url.path(), url.query().unwrap_or_default());
         for (name, value) in self.params() {
             if let Param::Secret(url) = value {
@@ -294,11 +290,11 @@ impl Client {
             Ok(Err(error)) => return Sent::Unknown(scrubbed(transport_error(&error).to_string())),
             Ok(Ok(fetched)) => fetched,
         };
-        let key = match change.kind() {
-            JobKind::ImageUpdate => "updateid",
-            JobKind::ImageVersion => "imageversionid",
-            _ => "diffid",
-        };
+        // The new job's ID (a reject's answer names its diff).
+        let key = change
+            .kind()
+            .id_key()
+            .expect("every change acts on a job that names its ID");
         let what = Endpoint(&change);
         let read = |body: &[u8]| {
             object(body).map(|answer| answer.map(|obj| text(obj.get(key))).map_err(Into::into))
@@ -329,22 +325,15 @@ impl Client {
     }
 
     fn change_url(&self, change: &Change) -> Url {
-        let mut url = self.base.clone();
-        url.path_segments_mut()
-            .expect("Client::new refuses URLs that can't be a base")
-            .pop_if_empty()
-            .extend(change.path());
-        let mut query = url.query_pairs_mut();
-        query.clear().append_pair("accountserviceid", &self.asid);
-        for (name, value) in change.params() {
-            let value = match value {
-                Param::Text(text) => text,
-                Param::Secret(secret) => secret.expose().trim(),
-            };
-            query.append_pair(name, value);
-        }
-        drop(query);
-        url
+        let params: Vec<(&str, &str)> = change
+            .params()
+            .into_iter()
+            .map(|(name, value)| match value {
+                Param::Text(text) => (name, text),
+                Param::Secret(secret) => (name, secret.expose().trim()),
+            })
+            .collect();
+        endpoint(&self.base, change.path(), &self.asid, &params)
     }
 
     /// `image/options` for one image: which diff or update locks it now. A read: safe to
@@ -384,17 +373,13 @@ impl Client {
 
     /// The `image/options` URL, as the reads go out and as `--dry-run` shows it.
     pub fn options_url(&self, game_id: &str, image_id: &str) -> Url {
-        let mut url = self.base.clone();
-        url.path_segments_mut()
-            .expect("Client::new refuses URLs that can't be a base")
-            .pop_if_empty()
-            .extend(["cfp", "v1", "image", "options"]);
-        url.query_pairs_mut()
-            .clear()
-            .append_pair("accountserviceid", &self.asid)
-            .append_pair("gameid", game_id)
-            .append_pair("imageid", image_id);
-        url
+        let params = [("gameid", game_id), ("imageid", image_id)];
+        endpoint(
+            &self.base,
+            ["cfp", "v1", "image", "options"],
+            &self.asid,
+            &params,
+        )
     }
 }
 

@@ -194,15 +194,7 @@ impl Client {
     /// The job's status endpoint with `?accountserviceid=<asid>`, each part escaped. Jobs that
     /// share a URL (every `install/…`) share its requests.
     pub fn status_url(&self, job: &JobRef) -> Url {
-        let mut url = self.base.clone();
-        url.path_segments_mut()
-            .expect("Client::new refuses URLs that can't be a base")
-            .pop_if_empty()
-            .extend(job.path(&self.asid));
-        url.query_pairs_mut()
-            .clear()
-            .append_pair("accountserviceid", &self.asid);
-        url
+        endpoint(&self.base, job.path(&self.asid), &self.asid, &[])
     }
 
     /// One request to `url`, read for each of `jobs` (which all have that status URL). The
@@ -250,6 +242,28 @@ impl Client {
                 .map(|d| d.as_secs() as i64),
         })
     }
+}
+
+/// `base` with `segments` appended (each escaped) and the query `accountserviceid=<asid>` then
+/// `params`: every endpoint's URL. `base` must be able to be a base (`Client::new` checks).
+pub(crate) fn endpoint<'a>(
+    base: &Url,
+    segments: impl IntoIterator<Item = &'a str>,
+    asid: &str,
+    params: &[(&str, &str)],
+) -> Url {
+    let mut url = base.clone();
+    url.path_segments_mut()
+        .expect("Client::new refuses URLs that can't be a base")
+        .pop_if_empty()
+        .extend(segments);
+    let mut query = url.query_pairs_mut();
+    query.clear().append_pair("accountserviceid", asid);
+    for (name, value) in params {
+        query.append_pair(name, value);
+    }
+    drop(query);
+    url
 }
 
 /// An answer as it came, before it is read for a job.
