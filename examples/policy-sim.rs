@@ -381,6 +381,15 @@ fn many(jobs: &[Job], workload: Workload, n: usize) -> Many {
     }
 }
 
+/// The least gap between requests, for a person: "100 ms", or "–" with no second request.
+fn gap_text(gap: f64) -> String {
+    if gap.is_finite() {
+        format!("{:.0} ms", gap * 1000.0)
+    } else {
+        "–".into()
+    }
+}
+
 fn guided() -> Policy {
     Policy::Guided {
         interval: 5 * S,
@@ -501,11 +510,7 @@ fn main() {
                         workload.name(),
                         m.p95,
                         m.requests,
-                        if m.gap.is_finite() {
-                            format!("{:.0} ms", m.gap * 1000.0)
-                        } else {
-                            "–".into()
-                        },
+                        gap_text(m.gap),
                     );
                 }
                 let ok = m.requests <= one.requests * 1.1 && m.gap >= 0.05;
@@ -516,7 +521,7 @@ fn main() {
                     workload.name(),
                     m.requests,
                     one.requests,
-                    if m.gap.is_finite() { format!("{:.0} ms", m.gap * 1000.0) } else { "–".into() },
+                    gap_text(m.gap),
                 ));
             }
         }

@@ -67,6 +67,17 @@ impl JobKind {
         matches!(self, Self::Install | Self::Rollout)
     }
 
+    /// What a person calls a job of this kind: "image update".
+    pub fn noun(self) -> &'static str {
+        match self {
+            Self::ImageUpdate => "image update",
+            Self::ImageDiff => "image diff",
+            Self::ImageVersion => "image version",
+            Self::Install => "installs",
+            Self::Rollout => "rollout",
+        }
+    }
+
     /// "update, diff, version, install, rollout".
     pub fn list() -> String {
         Self::ALL.map(Self::name).join(", ")
@@ -250,9 +261,9 @@ pub fn same_id(got: &str, asked: &str) -> bool {
 impl fmt::Display for JobRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (self.kind, self.id.is_empty()) {
-            (JobKind::ImageUpdate, _) => write!(f, "image update {}", self.id),
-            (JobKind::ImageDiff, _) => write!(f, "image diff {}", self.id),
-            (JobKind::ImageVersion, _) => write!(f, "image version {}", self.id),
+            (JobKind::ImageUpdate | JobKind::ImageDiff | JobKind::ImageVersion, _) => {
+                write!(f, "{} {}", self.kind.noun(), self.id)
+            }
             (JobKind::Install, true) => write!(f, "every pending install"),
             (JobKind::Install, false) => write!(f, "the installs of image version {}", self.id),
             (JobKind::Rollout, _) => write!(f, "the rollout of image {}", self.id),

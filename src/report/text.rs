@@ -215,25 +215,15 @@ pub fn dry_run(requests: usize, known: &[JobRef], simulated: bool) -> Report {
 /// A job a step made, or the one it was about to make.
 fn label(job: &JobRef) -> String {
     if job.id.is_empty() {
-        format!("the new {}", kind_noun(job.kind))
+        format!("the new {}", job.kind.noun())
     } else {
         job.to_string()
     }
 }
 
-fn kind_noun(kind: JobKind) -> &'static str {
-    match kind {
-        JobKind::ImageUpdate => "image update",
-        JobKind::ImageDiff => "image diff",
-        JobKind::ImageVersion => "image version",
-        JobKind::Install => "installs",
-        JobKind::Rollout => "rollout",
-    }
-}
-
 /// Why a step made no job, and what to do.
 fn start_words(job: &JobRef, error: &StartError) -> String {
-    let noun = kind_noun(job.kind);
+    let noun = job.kind.noun();
     match error {
         StartError::Locked {
             lock,
