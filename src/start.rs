@@ -159,12 +159,6 @@ struct Chain<'a, C> {
     reporter: &'a mut dyn Reporter,
 }
 
-/// What reading state during a start can return.
-enum Read {
-    Options(ImageOptions),
-    Status(Box<JobStatus>),
-}
-
 impl<C> Chain<'_, C>
 where
     C: Future<Output = Signal>,
@@ -284,8 +278,11 @@ where
         let plan = self.plan;
         if step != Step::Version
             && let (Some(game), Some(image)) = (plan.game_id.clone(), plan.image_id.clone())
-            && let Read::Options(options) = self.read(Reading::Options(&game, &image)).await?
-            && let Some(lock) = options.lock.filter(|lock| !self.is_own(lock))
+            && let Some(lock) = self
+                .options(&game, &image)
+                .await?
+                .lock
+                .filter(|lock| !self.is_own(lock))
         {
             self.unlock(lock, &game, &image).await?;
         }
@@ -365,9 +362,8 @@ where
         else {
             return unknown(Found::CantCheck);
         };
-        let options = match self.read(Reading::Options(&game, &image)).await {
-            Ok(Read::Options(options)) => options,
-            Ok(Read::Status(_)) => return unknown(Found::CantCheck),
+        let options = match self.options(&game, &image).await {
+            Ok(options) => options,
             Err(End::Refused(error)) => return unknown(Found::ReadFailed(error)),
             Err(end) => return Err(end),
         };
@@ -390,9 +386,8 @@ where
         if lock.kind != step.kind() || self.is_own(&lock) {
             return unknown(Found::Other(lock));
         }
-        let created = match self.read(Reading::Status(&lock)).await {
-            Ok(Read::Status(status)) => status.created,
-            Ok(Read::Options(_)) => None,
+        let created = match self.status(&lock).await {
+            Ok(status) => status.created,
             Err(End::Refused(error)) => return unknown(Found::ReadFailed(error)),
             Err(end) => return Err(end),
         };
@@ -451,9 +446,8 @@ where
                         return Err(outlasted(lock));
                     }
                     self.pause(at).await?;
-                    let options = match self.read(Reading::Options(game, image)).await {
-                        Ok(Read::Options(options)) => options,
-                        Ok(Read::Status(_)) => continue,
+                    let options = match self.options(game, image).await {
+                        Ok(options) => options,
                         Err(End::TimedOut) => return Err(outlasted(lock)),
                         Err(end) => return Err(end),
                     };
@@ -478,10 +472,8 @@ where
                     Sent::NotSent(reason) => return Err(End::Start(StartError::NotSent(reason))),
                     Sent::Unknown(reason) => {
                         // Did it take? The lock says.
-                        let read = self.read(Reading::Options(game, image)).await?;
-                        if let Read::Options(options) = read
-                            && options.lock.as_ref() == Some(&lock)
-                        {
+                        let options = self.options(game, image).await?;
+                        if options.lock.as_ref() == Some(&lock) {
                             return Err(End::Start(StartError::Unknown {
                                 reason,
                                 found: Found::StillLocked(lock),
@@ -513,9 +505,33 @@ where
         }
     }
 
-    /// A read (the options, a job's status), retried on the schedule while it fails for a
-    /// transient reason, until the deadline.
-    async fn read(&mut self, reading: Reading<'_>) -> Result<Read, End> {
+    /// `image/options` for the image, read as [`Self::read`] reads.
+    async fn options(&mut self, game: &str, image: &str) -> Result<ImageOptions, End> {
+        let client = self.client;
+        let what = format!("the lock on image {image} (image/options)");
+        self.read(what, || client.options(game, image)).await
+    }
+
+    /// A job's status, read as [`Self::read`] reads.
+    async fn status(&mut self, job: &JobRef) -> Result<JobStatus, End> {
+        let client = self.client;
+        let url = client.status_url(job);
+        let poll = || async {
+            let mut answers = client.poll(&url, &[job]).await;
+            answers
+                .pop()
+                .unwrap_or_else(|| Err(PollError::transient("no answer")))
+        };
+        self.read(job.to_string(), poll).await
+    }
+
+    /// A read, retried on the schedule while it fails for a transient reason, until the
+    /// deadline.
+    async fn read<T, F, A>(&mut self, what: String, fetch: F) -> Result<T, End>
+    where
+        F: Fn() -> A,
+        A: Future<Output = Result<T, PollError>>,
+    {
         let mut schedule = Schedule::new(self.settings.policy, self.settings.seed);
         let mut failures = 0;
         loop {
@@ -527,24 +543,8 @@ where
                 return Err(End::TimedOut);
             }
             self.requests += 1;
-            let answer = match reading {
-                Reading::Options(game, image) => timeout(budget, self.client.options(game, image))
-                    .await
-                    .map(|r| r.map(Read::Options)),
-                Reading::Status(job) => {
-                    let url = self.client.status_url(job);
-                    timeout(budget, self.client.poll(&url, &[job]))
-                        .await
-                        .map(|mut answers| {
-                            answers
-                                .pop()
-                                .unwrap_or_else(|| Err(PollError::transient("no answer")))
-                                .map(|s| Read::Status(Box::new(s)))
-                        })
-                }
-            };
-            let error = match answer {
-                Ok(Ok(read)) => return Ok(read),
+            let error = match timeout(budget, fetch()).await {
+                Ok(Ok(value)) => return Ok(value),
                 Ok(Err(error)) => error,
                 Err(_) => PollError::NoAnswer { within: budget },
             };
@@ -559,7 +559,7 @@ where
             match schedule.next(seen, now, self.deadline) {
                 Next::At(at) => {
                     self.reporter.on_event(&Event::ReadRetrying {
-                        what: reading.what(),
+                        what: what.clone(),
                         error: &error,
                         failures,
                         wait: at - now,
@@ -568,23 +568,6 @@ where
                 }
                 Next::PastDeadline { asked } => return Err(End::RetryAfterPastDeadline(asked)),
             }
-        }
-    }
-}
-
-/// A read a start makes.
-#[derive(Debug, Clone, Copy)]
-enum Reading<'a> {
-    /// `image/options` for a game's image.
-    Options(&'a str, &'a str),
-    Status(&'a JobRef),
-}
-
-impl Reading<'_> {
-    fn what(&self) -> String {
-        match self {
-            Self::Options(_, image) => format!("the lock on image {image} (image/options)"),
-            Self::Status(job) => job.to_string(),
         }
     }
 }
