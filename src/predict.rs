@@ -86,6 +86,9 @@ impl Promise {
 
 #[derive(Debug, Default)]
 pub struct Predictor {
+    /// What the progress says of the end ([`Self::by_progress`]), as of the last value seen:
+    /// worked out once per observation, not at every question.
+    progress_window: Option<Window>,
     /// Each progress value shown: when it was first and last seen.
     shown: std::collections::BTreeMap<u8, (Instant, Instant)>,
     last_progress: Option<u8>,
@@ -120,8 +123,9 @@ impl Predictor {
             self.quantum = Some(gcd(self.quantum.unwrap_or(100), p.min(100)));
             self.shown.entry(p).or_insert((at, at)).1 = at;
             self.last_progress = Some(p);
+            self.progress_window = self.by_progress();
             // No steady rate fits what was seen: the job changed pace; start the record again.
-            if self.shown.len() >= 2 && self.by_progress().is_none() {
+            if self.shown.len() >= 2 && self.progress_window.is_none() {
                 self.shown.clear();
                 self.shown.insert(p, (at, at));
                 self.quantum = Some(gcd(100, p.min(100)));
@@ -208,14 +212,14 @@ impl Predictor {
             && promise.latest.is_none_or(|latest| now <= latest)
         {
             let sooner = self
-                .by_progress()
+                .progress_window
                 .and_then(|estimate| estimate.latest)
                 .is_some_and(|latest| latest < promise.earliest);
             if !sooner {
                 return Some(promise);
             }
         }
-        let mut windows: Vec<Window> = [self.by_eta(), self.by_progress()]
+        let mut windows: Vec<Window> = [self.by_eta(), self.progress_window]
             .into_iter()
             .flatten()
             .collect();
