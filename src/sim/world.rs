@@ -91,8 +91,6 @@ struct Made {
     takes: Duration,
     /// Diffs: the file changes they find.
     changes: usize,
-    /// Versions: the diff they came from.
-    from_diff: Option<String>,
     /// Diffs: accepted (a version made) or rejected.
     closed: bool,
 }
@@ -123,7 +121,6 @@ impl World {
                 at: now - Duration::from_secs(3600),
                 takes: Duration::from_secs(60),
                 changes: 3,
-                from_diff: None,
                 closed: false,
             });
         }
@@ -209,7 +206,7 @@ impl World {
             return Reply::Reset;
         }
         let refused = |message: &str| Reply::error(200, 1, message);
-        let (takes, changes, from_diff) = match kind {
+        let (takes, changes) = match kind {
             JobKind::ImageUpdate | JobKind::ImageDiff => {
                 if param("imageid") != self.image_id() {
                     return refused("invalid imageid");
@@ -226,8 +223,8 @@ impl World {
                 }
                 let changes = if self.image.empty_diff { 0 } else { 3 };
                 match kind {
-                    JobKind::ImageUpdate => (self.image.update_takes, 0, None),
-                    _ => (self.image.diff_takes, changes, None),
+                    JobKind::ImageUpdate => (self.image.update_takes, 0),
+                    _ => (self.image.diff_takes, changes),
                 }
             }
             _ => {
@@ -248,7 +245,7 @@ impl World {
                 {
                     d.closed = true;
                 }
-                (self.image.version_takes, 0, Some(diff_id))
+                (self.image.version_takes, 0)
             }
         };
         let id = self.next_id.to_string();
@@ -259,7 +256,6 @@ impl World {
             at: now,
             takes,
             changes,
-            from_diff,
             closed: false,
         });
         match fault {
@@ -393,6 +389,6 @@ impl World {
     fn versions(&self) -> impl Iterator<Item = &Made> {
         self.made
             .iter()
-            .filter(|m| m.job.kind == JobKind::ImageVersion && m.from_diff.is_some())
+            .filter(|m| m.job.kind == JobKind::ImageVersion)
     }
 }
