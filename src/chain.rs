@@ -87,6 +87,15 @@ impl Ids {
         Some(JobRef::new(step.kind(), id.clone()))
     }
 
+    /// These IDs, with `other`'s where these have none.
+    pub fn or(self, other: Self) -> Self {
+        Self {
+            update: self.update.or(other.update),
+            diff: self.diff.or(other.diff),
+            version: self.version.or(other.version),
+        }
+    }
+
     pub fn set(&mut self, job: &JobRef) {
         let id = Some(job.id.clone());
         match job.kind {

@@ -230,8 +230,40 @@ pub struct Report {
     pub message: String,
 }
 
+impl Report {
+    /// A gate that made no request (a usage error, a signal before the first) keeps the IDs an
+    /// earlier run's checkpoint held: its result word says it did not run, and a later
+    /// `--resume-from` still finds what was made.
+    pub fn keeping(mut self, checkpoint: &crate::chain::Ids) -> Self {
+        let not_run = self.summary.polls == 0
+            && self.summary.jobs.is_empty()
+            && matches!(self.outcome, Outcome::Usage | Outcome::Cancelled(_));
+        if not_run {
+            let s = &mut self.summary;
+            for (slot, id) in [
+                (&mut s.update_id, &checkpoint.update),
+                (&mut s.diff_id, &checkpoint.diff),
+                (&mut s.image_version_id, &checkpoint.version),
+            ] {
+                if slot.is_empty()
+                    && let Some(id) = id
+                {
+                    slot.clone_from(id);
+                }
+            }
+        }
+        self
+    }
+}
+
 /// A destination for the wait loop's events and its final report.
 pub trait Reporter {
+    /// Before the first request: can this destination be written? A path that can't is a
+    /// usage error then, not a surprise at the end.
+    fn check(&self) -> Result<(), ReportError> {
+        Ok(())
+    }
+
     fn on_event(&mut self, _event: &Event<'_>) {}
 
     /// The wait is over. Writes whatever this destination keeps.

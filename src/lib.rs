@@ -23,7 +23,7 @@ pub mod start;
 pub mod wait;
 
 use crate::api::{Client, ClientError};
-use crate::chain::Step;
+use crate::chain::{Ids, Step};
 use crate::cli::{Config, LogFormat};
 use crate::event::{Event, Report, Reporter};
 use crate::outcome::{Outcome, Signal};
@@ -51,10 +51,7 @@ where
     let parsed = match cli::parse(args) {
         Ok(parsed) => parsed,
         // --help and --version.
-        Err(shown) => {
-            let _ = shown.print();
-            return shown.exit_code() as u8;
-        }
+        Err(shown) => return shown.print(),
     };
     let (outputs, secrets, update_id, demo) = match &parsed {
         Ok(config) => (
@@ -97,11 +94,25 @@ where
     if outputs.json {
         reporters.push(Box::new(JsonStdout));
     }
-    let mut setup_error = None;
+    if let Ok(config) = &parsed {
+        for warning in &config.warnings {
+            tracing::warn!("{warning}");
+        }
+    }
+    // Read before the files are emptied: a run that never starts keeps a checkpoint's IDs.
+    let checkpoint = [&outputs.result_file, &outputs.dotenv]
+        .into_iter()
+        .flatten()
+        .map(|path| report::checkpoint_ids(path))
+        .fold(Ids::default(), Ids::or);
+    let mut setup_error = reporters
+        .iter()
+        .find_map(|r| r.check().err())
+        .map(|e| e.to_string());
     if let Some(path) = outputs.result_file.clone() {
         match ResultFile::create(path) {
             Ok(file) => reporters.push(Box::new(file)),
-            Err(e) => setup_error = Some(e.to_string()),
+            Err(e) => setup_error = setup_error.or(Some(e.to_string())),
         }
     }
     if let Some(path) = outputs.dotenv.clone() {
@@ -115,6 +126,7 @@ where
         (None, Err(usage)) => text::usage(&update_id, &usage.message, demo),
         (None, Ok(config)) => gate(&config, &mut reporters, cancel.as_mut()).await,
     };
+    let report = report.keeping(&checkpoint);
     finish(&mut reporters, report).exit_code()
 }
 

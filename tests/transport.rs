@@ -217,5 +217,5 @@ fn the_secret_key_and_its_file_are_exclusive() {
         .arg("--secret-key", "x")
         .run();
     run.assert_code(2);
-    run.assert_logged("cannot be used with");
+    run.assert_logged("--secret-key-file and --secret-key can't both be given");
 }

@@ -45,6 +45,8 @@ pub enum PollError {
     NotFound {
         job: String,
         message: Option<String>,
+        /// The base URL's own path (`/cfp/v1`), when it has one: a doubled path 404s everywhere.
+        base_path: Option<String>,
     },
     /// The answer names another job than the one asked for: a misrouted or cached answer,
     /// whose state says nothing about ours.
@@ -88,6 +90,8 @@ pub enum Fix {
     CaCert,
     /// Allow a request more time.
     RequestTimeout,
+    /// The job's ID or the ASID, or the base URL's own path.
+    BaseUrlPath,
 }
 
 impl PollError {
@@ -98,6 +102,9 @@ impl PollError {
     pub fn fix(&self) -> Option<Fix> {
         match self {
             Self::Refused { .. } => Some(Fix::Credentials),
+            Self::NotFound {
+                base_path: Some(_), ..
+            } => Some(Fix::BaseUrlPath),
             Self::NotFound { .. } => Some(Fix::JobId),
             Self::Untrusted(_) => Some(Fix::CaCert),
             Self::NoAnswer { .. } => Some(Fix::RequestTimeout),
@@ -204,13 +211,27 @@ impl Client {
         jobs.iter()
             .map(|job| match &fetched {
                 Err(error) => Err(error.clone()),
-                Ok(fetched) => fetched.read(job),
+                Ok(fetched) => fetched.read(job).map_err(|e| self.with_base(e)),
             })
             .collect()
     }
 
     async fn fetch(&self, url: &Url) -> Result<Fetched, PollError> {
         self.fetch_raw(url).await.map_err(|e| transport_error(&e))
+    }
+
+    /// A 404 under a base URL with a path of its own names that path.
+    fn with_base(&self, error: PollError) -> PollError {
+        match error {
+            PollError::NotFound { job, message, .. } if self.base.path() != "/" => {
+                PollError::NotFound {
+                    job,
+                    message,
+                    base_path: Some(self.base.path().trim_end_matches('/').to_owned()),
+                }
+            }
+            error => error,
+        }
     }
 
     /// One GET with the keys; the transport's error as it came, for callers that must tell a
@@ -344,6 +365,7 @@ fn classify<T>(
         404 => Err(PollError::NotFound {
             job: what.to_string(),
             message: message(),
+            base_path: None,
         }),
         408 | 429 | 500..=599 => Err(PollError::Transient {
             reason: format!("HTTP {status} from the API"),

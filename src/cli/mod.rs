@@ -1,6 +1,7 @@
 //! The command line: flags, their environment fallbacks, and the checks that turn them into a
 //! [`Config`]. Every error names the flag (and variable) to fix.
 
+mod lenient;
 pub mod start;
 
 pub use start::{Command, DeployArgs, StartJob, Until};
@@ -25,7 +26,8 @@ const ABOUT: &str = "Wait for Multiplay Clanforge deploy jobs to finish (image u
 
 const USAGE: &str = "clanforge-wait [OPTIONS] [JOB]...\n       \
                      clanforge-wait [OPTIONS] start <update|diff|version> [START OPTIONS]\n       \
-                     clanforge-wait [OPTIONS] deploy [DEPLOY OPTIONS]";
+                     clanforge-wait [OPTIONS] deploy [DEPLOY OPTIONS]\n       \
+                     clanforge-wait completions <bash|zsh|fish|powershell|elvish>";
 
 const AFTER_HELP: &str = "With several jobs, the exit code is the worst outcome, in this order: 2, 4, 1, \
                           5, 3, 0 (a signal's code wins over all).\n\
@@ -39,7 +41,7 @@ const AFTER_HELP: &str = "With several jobs, the exit code is the worst outcome,
 pub struct Cli {
     /// Start what to wait on (start, deploy); without one, the gate waits on the jobs named
     #[command(subcommand)]
-    pub command: Option<Command>,
+    pub command: Option<Sub>,
 
     /// Jobs to wait on, as KIND/ID: update/<updateid>, diff/<diffid>, version/<imageversionid>,
     /// install/<imageversionid> (or install: every install), rollout/<imageid>
@@ -53,12 +55,7 @@ pub struct Cli {
 
     /// The image update job to wait on (from the Image Update Create endpoint): the same as
     /// update/<ID>
-    #[arg(
-        long,
-        env = "CLANFORGE_UPDATE_ID",
-        value_name = "ID",
-        required_unless_present_any = ["demo", "jobs", "job"]
-    )]
+    #[arg(long, env = "CLANFORGE_UPDATE_ID", value_name = "ID")]
     pub update_id: Option<String>,
 
     /// The account service ID (ASID) the job belongs to
@@ -107,43 +104,48 @@ pub struct Cli {
 
     /// Overall deadline: the gate gives up (exit 3) after this long (at most 30 days)
     #[arg(long, env = "CLANFORGE_TIMEOUT", value_name = "DURATION", default_value = "30m",
-          value_parser = duration, global = true)]
+          value_parser = duration, allow_hyphen_values = true, global = true)]
     pub timeout: Duration,
 
     /// First wait between polls while nothing predicts the job's end; waits then grow ×1.5
     /// (at most 1h) [default: 5s; 1s with --demo]
-    #[arg(long, env = "CLANFORGE_INTERVAL", value_name = "DURATION", value_parser = duration,
+    #[arg(long, env = "CLANFORGE_INTERVAL", value_name = "DURATION", value_parser = duration, allow_hyphen_values = true,
           global = true)]
     pub interval: Option<Duration>,
 
     /// Cap on the wait between polls, but while jobeta or the progress rate says the job can't
     /// have ended yet (then up to 10 times this; at most 1h) [default: 30s; 3s with --demo]
     #[arg(long, env = "CLANFORGE_MAX_INTERVAL", value_name = "DURATION",
-          value_parser = duration, global = true)]
+          value_parser = duration, allow_hyphen_values = true, global = true)]
     pub max_interval: Option<Duration>,
 
     /// Poll at this fixed interval instead (no backoff, no ETA guidance, no jitter; at most 1h)
     #[arg(long, env = "CLANFORGE_FIXED_INTERVAL", value_name = "DURATION",
-          value_parser = duration, conflicts_with_all = ["interval", "max_interval"],
+          value_parser = duration, allow_hyphen_values = true, conflicts_with_all = ["interval", "max_interval"],
           global = true)]
     pub fixed_interval: Option<Duration>,
 
     /// Cap on one HTTP request (the time left to the deadline caps it too; at most 1h)
     #[arg(long, env = "CLANFORGE_REQUEST_TIMEOUT", value_name = "DURATION",
-          default_value = "30s", value_parser = duration, global = true)]
+          default_value = "30s", value_parser = duration, allow_hyphen_values = true, global = true)]
     pub request_timeout: Duration,
 
     /// End the wait as stalled (exit 5) when the job's state, progress and ETA have not changed
     /// for this long; a job still queued counts (at most 30 days) [default: off]
     #[arg(long, env = "CLANFORGE_STALL_TIMEOUT", value_name = "DURATION",
-          value_parser = duration, global = true)]
+          value_parser = duration, allow_hyphen_values = true, global = true)]
     pub stall_timeout: Option<Duration>,
 
     /// An install or rollout with nothing queued at the first look is done only if nothing
     /// appears this long after the start (work that was seen and is gone is done at once)
     #[arg(long, env = "CLANFORGE_SETTLE", value_name = "DURATION", default_value = "30s",
-          value_parser = duration, global = true)]
+          value_parser = duration, allow_hyphen_values = true, global = true)]
     pub settle: Duration,
+
+    /// `--settle` (or CLANFORGE_SETTLE) was given, not defaulted: only a chosen settle longer
+    /// than the deadline is a mistake.
+    #[arg(skip)]
+    pub settle_given: bool,
 
     /// A rollout fails when more machines than this have failed to install
     #[arg(
@@ -156,7 +158,7 @@ pub struct Cli {
     pub max_failed_machines: u64,
 
     /// Wait on every job even after one fails (by default the first failure ends the gate)
-    #[arg(long, env = "CLANFORGE_NO_FAIL_FAST", global = true)]
+    #[arg(long, env = "CLANFORGE_NO_FAIL_FAST", value_parser = boolish, global = true)]
     pub no_fail_fast: bool,
 
     /// Write the final result to FILE as one JSON object
@@ -183,8 +185,22 @@ pub struct Cli {
 
     /// Wait on (or start and deploy) jobs of an embedded simulated API instead: no credentials,
     /// and none of --update-id, --asid or --base-url (the result says it was simulated)
-    #[arg(long, env = "CLANFORGE_DEMO", global = true)]
+    #[arg(long, env = "CLANFORGE_DEMO", value_parser = boolish, global = true)]
     pub demo: bool,
+}
+
+/// The subcommands: those that run ([`Command`]), and `completions`.
+// One value per process, parsed once: its size does not matter.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, clap::Subcommand)]
+pub enum Sub {
+    #[command(flatten)]
+    Run(Command),
+    /// Print the shell completion script for SHELL on stdout
+    Completions {
+        #[arg(value_name = "SHELL")]
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
@@ -224,128 +240,121 @@ pub struct Usage {
     pub message: String,
 }
 
-/// Reads the command line (and the environment, and the files it names). `Err` only for
-/// `--help` and `--version`, which print and exit 0; any other problem is a [`Usage`].
-pub fn parse<I, T>(args: I) -> Result<Result<Config, Usage>, clap::Error>
+/// Reads the command line (and the environment, and the files it names). `Err` only for what
+/// prints and exits (`--help`, `help`, `--version`, `completions`); any other problem is a
+/// [`Usage`].
+pub fn parse<I, T>(args: I) -> Result<Result<Config, Usage>, Shown>
 where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let mut args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    // `help` and `help deploy` as people type them: the same as `--help` and `deploy --help`.
+    if args.get(1).is_some_and(|a| a == "help") {
+        args.remove(1);
+        args.push("--help".into());
+    }
     match Cli::try_parse_from(&args) {
-        Ok(cli) => Ok(cli.config().map_err(|e| cli.usage(e.to_string()))),
-        Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => Err(e),
-        Err(e) => Ok(Err(lenient(&args, &e))),
+        Ok(Cli {
+            command: Some(Sub::Completions { shell }),
+            ..
+        }) => Err(Shown::Completions(shell)),
+        Ok(mut cli) => {
+            cli.settle_given = given(&args, "settle")
+                || std::env::var_os("CLANFORGE_SETTLE").is_some_and(|v| !v.is_empty());
+            Ok(cli
+                .config()
+                .map(|mut config| {
+                    config.warnings = flag_secrets(&args);
+                    config
+                })
+                .map_err(|e| cli.usage(e.to_string())))
+        }
+        Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
+            Err(Shown::Clap(e))
+        }
+        Err(e) => Ok(Err(lenient::lenient(&args, &e))),
     }
 }
 
-/// What can still be read from a command line clap refused: the outputs, the keys to mask.
-/// Every value is read as plain text and nothing is required, so that one bad value does not
-/// hide the flags after it.
-fn lenient(args: &[OsString], error: &clap::Error) -> Usage {
-    let matches = loosen(Cli::command())
-        .ignore_errors(true)
-        .try_get_matches_from(args)
-        .unwrap_or_default();
-    // A flag after a subcommand is in that subcommand's matches (globals included): look from
-    // the innermost subcommand out.
-    let mut levels = vec![&matches];
-    while let Some((_, sub)) = levels[levels.len() - 1].subcommand() {
-        levels.push(sub);
-    }
-    let value = |id: &str| {
-        levels
-            .iter()
-            .rev()
-            .find_map(|m| m.try_get_one::<OsString>(id).ok().flatten().cloned())
-    };
-    let text = |id: &str| value(id).map(|v| v.to_string_lossy().trim().to_owned());
-    let flag = |id: &str| {
-        levels
-            .iter()
-            .any(|m| m.try_get_one::<bool>(id).ok().flatten() == Some(&true))
-    };
-    Usage {
-        outputs: Outputs {
-            result_file: value("result_file").map(PathBuf::from),
-            dotenv: value("dotenv").map(PathBuf::from),
-            json: flag("json"),
-            log_format: text("log_format")
-                .and_then(|f| LogFormat::from_str(&f, true).ok())
-                .unwrap_or_default(),
-        },
-        secrets: ["access_key", "secret_key"]
-            .into_iter()
-            .filter_map(text)
-            .filter(|key| !key.is_empty())
-            .map(Secret::new)
-            .chain(
-                text("url")
-                    .into_iter()
-                    .chain(
-                        args.iter()
-                            .filter_map(|arg| credential_url(&arg.to_string_lossy())),
-                    )
-                    .filter(|url| !url.is_empty())
-                    .map(Secret::new)
-                    .collect::<Vec<_>>()
-                    .iter()
-                    .flat_map(crate::api::change::url_secrets),
-            )
-            .collect(),
-        update_id: text("update_id").unwrap_or_default(),
-        demo: flag("demo"),
-        message: clap_message(error),
-    }
+/// What the command line asked to be printed instead of a run.
+#[derive(Debug)]
+pub enum Shown {
+    /// `--help`, `--version`.
+    Clap(clap::Error),
+    /// `completions SHELL`.
+    Completions(clap_complete::Shell),
 }
 
-/// An argument that looks like a URL with credentials (`--url=s3://key:secret@…`, or one put
-/// where clap did not expect it): masked all the same when the command line is refused.
-fn credential_url(arg: &str) -> Option<String> {
-    let url = arg.strip_prefix("--url=").unwrap_or(arg).trim();
-    let creds = url
-        .split_once("://")
-        .is_some_and(|(_, rest)| rest.contains('@'))
-        || url.contains("credentials=");
-    creds.then(|| url.to_owned())
-}
-
-/// `command` and its subcommands with nothing required and every value read as plain text.
-fn loosen(command: clap::Command) -> clap::Command {
-    command
-        .mut_args(|arg| {
-            let arg = arg.required(false);
-            if arg.get_action().takes_values() {
-                arg.value_parser(clap::value_parser!(OsString))
-            } else {
-                arg
+impl Shown {
+    /// Prints it on stdout; the exit code.
+    pub fn print(self) -> u8 {
+        match self {
+            Self::Clap(e) => {
+                let _ = e.print();
+                e.exit_code() as u8
             }
-        })
-        .mut_subcommands(loosen)
+            Self::Completions(shell) => {
+                let mut command = Cli::command();
+                clap_complete::generate(
+                    shell,
+                    &mut command,
+                    "clanforge-wait",
+                    &mut std::io::stdout(),
+                );
+                0
+            }
+        }
+    }
 }
 
-/// clap's message on one line, without its usage block: the same words in the log and in every
-/// output.
-fn clap_message(error: &clap::Error) -> String {
-    let rendered = error.render().to_string();
-    let mut line = rendered
-        .lines()
-        .map(str::trim)
-        .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
-        .filter(|l| !l.is_empty() && !l.starts_with("tip:"))
-        .collect::<Vec<_>>()
-        .join(" ");
-    if let Some(rest) = line.strip_prefix("error: ") {
-        line = rest.to_owned();
+/// `--long` (or `--long=…`) stands on the command line.
+fn given(args: &[OsString], long: &str) -> bool {
+    let (flag, prefix) = (format!("--{long}"), format!("--{long}="));
+    args.iter().skip(1).any(|a| {
+        let a = a.to_string_lossy();
+        a == flag || a.starts_with(&prefix)
+    })
+}
+
+/// A warning for each secret given as a flag, which any user of the machine can read in a
+/// process listing.
+fn flag_secrets(args: &[OsString]) -> Vec<String> {
+    [
+        ("access-key", "CLANFORGE_ACCESS_KEY"),
+        ("secret-key", "CLANFORGE_SECRET_KEY or --secret-key-file"),
+        ("url", "CLANFORGE_UPDATE_URL or --url-file"),
+    ]
+    .into_iter()
+    .filter(|(long, _)| given(args, long))
+    .map(|(long, instead)| {
+        format!(
+            "--{long} was given as a flag, and flags show in process listings (ps, /proc) to \
+             every user of this machine: pass it as {instead} instead"
+        )
+    })
+    .collect()
+}
+
+/// A boolean variable as people write it: `1`/`0`, `true`/`false`, `yes`/`no`, `on`/`off`, any
+/// case; empty is false. (A flag on the command line is true.)
+pub(crate) fn boolish(value: &str) -> Result<bool, String> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "" | "0" | "false" | "no" | "off" | "n" | "f" => Ok(false),
+        "1" | "true" | "yes" | "on" | "y" | "t" => Ok(true),
+        _ => Err("write 1 or 0 (or true/false, yes/no, on/off)".into()),
     }
-    if error.kind() == ErrorKind::MissingRequiredArgument {
-        line.push_str(" (set each as a flag or as its CLANFORGE_* variable; see --help)");
-    }
-    line
 }
 
 fn duration(value: &str) -> Result<Duration, String> {
-    humantime::parse_duration(value.trim())
+    let value = value.trim();
+    if value.starts_with('-') {
+        return Err("a duration can't be negative: write one such as 90s, 5m or \"1h 30m\"".into());
+    }
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        return Err(format!("a duration needs a unit, e.g. {value}s"));
+    }
+    humantime::parse_duration(value)
         .map_err(|e| format!("{e} (write a duration such as 90s, 5m or \"1h 30m\")"))
 }
 
@@ -374,6 +383,8 @@ pub struct Config {
     pub outputs: Outputs,
     /// `start` or `deploy`: what to create before waiting. `jobs` is empty then.
     pub plan: Option<Plan>,
+    /// What the log warns of before the first request (a key given as a flag).
+    pub warnings: Vec<String>,
 }
 
 impl Config {
@@ -409,6 +420,18 @@ impl Config {
 pub enum UsageError {
     #[error("--job (CLANFORGE_JOBS) {0}")]
     Job(#[from] RefError),
+    #[error(
+        "nothing to wait on: name a job as KIND/ID (e.g. update/4711), with --job \
+         (CLANFORGE_JOBS) or with --update-id (CLANFORGE_UPDATE_ID); or create one with `start` \
+         or `deploy` (see --help)"
+    )]
+    NothingToWaitOn,
+    #[error(
+        "--settle ({settle}) is longer than --timeout ({timeout}): an install or rollout with \
+         nothing queued would time out before it could count as done; lower --settle or raise \
+         --timeout"
+    )]
+    SettleAboveTimeout { settle: String, timeout: String },
     #[error("{flag} is missing or empty: set it{hint}")]
     Empty {
         flag: &'static str,
@@ -460,6 +483,14 @@ pub const DEMO_VERSION_ID: &str = "99120";
 const DEMO_ASID: &str = "demo";
 
 impl Cli {
+    /// `start` or `deploy`, if given.
+    fn run_command(&self) -> Option<&Command> {
+        match &self.command {
+            Some(Sub::Run(command)) => Some(command),
+            _ => None,
+        }
+    }
+
     /// The outputs the command line names.
     pub fn outputs(&self) -> Outputs {
         Outputs {
@@ -471,7 +502,7 @@ impl Cli {
     }
 
     fn usage(&self, message: String) -> Usage {
-        let url = self.command.as_ref().and_then(Command::url);
+        let url = self.run_command().and_then(Command::url);
         Usage {
             outputs: self.outputs(),
             secrets: [&self.access_key, &self.secret_key]
@@ -505,7 +536,7 @@ impl Cli {
                 "--secret-key-file (CLANFORGE_SECRET_KEY_FILE)",
             ),
         ];
-        let command = self.command.as_ref().and_then(Command::real_flag);
+        let command = self.run_command().and_then(Command::real_flag);
         let flag = real
             .into_iter()
             .find_map(|(given, flag)| given.then_some(flag))
@@ -518,7 +549,7 @@ impl Cli {
 
     /// Every job named: `--update-id`, the `KIND/ID` arguments, `--job` (CLANFORGE_JOBS).
     fn job_refs(&self) -> Result<Vec<JobRef>, UsageError> {
-        if self.command.is_some() {
+        if self.run_command().is_some() {
             // --job and --update-id may come from the environment (a variable set for another
             // step): only arguments on the command line itself are a mistake here.
             return match self.jobs.as_slice() {
@@ -553,11 +584,7 @@ impl Cli {
                 JobRef::new(JobKind::ImageVersion, DEMO_VERSION_ID),
                 JobRef::new(JobKind::Install, DEMO_VERSION_ID),
             ]),
-            (true, false) => Err(UsageError::Empty {
-                flag: "the job to wait on",
-                hint: ": KIND/ID arguments, --job (CLANFORGE_JOBS) or --update-id \
-                       (CLANFORGE_UPDATE_ID)",
-            }),
+            (true, false) => Err(UsageError::NothingToWaitOn),
         }
     }
 
@@ -572,11 +599,14 @@ impl Cli {
             }
         };
         let jobs = self.job_refs()?;
-        let plan = match &self.command {
+        let plan = match self.run_command() {
             Some(command) => Some(command.plan(self.demo)?),
             None => None,
         };
         let asid = required(&self.asid, "--asid (CLANFORGE_ASID)", DEMO_ASID)?;
+        if !self.demo {
+            start::id(&Some(asid.clone()), "--asid (CLANFORGE_ASID)")?;
+        }
         let credentials = if self.demo {
             Credentials {
                 access_key: Secret::new("demo"),
@@ -630,6 +660,12 @@ impl Cli {
                 return Err(UsageError::TooLong { flag, max });
             }
         }
+        if self.settle_given && self.settle > self.timeout {
+            return Err(UsageError::SettleAboveTimeout {
+                settle: humantime::format_duration(self.settle).to_string(),
+                timeout: humantime::format_duration(self.timeout).to_string(),
+            });
+        }
         if interval > max_interval {
             return Err(UsageError::IntervalAboveCap {
                 interval: humantime::format_duration(interval).to_string(),
@@ -657,6 +693,7 @@ impl Cli {
             fail_fast: !self.no_fail_fast,
             outputs: self.outputs(),
             plan,
+            warnings: Vec::new(),
         })
     }
 }

@@ -1,7 +1,7 @@
 //! The `start` and `deploy` subcommands: their flags, and the checks that turn them into a
 //! [`Plan`]. The flags they share with the wait (keys, ASID, deadline, outputs) are global.
 
-use super::{UsageError, secret};
+use super::{UsageError, boolish, secret};
 use crate::chain::{Ids, IfLocked, Plan, Step};
 use crate::secret::Secret;
 use clap::{Args, Subcommand, ValueEnum};
@@ -122,7 +122,7 @@ pub struct LockArgs {
     )]
     pub if_locked: IfLocked,
     /// Allow --if-locked reject to reject the diff that locks the image (this discards it)
-    #[arg(long, env = "CLANFORGE_YES_REJECT_DIFF")]
+    #[arg(long, env = "CLANFORGE_YES_REJECT_DIFF", value_parser = boolish)]
     pub yes_reject_diff: bool,
 }
 
@@ -131,11 +131,11 @@ pub struct LockArgs {
 #[command(next_help_heading = "Version")]
 pub struct VersionArgs {
     /// Stop the affected servers during the install and restart them after (restart=1)
-    #[arg(long, env = "CLANFORGE_RESTART")]
+    #[arg(long, env = "CLANFORGE_RESTART", value_parser = boolish)]
     pub restart: bool,
     /// Package a full image instead of a differential one (full=1; needed when the diff found
     /// no changes)
-    #[arg(long, env = "CLANFORGE_FULL")]
+    #[arg(long, env = "CLANFORGE_FULL", value_parser = boolish)]
     pub full: bool,
 }
 
@@ -448,7 +448,7 @@ fn base(
 }
 
 /// An ID flag: absent, or a positive integer.
-fn id(value: &Option<String>, flag: &'static str) -> Result<Option<String>, UsageError> {
+pub(super) fn id(value: &Option<String>, flag: &'static str) -> Result<Option<String>, UsageError> {
     let Some(value) = value.as_deref().map(str::trim).filter(|v| !v.is_empty()) else {
         return Ok(None);
     };

@@ -44,6 +44,19 @@ impl GitHub {
 }
 
 impl Reporter for GitHub {
+    /// Each file is opened for appending (created if need be), and nothing written yet.
+    fn check(&self) -> Result<(), ReportError> {
+        for (what, path) in [
+            ("$GITHUB_OUTPUT", &self.output),
+            ("$GITHUB_STEP_SUMMARY", &self.step_summary),
+        ] {
+            if let Some(path) = path {
+                append(what, path, "")?;
+            }
+        }
+        Ok(())
+    }
+
     /// A create's new ID goes to `$GITHUB_OUTPUT` at once; the final values, appended later,
     /// win (the runner keeps a key's last value).
     fn on_event(&mut self, event: &Event<'_>) {

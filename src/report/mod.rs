@@ -13,6 +13,7 @@ pub mod result;
 pub mod text;
 pub mod workflow;
 
+use crate::chain::Ids;
 use crate::event::{ReportError, Reporter};
 use crate::secret::Secret;
 use std::fs::{self, File};
@@ -42,14 +43,27 @@ pub fn ci_reporters(
 ///
 /// A regular file (or a path not there yet) is emptied at the start, so that a result from an
 /// earlier run can't pass for this one, and written atomically at the end: a temporary file in
-/// the same folder, synced, then renamed over it. Anything else (a pipe, a FIFO, `/dev/stdout`)
-/// is streamed to as it is: it can be neither renamed over nor synced.
+/// the same folder, synced, then renamed over it. A stream is written in place, appended at its
+/// current position, never emptied or renamed over: the process's own stdout or stderr (the
+/// same file as fd 1 or 2, e.g. `/dev/stdout` with stdout sent to a log), a character device, a
+/// FIFO, a socket, or `/dev/fd/N`.
 #[derive(Debug)]
 pub struct OutputFile {
     what: &'static str,
     path: PathBuf,
-    /// `None` for a regular file, which is written by rename.
-    stream: Option<File>,
+    target: Target,
+}
+
+#[derive(Debug)]
+enum Target {
+    /// A regular file, written by rename.
+    Replace,
+    /// The process's stdout or stderr: written through that descriptor, so its position (which
+    /// the shell shares) moves past what we wrote.
+    Stdout,
+    Stderr,
+    /// Any other stream, opened for appending.
+    Stream(File),
 }
 
 impl OutputFile {
@@ -59,40 +73,46 @@ impl OutputFile {
             path: path.to_owned(),
             source,
         };
-        // Follow a link to what it names, so that the link itself stays. A link into /proc or
-        // /dev (`/dev/stdout`), or one that names no file (a pipe's `pipe:[…]`), is a stream.
-        let target = match fs::symlink_metadata(&path) {
-            Ok(meta) if meta.file_type().is_symlink() => fs::canonicalize(&path)
-                .ok()
-                .filter(|t| !t.starts_with("/dev") && !t.starts_with("/proc")),
-            _ => Some(path.clone()),
-        };
-        let regular = target
-            .as_ref()
-            .is_some_and(|t| fs::metadata(t).map_or(true, |meta| meta.is_file()));
-        if let Some(target) = target.filter(|_| regular) {
-            File::create(&target).map_err(|e| error(&path, e))?;
+        let meta = fs::metadata(&path).ok();
+        if let Some(target) = meta.as_ref().and_then(standard_stream) {
+            return Ok(Self { what, path, target });
+        }
+        let described = path.starts_with("/dev/fd") || path.starts_with("/proc/self/fd");
+        if described || meta.as_ref().is_some_and(|m| !m.is_file()) {
+            let file = fs::OpenOptions::new()
+                .append(true)
+                .open(&path)
+                .map_err(|e| error(&path, e))?;
             return Ok(Self {
                 what,
-                path: target,
-                stream: None,
+                path,
+                target: Target::Stream(file),
             });
         }
-        let file = fs::OpenOptions::new()
-            .write(true)
-            .open(&path)
-            .map_err(|e| error(&path, e))?;
+        // Follow a link to what it names, so that the link itself stays.
+        let target = match fs::symlink_metadata(&path) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                fs::canonicalize(&path).unwrap_or_else(|_| path.clone())
+            }
+            _ => path.clone(),
+        };
+        File::create(&target).map_err(|e| error(&path, e))?;
         Ok(Self {
             what,
-            path,
-            stream: Some(file),
+            path: target,
+            target: Target::Replace,
         })
     }
 
     pub fn write(&mut self, contents: &[u8]) -> Result<(), ReportError> {
-        let written = match &mut self.stream {
-            Some(stream) => stream.write_all(contents).and_then(|()| stream.flush()),
-            None => replace(&self.path, contents),
+        let written = match &mut self.target {
+            Target::Replace => replace(&self.path, contents),
+            Target::Stdout => {
+                let mut out = std::io::stdout().lock();
+                out.write_all(contents).and_then(|()| out.flush())
+            }
+            Target::Stderr => std::io::stderr().lock().write_all(contents),
+            Target::Stream(stream) => stream.write_all(contents).and_then(|()| stream.flush()),
         };
         written.map_err(|source| ReportError {
             what: self.what,
@@ -100,6 +120,73 @@ impl OutputFile {
             source,
         })
     }
+}
+
+/// Stdout or stderr, when `meta` is the very file either is open on.
+#[cfg(unix)]
+fn standard_stream(meta: &fs::Metadata) -> Option<Target> {
+    use std::os::fd::AsFd;
+    use std::os::unix::fs::MetadataExt;
+    let same = |fd: std::os::fd::BorrowedFd<'_>| {
+        fd.try_clone_to_owned()
+            .ok()
+            .and_then(|fd| File::from(fd).metadata().ok())
+            .is_some_and(|own| own.dev() == meta.dev() && own.ino() == meta.ino())
+    };
+    if same(std::io::stdout().as_fd()) {
+        Some(Target::Stdout)
+    } else if same(std::io::stderr().as_fd()) {
+        Some(Target::Stderr)
+    } else {
+        None
+    }
+}
+
+#[cfg(not(unix))]
+fn standard_stream(_meta: &fs::Metadata) -> Option<Target> {
+    None
+}
+
+/// The IDs a checkpoint holds (`update_id`, `diff_id`, `image_version_id`): in a result file's
+/// JSON, or a dotenv file's `CLANFORGE_*` lines. Read before the gate empties the file, so that a
+/// run that never starts keeps them: a later `--resume-from` must not start over. Only a regular
+/// file is read (a FIFO would block); anything unreadable holds none.
+pub fn checkpoint_ids(path: &Path) -> Ids {
+    let text = match fs::metadata(path) {
+        Ok(meta) if meta.is_file() && meta.len() < 1 << 20 => {
+            fs::read_to_string(path).unwrap_or_default()
+        }
+        _ => return Ids::default(),
+    };
+    let mut ids = Ids::default();
+    let slots = [
+        ("update_id", &mut ids.update),
+        ("diff_id", &mut ids.diff),
+        ("image_version_id", &mut ids.version),
+    ];
+    let json: Option<serde_json::Value> = serde_json::from_str(&text).ok();
+    for (key, slot) in slots {
+        let value = match &json {
+            Some(json) => match json.get(key) {
+                Some(serde_json::Value::String(s)) => s.clone(),
+                Some(serde_json::Value::Number(n)) => n.to_string(),
+                _ => String::new(),
+            },
+            None => {
+                let name = format!("{}=", dotenv::variable(key));
+                text.lines()
+                    .filter_map(|line| line.strip_prefix(&name))
+                    .next_back()
+                    .unwrap_or_default()
+                    .to_owned()
+            }
+        };
+        let value = value.trim();
+        if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit() || b == b' ') {
+            *slot = Some(value.to_owned());
+        }
+    }
+    ids
 }
 
 /// Writes `contents` to a new file beside `path`, syncs it, gives it `path`'s permissions and

@@ -18,6 +18,11 @@ pub fn advice(fix: Fix) -> &'static str {
         Fix::JobId => "check the job's ID and --asid",
         Fix::CaCert => "if a proxy intercepts TLS, pass its certificate authority with --ca-cert",
         Fix::RequestTimeout => "raise --request-timeout if the API is this slow",
+        Fix::BaseUrlPath => {
+            "check the job's ID and --asid; and check --base-url: it has a path of its own, and \
+             the gate adds /cfp/v1/… itself (give only the scheme and host, e.g. \
+             https://api.multiplay.co.uk)"
+        }
     }
 }
 
@@ -89,7 +94,7 @@ pub fn report(run: &GateRun, simulated: bool) -> Report {
         progress: last.and_then(|s| s.progress),
         job_failed: last.is_some_and(|s| s.failed),
         error,
-        elapsed_seconds: run.elapsed.as_secs(),
+        elapsed_seconds: whole_seconds(run.elapsed),
         polls: run.requests,
         simulated,
         jobs: run
@@ -173,7 +178,7 @@ pub fn checkpoint(
         job_failed: false,
         error: String::new(),
         polls: 0,
-        elapsed_seconds: finished.last().map_or(0, |f| f.elapsed.as_secs()),
+        elapsed_seconds: finished.last().map_or(0, |f| whole_seconds(f.elapsed)),
         pending: None,
         failed: None,
         completed: None,
@@ -186,7 +191,7 @@ pub fn checkpoint(
         progress: None,
         job_failed: false,
         error: String::new(),
-        elapsed_seconds: finished.last().map_or(0, |f| f.elapsed.as_secs()),
+        elapsed_seconds: finished.last().map_or(0, |f| whole_seconds(f.elapsed)),
         polls: 0,
         simulated,
         diff_id: ids_of(jobs(), JobKind::ImageDiff),
@@ -340,7 +345,7 @@ fn job_summary(finished: &Finished, error: &str) -> JobSummary {
         job_failed: last.is_some_and(|s| s.failed),
         error: error.to_owned(),
         polls: finished.polls,
-        elapsed_seconds: finished.elapsed.as_secs(),
+        elapsed_seconds: whole_seconds(finished.elapsed),
         pending: counts.map(|c| c.pending),
         failed: counts.map(|c| c.failed),
         completed: counts.and(completed),
@@ -524,8 +529,15 @@ pub fn human(d: Duration) -> String {
     } else if d < Duration::from_secs(10) {
         format!("{:.1}s", d.as_secs_f64())
     } else {
-        humantime::format_duration(Duration::from_secs(d.as_secs())).to_string()
+        humantime::format_duration(Duration::from_secs(whole_seconds(d))).to_string()
     }
+}
+
+/// A duration in whole seconds, rounded to the nearest as [`human`] rounds: the
+/// `elapsed_seconds` key agrees with the log's "after 2.6s" (3).
+pub fn whole_seconds(d: Duration) -> u64 {
+    d.as_secs()
+        .saturating_add(u64::from(d.subsec_millis() >= 500))
 }
 
 #[cfg(test)]
@@ -536,7 +548,9 @@ mod tests {
     fn human_durations_read_well() {
         assert_eq!(human(Duration::from_millis(350)), "350ms");
         assert_eq!(human(Duration::from_millis(4_249)), "4.2s");
-        assert_eq!(human(Duration::from_millis(90_700)), "1m 30s");
+        assert_eq!(human(Duration::from_millis(90_700)), "1m 31s");
+        assert_eq!(whole_seconds(Duration::from_millis(2_600)), 3);
+        assert_eq!(whole_seconds(Duration::from_millis(2_499)), 2);
         // The longest wait a server could ask for still reads as a duration, without a panic.
         assert!(human(Duration::MAX).ends_with('s'));
     }

@@ -1,0 +1,288 @@
+//! A command line that clap refused, read leniently: the outputs it names and the secrets to
+//! mask, found wherever they stand, and clap's message made one line that says what to fix and
+//! where the bad value came from (a flag, or a variable).
+
+use super::{Cli, LogFormat, Outputs, Usage};
+use crate::secret::Secret;
+use clap::error::{ContextKind, ContextValue, ErrorKind};
+use clap::{CommandFactory, ValueEnum};
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+/// What can still be read from a command line clap refused: the outputs, the keys to mask.
+/// Each value is looked for three ways, so that one bad argument hides none after it: clap's
+/// reading with nothing required and every value plain text, then the arguments themselves
+/// (`--flag VALUE`, `--flag=VALUE`), then the flag's variable.
+pub(super) fn lenient(args: &[OsString], error: &clap::Error) -> Usage {
+    let matches = loosen(Cli::command())
+        .ignore_errors(true)
+        .try_get_matches_from(args)
+        .unwrap_or_default();
+    // A flag after a subcommand is in that subcommand's matches (globals included): look from
+    // the innermost subcommand out.
+    let mut levels = vec![&matches];
+    while let Some((_, sub)) = levels[levels.len() - 1].subcommand() {
+        levels.push(sub);
+    }
+    let value = |id: &str| {
+        levels
+            .iter()
+            .rev()
+            .find_map(|m| m.try_get_one::<OsString>(id).ok().flatten().cloned())
+            .or_else(|| Flag::of(id).and_then(|flag| flag.find(args)))
+    };
+    let text = |id: &str| value(id).map(|v| v.to_string_lossy().trim().to_owned());
+    let flag = |id: &str| {
+        levels
+            .iter()
+            .any(|m| m.try_get_one::<bool>(id).ok().flatten() == Some(&true))
+            || Flag::of(id).is_some_and(|flag| flag.given(args))
+    };
+    let outputs = Outputs {
+        result_file: value("result_file").map(PathBuf::from),
+        dotenv: value("dotenv").map(PathBuf::from),
+        json: flag("json"),
+        log_format: text("log_format")
+            .and_then(|f| LogFormat::from_str(&f, true).ok())
+            .unwrap_or_default(),
+    };
+    let mut message = message(args, error);
+    for (id, what) in [
+        ("result_file", "no result file was written"),
+        ("dotenv", "no dotenv file was written"),
+    ] {
+        let long = Flag::of(id).map(|f| f.long).unwrap_or_default();
+        let named = match id {
+            "result_file" => outputs.result_file.is_some(),
+            _ => outputs.dotenv.is_some(),
+        };
+        if !named && message.contains(&format!("--{long}")) {
+            message.push_str(&format!("; {what}: fix --{long} to have one"));
+        }
+    }
+    Usage {
+        outputs,
+        secrets: ["access_key", "secret_key"]
+            .into_iter()
+            .filter_map(text)
+            .filter(|key| !key.is_empty())
+            .map(Secret::new)
+            .chain(
+                text("url")
+                    .into_iter()
+                    .chain(
+                        args.iter()
+                            .filter_map(|arg| credential_url(&arg.to_string_lossy())),
+                    )
+                    .filter(|url| !url.is_empty())
+                    .map(Secret::new)
+                    .collect::<Vec<_>>()
+                    .iter()
+                    .flat_map(crate::api::change::url_secrets),
+            )
+            .collect(),
+        update_id: text("update_id").unwrap_or_default(),
+        demo: flag("demo") && !Flag::of("demo").is_some_and(|f| f.env_says_false()),
+        message,
+    }
+}
+
+/// One flag as the command line and the environment may give it.
+struct Flag {
+    long: String,
+    env: Option<String>,
+    /// Its value is never shown (a key).
+    secret: bool,
+}
+
+impl Flag {
+    /// The flag of clap's argument `id`, in the command or any subcommand.
+    fn of(id: &str) -> Option<Self> {
+        Self::find_in(&Cli::command(), &|arg| arg.get_id() == id)
+    }
+
+    /// The flag named `--long`.
+    fn by_long(long: &str) -> Option<Self> {
+        Self::find_in(&Cli::command(), &|arg| arg.get_long() == Some(long))
+    }
+
+    fn find_in(command: &clap::Command, pick: &dyn Fn(&clap::Arg) -> bool) -> Option<Self> {
+        let flag = command.get_arguments().find(|a| pick(a)).and_then(|arg| {
+            Some(Self {
+                long: arg.get_long()?.to_owned(),
+                env: arg.get_env().and_then(|e| e.to_str()).map(str::to_owned),
+                secret: arg.is_hide_env_values_set(),
+            })
+        });
+        flag.or_else(|| {
+            command
+                .get_subcommands()
+                .find_map(|sub| Self::find_in(sub, pick))
+        })
+    }
+
+    /// The last value given as `--long VALUE` or `--long=VALUE`, else the variable's.
+    fn find(&self, args: &[OsString]) -> Option<OsString> {
+        let (flag, prefix) = (format!("--{}", self.long), format!("--{}=", self.long));
+        let mut found = None;
+        let mut rest = args.iter().skip(1);
+        while let Some(arg) = rest.next() {
+            let text = arg.to_string_lossy();
+            if text == "--" {
+                break;
+            }
+            if text == flag {
+                // A flag where the value should be is not the value.
+                found = rest
+                    .next()
+                    .filter(|v| !v.to_string_lossy().starts_with("--"))
+                    .cloned()
+                    .or(found);
+            } else if let Some(value) = text.strip_prefix(&prefix) {
+                found = Some(value.into());
+            }
+        }
+        found.or_else(|| {
+            self.env
+                .as_deref()
+                .and_then(std::env::var_os)
+                .filter(|v| !v.is_empty())
+        })
+    }
+
+    /// The flag stands on the command line (`--long` or `--long=…`).
+    fn given(&self, args: &[OsString]) -> bool {
+        let (flag, prefix) = (format!("--{}", self.long), format!("--{}=", self.long));
+        args.iter().skip(1).any(|arg| {
+            let text = arg.to_string_lossy();
+            text == flag || text.starts_with(&prefix)
+        })
+    }
+
+    /// The variable is set to a word for false (`0`, `false`, `no`, `off`, empty).
+    fn env_says_false(&self) -> bool {
+        self.env
+            .as_deref()
+            .and_then(|name| std::env::var(name).ok())
+            .is_some_and(|v| super::boolish(&v) == Ok(false))
+    }
+
+    /// Where the value came from, for a person: `--long`, or `VAR="value"` when the variable
+    /// gave it (`VAR (set in the environment)` for a key, whose value is never shown).
+    fn source(&self, args: &[OsString]) -> String {
+        match self.env.as_deref().filter(|_| !self.given(args)) {
+            Some(var) if self.secret => format!("{var} (set in the environment)"),
+            Some(var) => {
+                let value = std::env::var(var).unwrap_or_default();
+                format!("{var}={value:?}")
+            }
+            None => format!("--{}", self.long),
+        }
+    }
+}
+
+/// The `--long` of clap's `--long <VALUE>`.
+fn long_of(arg: &str) -> Option<&str> {
+    arg.split([' ', '=']).next()?.strip_prefix("--")
+}
+
+fn context(error: &clap::Error, kind: ContextKind) -> Option<String> {
+    match error.get(kind)? {
+        ContextValue::String(s) => Some(s.clone()),
+        ContextValue::Strings(s) => Some(s.join(", ")),
+        _ => None,
+    }
+}
+
+/// An argument that looks like a URL with credentials (`--url=s3://key:secret@…`, or one put
+/// where clap did not expect it): masked all the same when the command line is refused.
+fn credential_url(arg: &str) -> Option<String> {
+    let url = arg.strip_prefix("--url=").unwrap_or(arg).trim();
+    let creds = url
+        .split_once("://")
+        .is_some_and(|(_, rest)| rest.contains('@'))
+        || url.contains("credentials=");
+    creds.then(|| url.to_owned())
+}
+
+/// `command` and its subcommands with nothing required and every value read as plain text.
+fn loosen(command: clap::Command) -> clap::Command {
+    command
+        .mut_args(|arg| {
+            let arg = arg.required(false);
+            if arg.get_action().takes_values() {
+                arg.value_parser(clap::value_parser!(OsString))
+            } else {
+                arg
+            }
+        })
+        .mut_subcommands(loosen)
+}
+
+/// What to fix, on one line: where clap's own words would name a flag for a value that came
+/// from a variable, or a conflict with one, they name the variable and its value instead.
+pub(super) fn message(args: &[OsString], error: &clap::Error) -> String {
+    let invalid = context(error, ContextKind::InvalidArg);
+    let flag = invalid.as_deref().and_then(long_of).and_then(Flag::by_long);
+    match (error.kind(), flag) {
+        (ErrorKind::ValueValidation | ErrorKind::InvalidValue, Some(flag))
+            if flag.env.is_some() && !flag.given(args) =>
+        {
+            let reason = match error.kind() {
+                ErrorKind::ValueValidation => std::error::Error::source(error)
+                    .map(ToString::to_string)
+                    .unwrap_or_default(),
+                _ => match context(error, ContextKind::ValidValue) {
+                    Some(valid) => format!("write one of {valid}"),
+                    None => "it needs a value".into(),
+                },
+            };
+            format!("{}: {reason}", flag.source(args))
+        }
+        (ErrorKind::ArgumentConflict, Some(flag)) => {
+            let prior = context(error, ContextKind::PriorArg)
+                .as_deref()
+                .and_then(long_of)
+                .and_then(Flag::by_long);
+            match prior {
+                Some(prior) => {
+                    let (a, b) = (flag.source(args), prior.source(args));
+                    format!("{a} and {b} can't both be given: keep one of them")
+                }
+                None => clap_message(error),
+            }
+        }
+        (ErrorKind::UnknownArgument, _)
+            if invalid
+                .as_deref()
+                .is_some_and(|a| a.len() > 1 && a.as_bytes()[1].is_ascii_digit()) =>
+        {
+            format!(
+                "{} (a negative duration? durations are positive, such as 5m)",
+                clap_message(error)
+            )
+        }
+        _ => clap_message(error),
+    }
+}
+
+/// clap's message on one line, without its usage block: the same words in the log and in every
+/// output. Its tips (a similar flag) stay.
+pub(super) fn clap_message(error: &clap::Error) -> String {
+    let rendered = error.render().to_string();
+    let mut line = rendered
+        .lines()
+        .map(str::trim)
+        .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
+        .filter(|l| !l.is_empty())
+        .map(|l| l.strip_prefix("tip: ").unwrap_or(l))
+        .collect::<Vec<_>>()
+        .join("; ");
+    if let Some(rest) = line.strip_prefix("error: ") {
+        line = rest.to_owned();
+    }
+    if error.kind() == ErrorKind::MissingRequiredArgument {
+        line.push_str(" (set each as a flag or as its CLANFORGE_* variable; see --help)");
+    }
+    line
+}
