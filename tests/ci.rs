@@ -326,32 +326,10 @@ fn sigint_mid_wait_exits_130_with_every_output_cancelled() {
     );
 }
 
-/// Runs the gate under a pseudo-terminal (util-linux `script`), as act and some CI systems run
-/// steps, and returns every byte it wrote there.
-#[cfg(target_os = "linux")]
-fn on_a_terminal(gate: &Gate) -> Vec<u8> {
-    let command = gate.command();
-    let mut line = vec![common::binary().display().to_string()];
-    line.extend(
-        command
-            .get_args()
-            .map(|a| format!("'{}'", a.to_string_lossy())),
-    );
-    let mut script = std::process::Command::new("script");
-    script
-        .args(["-qfec", &line.join(" "), "/dev/null"])
-        .env_clear()
-        .envs(command.get_envs().filter_map(|(k, v)| Some((k, v?))))
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("TERM", "xterm-256color")
-        .stdin(std::process::Stdio::null());
-    let output = script.output().expect("script(1) runs");
-    output.stdout
-}
-
 #[cfg(target_os = "linux")]
 #[test]
 fn on_a_ci_terminal_the_masks_come_first_and_no_bar_is_drawn() {
+    use common::on_a_terminal;
     let server = serve(vec![status(3, 0), status(4, 50), status(5, 100)]);
     let gate = Gate::against(&server).github().env("CI", "true");
     let bytes = on_a_terminal(&gate);
@@ -373,6 +351,7 @@ fn on_a_ci_terminal_the_masks_come_first_and_no_bar_is_drawn() {
 #[cfg(target_os = "linux")]
 #[test]
 fn outside_ci_a_terminal_gets_the_bar() {
+    use common::on_a_terminal;
     // The same run without CI variables draws the bar: the test above can tell them apart.
     let server = serve(vec![status(4, 50), status(4, 50), status(5, 100)]);
     let gate = Gate::against(&server)

@@ -347,6 +347,104 @@ fn a_404_under_a_base_url_with_a_path_says_check_the_base_url() {
     );
 }
 
+// 6. A terminal view with many jobs.
+
+/// The screens a terminal shows as it reads `bytes`, one after each line or redraw.
+#[cfg(target_os = "linux")]
+fn screens(bytes: &[u8]) -> Vec<String> {
+    // script(1) gives its pseudo-terminal the classic 80 x 24 when it has none to copy.
+    let mut terminal = vt100::Parser::default();
+    bytes
+        .chunks(32)
+        .map(|chunk| {
+            terminal.process(chunk);
+            terminal.screen().contents()
+        })
+        .collect()
+}
+
+/// A bar's row: `⠁ [1s] [=====>    ]  50% …`.
+#[cfg(target_os = "linux")]
+fn bar_rows(screen: &str) -> Vec<&str> {
+    screen.lines().filter(|l| l.contains("s] [")).collect()
+}
+
+#[cfg(target_os = "linux")]
+fn two_jobs() -> (SimServer, common::Gate) {
+    use clanforge_wait::sim::{Script, Sim};
+    let server = Sim::new()
+        .credentials(ACCESS_KEY, SECRET_KEY)
+        .job(
+            "1",
+            Script::Replies(vec![
+                status(4, 70),
+                status(4, 80),
+                status(4, 90),
+                status(5, 100),
+            ]),
+        )
+        .job(
+            "2",
+            Script::Replies(vec![
+                status(4, 20),
+                status(4, 30),
+                status(4, 40),
+                status(5, 100),
+            ]),
+        )
+        .spawn()
+        .unwrap();
+    let gate = common::Gate::against(&server)
+        .without("--update-id")
+        .flag("update/1")
+        .flag("update/2")
+        .arg("--fixed-interval", "400ms")
+        .without("--interval")
+        .without("--max-interval");
+    (server, gate)
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn on_a_terminal_each_job_has_a_line_of_its_own() {
+    let (_server, gate) = two_jobs();
+    let bytes = common::on_a_terminal(&gate);
+    let screens = screens(&bytes);
+    let both = screens.iter().find(|screen| {
+        let rows = bar_rows(screen);
+        rows.iter()
+            .any(|r| r.contains("update/1: Running, 70%") && r.contains(" 70% "))
+            && rows
+                .iter()
+                .any(|r| r.contains("update/2: Running, 20%") && r.contains(" 20% "))
+    });
+    assert!(
+        both.is_some(),
+        "no screen shows both jobs at once: {:?}",
+        screens.last()
+    );
+    let last = screens.last().unwrap();
+    assert!(bar_rows(last).is_empty(), "a bar is left behind: {last}");
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_cancelled_run_leaves_no_bar_behind() {
+    let (_server, gate) = two_jobs();
+    let bytes = common::on_a_terminal_then(
+        &gate.arg("--fixed-interval", "5s"),
+        "sleep 1; kill -TERM $!",
+    );
+    let screens = screens(&bytes);
+    assert!(
+        screens.iter().any(|s| !bar_rows(s).is_empty()),
+        "no bar drawn: {screens:?}"
+    );
+    let last = screens.last().unwrap();
+    assert!(last.contains("cancelled"), "{last}");
+    assert!(bar_rows(last).is_empty(), "a bar is left behind: {last}");
+}
+
 // 7. What a Rust CLI user expects to find.
 
 #[test]

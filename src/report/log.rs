@@ -1,6 +1,6 @@
 //! The log, for a person reading a CI log at 2 a.m.: a line whenever the state or progress
 //! changes, a heartbeat while nothing does, a warning for each retry, and one final line that
-//! says what happened. On a terminal a progress bar replaces the progress lines.
+//! says what happened. On a terminal a progress bar per job replaces the progress lines.
 
 use super::LogMode;
 use super::text::{count, describe, human, poll_error};
@@ -9,7 +9,7 @@ use crate::chain::{IfLocked, Step};
 use crate::event::{Event, Report, ReportError, Reporter};
 use crate::job::{JobStatus, Phase, unix_now};
 use crate::kind::{JobKind, JobRef};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::time::Duration;
@@ -42,24 +42,52 @@ pub fn init(mode: LogMode) -> LogReporter {
             None
         }
         LogMode::Bar => {
-            let bar = ProgressBar::with_draw_target(Some(100), ProgressDrawTarget::stderr());
+            let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
+            let _ = tracing::subscriber::set_global_default(
+                builder
+                    .with_writer(AboveBars(multi.clone()))
+                    .with_timer(Elapsed(started))
+                    .fmt_fields(message_only())
+                    .finish(),
+            );
+            Some(Bars {
+                multi,
+                jobs: BTreeMap::new(),
+            })
+        }
+    };
+    LogReporter::new(bar)
+}
+
+/// On a terminal, one bar per job, in the order they first report, under the log lines.
+#[derive(Debug)]
+struct Bars {
+    multi: MultiProgress,
+    jobs: BTreeMap<JobRef, ProgressBar>,
+}
+
+impl Bars {
+    /// The job's bar, added below the others at its first report.
+    fn of(&mut self, job: &JobRef) -> &ProgressBar {
+        self.jobs.entry(job.clone()).or_insert_with(|| {
+            let bar = self.multi.add(ProgressBar::new(100));
             bar.set_style(
                 ProgressStyle::with_template("{spinner} [{elapsed}] [{bar:30}] {pos:>3}% {msg}")
                     .unwrap_or_else(|_| ProgressStyle::default_bar())
                     .progress_chars("=> "),
             );
             bar.enable_steady_tick(Duration::from_millis(200));
-            let _ = tracing::subscriber::set_global_default(
-                builder
-                    .with_writer(AboveBar(bar.clone()))
-                    .with_timer(Elapsed(started))
-                    .fmt_fields(message_only())
-                    .finish(),
-            );
-            Some(bar)
+            bar
+        })
+    }
+
+    /// Every bar off the screen: nothing spins after the gate (a cancelled one too).
+    fn clear(&self) {
+        for bar in self.jobs.values() {
+            bar.finish_and_clear();
         }
-    };
-    LogReporter::new(bar)
+        let _ = self.multi.clear();
+    }
 }
 
 /// The subscriber of plain lines (a CI log), writing to `writer`: `  4.2s  INFO Running, 42%`.
@@ -79,7 +107,7 @@ where
 
 #[derive(Debug)]
 pub struct LogReporter {
-    bar: Option<ProgressBar>,
+    bars: Option<Bars>,
     /// The state and progress last shown, per job.
     last: BTreeMap<JobRef, (String, Option<u8>)>,
     /// More than one job: every line names its job.
@@ -250,8 +278,8 @@ impl Reporter for LogReporter {
     }
 
     fn on_finish(&mut self, report: &Report) -> Result<(), ReportError> {
-        if let Some(bar) = &self.bar {
-            bar.finish_and_clear();
+        if let Some(bars) = &self.bars {
+            bars.clear();
         }
         let (result, code) = (report.summary.result, report.outcome.exit_code());
         match report.outcome {
@@ -270,9 +298,9 @@ impl LogReporter {
         Self::new(None)
     }
 
-    fn new(bar: Option<ProgressBar>) -> Self {
+    fn new(bars: Option<Bars>) -> Self {
         Self {
-            bar,
+            bars,
             last: BTreeMap::new(),
             many: false,
             step: None,
@@ -322,10 +350,15 @@ impl LogReporter {
         if let Some(eta) = eta(status).filter(|_| status.state.phase() == Phase::Waiting) {
             text.push_str(&format!(", {eta}"));
         }
-        match &self.bar {
-            Some(bar) => {
+        match &mut self.bars {
+            Some(bars) => {
+                let bar = bars.of(job);
                 bar.set_position(status.progress.map_or(0, u64::from));
                 bar.set_message(text);
+                // An ended job's bar stops spinning and stays, at its last words.
+                if status.state.phase() != Phase::Waiting {
+                    bar.finish();
+                }
             }
             None => {
                 self.line();
@@ -342,7 +375,7 @@ impl LogReporter {
     }
 
     fn heartbeat(&mut self, poll: u32) {
-        if self.bar.is_some() || self.last_line.elapsed() < HEARTBEAT {
+        if self.bars.is_some() || self.last_line.elapsed() < HEARTBEAT {
             return;
         }
         self.line();
@@ -421,11 +454,11 @@ impl FormatTime for Elapsed {
     }
 }
 
-/// Writes log lines above the progress bar.
+/// Writes log lines above the progress bars.
 #[derive(Clone)]
-struct AboveBar(ProgressBar);
+struct AboveBars(MultiProgress);
 
-impl<'a> MakeWriter<'a> for AboveBar {
+impl<'a> MakeWriter<'a> for AboveBars {
     type Writer = Line;
 
     fn make_writer(&'a self) -> Line {
@@ -433,8 +466,8 @@ impl<'a> MakeWriter<'a> for AboveBar {
     }
 }
 
-/// One log line, printed whole when dropped so the bar is redrawn once per line.
-struct Line(ProgressBar, Vec<u8>);
+/// One log line, printed whole when dropped so the bars are redrawn once per line.
+struct Line(MultiProgress, Vec<u8>);
 
 impl Write for Line {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {

@@ -387,3 +387,37 @@ pub fn workflow_commands(log: &str) -> Vec<String> {
 pub fn status(state_id: i64, progress: u8) -> Reply {
     Reply::status(state_id, progress)
 }
+
+/// Runs the gate under a pseudo-terminal (util-linux `script`), as act and some CI systems run
+/// steps, and returns every byte it wrote there. `then`: shell words run after the gate starts
+/// (`$!` is its PID), e.g. `sleep 1; kill -TERM $!`.
+#[cfg(target_os = "linux")]
+pub fn on_a_terminal_then(gate: &Gate, then: &str) -> Vec<u8> {
+    let command = gate.command();
+    let mut line = vec![binary().display().to_string()];
+    line.extend(
+        command
+            .get_args()
+            .map(|a| format!("'{}'", a.to_string_lossy())),
+    );
+    let line = match then {
+        "" => line.join(" "),
+        then => format!("{} & {then}; wait $!", line.join(" ")),
+    };
+    let mut script = std::process::Command::new("script");
+    script
+        .args(["-qfec", &line, "/dev/null"])
+        .env_clear()
+        .envs(command.get_envs().filter_map(|(k, v)| Some((k, v?))))
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("TERM", "xterm-256color")
+        .stdin(std::process::Stdio::null());
+    let output = script.output().expect("script(1) runs");
+    output.stdout
+}
+
+/// [`on_a_terminal_then`] with nothing after.
+#[cfg(target_os = "linux")]
+pub fn on_a_terminal(gate: &Gate) -> Vec<u8> {
+    on_a_terminal_then(gate, "")
+}
