@@ -72,3 +72,37 @@ fn the_subcommands_help_matches_its_golden_files() {
     assert_golden_help(&["start", "diff"], "help-start-diff.txt");
     assert_golden_help(&["start", "version"], "help-start-version.txt");
 }
+
+/// The man pages, from the same clap definitions as `--help`: `man/clanforge-wait.1` and one
+/// per subcommand. Rewrite with UPDATE_GOLDEN=1 after a change to the flags.
+#[test]
+fn the_man_pages_are_current() {
+    use clap::CommandFactory;
+    let fresh = tempfile::tempdir().expect("a temp folder");
+    let command = clanforge_wait::cli::Cli::command().term_width(100);
+    clap_mangen::generate_to(command, fresh.path()).expect("the pages render");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("man");
+    let names = |dir: &std::path::Path| {
+        let mut names: Vec<_> = std::fs::read_dir(dir)
+            .map(|d| d.filter_map(|e| Some(e.ok()?.file_name())).collect())
+            .unwrap_or_default();
+        names.sort();
+        names
+    };
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("man/");
+        for name in names(fresh.path()) {
+            std::fs::copy(fresh.path().join(&name), dir.join(&name)).expect("page copied");
+        }
+    }
+    assert_eq!(names(&dir), names(fresh.path()), "man/ has other pages than the CLI");
+    for name in names(fresh.path()) {
+        let page = std::fs::read(fresh.path().join(&name)).expect("page");
+        assert!(
+            page == std::fs::read(dir.join(&name)).unwrap_or_default(),
+            "man/{} is out of date: UPDATE_GOLDEN=1 cargo test --test readme, and review the diff",
+            name.to_string_lossy()
+        );
+    }
+}
