@@ -96,7 +96,11 @@ fn the_man_pages_are_current() {
             std::fs::copy(fresh.path().join(&name), dir.join(&name)).expect("page copied");
         }
     }
-    assert_eq!(names(&dir), names(fresh.path()), "man/ has other pages than the CLI");
+    assert_eq!(
+        names(&dir),
+        names(fresh.path()),
+        "man/ has other pages than the CLI"
+    );
     for name in names(fresh.path()) {
         let page = std::fs::read(fresh.path().join(&name)).expect("page");
         assert!(

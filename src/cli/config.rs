@@ -1,0 +1,579 @@
+//! The checks that turn the flags into a [`Config`]: what each value must be, and what the
+//! values must be together. Every error names the flag (and variable) to fix.
+
+use super::args::{BASE_URL, Cli, MAX_INTERVAL, MAX_TIMEOUT, Sub};
+use super::errors::UsageError;
+use super::start::{self, Command};
+use super::{Outputs, Usage};
+use crate::api::Credentials;
+use crate::chain::Plan;
+use crate::kind::{JobKind, JobRef};
+use crate::schedule::Policy;
+use crate::secret::Secret;
+use reqwest::Url;
+use std::path::Path;
+use std::time::Duration;
+
+/// A checked configuration: everything [`crate::main`] needs to run the gate.
+#[derive(Debug)]
+pub struct Config {
+    /// What to wait on, in the order given, without repeats.
+    pub jobs: Vec<JobRef>,
+    pub asid: String,
+    /// `None` with `--demo`: the simulator's address is known only once it serves.
+    pub base_url: Option<Url>,
+    pub credentials: Credentials,
+    /// Extra trusted roots, PEM.
+    pub ca_cert: Option<Vec<u8>>,
+    pub timeout: Duration,
+    pub policy: Policy,
+    pub request_timeout: Duration,
+    pub stall_timeout: Option<Duration>,
+    pub settle: Duration,
+    pub max_failed_machines: u64,
+    pub fail_fast: bool,
+    pub outputs: Outputs,
+    /// `start` or `deploy`: what to create before waiting. `jobs` is empty then.
+    pub plan: Option<Plan>,
+    /// What the log warns of before the first request (a key given as a flag).
+    pub warnings: Vec<String>,
+}
+
+impl Config {
+    /// The IDs of the update jobs, space-separated: the `update_id` key.
+    pub fn update_ids(&self) -> String {
+        match &self.plan {
+            Some(plan) => plan.known.update.clone().unwrap_or_default(),
+            None => crate::kind::update_ids(&self.jobs),
+        }
+    }
+
+    /// Every secret to mask: the keys (but the demo's) and the update URL with its parts.
+    pub fn secrets(&self) -> Vec<Secret> {
+        let mut secrets = Vec::new();
+        if !self.demo() {
+            secrets.push(self.credentials.access_key.clone());
+            secrets.push(self.credentials.secret_key.clone());
+        }
+        if let Some(url) = self.plan.as_ref().and_then(|p| p.url.as_ref()) {
+            secrets.extend(crate::api::change::url_secrets(url));
+        }
+        secrets
+    }
+
+    /// `--demo`: the API is the embedded simulator.
+    pub fn demo(&self) -> bool {
+        self.base_url.is_none()
+    }
+}
+
+pub const DEMO_UPDATE_ID: &str = "1234567";
+pub const DEMO_VERSION_ID: &str = "99120";
+const DEMO_ASID: &str = "demo";
+
+impl Cli {
+    /// `start` or `deploy`, if given.
+    fn run_command(&self) -> Option<&Command> {
+        match &self.command {
+            Some(Sub::Run(command)) => Some(command),
+            _ => None,
+        }
+    }
+
+    /// The outputs the command line names.
+    pub fn outputs(&self) -> Outputs {
+        Outputs {
+            result_file: self.result_file.clone(),
+            dotenv: self.dotenv.clone(),
+            json: self.json,
+            log_format: self.log_format,
+        }
+    }
+
+    pub(super) fn usage(&self, message: String) -> Usage {
+        let url = self.run_command().and_then(Command::url);
+        Usage {
+            outputs: self.outputs(),
+            secrets: [&self.access_key, &self.secret_key]
+                .into_iter()
+                .flatten()
+                .cloned()
+                .chain(url.map(crate::api::change::url_secrets).unwrap_or_default())
+                .collect(),
+            update_id: self.update_id.clone().unwrap_or_default(),
+            demo: self.demo,
+            message,
+        }
+    }
+
+    /// `--demo` with any sign of a real job is refused: a demo must never pass for a result.
+    fn check_demo(&self) -> Result<(), UsageError> {
+        let given = |v: &Option<String>| v.as_deref().is_some_and(|v| !v.trim().is_empty());
+        let key = |v: &Option<Secret>| v.as_ref().is_some_and(|k| !k.is_empty());
+        let real = [
+            (given(&self.update_id), "--update-id (CLANFORGE_UPDATE_ID)"),
+            (
+                !self.jobs.is_empty() || !self.job.is_empty(),
+                "a job to wait on (KIND/ID, --job, CLANFORGE_JOBS)",
+            ),
+            (given(&self.asid), "--asid (CLANFORGE_ASID)"),
+            (given(&self.base_url), "--base-url (CLANFORGE_BASE_URL)"),
+            (key(&self.access_key), "--access-key (CLANFORGE_ACCESS_KEY)"),
+            (key(&self.secret_key), "--secret-key (CLANFORGE_SECRET_KEY)"),
+            (
+                self.secret_key_file.is_some(),
+                "--secret-key-file (CLANFORGE_SECRET_KEY_FILE)",
+            ),
+        ];
+        let command = self.run_command().and_then(Command::real_flag);
+        let flag = real
+            .into_iter()
+            .find_map(|(given, flag)| given.then_some(flag))
+            .or(command);
+        match flag {
+            Some(flag) if self.demo => Err(UsageError::DemoWithRealJob { flag }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Every job named: `--update-id`, the `KIND/ID` arguments, `--job` (CLANFORGE_JOBS).
+    fn job_refs(&self) -> Result<Vec<JobRef>, UsageError> {
+        if self.run_command().is_some() {
+            // --job and --update-id may come from the environment (a variable set for another
+            // step): only arguments on the command line itself are a mistake here.
+            return match self.jobs.as_slice() {
+                [] => Ok(Vec::new()),
+                jobs => Err(UsageError::JobsWithCommand(jobs.join(" "))),
+            };
+        }
+        let mut jobs = Vec::new();
+        // --update-id takes any ID, as it always has.
+        if let Some(id) = self
+            .update_id
+            .as_deref()
+            .map(str::trim)
+            .filter(|id| !id.is_empty())
+        {
+            jobs.push(JobRef::new(JobKind::ImageUpdate, id));
+        }
+        for reference in self
+            .jobs
+            .iter()
+            .chain(&self.job)
+            .flat_map(|v| v.split_whitespace())
+        {
+            jobs.push(reference.parse()?);
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        jobs.retain(|job| seen.insert(job.clone()));
+        match (jobs.is_empty(), self.demo) {
+            (false, _) => Ok(jobs),
+            (true, true) => Ok(vec![
+                JobRef::new(JobKind::ImageUpdate, DEMO_UPDATE_ID),
+                JobRef::new(JobKind::ImageVersion, DEMO_VERSION_ID),
+                JobRef::new(JobKind::Install, DEMO_VERSION_ID),
+            ]),
+            (true, false) => Err(UsageError::NothingToWaitOn),
+        }
+    }
+
+    pub fn config(&self) -> Result<Config, UsageError> {
+        self.check_demo()?;
+        let required = |value: &Option<String>, flag, fallback: &str| {
+            let value = value.as_deref().map(str::trim).unwrap_or_default();
+            match (value.is_empty(), self.demo) {
+                (false, _) => Ok(value.to_owned()),
+                (true, true) => Ok(fallback.to_owned()),
+                (true, false) => Err(UsageError::Empty { flag, hint: "" }),
+            }
+        };
+        let jobs = self.job_refs()?;
+        let plan = match self.run_command() {
+            Some(command) => Some(command.plan(self.demo)?),
+            None => None,
+        };
+        let asid = required(&self.asid, "--asid (CLANFORGE_ASID)", DEMO_ASID)?;
+        if !self.demo {
+            start::id(&Some(asid.clone()), "--asid (CLANFORGE_ASID)")?;
+        }
+        let credentials = if self.demo {
+            Credentials {
+                access_key: Secret::new("demo"),
+                secret_key: Secret::new("demo"),
+            }
+        } else {
+            let secret_key = match &self.secret_key_file {
+                Some(path) => secret_from_file(path)?,
+                None => self.secret_key.clone(),
+            };
+            Credentials {
+                access_key: key(&self.access_key, "--access-key (CLANFORGE_ACCESS_KEY)")?,
+                secret_key: key(&secret_key, "--secret-key (CLANFORGE_SECRET_KEY)")?,
+            }
+        };
+        let base_url = if self.demo {
+            None
+        } else {
+            Some(base_url(
+                self.base_url.as_deref().unwrap_or(BASE_URL),
+                self.allow_insecure_http,
+            )?)
+        };
+        let ca_cert = match &self.ca_cert {
+            Some(path) => Some(read("--ca-cert (CLANFORGE_CA_CERT)", path)?),
+            None => None,
+        };
+        let (default_interval, default_max) = if self.demo {
+            (Duration::from_secs(1), Duration::from_secs(3))
+        } else {
+            (Duration::from_secs(5), Duration::from_secs(30))
+        };
+        let interval = self.interval.unwrap_or(default_interval);
+        let max_interval = self.max_interval.unwrap_or(default_max.max(interval));
+        for (flag, value, max) in [
+            ("--timeout", Some(self.timeout), MAX_TIMEOUT),
+            ("--interval", Some(interval), MAX_INTERVAL),
+            ("--max-interval", Some(max_interval), MAX_INTERVAL),
+            ("--fixed-interval", self.fixed_interval, MAX_INTERVAL),
+            (
+                "--request-timeout",
+                Some(self.request_timeout),
+                MAX_INTERVAL,
+            ),
+        ] {
+            if value.is_some_and(|v| v.is_zero()) {
+                return Err(UsageError::Zero { flag });
+            }
+            if value.is_some_and(|v| v > max) {
+                let max = humantime::format_duration(max).to_string();
+                return Err(UsageError::TooLong { flag, max });
+            }
+        }
+        if self.settle_given && self.settle > self.timeout {
+            return Err(UsageError::SettleAboveTimeout {
+                settle: humantime::format_duration(self.settle).to_string(),
+                timeout: humantime::format_duration(self.timeout).to_string(),
+            });
+        }
+        if interval > max_interval {
+            return Err(UsageError::IntervalAboveCap {
+                interval: humantime::format_duration(interval).to_string(),
+                max: humantime::format_duration(max_interval).to_string(),
+            });
+        }
+        Ok(Config {
+            jobs,
+            asid,
+            base_url,
+            credentials,
+            ca_cert,
+            timeout: self.timeout,
+            policy: match self.fixed_interval {
+                Some(every) => Policy::Fixed(every),
+                None => Policy::Guided {
+                    interval,
+                    max: max_interval,
+                },
+            },
+            request_timeout: self.request_timeout,
+            stall_timeout: self.stall_timeout,
+            settle: self.settle,
+            max_failed_machines: self.max_failed_machines,
+            fail_fast: !self.no_fail_fast,
+            outputs: self.outputs(),
+            plan,
+            warnings: Vec::new(),
+        })
+    }
+}
+
+fn key(value: &Option<Secret>, flag: &'static str) -> Result<Secret, UsageError> {
+    match value {
+        Some(secret) if !secret.is_empty() => Ok(secret.clone()),
+        _ => Err(UsageError::Empty {
+            flag,
+            hint: " (in CI, check that the secret exists and is passed to this step)",
+        }),
+    }
+}
+
+fn read(flag: &'static str, path: &Path) -> Result<Vec<u8>, UsageError> {
+    std::fs::read(path).map_err(|e| UsageError::File {
+        flag,
+        path: path.display().to_string(),
+        reason: format!("can't be read ({e})"),
+    })
+}
+
+/// A secret from a file, without the trailing newline that `echo` and editors leave.
+fn secret_from_file(path: &Path) -> Result<Option<Secret>, UsageError> {
+    const FLAG: &str = "--secret-key-file (CLANFORGE_SECRET_KEY_FILE)";
+    let bytes = read(FLAG, path)?;
+    let text = String::from_utf8(bytes).map_err(|_| UsageError::File {
+        flag: FLAG,
+        path: path.display().to_string(),
+        reason: "is not UTF-8 text".into(),
+    })?;
+    Ok(Some(Secret::new(text.trim_end_matches(['\r', '\n']))))
+}
+
+/// Only loopback may be reached over plain HTTP: Basic credentials travel in every request.
+fn is_loopback(url: &Url) -> bool {
+    let host = url.host_str().unwrap_or_default();
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+fn base_url(value: &str, allow_insecure_http: bool) -> Result<Url, UsageError> {
+    let url: Url = value.trim().parse().map_err(|e| {
+        UsageError::BaseUrl(format!(
+            "is not a URL ({e}): write e.g. https://api.multiplay.co.uk"
+        ))
+    })?;
+    if !matches!(url.scheme(), "http" | "https") || url.cannot_be_a_base() {
+        return Err(UsageError::BaseUrl(
+            "must be an http:// or https:// URL".into(),
+        ));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(UsageError::BaseUrl(
+            "must not hold credentials: pass them with --access-key and --secret-key".into(),
+        ));
+    }
+    if url.scheme() == "http" && !allow_insecure_http && !is_loopback(&url) {
+        return Err(UsageError::InsecureHttp(
+            url.host_str().unwrap_or_default().to_owned(),
+        ));
+    }
+    Ok(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::parse;
+    use clap::{CommandFactory, Parser};
+    use std::path::PathBuf;
+
+    fn cli(args: &[&str]) -> Cli {
+        let mut argv = vec!["clanforge-wait"];
+        argv.extend_from_slice(args);
+        Cli::try_parse_from(argv).expect("parses")
+    }
+
+    const REAL: &[&str] = &[
+        "--update-id",
+        "42",
+        "--asid",
+        "7",
+        "--access-key",
+        "a",
+        "--secret-key",
+        "s",
+    ];
+
+    #[test]
+    fn defaults_follow_the_contract() {
+        let config = cli(REAL).config().unwrap();
+        assert_eq!(config.timeout, Duration::from_secs(1800));
+        assert_eq!(
+            config.policy,
+            Policy::Guided {
+                interval: Duration::from_secs(5),
+                max: Duration::from_secs(30)
+            }
+        );
+        assert_eq!(config.request_timeout, Duration::from_secs(30));
+        assert_eq!(
+            config.base_url.unwrap().as_str(),
+            "https://api.multiplay.co.uk/"
+        );
+    }
+
+    #[test]
+    fn an_empty_secret_names_its_flag() {
+        let mut args = REAL.to_vec();
+        args[7] = " ";
+        let err = cli(&args).config().unwrap_err().to_string();
+        assert!(
+            err.starts_with("--secret-key (CLANFORGE_SECRET_KEY) is missing or empty"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn credentials_in_the_base_url_are_refused() {
+        let mut args = REAL.to_vec();
+        args.extend(["--base-url", "https://me:pw@api.example.com"]);
+        assert!(matches!(cli(&args).config(), Err(UsageError::BaseUrl(_))));
+    }
+
+    #[test]
+    fn plain_http_reaches_only_this_machine_unless_allowed() {
+        for (url, ok) in [
+            ("http://127.0.0.1:8080", true),
+            ("http://127.9.9.9", true),
+            ("http://localhost:1", true),
+            ("http://[::1]:1", true),
+            ("http://api.multiplay.co.uk", false),
+            ("http://10.0.0.5", false),
+            ("https://10.0.0.5", true),
+        ] {
+            assert_eq!(base_url(url, false).is_ok(), ok, "{url}");
+            assert!(base_url(url, true).is_ok(), "{url}");
+        }
+    }
+
+    #[test]
+    fn an_interval_above_the_cap_is_refused() {
+        let mut args = REAL.to_vec();
+        args.extend(["--interval", "1m", "--max-interval", "30s"]);
+        assert!(matches!(
+            cli(&args).config(),
+            Err(UsageError::IntervalAboveCap { .. })
+        ));
+    }
+
+    #[test]
+    fn a_raised_interval_raises_the_default_cap() {
+        let mut args = REAL.to_vec();
+        args.extend(["--interval", "1m"]);
+        let policy = cli(&args).config().unwrap().policy;
+        assert!(matches!(policy, Policy::Guided { max, .. } if max == Duration::from_secs(60)));
+    }
+
+    #[test]
+    fn fixed_interval_replaces_the_policy_and_excludes_the_others() {
+        let mut args = REAL.to_vec();
+        args.extend(["--fixed-interval", "10s"]);
+        assert_eq!(
+            cli(&args).config().unwrap().policy,
+            Policy::Fixed(Duration::from_secs(10))
+        );
+        args.extend(["--interval", "2s"]);
+        let mut argv = vec!["clanforge-wait"];
+        argv.extend_from_slice(&args);
+        assert!(Cli::try_parse_from(argv).is_err());
+    }
+
+    #[test]
+    fn the_demo_needs_nothing_else() {
+        let config = cli(&["--demo"]).config().unwrap();
+        let jobs: Vec<String> = config.jobs.iter().map(JobRef::reference).collect();
+        assert_eq!(jobs, ["update/1234567", "version/99120", "install/99120"]);
+        assert!(config.demo());
+    }
+
+    #[test]
+    fn jobs_come_from_arguments_flags_and_the_variable_without_repeats() {
+        let mut args = REAL.to_vec();
+        args.extend([
+            "diff/7",
+            "--job",
+            "version/8 install/8",
+            "--job",
+            "update/42",
+            "install",
+        ]);
+        let jobs: Vec<String> = cli(&args)
+            .config()
+            .unwrap()
+            .jobs
+            .iter()
+            .map(JobRef::reference)
+            .collect();
+        assert_eq!(
+            jobs,
+            ["update/42", "diff/7", "install", "version/8", "install/8"]
+        );
+    }
+
+    #[test]
+    fn a_malformed_reference_is_a_usage_error_that_lists_the_kinds() {
+        let mut args = REAL.to_vec();
+        args.push("updat/1");
+        let error = cli(&args).config().unwrap_err().to_string();
+        assert!(
+            error.contains("\"updat/1\" is not a job: unknown kind"),
+            "{error}"
+        );
+        assert!(
+            error.contains("update, diff, version, install, rollout"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn the_demo_refuses_every_sign_of_a_real_job() {
+        for extra in [
+            ["--update-id", "4711"],
+            ["--asid", "7"],
+            ["--base-url", "https://api.multiplay.co.uk"],
+            ["--access-key", "a"],
+            ["--secret-key", "s"],
+            ["--secret-key-file", "/dev/null"],
+        ] {
+            let mut args = vec!["--demo"];
+            args.extend(extra);
+            assert!(
+                matches!(cli(&args).config(), Err(UsageError::DemoWithRealJob { .. })),
+                "{args:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn durations_have_documented_limits() {
+        for (flag, ok, too_long) in [
+            ("--timeout", "30days", "31days"),
+            ("--interval", "1h", "61m"),
+            ("--max-interval", "1h", "61m"),
+            ("--request-timeout", "1h", "3601s"),
+            ("--fixed-interval", "1h", "2h"),
+        ] {
+            let mut args = REAL.to_vec();
+            args.extend([flag, ok]);
+            if flag == "--interval" {
+                args.extend(["--max-interval", "1h"]);
+            }
+            assert!(cli(&args).config().is_ok(), "{flag} {ok}");
+            let mut args = REAL.to_vec();
+            args.extend([flag, too_long]);
+            assert!(
+                matches!(cli(&args).config(), Err(UsageError::TooLong { .. })),
+                "{flag} {too_long}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_refused_command_line_still_names_its_outputs_and_keys() {
+        let args = [
+            "clanforge-wait",
+            "--result-file",
+            "r.json",
+            "--dotenv=ci.env",
+            "--json",
+            "--secret-key",
+            "s3cret",
+            "--timeout",
+            "soon",
+        ];
+        let usage = parse(args).unwrap().unwrap_err();
+        assert_eq!(usage.outputs.result_file, Some(PathBuf::from("r.json")));
+        assert_eq!(usage.outputs.dotenv, Some(PathBuf::from("ci.env")));
+        assert!(usage.outputs.json);
+        assert_eq!(usage.secrets, [Secret::new("s3cret")]);
+        assert!(usage.message.contains("--timeout"), "{}", usage.message);
+        assert!(!usage.message.contains('\n'), "{}", usage.message);
+    }
+
+    #[test]
+    fn help_lists_the_exit_codes_and_the_variables() {
+        let help = Cli::command().render_long_help().to_string();
+        assert!(help.contains("CLANFORGE_SECRET_KEY") && help.contains("Exit codes:"));
+    }
+}

@@ -1,0 +1,66 @@
+//! What is wrong with a command line, as values whose messages say what to fix (exit 2).
+
+use crate::kind::RefError;
+
+/// A flag or variable to fix (exit 2).
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum UsageError {
+    #[error("--job (CLANFORGE_JOBS) {0}")]
+    Job(#[from] RefError),
+    #[error(
+        "nothing to wait on: name a job as KIND/ID (e.g. update/4711), with --job \
+         (CLANFORGE_JOBS) or with --update-id (CLANFORGE_UPDATE_ID); or create one with `start` \
+         or `deploy` (see --help)"
+    )]
+    NothingToWaitOn,
+    #[error(
+        "--settle ({settle}) is longer than --timeout ({timeout}): an install or rollout with \
+         nothing queued would time out before it could count as done; lower --settle or raise \
+         --timeout"
+    )]
+    SettleAboveTimeout { settle: String, timeout: String },
+    #[error("{flag} is missing or empty: set it{hint}")]
+    Empty {
+        flag: &'static str,
+        hint: &'static str,
+    },
+    #[error("--base-url (CLANFORGE_BASE_URL) {0}")]
+    BaseUrl(String),
+    #[error(
+        "--base-url (CLANFORGE_BASE_URL) is plain http:// to {0}: the keys would cross the network \
+         unencrypted; use https://, or pass --allow-insecure-http if you must"
+    )]
+    InsecureHttp(String),
+    #[error("{flag} {path}: {reason}")]
+    File {
+        flag: &'static str,
+        path: String,
+        reason: String,
+    },
+    #[error("{flag} must be longer than zero")]
+    Zero { flag: &'static str },
+    #[error("{flag} is longer than its limit of {max}: lower it")]
+    TooLong { flag: &'static str, max: String },
+    #[error(
+        "--demo (CLANFORGE_DEMO) waits on a simulated API and can't be combined with {flag}: a \
+         real job would be reported done without a request to Clanforge; unset CLANFORGE_DEMO \
+         (or drop --demo) to wait on the real job"
+    )]
+    DemoWithRealJob { flag: &'static str },
+    #[error(
+        "--interval ({interval}) is longer than --max-interval ({max}): lower it or raise the cap"
+    )]
+    IntervalAboveCap { interval: String, max: String },
+    #[error(
+        "--if-locked reject rejects the diff that locks the image, which discards it: add \
+         --yes-reject-diff to allow that, or use --if-locked wait"
+    )]
+    RejectNotConfirmed,
+    #[error("{flag} must be a positive integer, not {value:?}")]
+    NotAnId { flag: &'static str, value: String },
+    #[error(
+        "job arguments ({0}) can't come with a subcommand: `start` and `deploy` wait on what they \
+         create; wait on other jobs in a step of their own"
+    )]
+    JobsWithCommand(String),
+}
