@@ -9,9 +9,12 @@ pub mod dotenv;
 pub mod github;
 pub mod gitlab;
 pub mod log;
+mod platform;
 pub mod result;
 pub mod text;
 pub mod workflow;
+
+pub use platform::Platform;
 
 use crate::chain::Ids;
 use crate::event::{ReportError, Reporter};
@@ -20,22 +23,17 @@ use std::fs::{self, File};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-/// The reporters of the CI platform we run on (`GITHUB_ACTIONS=true`, `GITLAB_CI=true`).
-/// They print their first lines (GitHub's masks among them) now: call this before anything
-/// else is printed.
+/// The reporters of the CI platforms we run on ([`Platform::detect`]). They print their first
+/// lines (GitHub's masks among them) now: call this before anything else is printed.
 pub fn ci_reporters(
     var: impl Fn(&str) -> Option<String>,
     secrets: &[&Secret],
     title: &str,
 ) -> Vec<Box<dyn Reporter>> {
-    let mut reporters: Vec<Box<dyn Reporter>> = Vec::new();
-    if var("GITHUB_ACTIONS").as_deref() == Some("true") {
-        reporters.push(Box::new(github::GitHub::start(&var, secrets, title)));
-    }
-    if var("GITLAB_CI").as_deref() == Some("true") {
-        reporters.push(Box::new(gitlab::GitLab::start(title)));
-    }
-    reporters
+    Platform::detect(&var)
+        .into_iter()
+        .map(|platform| platform.reporter(&var, secrets, title))
+        .collect()
 }
 
 /// A file a reporter writes at the end. It is opened when the gate starts, so that a path that
@@ -238,8 +236,7 @@ impl LogMode {
     /// `NO_COLOR` (any non-empty value) or `TERM=dumb` turns the bar and the colours off, and
     /// so does a CI system, even one that gives its steps a terminal (act, some runners do): a
     /// bar frame in a CI log is noise, and one on the line of a `::add-mask::` would cost the
-    /// mask. CI means `CI` set to anything but `false` or `0`, or `GITHUB_ACTIONS` or
-    /// `GITLAB_CI` set.
+    /// mask. What counts as CI is [`Platform::any_ci`]'s to say.
     pub fn detect(
         json: bool,
         stderr_is_terminal: bool,
@@ -248,9 +245,7 @@ impl LogMode {
         let set = |name| var(name).is_some_and(|v| !v.is_empty());
         let no_color = set("NO_COLOR");
         let dumb = var("TERM").is_some_and(|t| t == "dumb");
-        let ci = var("CI").is_some_and(|v| !matches!(v.trim(), "" | "false" | "0"))
-            || set("GITHUB_ACTIONS")
-            || set("GITLAB_CI");
+        let ci = Platform::any_ci(&var);
         match (json, stderr_is_terminal && !no_color && !dumb && !ci) {
             (true, _) => Self::Json,
             (false, true) => Self::Bar,

@@ -1,0 +1,92 @@
+//! Which CI runs the gate, decided here and nowhere else. Each platform is one file beside
+//! this one; adding one is a variant, its variable and its reporter.
+
+use super::{github, gitlab};
+use crate::event::Reporter;
+use crate::secret::Secret;
+
+/// A CI platform with a reporter of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Platform {
+    GitHub,
+    GitLab,
+}
+
+impl Platform {
+    const ALL: [Self; 2] = [Self::GitHub, Self::GitLab];
+
+    /// The variable the platform sets to `true` in every step.
+    fn variable(self) -> &'static str {
+        match self {
+            Self::GitHub => "GITHUB_ACTIONS",
+            Self::GitLab => "GITLAB_CI",
+        }
+    }
+
+    /// Every platform whose variable is `true`, in a fixed order.
+    pub fn detect(var: impl Fn(&str) -> Option<String>) -> Vec<Self> {
+        Self::ALL
+            .into_iter()
+            .filter(|p| var(p.variable()).is_some_and(|v| v.trim() == "true"))
+            .collect()
+    }
+
+    /// Is any CI running us? `CI` set to anything but `false` or `0` (the convention most CI
+    /// systems follow), or any platform's variable set at all: the log is then plain lines, even
+    /// on a terminal. Broader than [`Platform::detect`] on purpose: a CI we have no reporter for
+    /// still gets a log without bars.
+    pub fn any_ci(var: impl Fn(&str) -> Option<String>) -> bool {
+        var("CI").is_some_and(|v| !matches!(v.trim(), "" | "false" | "0"))
+            || Self::ALL
+                .into_iter()
+                .any(|p| var(p.variable()).is_some_and(|v| !v.is_empty()))
+    }
+
+    /// The platform's reporter. It prints its first lines (GitHub's masks among them) now.
+    pub fn reporter(
+        self,
+        var: &dyn Fn(&str) -> Option<String>,
+        secrets: &[&Secret],
+        title: &str,
+    ) -> Box<dyn Reporter> {
+        match self {
+            Self::GitHub => Box::new(github::GitHub::start(var, secrets, title)),
+            Self::GitLab => Box::new(gitlab::GitLab::start(title)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Platform;
+
+    fn vars(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        |name| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn a_platform_is_detected_by_its_variable_set_to_true() {
+        assert_eq!(Platform::detect(vars(&[])), []);
+        assert_eq!(
+            Platform::detect(vars(&[("GITHUB_ACTIONS", "true")])),
+            [Platform::GitHub]
+        );
+        assert_eq!(
+            Platform::detect(vars(&[("GITLAB_CI", "true"), ("GITHUB_ACTIONS", "false")])),
+            [Platform::GitLab]
+        );
+    }
+
+    #[test]
+    fn any_sign_of_ci_counts_for_the_log() {
+        assert!(Platform::any_ci(vars(&[("GITHUB_ACTIONS", "1")])));
+        assert!(Platform::any_ci(vars(&[("CI", "woodpecker")])));
+        assert!(!Platform::any_ci(vars(&[("CI", "false")])));
+        assert!(!Platform::any_ci(vars(&[])));
+    }
+}
