@@ -24,14 +24,13 @@ pub mod wait;
 
 use crate::api::{Client, ClientError};
 use crate::chain::{Ids, Step};
-use crate::cli::{Config, LogFormat};
+use crate::cli::{Action, Api, Config, LogFormat};
 use crate::event::{Event, Report, Reporter};
 use crate::outcome::{Outcome, Signal};
 use crate::report::dotenv::Dotenv;
 use crate::report::result::{JsonStdout, ResultFile};
 use crate::report::{LogMode, log, text};
 use crate::secret::Secret;
-use crate::wait::Settings;
 use std::ffi::OsString;
 use std::future::Future;
 use std::io::IsTerminal;
@@ -50,38 +49,15 @@ where
     let mut cancel = pin!(cancellation());
     let parsed = match cli::parse(args) {
         Ok(parsed) => parsed,
-        // --help and --version.
+        // --help, --version, completions.
         Err(shown) => return shown.print(),
-    };
-    let (outputs, secrets, update_id, demo) = match &parsed {
-        Ok(config) => (
-            &config.outputs,
-            config.secrets(),
-            config.update_ids(),
-            config.demo(),
-        ),
-        Err(usage) => (
-            &usage.outputs,
-            usage.secrets.clone(),
-            usage.update_id.clone(),
-            usage.demo,
-        ),
     };
     // The CI reporters print their first lines (GitHub's masks) now, before the log exists:
     // nothing, not even a progress bar's first frame, may come before a mask.
-    let title = match &parsed {
-        Ok(Config {
-            plan: Some(plan), ..
-        }) => format!("clanforge-wait {}", plan.command),
-        Ok(config) => match config.jobs.as_slice() {
-            [job] => format!("clanforge-wait: {job}"),
-            jobs => format!("clanforge-wait: {} jobs", jobs.len()),
-        },
-        Err(_) if update_id.is_empty() => "clanforge-wait".to_owned(),
-        Err(_) => format!("clanforge-wait: image update {update_id}"),
-    };
-    let secrets: Vec<&Secret> = secrets.iter().collect();
+    let secrets: Vec<&Secret> = parsed.secrets.iter().collect();
+    let title = title(&parsed);
     let ci = report::ci_reporters(|name| std::env::var(name).ok(), &secrets, &title);
+    let outputs = &parsed.outputs;
     let mode = LogMode::detect(
         outputs.log_format == LogFormat::Json,
         std::io::stderr().is_terminal(),
@@ -94,7 +70,7 @@ where
     if outputs.json {
         reporters.push(Box::new(JsonStdout));
     }
-    if let Ok(config) = &parsed {
+    if let Ok(config) = &parsed.config {
         for warning in &config.warnings {
             tracing::warn!("{warning}");
         }
@@ -121,16 +97,34 @@ where
             Err(e) => setup_error = setup_error.or(Some(e.to_string())),
         }
     }
-    let report = match (setup_error, parsed) {
-        (Some(message), _) => text::usage(&update_id, &message, demo),
-        (None, Err(usage)) => text::usage(&update_id, &usage.message, demo),
-        (None, Ok(config)) => gate(&config, &mut reporters, cancel.as_mut()).await,
+    let (update_id, demo) = (&parsed.update_id, parsed.demo);
+    let report = match (setup_error.as_deref(), &parsed.config) {
+        (Some(message), _) => text::usage(update_id, message, demo),
+        (None, Err(message)) => text::usage(update_id, message, demo),
+        (None, Ok(config)) => gate(config, &mut reporters, cancel.as_mut()).await,
     };
     let report = report.keeping(&checkpoint);
     finish(&mut reporters, report).exit_code()
 }
 
-/// Waits on the configured job, against the simulator with `--demo`.
+/// The log group's title: what the gate does.
+fn title(parsed: &cli::Parsed) -> String {
+    match &parsed.config {
+        Ok(config) => match &config.action {
+            Action::Start(plan) | Action::DryRun(plan) => {
+                format!("clanforge-wait {}", plan.command)
+            }
+            Action::Wait(jobs) => match jobs.as_slice() {
+                [job] => format!("clanforge-wait: {job}"),
+                jobs => format!("clanforge-wait: {} jobs", jobs.len()),
+            },
+        },
+        Err(_) if parsed.update_id.is_empty() => "clanforge-wait".to_owned(),
+        Err(_) => format!("clanforge-wait: image update {}", parsed.update_id),
+    }
+}
+
+/// Runs the configured action, against the simulator with `--demo`.
 async fn gate<C>(
     config: &Config,
     reporters: &mut Vec<Box<dyn Reporter>>,
@@ -156,19 +150,16 @@ where
         Ok(client) => client,
         Err(message) => return text::usage(&config.update_ids(), &message, demo),
     };
-    let settings = Settings {
-        timeout: config.timeout,
-        request_timeout: config.request_timeout,
-        stall_timeout: config.stall_timeout,
-        settle: config.settle,
-        fail_fast: config.fail_fast,
-        max_failed_machines: config.max_failed_machines,
-        policy: config.policy,
-        seed: None,
-    };
-    let run = match &config.plan {
-        None => wait::wait(&client, &config.jobs, &settings, reporters, cancel).await,
-        Some(plan) if plan.dry_run => {
+    let settings = &config.settings;
+    let run = match &config.action {
+        Action::Wait(jobs) => wait::wait(&client, jobs, settings, reporters, cancel).await,
+        Action::Start(plan) => {
+            let checkpoint = |finished: &[_], earlier: &[_], job: &_, step| {
+                text::checkpoint(finished, earlier, job, step, demo)
+            };
+            start::run(&client, plan, settings, reporters, &checkpoint, cancel).await
+        }
+        Action::DryRun(plan) => {
             let requests = start::dry_run(&client, &config.asid, plan);
             reporters.on_event(&Event::DryRun {
                 requests: &requests,
@@ -179,23 +170,17 @@ where
                 .collect();
             return text::dry_run(requests.len(), &known, demo);
         }
-        Some(plan) => {
-            let checkpoint = |finished: &[_], earlier: &[_], job: &_, step| {
-                text::checkpoint(finished, earlier, job, step, demo)
-            };
-            start::run(&client, plan, &settings, reporters, &checkpoint, cancel).await
-        }
     };
     text::report(&run, demo)
 }
 
 /// The API client, for the real API or (`--demo`) a simulator started here.
 async fn client(config: &Config) -> Result<Client, String> {
-    let base_url = match &config.base_url {
-        Some(url) => url.clone(),
-        None => {
-            let (sim, serves) = match &config.plan {
-                None => (
+    let base_url = match &config.api {
+        Api::Real(url) => url.clone(),
+        Api::Demo => {
+            let (sim, serves) = match &config.action {
+                Action::Wait(_) => (
                     sim::demo(cli::DEMO_UPDATE_ID, cli::DEMO_VERSION_ID),
                     format!(
                         "an image update of about {}s, an image version and its installs on \
@@ -203,7 +188,7 @@ async fn client(config: &Config) -> Result<Client, String> {
                         sim::DEMO_JOB.as_secs()
                     ),
                 ),
-                Some(_) => (
+                Action::Start(_) | Action::DryRun(_) => (
                     sim::demo_deploy(),
                     format!(
                         "game {}, image {} on build machine {}, ready for an update, a diff, a \

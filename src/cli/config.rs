@@ -10,31 +10,51 @@ use crate::chain::Plan;
 use crate::kind::{JobKind, JobRef};
 use crate::schedule::Policy;
 use crate::secret::Secret;
+use crate::wait::Settings;
 use reqwest::Url;
 use std::path::Path;
 use std::time::Duration;
 
+/// What the gate is asked to do: one variant per subcommand, matched once in [`crate::main`].
+#[derive(Debug)]
+pub enum Action {
+    /// Wait on these jobs, in the order given, without repeats.
+    Wait(Vec<JobRef>),
+    /// `start` or `deploy`: create what the plan says, then wait on it.
+    Start(Plan),
+    /// `--dry-run`: print the requests the plan would send, and send none that changes state.
+    DryRun(Plan),
+}
+
+impl Action {
+    /// The plan of a start or a dry run.
+    pub fn plan(&self) -> Option<&Plan> {
+        match self {
+            Self::Wait(_) => None,
+            Self::Start(plan) | Self::DryRun(plan) => Some(plan),
+        }
+    }
+}
+
+/// Which API the gate talks to.
+#[derive(Debug, Clone)]
+pub enum Api {
+    Real(Url),
+    /// `--demo`: the embedded simulator, whose address is known only once it serves.
+    Demo,
+}
+
 /// A checked configuration: everything [`crate::main`] needs to run the gate.
 #[derive(Debug)]
 pub struct Config {
-    /// What to wait on, in the order given, without repeats.
-    pub jobs: Vec<JobRef>,
+    pub action: Action,
+    pub api: Api,
     pub asid: String,
-    /// `None` with `--demo`: the simulator's address is known only once it serves.
-    pub base_url: Option<Url>,
     pub credentials: Credentials,
     /// Extra trusted roots, PEM.
     pub ca_cert: Option<Vec<u8>>,
-    pub timeout: Duration,
-    pub policy: Policy,
-    pub request_timeout: Duration,
-    pub stall_timeout: Option<Duration>,
-    pub settle: Duration,
-    pub max_failed_machines: u64,
-    pub fail_fast: bool,
-    pub outputs: Outputs,
-    /// `start` or `deploy`: what to create before waiting. `jobs` is empty then.
-    pub plan: Option<Plan>,
+    /// The deadline, the schedule and the rest of the wait's rules.
+    pub settings: Settings,
     /// What the log warns of before the first request (a key given as a flag).
     pub warnings: Vec<String>,
 }
@@ -42,9 +62,11 @@ pub struct Config {
 impl Config {
     /// The IDs of the update jobs, space-separated: the `update_id` key.
     pub fn update_ids(&self) -> String {
-        match &self.plan {
-            Some(plan) => plan.known.update.clone().unwrap_or_default(),
-            None => crate::kind::update_ids(&self.jobs),
+        match &self.action {
+            Action::Wait(jobs) => crate::kind::update_ids(jobs),
+            Action::Start(plan) | Action::DryRun(plan) => {
+                plan.known.update.clone().unwrap_or_default()
+            }
         }
     }
 
@@ -55,7 +77,7 @@ impl Config {
             secrets.push(self.credentials.access_key.clone());
             secrets.push(self.credentials.secret_key.clone());
         }
-        if let Some(url) = self.plan.as_ref().and_then(|p| p.url.as_ref()) {
+        if let Some(url) = self.action.plan().and_then(|p| p.url.as_ref()) {
             secrets.extend(crate::api::change::url_secrets(url));
         }
         secrets
@@ -63,7 +85,7 @@ impl Config {
 
     /// `--demo`: the API is the embedded simulator.
     pub fn demo(&self) -> bool {
-        self.base_url.is_none()
+        matches!(self.api, Api::Demo)
     }
 }
 
@@ -188,9 +210,15 @@ impl Cli {
             }
         };
         let jobs = self.job_refs()?;
-        let plan = match self.run_command() {
-            Some(command) => Some(command.plan(self.demo)?),
-            None => None,
+        let action = match self.run_command() {
+            Some(command) => {
+                let plan = command.plan(self.demo)?;
+                match plan.dry_run {
+                    true => Action::DryRun(plan),
+                    false => Action::Start(plan),
+                }
+            }
+            None => Action::Wait(jobs),
         };
         let asid = required(&self.asid, "--asid (CLANFORGE_ASID)", DEMO_ASID)?;
         if !self.demo {
@@ -211,10 +239,10 @@ impl Cli {
                 secret_key: key(&secret_key, "--secret-key (CLANFORGE_SECRET_KEY)")?,
             }
         };
-        let base_url = if self.demo {
-            None
+        let api = if self.demo {
+            Api::Demo
         } else {
-            Some(base_url(
+            Api::Real(base_url(
                 self.base_url.as_deref().unwrap_or(BASE_URL),
                 self.allow_insecure_http,
             )?)
@@ -262,26 +290,27 @@ impl Cli {
             });
         }
         Ok(Config {
-            jobs,
+            action,
+            api,
             asid,
-            base_url,
             credentials,
             ca_cert,
-            timeout: self.timeout,
-            policy: match self.fixed_interval {
-                Some(every) => Policy::Fixed(every),
-                None => Policy::Guided {
-                    interval,
-                    max: max_interval,
+            settings: Settings {
+                timeout: self.timeout,
+                request_timeout: self.request_timeout,
+                stall_timeout: self.stall_timeout,
+                settle: self.settle,
+                fail_fast: !self.no_fail_fast,
+                max_failed_machines: self.max_failed_machines,
+                policy: match self.fixed_interval {
+                    Some(every) => Policy::Fixed(every),
+                    None => Policy::Guided {
+                        interval,
+                        max: max_interval,
+                    },
                 },
+                seed: None,
             },
-            request_timeout: self.request_timeout,
-            stall_timeout: self.stall_timeout,
-            settle: self.settle,
-            max_failed_machines: self.max_failed_machines,
-            fail_fast: !self.no_fail_fast,
-            outputs: self.outputs(),
-            plan,
             warnings: Vec::new(),
         })
     }
@@ -364,6 +393,13 @@ mod tests {
         Cli::try_parse_from(argv).expect("parses")
     }
 
+    fn waited(config: &Config) -> &[JobRef] {
+        match &config.action {
+            Action::Wait(jobs) => jobs,
+            _ => &[],
+        }
+    }
+
     const REAL: &[&str] = &[
         "--update-id",
         "42",
@@ -378,18 +414,17 @@ mod tests {
     #[test]
     fn defaults_follow_the_contract() {
         let config = cli(REAL).config().unwrap();
-        assert_eq!(config.timeout, Duration::from_secs(1800));
+        assert_eq!(config.settings.timeout, Duration::from_secs(1800));
         assert_eq!(
-            config.policy,
+            config.settings.policy,
             Policy::Guided {
                 interval: Duration::from_secs(5),
                 max: Duration::from_secs(30)
             }
         );
-        assert_eq!(config.request_timeout, Duration::from_secs(30));
-        assert_eq!(
-            config.base_url.unwrap().as_str(),
-            "https://api.multiplay.co.uk/"
+        assert_eq!(config.settings.request_timeout, Duration::from_secs(30));
+        assert!(
+            matches!(&config.api, Api::Real(url) if url.as_str() == "https://api.multiplay.co.uk/")
         );
     }
 
@@ -441,7 +476,7 @@ mod tests {
     fn a_raised_interval_raises_the_default_cap() {
         let mut args = REAL.to_vec();
         args.extend(["--interval", "1m"]);
-        let policy = cli(&args).config().unwrap().policy;
+        let policy = cli(&args).config().unwrap().settings.policy;
         assert!(matches!(policy, Policy::Guided { max, .. } if max == Duration::from_secs(60)));
     }
 
@@ -450,7 +485,7 @@ mod tests {
         let mut args = REAL.to_vec();
         args.extend(["--fixed-interval", "10s"]);
         assert_eq!(
-            cli(&args).config().unwrap().policy,
+            cli(&args).config().unwrap().settings.policy,
             Policy::Fixed(Duration::from_secs(10))
         );
         args.extend(["--interval", "2s"]);
@@ -462,7 +497,7 @@ mod tests {
     #[test]
     fn the_demo_needs_nothing_else() {
         let config = cli(&["--demo"]).config().unwrap();
-        let jobs: Vec<String> = config.jobs.iter().map(JobRef::reference).collect();
+        let jobs: Vec<String> = waited(&config).iter().map(JobRef::reference).collect();
         assert_eq!(jobs, ["update/1234567", "version/99120", "install/99120"]);
         assert!(config.demo());
     }
@@ -478,10 +513,7 @@ mod tests {
             "update/42",
             "install",
         ]);
-        let jobs: Vec<String> = cli(&args)
-            .config()
-            .unwrap()
-            .jobs
+        let jobs: Vec<String> = waited(&cli(&args).config().unwrap())
             .iter()
             .map(JobRef::reference)
             .collect();
@@ -562,13 +594,15 @@ mod tests {
             "--timeout",
             "soon",
         ];
-        let usage = parse(args).unwrap().unwrap_err();
+        let usage = parse(args).unwrap();
+        assert!(usage.config.is_err());
         assert_eq!(usage.outputs.result_file, Some(PathBuf::from("r.json")));
         assert_eq!(usage.outputs.dotenv, Some(PathBuf::from("ci.env")));
         assert!(usage.outputs.json);
         assert_eq!(usage.secrets, [Secret::new("s3cret")]);
-        assert!(usage.message.contains("--timeout"), "{}", usage.message);
-        assert!(!usage.message.contains('\n'), "{}", usage.message);
+        let message = usage.config.unwrap_err();
+        assert!(message.contains("--timeout"), "{message}");
+        assert!(!message.contains('\n'), "{message}");
     }
 
     #[test]

@@ -10,7 +10,7 @@ pub mod start;
 
 pub use args::{BASE_URL, Cli, LogFormat, MAX_INTERVAL, MAX_TIMEOUT, Sub};
 pub(crate) use args::{boolish, secret};
-pub use config::{Config, DEMO_UPDATE_ID, DEMO_VERSION_ID};
+pub use config::{Action, Api, Config, DEMO_UPDATE_ID, DEMO_VERSION_ID};
 pub use errors::UsageError;
 pub use start::{Command, DeployArgs, StartJob, Until};
 
@@ -32,7 +32,7 @@ pub struct Outputs {
 
 /// A command line that can't run: what to say, and where.
 #[derive(Debug)]
-pub struct Usage {
+struct Usage {
     pub outputs: Outputs,
     /// Every key given, valid or not: masked all the same.
     pub secrets: Vec<Secret>,
@@ -43,10 +43,47 @@ pub struct Usage {
     pub message: String,
 }
 
+/// A command line, read: where its outputs go and what to mask, known on every path, and the
+/// run it asks for, or why it can't run.
+#[derive(Debug)]
+pub struct Parsed {
+    pub outputs: Outputs,
+    /// Every secret given, valid or not: masked all the same.
+    pub secrets: Vec<Secret>,
+    /// The `update_id` key (as given, for a command line that can't run).
+    pub update_id: String,
+    pub demo: bool,
+    /// The run, or one line that says what to fix (exit 2).
+    pub config: Result<Config, String>,
+}
+
+impl From<Usage> for Parsed {
+    fn from(usage: Usage) -> Self {
+        Self {
+            outputs: usage.outputs,
+            secrets: usage.secrets,
+            update_id: usage.update_id,
+            demo: usage.demo,
+            config: Err(usage.message),
+        }
+    }
+}
+
+impl From<(Outputs, Config)> for Parsed {
+    fn from((outputs, config): (Outputs, Config)) -> Self {
+        Self {
+            outputs,
+            secrets: config.secrets(),
+            update_id: config.update_ids(),
+            demo: config.demo(),
+            config: Ok(config),
+        }
+    }
+}
+
 /// Reads the command line (and the environment, and the files it names). `Err` only for what
-/// prints and exits (`--help`, `help`, `--version`, `completions`); any other problem is a
-/// [`Usage`].
-pub fn parse<I, T>(args: I) -> Result<Result<Config, Usage>, Shown>
+/// prints and exits (`--help`, `help`, `--version`, `completions`).
+pub fn parse<I, T>(args: I) -> Result<Parsed, Shown>
 where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
@@ -65,18 +102,18 @@ where
         Ok(mut cli) => {
             cli.settle_given = given(&args, "settle")
                 || std::env::var_os("CLANFORGE_SETTLE").is_some_and(|v| !v.is_empty());
-            Ok(cli
-                .config()
-                .map(|mut config| {
+            Ok(match cli.config() {
+                Ok(mut config) => {
                     config.warnings = flag_secrets(&args);
-                    config
-                })
-                .map_err(|e| cli.usage(e.to_string())))
+                    (cli.outputs(), config).into()
+                }
+                Err(e) => cli.usage(e.to_string()).into(),
+            })
         }
         Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
             Err(Shown::Clap(e))
         }
-        Err(e) => Ok(Err(lenient::lenient(&args, &e))),
+        Err(e) => Ok(lenient::lenient(&args, &e).into()),
     }
 }
 
