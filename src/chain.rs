@@ -145,6 +145,4 @@ pub struct Plan {
     /// IDs already made (a resumed deploy, `start version --diff-id`): their steps create
     /// nothing.
     pub known: Ids,
-    /// Print the requests instead of sending them.
-    pub dry_run: bool,
 }

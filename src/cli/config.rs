@@ -213,7 +213,7 @@ impl Cli {
         let action = match self.run_command() {
             Some(command) => {
                 let plan = command.plan(self.demo)?;
-                match plan.dry_run {
+                match command.dry_run() {
                     true => Action::DryRun(plan),
                     false => Action::Start(plan),
                 }

@@ -207,6 +207,18 @@ impl Command {
         }
     }
 
+    /// `--dry-run`: print the requests instead of sending them.
+    pub fn dry_run(&self) -> bool {
+        match self {
+            Self::Start { job } => match job {
+                StartJob::Update { dry_run, .. }
+                | StartJob::Diff { dry_run, .. }
+                | StartJob::Version { dry_run, .. } => dry_run.dry_run,
+            },
+            Self::Deploy(args) => args.dry_run.dry_run,
+        }
+    }
+
     /// The update URL, if one is given on the command line or in the environment (not a file):
     /// masked even when the command line is refused.
     pub fn url(&self) -> Option<&Secret> {
@@ -265,30 +277,21 @@ impl StartJob {
                 image,
                 source,
                 lock,
-                dry_run,
+                ..
             } => {
-                let mut plan = base(
-                    "start update",
-                    vec![Step::Update],
-                    image,
-                    lock,
-                    dry_run,
-                    demo,
-                )?;
+                let mut plan = base("start update", vec![Step::Update], image, lock, demo)?;
                 source.apply(&mut plan)?;
                 Ok(plan)
             }
-            Self::Diff {
-                image,
-                lock,
-                dry_run,
-            } => base("start diff", vec![Step::Diff], image, lock, dry_run, demo),
+            Self::Diff { image, lock, .. } => {
+                base("start diff", vec![Step::Diff], image, lock, demo)
+            }
             Self::Version {
                 diff_id,
                 image_id,
                 game_id,
                 version,
-                dry_run,
+                ..
             } => {
                 let diff = id(diff_id, "--diff-id")?.ok_or(UsageError::Empty {
                     flag: "--diff-id",
@@ -309,7 +312,6 @@ impl StartJob {
                         diff: Some(diff),
                         ..Ids::default()
                     },
-                    dry_run: dry_run.dry_run,
                 })
             }
         }
@@ -325,14 +327,7 @@ impl DeployArgs {
         };
         let mut steps = vec![Step::Update, Step::Diff, Step::Version, last];
         steps.dedup();
-        let mut plan = base(
-            "deploy",
-            steps,
-            &self.image,
-            &self.lock,
-            &self.dry_run,
-            demo,
-        )?;
+        let mut plan = base("deploy", steps, &self.image, &self.lock, demo)?;
         self.source.apply(&mut plan)?;
         plan.restart = self.version.restart;
         plan.full = self.version.full;
@@ -406,7 +401,6 @@ fn base(
     steps: Vec<Step>,
     image: &ImageArgs,
     lock: &LockArgs,
-    dry_run: &DryRun,
     demo: bool,
 ) -> Result<Plan, UsageError> {
     let needed =
@@ -443,7 +437,6 @@ fn base(
         full: false,
         if_locked: lock.if_locked,
         known: Ids::default(),
-        dry_run: dry_run.dry_run,
     })
 }
 
