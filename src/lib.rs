@@ -20,6 +20,7 @@ pub mod schedule;
 pub mod secret;
 pub mod sim;
 pub mod start;
+pub mod verdict;
 pub mod wait;
 
 use crate::api::{Client, ClientError};
@@ -153,12 +154,7 @@ where
     let settings = &config.settings;
     let run = match &config.action {
         Action::Wait(jobs) => wait::wait(&client, jobs, settings, reporters, cancel).await,
-        Action::Start(plan) => {
-            let checkpoint = |finished: &[_], earlier: &[_], job: &_, step| {
-                text::checkpoint(finished, earlier, job, step, demo)
-            };
-            start::run(&client, plan, settings, reporters, &checkpoint, cancel).await
-        }
+        Action::Start(plan) => start::run(&client, plan, settings, reporters, demo, cancel).await,
         Action::DryRun(plan) => {
             let requests = start::dry_run(&client, &config.asid, plan);
             reporters.on_event(&Event::DryRun {

@@ -119,6 +119,13 @@ impl Outcome {
     }
 }
 
+/// A duration in whole seconds, rounded to the nearest as the log rounds: the
+/// `elapsed_seconds` key agrees with the log's "after 2.6s" (3).
+pub fn whole_seconds(d: std::time::Duration) -> u64 {
+    d.as_secs()
+        .saturating_add(u64::from(d.subsec_millis() >= 500))
+}
+
 /// `--help`'s exit-code section.
 pub fn exit_codes_help() -> String {
     let mut help = String::from("Exit codes:\n");
@@ -129,7 +136,7 @@ pub fn exit_codes_help() -> String {
 }
 
 /// One job's row in the `jobs` key.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct JobSummary {
     /// `KIND/ID`.
     pub job: String,
@@ -154,7 +161,7 @@ pub struct JobSummary {
 
 /// The final result: the keys of `--json`, `--result-file` and the CI outputs. The keys but
 /// `jobs` describe the gate as a whole; for one job, that job.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Summary {
     pub result: &'static str,
     pub update_id: String,
@@ -232,6 +239,14 @@ mod tests {
         }
         assert_eq!(DryRun.exit_code(), 0);
         assert!(EXIT_CODES[0].2.contains("dry-run"));
+    }
+
+    #[test]
+    fn whole_seconds_round_to_the_nearest() {
+        use std::time::Duration;
+        assert_eq!(whole_seconds(Duration::from_millis(2_600)), 3);
+        assert_eq!(whole_seconds(Duration::from_millis(2_499)), 2);
+        assert_eq!(whole_seconds(Duration::MAX), u64::MAX);
     }
 
     #[test]

@@ -17,8 +17,9 @@ use crate::chain::{Ids, IfLocked, Plan, Step};
 use crate::event::{End, Event, Finished, Found, GateRun, Reporter, StartError};
 use crate::job::{JobStatus, unix_now};
 use crate::kind::{JobKind, JobRef};
-use crate::outcome::{Signal, Summary};
+use crate::outcome::Signal;
 use crate::schedule::{Next, Schedule, Seen, later};
+use crate::verdict;
 use crate::wait::{self, Settings};
 use std::future::Future;
 use std::pin::Pin;
@@ -28,18 +29,14 @@ use tokio::time::{Instant, sleep_until, timeout};
 /// `Date` and `jobcreated` both count whole seconds) still counts as made after it.
 const CLOCK_SLACK: i64 = 2;
 
-/// Builds a checkpoint of what is known so far: the result keys with every ID, written by the
-/// file reporters the moment a create answers.
-/// Its arguments: the steps ended so far, the jobs made before the run, the new job, its step.
-pub type Checkpoint<'a> = &'a dyn Fn(&[Finished], &[JobRef], &JobRef, Step) -> Summary;
-
 /// Runs `plan`: each step's job made (at most once) or taken as known, then waited on.
+/// `simulated`: the API is `--demo`'s, which the checkpoints written on each create say.
 pub async fn run<C>(
     client: &Client,
     plan: &Plan,
     settings: &Settings,
     reporter: &mut dyn Reporter,
-    checkpoint: Checkpoint<'_>,
+    simulated: bool,
     cancel: Pin<&mut C>,
 ) -> GateRun
 where
@@ -68,7 +65,7 @@ where
     let mut reached = None;
     for (index, &step) in plan.steps.iter().enumerate() {
         reached = Some(step);
-        let go_on = chain.step(index, step, checkpoint).await;
+        let go_on = chain.step(index, step, simulated).await;
         if !go_on {
             break;
         }
@@ -164,7 +161,7 @@ where
     C: Future<Output = Signal>,
 {
     /// One step; `false` when the chain stops here.
-    async fn step(&mut self, index: usize, step: Step, checkpoint: Checkpoint<'_>) -> bool {
+    async fn step(&mut self, index: usize, step: Step, simulated: bool) -> bool {
         let known = self.plan.job(step, &self.ids);
         self.reporter.on_event(&Event::Step {
             index: index + 1,
@@ -184,7 +181,8 @@ where
             None => match self.create(step).await {
                 Ok(job) => {
                     self.ids.set(&job);
-                    let summary = checkpoint(&self.finished, &self.earlier, &job, step);
+                    let summary =
+                        verdict::checkpoint(&self.finished, &self.earlier, &job, step, simulated);
                     self.reporter.on_event(&Event::Created {
                         job: &job,
                         summary: &summary,

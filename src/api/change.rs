@@ -309,13 +309,18 @@ impl Client {
             Err(error) if error.is_transient() => Sent::Unknown(scrubbed(error.to_string())),
             Err(error) => {
                 let lock = match &error {
-                    PollError::Api { message, .. } => lock_in(message),
+                    PollError::Api { locked_by, .. } => locked_by.clone(),
                     _ => None,
                 };
                 let error = match error {
-                    PollError::Api { code, message } => PollError::Api {
+                    PollError::Api {
+                        code,
+                        message,
+                        locked_by,
+                    } => PollError::Api {
                         code,
                         message: scrubbed(message),
+                        locked_by,
                     },
                     other => other,
                 };

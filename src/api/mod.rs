@@ -62,7 +62,12 @@ pub enum PollError {
         message: Option<String>,
     },
     #[error("the API reported an error{}: {message}", code.map(|c| format!(" (error_code {c})")).unwrap_or_default())]
-    Api { code: Option<i64>, message: String },
+    Api {
+        code: Option<i64>,
+        message: String,
+        /// The job the message says locks the image ("image locked by diffid: 218595").
+        locked_by: Option<JobRef>,
+    },
     #[error("the API's answer can't be used: {0}")]
     Unusable(String),
     /// Retrying would meet the same certificate.
@@ -375,6 +380,7 @@ fn classify<T>(
             Ok(Ok(value)) => Ok(value),
             Ok(Err(Refusal { code, message })) => Err(PollError::Api {
                 code,
+                locked_by: change::lock_in(&message),
                 message: one_line(&message),
             }),
             Err(e @ BodyError::NotJson { .. }) => Err(PollError::Transient {

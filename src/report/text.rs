@@ -1,14 +1,14 @@
-//! The gate's words: every sentence a person reads about how a wait went, and the result keys
-//! built from the loop's facts. The loop and the client state facts (and, as a [`Fix`], what
-//! would help); only this module names the flags.
+//! The gate's words: every sentence a person reads about how a wait went. The loop and the
+//! client state facts (and, as a [`Fix`], what would help), [`crate::verdict`] says what they
+//! mean; only this module puts them into words and names the flags.
 
-use crate::api::change::lock_in;
 use crate::api::{Fix, PollError};
 use crate::chain::{IfLocked, Step};
 use crate::event::{End, Finished, Found, GateRun, Report, StartError};
 use crate::job::{JobStatus, one_line};
 use crate::kind::{JobKind, JobRef, ids_of};
-use crate::outcome::{JobSummary, Outcome, Signal, Summary};
+use crate::outcome::{Outcome, Signal, Summary, whole_seconds};
+use crate::verdict::{self, Verdict};
 use std::time::Duration;
 
 /// What to do about an error, naming the flags.
@@ -34,20 +34,15 @@ pub fn poll_error(error: &PollError) -> String {
     }
 }
 
-/// The report of a gate. `simulated`: the API was `--demo`'s simulator, and every sentence
-/// says so.
+/// The report of a gate: the verdict ([`verdict::conclude`]) put into words. `simulated`: the
+/// API was `--demo`'s simulator, and every sentence says so.
 pub fn report(run: &GateRun, simulated: bool) -> Report {
+    let Verdict {
+        outcome,
+        decider,
+        mut summary,
+    } = verdict::conclude(run, simulated);
     let words: Vec<(String, String)> = run.jobs.iter().map(job_words).collect();
-    let outcomes = run.jobs.iter().filter_map(|f| f.end.outcome());
-    let outcome = outcomes
-        .max_by_key(|o| o.severity())
-        .unwrap_or(Outcome::Completed);
-    // The job that decided the outcome speaks for the gate in the single-value keys.
-    let decider = run
-        .jobs
-        .iter()
-        .position(|f| f.end.outcome() == Some(outcome))
-        .unwrap_or(0);
     let single = run.jobs.len() == 1;
     let (error, message) = if let Some(step) = run.step {
         chain_words(run, outcome, step, &words[decider])
@@ -75,35 +70,10 @@ pub fn report(run: &GateRun, simulated: bool) -> Report {
         );
         (error, message)
     };
-    let last = run.jobs.get(decider).and_then(|f| f.last.as_ref());
-    let locked_by = run.jobs.iter().find_map(|f| match &f.end {
-        End::Start(StartError::Locked { lock, .. }) => Some(lock.clone()),
-        End::Refused(PollError::Api { message, .. }) => lock_in(message),
-        _ => None,
-    });
-    let jobs = || run.earlier.iter().chain(run.jobs.iter().map(|f| &f.job));
-    let summary = Summary {
-        result: outcome.result(),
-        update_id: crate::kind::update_ids(jobs()),
-        diff_id: ids_of(jobs(), JobKind::ImageDiff),
-        image_version_id: ids_of(jobs(), JobKind::ImageVersion),
-        step: run.step.map(Step::name).unwrap_or_default().to_owned(),
-        locked_by: locked_by.map(|lock| lock.reference()).unwrap_or_default(),
-        state_id: last.and_then(|s| s.state_id),
-        state: last.map(|s| s.state_label().to_owned()).unwrap_or_default(),
-        progress: last.and_then(|s| s.progress),
-        job_failed: last.is_some_and(|s| s.failed),
-        error,
-        elapsed_seconds: whole_seconds(run.elapsed),
-        polls: run.requests,
-        simulated,
-        jobs: run
-            .jobs
-            .iter()
-            .zip(&words)
-            .map(|(f, (error, _))| job_summary(f, error))
-            .collect(),
-    };
+    summary.error = error;
+    for (row, (error, _)) in summary.jobs.iter_mut().zip(&words) {
+        row.error.clone_from(error);
+    }
     let message = if simulated {
         format!("{message} [simulated by --demo: no request reached Clanforge]")
     } else {
@@ -150,56 +120,6 @@ fn chain_words(
         steps.join(" → ")
     );
     (error, message)
-}
-
-/// The summary written the moment a create answers: every ID known, `result` `running`.
-pub fn checkpoint(
-    finished: &[Finished],
-    earlier: &[JobRef],
-    job: &JobRef,
-    step: Step,
-    simulated: bool,
-) -> Summary {
-    let jobs = || {
-        earlier
-            .iter()
-            .chain(finished.iter().map(|f| &f.job))
-            .chain([job])
-    };
-    let mut rows: Vec<JobSummary> = finished.iter().map(|f| job_summary(f, "")).collect();
-    rows.push(JobSummary {
-        job: job.reference(),
-        kind: job.kind.name(),
-        id: job.id.clone(),
-        result: "running",
-        state_id: None,
-        state: String::new(),
-        progress: None,
-        job_failed: false,
-        error: String::new(),
-        polls: 0,
-        elapsed_seconds: finished.last().map_or(0, |f| whole_seconds(f.elapsed)),
-        pending: None,
-        failed: None,
-        completed: None,
-    });
-    Summary {
-        result: "running",
-        update_id: crate::kind::update_ids(jobs()),
-        state_id: None,
-        state: String::new(),
-        progress: None,
-        job_failed: false,
-        error: String::new(),
-        elapsed_seconds: finished.last().map_or(0, |f| whole_seconds(f.elapsed)),
-        polls: 0,
-        simulated,
-        diff_id: ids_of(jobs(), JobKind::ImageDiff),
-        image_version_id: ids_of(jobs(), JobKind::ImageVersion),
-        step: step.name().to_owned(),
-        locked_by: String::new(),
-        jobs: rows,
-    }
 }
 
 /// The report of `--dry-run`: the requests were printed, none was sent.
@@ -327,31 +247,6 @@ fn start_words(job: &JobRef, error: &StartError) -> String {
     }
 }
 
-fn job_summary(finished: &Finished, error: &str) -> JobSummary {
-    let last = finished.last.as_ref();
-    let counts = last.and_then(|s| s.counts);
-    let completed = match finished.job.kind {
-        JobKind::Install => Some(finished.completed_units),
-        _ => counts.and_then(|c| c.completed),
-    };
-    JobSummary {
-        job: finished.job.reference(),
-        kind: finished.job.kind.name(),
-        id: finished.job.id.clone(),
-        result: finished.end.result(),
-        state_id: last.and_then(|s| s.state_id),
-        state: last.map(|s| s.state_label().to_owned()).unwrap_or_default(),
-        progress: last.and_then(|s| s.progress),
-        job_failed: last.is_some_and(|s| s.failed),
-        error: error.to_owned(),
-        polls: finished.polls,
-        elapsed_seconds: whole_seconds(finished.elapsed),
-        pending: counts.map(|c| c.pending),
-        failed: counts.map(|c| c.failed),
-        completed: counts.and(completed),
-    }
-}
-
 /// One job's error (empty when none) and its line for a person.
 fn job_words(finished: &Finished) -> (String, String) {
     let job = &finished.job;
@@ -471,19 +366,9 @@ fn not_started(outcome: Outcome, update_id: &str, message: String, simulated: bo
         summary: Summary {
             result: outcome.result(),
             update_id: update_id.to_owned(),
-            state_id: None,
-            state: String::new(),
-            progress: None,
-            job_failed: false,
             error: message.clone(),
-            elapsed_seconds: 0,
-            polls: 0,
             simulated,
-            diff_id: String::new(),
-            image_version_id: String::new(),
-            step: String::new(),
-            locked_by: String::new(),
-            jobs: Vec::new(),
+            ..Summary::default()
         },
         message,
     }
@@ -533,13 +418,6 @@ pub fn human(d: Duration) -> String {
     }
 }
 
-/// A duration in whole seconds, rounded to the nearest as [`human`] rounds: the
-/// `elapsed_seconds` key agrees with the log's "after 2.6s" (3).
-pub fn whole_seconds(d: Duration) -> u64 {
-    d.as_secs()
-        .saturating_add(u64::from(d.subsec_millis() >= 500))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -549,8 +427,6 @@ mod tests {
         assert_eq!(human(Duration::from_millis(350)), "350ms");
         assert_eq!(human(Duration::from_millis(4_249)), "4.2s");
         assert_eq!(human(Duration::from_millis(90_700)), "1m 31s");
-        assert_eq!(whole_seconds(Duration::from_millis(2_600)), 3);
-        assert_eq!(whole_seconds(Duration::from_millis(2_499)), 2);
         // The longest wait a server could ask for still reads as a duration, without a panic.
         assert!(human(Duration::MAX).ends_with('s'));
     }

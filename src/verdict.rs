@@ -1,0 +1,129 @@
+//! The verdict: what a gate's facts ([`GateRun`]) mean, worked out once. The worst outcome, the
+//! job that decides it, the lock that stopped the gate, and every result key but the
+//! sentences; [`crate::report::text`] only puts them into words. (nextest keeps its final
+//! verdict beside the event data in the same way.)
+
+use crate::api::PollError;
+use crate::chain::Step;
+use crate::event::{End, Finished, GateRun, StartError};
+use crate::kind::{self, JobKind, JobRef, ids_of};
+use crate::outcome::{JobSummary, Outcome, Summary, whole_seconds};
+
+/// What a gate's run means.
+#[derive(Debug, Clone)]
+pub struct Verdict {
+    /// The worst of the jobs' outcomes (a success when every job completed).
+    pub outcome: Outcome,
+    /// The job whose end decided the outcome: it speaks for the gate in the single-value keys.
+    pub decider: usize,
+    /// Every result key; `error` (the gate's and each job's) is left empty for the words.
+    pub summary: Summary,
+}
+
+/// The verdict of `run`. `simulated`: the API was `--demo`'s simulator.
+pub fn conclude(run: &GateRun, simulated: bool) -> Verdict {
+    let outcome = run
+        .jobs
+        .iter()
+        .filter_map(|f| f.end.outcome())
+        .max_by_key(|o| o.severity())
+        .unwrap_or(Outcome::Completed);
+    let decider = run
+        .jobs
+        .iter()
+        .position(|f| f.end.outcome() == Some(outcome))
+        .unwrap_or(0);
+    let last = run.jobs.get(decider).and_then(|f| f.last.as_ref());
+    let locked_by = run.jobs.iter().find_map(|f| match &f.end {
+        End::Start(StartError::Locked { lock, .. }) => Some(lock.clone()),
+        End::Refused(PollError::Api { locked_by, .. }) => locked_by.clone(),
+        _ => None,
+    });
+    let jobs = || run.earlier.iter().chain(run.jobs.iter().map(|f| &f.job));
+    let summary = Summary {
+        result: outcome.result(),
+        update_id: kind::update_ids(jobs()),
+        diff_id: ids_of(jobs(), JobKind::ImageDiff),
+        image_version_id: ids_of(jobs(), JobKind::ImageVersion),
+        step: run.step.map(Step::name).unwrap_or_default().to_owned(),
+        locked_by: locked_by.map(|lock| lock.reference()).unwrap_or_default(),
+        state_id: last.and_then(|s| s.state_id),
+        state: last.map(|s| s.state_label().to_owned()).unwrap_or_default(),
+        progress: last.and_then(|s| s.progress),
+        job_failed: last.is_some_and(|s| s.failed),
+        error: String::new(),
+        elapsed_seconds: whole_seconds(run.elapsed),
+        polls: run.requests,
+        simulated,
+        jobs: run.jobs.iter().map(job_summary).collect(),
+    };
+    Verdict {
+        outcome,
+        decider,
+        summary,
+    }
+}
+
+/// One job's row in the `jobs` key, but its error's words.
+fn job_summary(finished: &Finished) -> JobSummary {
+    let last = finished.last.as_ref();
+    let counts = last.and_then(|s| s.counts);
+    let completed = match finished.job.kind {
+        JobKind::Install => Some(finished.completed_units),
+        _ => counts.and_then(|c| c.completed),
+    };
+    JobSummary {
+        job: finished.job.reference(),
+        kind: finished.job.kind.name(),
+        id: finished.job.id.clone(),
+        result: finished.end.result(),
+        state_id: last.and_then(|s| s.state_id),
+        state: last.map(|s| s.state_label().to_owned()).unwrap_or_default(),
+        progress: last.and_then(|s| s.progress),
+        job_failed: last.is_some_and(|s| s.failed),
+        error: String::new(),
+        polls: finished.polls,
+        elapsed_seconds: whole_seconds(finished.elapsed),
+        pending: counts.map(|c| c.pending),
+        failed: counts.map(|c| c.failed),
+        completed: counts.and(completed),
+    }
+}
+
+/// The summary written the moment a create answers: every ID known, `result` `running`. The
+/// steps before it ended well (a chain goes on only then), so no row has an error to word.
+pub fn checkpoint(
+    finished: &[Finished],
+    earlier: &[JobRef],
+    job: &JobRef,
+    step: Step,
+    simulated: bool,
+) -> Summary {
+    let jobs = || {
+        earlier
+            .iter()
+            .chain(finished.iter().map(|f| &f.job))
+            .chain([job])
+    };
+    let elapsed_seconds = finished.last().map_or(0, |f| whole_seconds(f.elapsed));
+    let mut rows: Vec<JobSummary> = finished.iter().map(job_summary).collect();
+    rows.push(JobSummary {
+        job: job.reference(),
+        kind: job.kind.name(),
+        id: job.id.clone(),
+        result: "running",
+        elapsed_seconds,
+        ..JobSummary::default()
+    });
+    Summary {
+        result: "running",
+        update_id: kind::update_ids(jobs()),
+        elapsed_seconds,
+        simulated,
+        diff_id: ids_of(jobs(), JobKind::ImageDiff),
+        image_version_id: ids_of(jobs(), JobKind::ImageVersion),
+        step: step.name().to_owned(),
+        jobs: rows,
+        ..Summary::default()
+    }
+}
