@@ -38,6 +38,8 @@ const STEPS_PER_WINDOW: u32 = 12;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Policy {
     Fixed(Duration),
+    /// No flag chooses it: the policy simulator's baseline, which `Guided` must beat.
+    #[cfg_attr(not(feature = "test-support"), allow(dead_code))]
     Backoff { interval: Duration, max: Duration },
     Guided { interval: Duration, max: Duration },
 }
@@ -166,7 +168,8 @@ impl Schedule {
             (None, Some(latest)) => latest.saturating_duration_since(window.earliest),
             (None, None) => max.saturating_mul(STEPS_PER_WINDOW),
         };
-        let step = (width / STEPS_PER_WINDOW).clamp(shortest, max * 2 / 3);
+        // `--interval` may be more than two thirds of `--max-interval`: the bound then gives.
+        let step = (width / STEPS_PER_WINDOW).clamp(shortest, (max * 2 / 3).max(shortest));
         if now >= window.earliest {
             return step;
         }
@@ -288,7 +291,7 @@ mod tests {
         let got = waits(backoff(10 * S, 10 * S), nothing, 50, 86_400 * S).await;
         let min = got.iter().min().unwrap();
         let max = got.iter().max().unwrap();
-        assert!(*max - *min > S, "jitter too small: {min:?}..{max:?}");
+        assert!(max.saturating_sub(*min) > S, "jitter too small: {min:?}..{max:?}");
     }
 
     #[tokio::test(start_paused = true)]
@@ -416,7 +419,7 @@ mod tests {
             };
             tokio::time::sleep_until(at).await;
         }
-        let lag = Instant::now() - start - total;
+        let lag = (Instant::now() - start).saturating_sub(total);
         assert!(lag <= 2 * S, "noticed {lag:?} late");
         assert!(polls <= 15, "{polls} polls for a 30-minute job");
     }
@@ -456,6 +459,22 @@ mod tests {
         })
         .await;
         assert!(late <= 7, "{late} polls");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_interval_near_its_cap_steps_through_the_window_without_a_panic() {
+        // --interval 249ms --max-interval 316ms: a step's bound (two thirds of the cap) is below
+        // the shortest wait; the clamp once panicked there (a property test found it).
+        let (interval, max) = (Duration::from_millis(249), Duration::from_millis(316));
+        let moving = |elapsed: Duration| {
+            let wobble = if elapsed.as_millis() % 2 == 0 { 4 } else { 1 };
+            Seen::Status(Observation {
+                progress: None,
+                eta_remaining: Some((wobble * S).saturating_sub(elapsed)),
+            })
+        };
+        let got = waits(guided(interval, max), moving, 40, 60 * S).await;
+        assert!(got.iter().all(|w| *w >= interval / 2), "{got:?}");
     }
 
     #[tokio::test(start_paused = true)]
