@@ -86,11 +86,6 @@ impl Dispatch {
     pub fn end(&mut self, job: usize) {
         self.due[job] = None;
     }
-
-    /// Whether job `job` has ended.
-    pub fn ended(&self, job: usize) -> bool {
-        self.due[job].is_none()
-    }
 }
 
 #[cfg(test)]

@@ -149,8 +149,6 @@ pub enum End {
     Unfinished,
     /// A step could not make its job.
     Start(StartError),
-    /// `--dry-run` printed its requests.
-    DryRun,
 }
 
 impl End {
@@ -167,7 +165,6 @@ impl End {
             Self::Start(StartError::NoChanges { .. }) => Outcome::Failed,
             Self::Start(StartError::LockOutlasted { .. }) => Outcome::TimedOut,
             Self::Start(_) => Outcome::ApiError,
-            Self::DryRun => Outcome::DryRun,
         })
     }
 

@@ -1,27 +1,33 @@
-//! clanforge-wait: a CI gate that waits for a Multiplay Clanforge image update job to end.
+//! clanforge-wait: a CI gate for Multiplay Clanforge deploys. It starts image updates, diffs
+//! and image versions (each create sent at most once) and waits on them and on the fleet's
+//! installs under one deadline, then says how they ended: an exit code, a log, a result.
 //!
-//! Data flows one way: the API's answer ([`api`]) becomes a job status ([`job`]), the wait loop
-//! ([`wait`]) turns statuses into events ([`event`]) on the schedule ([`schedule`]), reporters
-//! ([`report`]) write them out, and the gate ends with an [`outcome::Outcome`] whose exit code
-//! is in one table.
+//! The library's public surface is what the binary needs ([`main`]) and the simulated API the
+//! examples serve ([`sim`]). Everything else is private; the `test-support` feature, which the
+//! tests and examples enable, opens the modules to them.
+//!
+//! Data flows one way: the API's answer (`api`) becomes a job status (`job`), the wait loop
+//! (`wait`, `start` for what it creates) turns statuses into events (`event`) on the schedule
+//! (`schedule`), the verdict (`verdict`) says what the facts mean, and reporters (`report`)
+//! write them out; the gate ends with an `outcome::Outcome` whose exit code is in one table.
 #![forbid(unsafe_code)]
 
-pub mod api;
-pub mod chain;
-pub mod cli;
-pub mod dispatch;
-pub mod event;
-pub mod job;
-pub mod kind;
-pub mod outcome;
-pub mod predict;
-pub mod report;
-pub mod schedule;
-pub mod secret;
+/// Modules private to the library, opened to the tests and examples by `test-support`.
+macro_rules! internal {
+    ($($name:ident),* $(,)?) => {$(
+        #[cfg(feature = "test-support")]
+        #[doc(hidden)]
+        pub mod $name;
+        #[cfg(not(feature = "test-support"))]
+        mod $name;
+    )*};
+}
+
+internal!(
+    api, chain, cli, dispatch, event, job, kind, outcome, predict, report, schedule, secret, start,
+    verdict, wait,
+);
 pub mod sim;
-pub mod start;
-pub mod verdict;
-pub mod wait;
 
 use crate::api::{Client, ClientError};
 use crate::chain::{Ids, Step};

@@ -25,7 +25,8 @@ use tokio::time::{Instant, sleep_until, timeout};
 /// heartbeat can be printed even when polls are far apart.
 pub const TICK: Duration = Duration::from_secs(15);
 
-pub use crate::dispatch::MIN_GAP;
+#[cfg(doc)]
+use crate::dispatch::MIN_GAP;
 
 #[derive(Debug, Clone)]
 pub struct Settings {

@@ -255,6 +255,8 @@ pub fn scrub(text: &str, secrets: &[Secret]) -> String {
 }
 
 /// How one send ended.
+// "Not sent" is the outcome's own name, the words the log uses for it.
+#[allow(clippy::enum_variant_names)]
 #[derive(Debug)]
 pub enum Sent {
     /// The API answered with the new job's ID (for a reject, the diff's).

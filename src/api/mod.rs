@@ -306,7 +306,7 @@ impl Fetched {
         let read = |body: &[u8]| {
             job.read(body).map(|answer| match answer {
                 Answer::Status(status) => Ok(status),
-                error => Err(error.into()),
+                error @ Answer::Error { .. } => Err(error.into()),
             })
         };
         let mut status = classify(job, self.status, self.retry_after, &self.body, read)?;

@@ -8,11 +8,12 @@ mod errors;
 mod lenient;
 pub mod start;
 
-pub use args::{BASE_URL, Cli, LogFormat, MAX_INTERVAL, MAX_TIMEOUT, Sub};
+pub use args::{Cli, LogFormat, Sub};
+#[cfg(feature = "test-support")]
+pub use args::{MAX_INTERVAL, MAX_TIMEOUT};
 pub(crate) use args::{boolish, secret};
 pub use config::{Action, Api, Config, DEMO_UPDATE_ID, DEMO_VERSION_ID};
 pub use errors::UsageError;
-pub use start::{Command, DeployArgs, StartJob, Until};
 
 use crate::secret::Secret;
 use clap::error::ErrorKind;

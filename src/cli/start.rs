@@ -227,7 +227,9 @@ impl Command {
                 job: StartJob::Update { source, .. },
             }
             | Self::Deploy(DeployArgs { source, .. }) => source.url.as_ref(),
-            _ => None,
+            Self::Start {
+                job: StartJob::Diff { .. } | StartJob::Version { .. },
+            } => None,
         }
     }
 

@@ -293,7 +293,9 @@ impl Reporter for LogReporter {
 }
 
 impl LogReporter {
-    /// A reporter that logs to whatever subscriber is in force (see [`init`]), without a bar.
+    /// A reporter that logs to whatever subscriber is in force (see [`init`]), without a bar:
+    /// for the tests, which install their own.
+    #[cfg(feature = "test-support")]
     pub fn plain_lines() -> Self {
         Self::new(None)
     }

@@ -203,7 +203,7 @@ fn replace(path: &Path, contents: &[u8]) -> std::io::Result<()> {
             .open(&temp)
         {
             Ok(file) => break (temp, file),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
             Err(e) => return Err(e),
         }
     };

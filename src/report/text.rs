@@ -304,7 +304,6 @@ fn job_words(finished: &Finished) -> (String, String) {
             let error = start_words(job, why);
             (error.clone(), error)
         }
-        End::DryRun => (String::new(), "dry run: nothing was sent".to_owned()),
         End::TimedOut | End::RetryAfterPastDeadline(_) => {
             let limit = human(finished.timeout);
             let why = match &finished.end {

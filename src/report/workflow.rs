@@ -54,7 +54,6 @@ pub fn add_mask(secret: &str) {
 pub enum Level {
     Error,
     Warning,
-    Notice,
 }
 
 /// An annotation: `::error title=…::message`.
@@ -62,7 +61,6 @@ pub fn annotation(level: Level, title: &str, message: &str) -> String {
     let name = match level {
         Level::Error => "error",
         Level::Warning => "warning",
-        Level::Notice => "notice",
     };
     format!(
         "::{name} title={}::{}",

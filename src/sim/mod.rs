@@ -420,7 +420,7 @@ fn installs_reply(version: u64, machines: &[Duration], t: Duration) -> Reply {
             } else {
                 (4, (t.as_secs_f64() / done_at.as_secs_f64() * 100.0) as u8)
             };
-            let eta = now + (*done_at - t).as_secs_f64().round() as i64;
+            let eta = now + done_at.saturating_sub(t).as_secs_f64().round() as i64;
             install_entry(1000 + i as u64, version, state, progress, now, Some(eta))
         })
         .collect();

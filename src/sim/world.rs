@@ -118,7 +118,8 @@ impl World {
         if let Some(diff) = image.locked_by_diff {
             made.push(Made {
                 job: JobRef::new(JobKind::ImageDiff, diff.to_string()),
-                at: now - Duration::from_secs(3600),
+                // A machine booted less than an hour ago has no instant an hour back.
+                at: now.checked_sub(Duration::from_secs(3600)).unwrap_or(now),
                 takes: Duration::from_secs(60),
                 changes: 3,
                 closed: false,
