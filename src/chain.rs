@@ -5,53 +5,29 @@
 use crate::kind::{JobKind, JobRef};
 use crate::secret::Secret;
 
-/// One step of the deploy chain, in order: update → diff → version → installs or rollout.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Step {
-    Update,
-    Diff,
-    Version,
-    Installs,
-    Rollout,
-}
+/// One step of the deploy chain, in order: update → diff → version → installs or rollout. A
+/// step is the kind of job it waits on: a new kind is a new step with nothing to mirror, and
+/// every place that must say what a step means fails to compile until it does.
+pub type Step = JobKind;
 
-impl Step {
+impl JobKind {
     /// The `step` key's word.
-    pub fn name(self) -> &'static str {
+    pub fn step_name(self) -> &'static str {
         match self {
-            Self::Update => "update",
-            Self::Diff => "diff",
-            Self::Version => "version",
-            Self::Installs => "installs",
+            Self::ImageUpdate => "update",
+            Self::ImageDiff => "diff",
+            Self::ImageVersion => "version",
+            Self::Install => "installs",
             Self::Rollout => "rollout",
-        }
-    }
-
-    /// The kind of job the step waits on.
-    pub fn kind(self) -> JobKind {
-        match self {
-            Self::Update => JobKind::ImageUpdate,
-            Self::Diff => JobKind::ImageDiff,
-            Self::Version => JobKind::ImageVersion,
-            Self::Installs => JobKind::Install,
-            Self::Rollout => JobKind::Rollout,
-        }
-    }
-
-    /// The step a job belongs to.
-    pub fn of(kind: JobKind) -> Self {
-        match kind {
-            JobKind::ImageUpdate => Self::Update,
-            JobKind::ImageDiff => Self::Diff,
-            JobKind::ImageVersion => Self::Version,
-            JobKind::Install => Self::Installs,
-            JobKind::Rollout => Self::Rollout,
         }
     }
 
     /// Steps that create their job (the others watch what the version started).
     pub fn creates(self) -> bool {
-        matches!(self, Self::Update | Self::Diff | Self::Version)
+        match self {
+            Self::ImageUpdate | Self::ImageDiff | Self::ImageVersion => true,
+            Self::Install | Self::Rollout => false,
+        }
     }
 }
 
@@ -79,12 +55,12 @@ impl Ids {
     /// The job of a step that makes one, if its ID is known.
     pub fn job(&self, step: Step) -> Option<JobRef> {
         let id = match step {
-            Step::Update => self.update.as_ref(),
-            Step::Diff => self.diff.as_ref(),
-            Step::Version => self.version.as_ref(),
-            Step::Installs | Step::Rollout => None,
+            Step::ImageUpdate => self.update.as_ref(),
+            Step::ImageDiff => self.diff.as_ref(),
+            Step::ImageVersion => self.version.as_ref(),
+            Step::Install | Step::Rollout => None,
         }?;
-        Some(JobRef::new(step.kind(), id.clone()))
+        Some(JobRef::new(step, id.clone()))
     }
 
     /// These IDs, with `other`'s where these have none.
@@ -112,7 +88,7 @@ impl Plan {
     /// and the rollout, those of the version made and of the image.
     pub fn job(&self, step: Step, ids: &Ids) -> Option<JobRef> {
         match step {
-            Step::Installs => ids
+            Step::Install => ids
                 .version
                 .clone()
                 .map(|id| JobRef::new(JobKind::Install, id)),

@@ -166,7 +166,7 @@ where
             reporters.on_event(&Event::DryRun {
                 requests: &requests,
             });
-            let known: Vec<_> = [Step::Update, Step::Diff, Step::Version]
+            let known: Vec<_> = [Step::ImageUpdate, Step::ImageDiff, Step::ImageVersion]
                 .into_iter()
                 .filter_map(|step| plan.known.job(step))
                 .collect();

@@ -43,7 +43,7 @@ where
     C: Future<Output = Signal>,
 {
     let started = Instant::now();
-    let earlier: Vec<JobRef> = [Step::Update, Step::Diff, Step::Version]
+    let earlier: Vec<JobRef> = [Step::ImageUpdate, Step::ImageDiff, Step::ImageVersion]
         .into_iter()
         .filter(|step| !plan.steps.contains(step))
         .filter_map(|step| plan.known.job(step))
@@ -105,7 +105,7 @@ pub fn dry_run(client: &Client, asid: &str, plan: &Plan) -> Vec<String> {
             continue;
         };
         if step.creates() && plan.known.job(step).is_none() {
-            if step != Step::Version
+            if step != Step::ImageVersion
                 && let (Some(game), Some(image)) = (&plan.game_id, &plan.image_id)
             {
                 let url = client.options_url(game, image);
@@ -133,10 +133,10 @@ fn change(plan: &Plan, step: Step, diff_id: &str) -> Option<Change> {
     let image = plan.image_id.as_deref().unwrap_or_default();
     let machine = plan.machine_id.as_deref().unwrap_or_default();
     Some(match step {
-        Step::Update => Change::create_update(image, machine, &plan.desc, plan.url.clone()),
-        Step::Diff => Change::create_diff(image, machine),
-        Step::Version => Change::create_version(diff_id, plan.restart, plan.full),
-        Step::Installs | Step::Rollout => return None,
+        Step::ImageUpdate => Change::create_update(image, machine, &plan.desc, plan.url.clone()),
+        Step::ImageDiff => Change::create_diff(image, machine),
+        Step::ImageVersion => Change::create_version(diff_id, plan.restart, plan.full),
+        Step::Install | Step::Rollout => return None,
     })
 }
 
@@ -199,12 +199,12 @@ where
         }
         let mut finished = self.wait_on(job.clone()).await;
         let empty = finished.last.as_ref().and_then(|s| s.changes) == Some(0);
-        if matches!(finished.end, End::Completed) && step == Step::Diff && empty {
+        if matches!(finished.end, End::Completed) && step == Step::ImageDiff && empty {
             self.reporter.on_event(&Event::NoChanges {
                 diff: &job,
                 full: self.plan.full,
             });
-            let versions_next = self.plan.steps.contains(&Step::Version);
+            let versions_next = self.plan.steps.contains(&Step::ImageVersion);
             if versions_next && !self.plan.full {
                 finished.end = End::Start(StartError::NoChanges { diff: job });
             }
@@ -249,7 +249,7 @@ where
         if let End::Cancelled(signal) = end {
             self.signal = Some(signal);
         }
-        let finished = self.ended(JobRef::new(step.kind(), ""), end);
+        let finished = self.ended(JobRef::new(step, ""), end);
         self.finished.push(finished);
         false
     }
@@ -274,7 +274,7 @@ where
     /// outcome by reading state.
     async fn create(&mut self, step: Step) -> Result<JobRef, End> {
         let plan = self.plan;
-        if step != Step::Version
+        if step != Step::ImageVersion
             && let (Some(game), Some(image)) = (plan.game_id.clone(), plan.image_id.clone())
             && let Some(lock) = self
                 .options(&game, &image)
@@ -285,7 +285,7 @@ where
             self.unlock(lock, &game, &image).await?;
         }
         let diff = self.ids.diff.clone();
-        if step == Step::Version && diff.is_none() {
+        if step == Step::ImageVersion && diff.is_none() {
             return Err(End::Start(StartError::Missing("the diff's ID (--diff-id)")));
         }
         let change = change(plan, step, diff.as_deref().unwrap_or_default())
@@ -298,7 +298,7 @@ where
         let sent_at = unix_now();
         let sent = self.send(change).await;
         match sent {
-            Sent::Done { id } => Ok(JobRef::new(step.kind(), id)),
+            Sent::Done { id } => Ok(JobRef::new(step, id)),
             Sent::Refused {
                 lock: Some(lock), ..
             } => Err(End::Start(StartError::Locked {
@@ -319,7 +319,7 @@ where
 
     /// A lock held by a job of this chain (the update it made, now complete) is no obstacle.
     fn is_own(&self, lock: &JobRef) -> bool {
-        [Step::Update, Step::Diff]
+        [Step::ImageUpdate, Step::ImageDiff]
             .into_iter()
             .filter_map(|step| self.ids.job(step))
             .any(|own| own == *lock)
@@ -368,7 +368,7 @@ where
         // The server's clock runs this far ahead of ours.
         let offset = options.server_time.map_or(0, |server| server - unix_now());
         let lock = options.lock;
-        if step == Step::Version {
+        if step == Step::ImageVersion {
             let diff = JobRef::new(
                 JobKind::ImageDiff,
                 self.ids.diff.clone().unwrap_or_default(),
@@ -381,7 +381,7 @@ where
         let Some(lock) = lock else {
             return unknown(Found::Nothing);
         };
-        if lock.kind != step.kind() || self.is_own(&lock) {
+        if lock.kind != step || self.is_own(&lock) {
             return unknown(Found::Other(lock));
         }
         let created = match self.status(&lock).await {

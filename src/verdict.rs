@@ -45,7 +45,7 @@ pub fn conclude(run: &GateRun, simulated: bool) -> Verdict {
         update_id: kind::update_ids(jobs()),
         diff_id: ids_of(jobs(), JobKind::ImageDiff),
         image_version_id: ids_of(jobs(), JobKind::ImageVersion),
-        step: run.step.map(Step::name).unwrap_or_default().to_owned(),
+        step: run.step.map(Step::step_name).unwrap_or_default().to_owned(),
         locked_by: locked_by.map(|lock| lock.reference()).unwrap_or_default(),
         state_id: last.and_then(|s| s.state_id),
         state: last.map(|s| s.state_label().to_owned()).unwrap_or_default(),
@@ -122,7 +122,7 @@ pub fn checkpoint(
         simulated,
         diff_id: ids_of(jobs(), JobKind::ImageDiff),
         image_version_id: ids_of(jobs(), JobKind::ImageVersion),
-        step: step.name().to_owned(),
+        step: step.step_name().to_owned(),
         jobs: rows,
         ..Summary::default()
     }

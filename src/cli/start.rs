@@ -281,12 +281,12 @@ impl StartJob {
                 lock,
                 ..
             } => {
-                let mut plan = base("start update", vec![Step::Update], image, lock, demo)?;
+                let mut plan = base("start update", vec![Step::ImageUpdate], image, lock, demo)?;
                 source.apply(&mut plan)?;
                 Ok(plan)
             }
             Self::Diff { image, lock, .. } => {
-                base("start diff", vec![Step::Diff], image, lock, demo)
+                base("start diff", vec![Step::ImageDiff], image, lock, demo)
             }
             Self::Version {
                 diff_id,
@@ -301,7 +301,7 @@ impl StartJob {
                 })?;
                 Ok(Plan {
                     command: "start version",
-                    steps: vec![Step::Version],
+                    steps: vec![Step::ImageVersion],
                     image_id: id(image_id, "--image-id (CLANFORGE_IMAGE_ID)")?,
                     machine_id: None,
                     game_id: id(game_id, "--game-id (CLANFORGE_GAME_ID)")?,
@@ -323,11 +323,11 @@ impl StartJob {
 impl DeployArgs {
     fn plan(&self, demo: bool) -> Result<Plan, UsageError> {
         let last = match self.until {
-            Until::Version => Step::Version,
-            Until::Installs => Step::Installs,
+            Until::Version => Step::ImageVersion,
+            Until::Installs => Step::Install,
             Until::Rollout => Step::Rollout,
         };
-        let mut steps = vec![Step::Update, Step::Diff, Step::Version, last];
+        let mut steps = vec![Step::ImageUpdate, Step::ImageDiff, Step::ImageVersion, last];
         steps.dedup();
         let mut plan = base("deploy", steps, &self.image, &self.lock, demo)?;
         self.source.apply(&mut plan)?;
@@ -351,7 +351,7 @@ impl DeployArgs {
             }
         }
         // A step made means every step before it is done: start at the latest one made.
-        let latest = [Step::Version, Step::Diff, Step::Update]
+        let latest = [Step::ImageVersion, Step::ImageDiff, Step::ImageUpdate]
             .into_iter()
             .find(|&step| known.job(step).is_some());
         if let Some(latest) = latest {

@@ -5,7 +5,7 @@
 use super::LogMode;
 use super::text::{count, describe, human, poll_error};
 use crate::api::PollError;
-use crate::chain::{IfLocked, Step};
+use crate::chain::IfLocked;
 use crate::event::{Event, Report, ReportError, Reporter};
 use crate::job::{JobStatus, Phase, unix_now};
 use crate::kind::{JobKind, JobRef};
@@ -186,15 +186,15 @@ impl Reporter for LogReporter {
                 self.step = Some((*index, *total));
                 match job {
                     Some(job) if step.creates() => info!(
-                        step = step.name(),
+                        step = step.step_name(),
                         "{}made already (given or resumed): waiting on it, not creating another",
                         self.prefix(job)
                     ),
-                    Some(job) => info!(step = step.name(), "{}waiting", self.prefix(job)),
+                    Some(job) => info!(step = step.step_name(), "{}waiting", self.prefix(job)),
                     None => info!(
-                        step = step.name(),
+                        step = step.step_name(),
                         "[{index}/{total}] {}: creating it",
-                        step.name()
+                        step.step_name()
                     ),
                 }
             }
@@ -202,9 +202,9 @@ impl Reporter for LogReporter {
                 self.line();
                 let (index, total) = self.step.unwrap_or((1, 1));
                 info!(
-                    step = step.name(),
+                    step = step.step_name(),
                     "[{index}/{total}] {}: {request} (changes state: sent once, never retried)",
-                    step.name()
+                    step.step_name()
                 );
             }
             Event::Created { job, .. } => {
@@ -412,12 +412,16 @@ impl LogReporter {
 
 /// A job as a step's line names it: "diff 218595", "installs of version 5003".
 fn step_job(job: &JobRef) -> String {
-    let step = Step::of(job.kind);
+    let step = job.kind.step_name();
     match job.kind {
         JobKind::Install => format!("installs of version {}", job.id),
         JobKind::Rollout => format!("rollout of image {}", job.id),
-        _ if job.id.is_empty() => step.name().to_owned(),
-        _ => format!("{} {}", step.name(), job.id),
+        JobKind::ImageUpdate | JobKind::ImageDiff | JobKind::ImageVersion if job.id.is_empty() => {
+            step.to_owned()
+        }
+        JobKind::ImageUpdate | JobKind::ImageDiff | JobKind::ImageVersion => {
+            format!("{step} {}", job.id)
+        }
     }
 }
 

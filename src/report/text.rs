@@ -112,11 +112,11 @@ fn chain_words(
     let error = if error.is_empty() {
         String::new()
     } else {
-        format!("{} step: {error}", step.name())
+        format!("{} step: {error}", step.step_name())
     };
     let message = format!(
         "stopped at the {} step {after} ({}): {message}",
-        step.name(),
+        step.step_name(),
         steps.join(" → ")
     );
     (error, message)
