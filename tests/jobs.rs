@@ -459,7 +459,7 @@ fn many_jobs_cost_no_more_requests_than_each_alone_and_never_burst() {
     );
     // The gap counts from the answer to the next request: at the server, request to request,
     // it is at least as long (less the clock's reading of the two arrivals, under 1 ms).
-    let least = MIN_GAP - Duration::from_millis(1);
+    let least = MIN_GAP.saturating_sub(Duration::from_millis(1));
     for pair in requests.windows(2) {
         let gap = pair[1].at - pair[0].at;
         assert!(gap >= least, "two requests {gap:?} apart");
