@@ -5,7 +5,7 @@
 use super::LogMode;
 use super::text::{count, describe, human, poll_error};
 use crate::api::PollError;
-use crate::chain::IfLocked;
+use crate::chain::{IfLocked, Step};
 use crate::event::{Event, Report, ReportError, Reporter};
 use crate::job::{JobStatus, Phase, unix_now};
 use crate::kind::{JobKind, JobRef};
@@ -125,24 +125,7 @@ impl Reporter for LogReporter {
                 jobs,
                 urls,
                 timeout,
-            } => {
-                self.line();
-                self.many = jobs.len() > 1;
-                match (jobs, urls) {
-                    ([job], [url]) => {
-                        info!(job = %job.reference(), "waiting up to {} on {job} ({url})", human(*timeout));
-                    }
-                    _ => {
-                        let refs: Vec<String> = jobs.iter().map(JobRef::reference).collect();
-                        info!(
-                            "waiting up to {} on {} jobs: {}",
-                            human(*timeout),
-                            jobs.len(),
-                            refs.join(", ")
-                        );
-                    }
-                }
-            }
+            } => self.started(jobs, urls, *timeout),
             Event::Polled { job, status, poll } => {
                 let shown = (status.state_label().to_owned(), status.progress);
                 if self.last.get(*job) == Some(&shown) {
@@ -153,20 +136,7 @@ impl Reporter for LogReporter {
                 }
             }
             Event::Tick => self.heartbeat(0),
-            Event::UnknownState { job, status } => {
-                self.line();
-                warn!(
-                    state_id = status.state_id,
-                    "{}the API reports a job state this gate does not know ({}{}); waiting on \
-                     until it ends or the deadline passes",
-                    self.prefix(job),
-                    status.state_label(),
-                    status
-                        .state_id
-                        .map(|id| format!(", jobstateid {id}"))
-                        .unwrap_or_default()
-                );
-            }
+            Event::UnknownState { job, status } => self.unknown_state(job, status),
             Event::Settling { job, settle } => {
                 self.line();
                 info!(
@@ -181,23 +151,7 @@ impl Reporter for LogReporter {
                 total,
                 step,
                 job,
-            } => {
-                self.line();
-                self.step = Some((*index, *total));
-                match job {
-                    Some(job) if step.creates() => info!(
-                        step = step.step_name(),
-                        "{}made already (given or resumed): waiting on it, not creating another",
-                        self.prefix(job)
-                    ),
-                    Some(job) => info!(step = step.step_name(), "{}waiting", self.prefix(job)),
-                    None => info!(
-                        step = step.step_name(),
-                        "[{index}/{total}] {}: creating it",
-                        step.step_name()
-                    ),
-                }
-            }
+            } => self.step(*index, *total, *step, *job),
             Event::Creating { step, request } => {
                 self.line();
                 let (index, total) = self.step.unwrap_or((1, 1));
@@ -224,17 +178,7 @@ impl Reporter for LogReporter {
                 lock,
                 image,
                 if_locked,
-            } => {
-                self.line();
-                let what = match (if_locked, lock.kind) {
-                    (IfLocked::Wait, _) => "waiting until nothing locks it (--if-locked wait)",
-                    (IfLocked::Reject, JobKind::ImageDiff) => {
-                        "rejecting that diff once it has ended (--if-locked reject)"
-                    }
-                    _ => "stopping (--if-locked fail)",
-                };
-                warn!(locked_by = %lock.reference(), "image {image} is locked by {lock}: {what}");
-            }
+            } => self.locked(lock, image, *if_locked),
             Event::Unlocked { image } => {
                 self.line();
                 info!("image {image} is no longer locked");
@@ -243,18 +187,7 @@ impl Reporter for LogReporter {
                 self.line();
                 warn!("rejected {diff} (reinstall=0): it no longer locks the image");
             }
-            Event::NoChanges { diff, full } => {
-                self.line();
-                let next = if *full {
-                    "--full: a full version is packaged all the same"
-                } else {
-                    "a version of it needs --full"
-                };
-                warn!(
-                    "{}{diff} found no changes (nothing added, modified or removed); {next}",
-                    self.prefix(diff)
-                );
-            }
+            Event::NoChanges { diff, full } => self.no_changes(diff, *full),
             Event::DryRun { requests } => {
                 self.line();
                 info!("dry run: these requests would go out, in order; none is sent");
@@ -313,6 +246,83 @@ impl LogReporter {
 
     fn line(&mut self) {
         self.last_line = Instant::now();
+    }
+
+    fn started(&mut self, jobs: &[JobRef], urls: &[String], timeout: Duration) {
+        self.line();
+        self.many = jobs.len() > 1;
+        match (jobs, urls) {
+            ([job], [url]) => {
+                info!(job = %job.reference(), "waiting up to {} on {job} ({url})", human(timeout));
+            }
+            _ => {
+                let refs: Vec<String> = jobs.iter().map(JobRef::reference).collect();
+                info!(
+                    "waiting up to {} on {} jobs: {}",
+                    human(timeout),
+                    jobs.len(),
+                    refs.join(", ")
+                );
+            }
+        }
+    }
+
+    fn unknown_state(&mut self, job: &JobRef, status: &JobStatus) {
+        self.line();
+        warn!(
+            state_id = status.state_id,
+            "{}the API reports a job state this gate does not know ({}{}); waiting on until it \
+             ends or the deadline passes",
+            self.prefix(job),
+            status.state_label(),
+            status
+                .state_id
+                .map(|id| format!(", jobstateid {id}"))
+                .unwrap_or_default()
+        );
+    }
+
+    fn step(&mut self, index: usize, total: usize, step: Step, job: Option<&JobRef>) {
+        self.line();
+        self.step = Some((index, total));
+        match job {
+            Some(job) if step.creates() => info!(
+                step = step.step_name(),
+                "{}made already (given or resumed): waiting on it, not creating another",
+                self.prefix(job)
+            ),
+            Some(job) => info!(step = step.step_name(), "{}waiting", self.prefix(job)),
+            None => info!(
+                step = step.step_name(),
+                "[{index}/{total}] {}: creating it",
+                step.step_name()
+            ),
+        }
+    }
+
+    fn locked(&mut self, lock: &JobRef, image: &str, if_locked: IfLocked) {
+        self.line();
+        let what = match (if_locked, lock.kind) {
+            (IfLocked::Wait, _) => "waiting until nothing locks it (--if-locked wait)",
+            (IfLocked::Reject, JobKind::ImageDiff) => {
+                "rejecting that diff once it has ended (--if-locked reject)"
+            }
+            _ => "stopping (--if-locked fail)",
+        };
+        warn!(locked_by = %lock.reference(), "image {image} is locked by {lock}: {what}");
+    }
+
+    fn no_changes(&mut self, diff: &JobRef, full: bool) {
+        self.line();
+        let next = if full {
+            "--full: a full version is packaged all the same"
+        } else {
+            "a version of it needs --full"
+        };
+        warn!(
+            "{}{diff} found no changes (nothing added, modified or removed); {next}",
+            self.prefix(diff)
+        );
     }
 
     /// A transient failure, and when the next try comes.
