@@ -113,15 +113,8 @@ impl Cli {
     }
 
     pub(super) fn usage(&self, message: String) -> Usage {
-        let url = self.run_command().and_then(Command::url);
         Usage {
             outputs: self.outputs(),
-            secrets: [&self.access_key, &self.secret_key]
-                .into_iter()
-                .flatten()
-                .cloned()
-                .chain(url.map(crate::api::change::url_secrets).unwrap_or_default())
-                .collect(),
             update_id: self.update_id.clone().unwrap_or_default(),
             demo: self.demo,
             message,

@@ -62,29 +62,53 @@ pub(super) fn lenient(args: &[OsString], error: &clap::Error) -> Usage {
     }
     Usage {
         outputs,
-        secrets: ["access_key", "secret_key"]
-            .into_iter()
-            .filter_map(text)
-            .filter(|key| !key.is_empty())
-            .map(Secret::new)
-            .chain(
-                text("url")
-                    .into_iter()
-                    .chain(
-                        args.iter()
-                            .filter_map(|arg| credential_url(&arg.to_string_lossy())),
-                    )
-                    .filter(|url| !url.is_empty())
-                    .map(Secret::new)
-                    .collect::<Vec<_>>()
-                    .iter()
-                    .flat_map(crate::api::change::url_secrets),
-            )
-            .collect(),
         update_id: text("update_id").unwrap_or_default(),
         demo: flag("demo") && !Flag::of("demo").is_some_and(|f| f.env_says_false()),
         message,
     }
+}
+
+/// Every secret the command line gives, valid or not, so that it is masked all the same: the
+/// keys and the update URL (with each of its parts) from their flags or variables, and any
+/// argument that looks like a URL with credentials, wherever it stands.
+pub(super) fn secrets(args: &[OsString]) -> Vec<Secret> {
+    let matches = loosen(Cli::command())
+        .ignore_errors(true)
+        .try_get_matches_from(args)
+        .unwrap_or_default();
+    let mut levels = vec![&matches];
+    while let Some((_, sub)) = levels[levels.len() - 1].subcommand() {
+        levels.push(sub);
+    }
+    let text = |id: &str| {
+        levels
+            .iter()
+            .rev()
+            .find_map(|m| m.try_get_one::<OsString>(id).ok().flatten().cloned())
+            .or_else(|| Flag::of(id).and_then(|flag| flag.find(args)))
+            .map(|v| v.to_string_lossy().trim().to_owned())
+    };
+    let keys = ["access_key", "secret_key"]
+        .into_iter()
+        .filter_map(text)
+        .filter(|key| !key.is_empty())
+        .map(Secret::new);
+    let urls: Vec<Secret> = text("url")
+        .into_iter()
+        .chain(
+            args.iter()
+                .filter_map(|arg| credential_url(&arg.to_string_lossy())),
+        )
+        .filter(|url| !url.is_empty())
+        .map(Secret::new)
+        .collect();
+    let mut secrets: Vec<Secret> = Vec::new();
+    for secret in keys.chain(urls.iter().flat_map(crate::api::change::url_secrets)) {
+        if !secrets.contains(&secret) {
+            secrets.push(secret);
+        }
+    }
+    secrets
 }
 
 /// One flag as the command line and the environment may give it.

@@ -35,8 +35,6 @@ pub struct Outputs {
 #[derive(Debug)]
 struct Usage {
     pub outputs: Outputs,
-    /// Every key given, valid or not: masked all the same.
-    pub secrets: Vec<Secret>,
     /// The update ID as given, for the result.
     pub update_id: String,
     pub demo: bool,
@@ -58,23 +56,29 @@ pub struct Parsed {
     pub config: Result<Config, String>,
 }
 
-impl From<Usage> for Parsed {
-    fn from(usage: Usage) -> Self {
+impl Parsed {
+    /// A command line that can't run. `secrets`: every one it gives ([`lenient::secrets`]).
+    fn refused(usage: Usage, secrets: Vec<Secret>) -> Self {
         Self {
             outputs: usage.outputs,
-            secrets: usage.secrets,
+            secrets,
             update_id: usage.update_id,
             demo: usage.demo,
             config: Err(usage.message),
         }
     }
-}
 
-impl From<(Outputs, Config)> for Parsed {
-    fn from((outputs, config): (Outputs, Config)) -> Self {
+    /// A run. Its secrets: every one the command line gives, and those read from the files it
+    /// names (`--secret-key-file`, `--url-file`).
+    fn ready(outputs: Outputs, config: Config, mut secrets: Vec<Secret>) -> Self {
+        for secret in config.secrets() {
+            if !secrets.contains(&secret) {
+                secrets.push(secret);
+            }
+        }
         Self {
             outputs,
-            secrets: config.secrets(),
+            secrets,
             update_id: config.update_ids(),
             demo: config.demo(),
             config: Ok(config),
@@ -95,6 +99,9 @@ where
         args.remove(1);
         args.push("--help".into());
     }
+    // Found once, the same way on every path: what is given (flags, variables, anything that
+    // looks like a URL with credentials), whether clap takes the line or not.
+    let secrets = lenient::secrets(&args);
     match Cli::try_parse_from(&args) {
         Ok(Cli {
             command: Some(Sub::Completions { shell }),
@@ -106,15 +113,15 @@ where
             Ok(match cli.config() {
                 Ok(mut config) => {
                     config.warnings = flag_secrets(&args);
-                    (cli.outputs(), config).into()
+                    Parsed::ready(cli.outputs(), config, secrets)
                 }
-                Err(e) => cli.usage(e.to_string()).into(),
+                Err(e) => Parsed::refused(cli.usage(e.to_string()), secrets),
             })
         }
         Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
             Err(Shown::Clap(e))
         }
-        Err(e) => Ok(lenient::lenient(&args, &e).into()),
+        Err(e) => Ok(Parsed::refused(lenient::lenient(&args, &e), secrets)),
     }
 }
 

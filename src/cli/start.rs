@@ -219,20 +219,6 @@ impl Command {
         }
     }
 
-    /// The update URL, if one is given on the command line or in the environment (not a file):
-    /// masked even when the command line is refused.
-    pub fn url(&self) -> Option<&Secret> {
-        match self {
-            Self::Start {
-                job: StartJob::Update { source, .. },
-            }
-            | Self::Deploy(DeployArgs { source, .. }) => source.url.as_ref(),
-            Self::Start {
-                job: StartJob::Diff { .. } | StartJob::Version { .. },
-            } => None,
-        }
-    }
-
     /// Any flag that names a real image or job, for `--demo`'s refusal.
     pub fn real_flag(&self) -> Option<&'static str> {
         let given = |v: &Option<String>| v.as_deref().is_some_and(|v| !v.trim().is_empty());
