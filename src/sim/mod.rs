@@ -9,7 +9,9 @@ mod http;
 mod world;
 
 pub use http::SimServer;
-pub use world::{CreateFault, Image};
+#[cfg(feature = "test-support")]
+pub use world::CreateFault;
+pub use world::Image;
 
 use crate::job::{JobState, unix_now};
 use crate::kind::{JobKind, JobRef};
@@ -67,15 +69,20 @@ pub enum Reply {
         body: Vec<u8>,
     },
     /// Read the request, then never answer.
+    #[cfg(feature = "test-support")]
     Hang,
     /// Read the request, then close the connection with a reset.
+    #[cfg(feature = "test-support")]
     Reset,
     /// Send the head and half the body of `reply`, then close.
+    #[cfg(feature = "test-support")]
     CloseMidBody(Box<Reply>),
     /// Send `reply` one byte at a time, `every` apart.
+    #[cfg(feature = "test-support")]
     Trickle { reply: Box<Reply>, every: Duration },
     /// A 200 whose body is `bytes` of spaces, streamed without holding it in memory; with
     /// `content_length: false` the body simply runs until the connection closes.
+    #[cfg(feature = "test-support")]
     Huge { bytes: usize, content_length: bool },
     /// A 200 answer in Clanforge's shape, for the job that was asked about (its ID echoed).
     Status { state_id: i64, progress: u8 },
@@ -124,7 +131,9 @@ impl Reply {
                     None,
                 ))
             }
+            #[cfg(feature = "test-support")]
             Self::CloseMidBody(inner) => Self::CloseMidBody(Box::new(inner.render(job))),
+            #[cfg(feature = "test-support")]
             Self::Trickle { reply, every } => Self::Trickle {
                 reply: Box::new(reply.render(job)),
                 every,

@@ -15,7 +15,8 @@ use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-/// What goes wrong with a create (the first of its kind in a run).
+/// What goes wrong with a create (the first of its kind in a run): the tests' faults.
+#[cfg(feature = "test-support")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CreateFault {
     /// The job is made, then the connection is reset before the answer.
@@ -26,6 +27,24 @@ pub enum CreateFault {
     ServerError,
     /// The job is made; the answer comes a second later.
     SlowAnswer,
+}
+
+#[cfg(feature = "test-support")]
+impl CreateFault {
+    /// What the gate gets instead of `answer`, for a fault that strikes once the job is made.
+    fn spoil(self, answer: Reply) -> Reply {
+        match self {
+            Self::LostAfter => Reply::Reset,
+            Self::SlowAnswer => Reply::Trickle {
+                reply: Box::new(answer),
+                every: Duration::from_millis(4),
+            },
+            Self::ServerError => {
+                Reply::http(502, "<html><body><h1>502 Bad Gateway</h1></body></html>")
+            }
+            Self::LostBefore => answer,
+        }
+    }
 }
 
 /// The image a deploy works on, and how its jobs behave.
@@ -46,6 +65,7 @@ pub struct Image {
     /// Diffs find no changes.
     pub empty_diff: bool,
     /// The first create of a kind meets this fault.
+    #[cfg(feature = "test-support")]
     pub faults: Vec<(JobKind, CreateFault)>,
     /// The image's default update source, with credentials, as `image/options` sends it.
     pub update_url: String,
@@ -65,12 +85,14 @@ impl Image {
             locked_by_diff: None,
             unlocks_after: None,
             empty_diff: false,
+            #[cfg(feature = "test-support")]
             faults: Vec::new(),
             update_url: "s3://SIMKEYID:sim%2Fsecret-in-url@sim-bucket/builds/?region=eu-west-1"
                 .into(),
         }
     }
 
+    #[cfg(feature = "test-support")]
     pub fn fault(mut self, kind: JobKind, fault: CreateFault) -> Self {
         self.faults.push((kind, fault));
         self
@@ -107,6 +129,7 @@ pub(super) struct World {
     started: Instant,
     next_id: u64,
     made: Vec<Made>,
+    #[cfg(feature = "test-support")]
     faults_left: Vec<(JobKind, CreateFault)>,
 }
 
@@ -126,6 +149,7 @@ impl World {
             });
         }
         Self {
+            #[cfg(feature = "test-support")]
             faults_left: image.faults.clone(),
             started: now,
             image,
@@ -197,16 +221,36 @@ impl World {
     }
 
     fn create(&mut self, kind: JobKind, query: &HashMap<String, String>, now: Instant) -> Reply {
-        let param = |name: &str| query.get(name).map(String::as_str).unwrap_or_default();
+        #[cfg(feature = "test-support")]
         let fault = self
             .faults_left
             .iter()
             .position(|(k, _)| *k == kind)
             .map(|i| self.faults_left.remove(i).1);
+        #[cfg(feature = "test-support")]
         if fault == Some(CreateFault::LostBefore) {
             return Reply::Reset;
         }
-        let refused = |message: &str| Reply::error(200, 1, message);
+        if let Err(refusal) = self.make(kind, query, now) {
+            return refusal;
+        }
+        let answer = Reply::json(self.body(self.made.last().expect("just made"), now));
+        #[cfg(feature = "test-support")]
+        if let Some(fault) = fault {
+            return fault.spoil(answer);
+        }
+        answer
+    }
+
+    /// Makes the job a create asks for, or the API's refusal.
+    fn make(
+        &mut self,
+        kind: JobKind,
+        query: &HashMap<String, String>,
+        now: Instant,
+    ) -> Result<(), Reply> {
+        let param = |name: &str| query.get(name).map(String::as_str).unwrap_or_default();
+        let refused = |message: &str| Err(Reply::error(200, 1, message));
         let (takes, changes) = match kind {
             JobKind::ImageUpdate | JobKind::ImageDiff => {
                 if param("imageid") != self.image_id() {
@@ -259,19 +303,7 @@ impl World {
             changes,
             closed: false,
         });
-        match fault {
-            Some(CreateFault::LostAfter) => Reply::Reset,
-            Some(CreateFault::SlowAnswer) => Reply::Trickle {
-                reply: Box::new(Reply::json(
-                    self.body(self.made.last().expect("just made"), now),
-                )),
-                every: Duration::from_millis(4),
-            },
-            Some(CreateFault::ServerError) => {
-                Reply::http(502, "<html><body><h1>502 Bad Gateway</h1></body></html>")
-            }
-            _ => Reply::json(self.body(self.made.last().expect("just made"), now)),
-        }
+        Ok(())
     }
 
     fn reject(&mut self, id: &str, now: Instant) -> Reply {
