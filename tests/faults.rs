@@ -24,6 +24,12 @@ struct Scenario {
     refused: bool,
     /// A `deploy` on this simulated image instead of a wait on the update.
     deploy: Option<Image>,
+    /// The requests the server must see, when the row says how many (`polls` agrees).
+    requests: Option<usize>,
+    /// A text the `error` key must hold.
+    error_has: Option<&'static str>,
+    /// The gate must end before the deadline (it gives up at once, not when time runs out).
+    before_deadline: bool,
 }
 
 fn replies(replies: Vec<Reply>) -> Scenario {
@@ -33,6 +39,9 @@ fn replies(replies: Vec<Reply>) -> Scenario {
         others: Vec::new(),
         refused: false,
         deploy: None,
+        requests: None,
+        error_has: None,
+        before_deadline: false,
     }
 }
 
@@ -56,6 +65,21 @@ impl Scenario {
 
     fn with(mut self, job: &'static str, replies: Vec<Reply>) -> Self {
         self.others.push((job, replies));
+        self
+    }
+
+    fn requests(mut self, n: usize) -> Self {
+        self.requests = Some(n);
+        self
+    }
+
+    fn error_has(mut self, text: &'static str) -> Self {
+        self.error_has = Some(text);
+        self
+    }
+
+    fn before_deadline(mut self) -> Self {
+        self.before_deadline = true;
         self
     }
 }
@@ -112,6 +136,23 @@ fn check(name: &str, logs: &[&str], exit: i32, scenario: Scenario) {
         gate = gate.flag(job);
     }
     let run = gate.run();
+    if let (Some(server), Some(n)) = (&server, scenario.requests) {
+        assert_eq!(server.requests().len(), n, "{name}: requests");
+        assert_eq!(run.result()["polls"], n, "{name}: polls");
+    }
+    if let Some(text) = scenario.error_has {
+        let error = run.result()["error"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        assert!(
+            error.contains(text),
+            "{name}: the error {error:?} lacks {text:?}"
+        );
+    }
+    if scenario.before_deadline {
+        assert!(run.elapsed < DEADLINE, "{name}: took {:?}", run.elapsed);
+    }
     // A create or a reject goes out at most once, whatever the fault.
     if let Some(server) = &server {
         let mut changes: Vec<String> = server
@@ -235,19 +276,19 @@ faults! {
     retry_after_past_the_deadline:
         "`Retry-After` that ends after the deadline" =>
         "gives up at once rather than idle until the deadline", logs ["the API asked for a 1h pause (Retry-After), past the 2.0s deadline"], exit 3,
-        replies(vec![Reply::http(503, "").with_header("Retry-After", "3600")]);
+        replies(vec![Reply::http(503, "").with_header("Retry-After", "3600")]).requests(1).before_deadline();
     connection_refused:
         "connection refused (nothing listening)" =>
         "warns and retries until the deadline", logs ["could not connect to 127.0.0.1:", "retrying in", "the 2.0s deadline (--timeout) passed"], exit 3,
-        Scenario { refused: true, ..replies(Vec::new()) };
+        Scenario { refused: true, ..replies(Vec::new()) }.error_has("could not connect");
     connection_reset_before_a_response:
         "connection reset before a response" =>
         "retries", logs ["Connection reset by peer", "retrying in", "completed"], exit 0,
-        replies(vec![Reply::Reset, status(5, 100)]);
+        replies(vec![Reply::Reset, status(5, 100)]).requests(2);
     connection_closed_mid_body:
         "connection closed mid-body" =>
         "retries", logs ["the connection broke while reading the answer", "retrying in", "completed"], exit 0,
-        replies(vec![Reply::CloseMidBody(Box::new(status(4, 50))), status(5, 100)]);
+        replies(vec![Reply::CloseMidBody(Box::new(status(4, 50))), status(5, 100)]).requests(2);
     a_response_that_never_comes:
         "a response that never comes" =>
         "the deadline cuts the request: exits within 1 s of `--timeout`", logs ["the 2.0s deadline (--timeout) passed"], exit 3,
@@ -255,7 +296,7 @@ faults! {
     a_request_that_hangs_once:
         "one request that hangs, then answers" =>
         "`--request-timeout` cuts it, the next poll succeeds", logs ["no answer within 300ms: raise --request-timeout if the API is this slow; retrying in", "completed"], exit 0,
-        replies(vec![Reply::Hang, status(5, 100)]).arg("--request-timeout", "300ms");
+        replies(vec![Reply::Hang, status(5, 100)]).arg("--request-timeout", "300ms").requests(2);
     a_body_sent_a_byte_a_second:
         "a body sent a byte a second" =>
         "the deadline cuts the request: exits within 1 s of `--timeout`", logs ["the 2.0s deadline (--timeout) passed"], exit 3,
@@ -264,11 +305,11 @@ faults! {
     truncated_json:
         "truncated JSON" =>
         "retries", logs ["unreadable answer (HTTP 200): the body is not JSON", "retrying in", "completed"], exit 0,
-        replies(vec![Reply::http(200, r#"{"jobstateid": 4, "jobprogr"#), status(5, 100)]);
+        replies(vec![Reply::http(200, r#"{"jobstateid": 4, "jobprogr"#), status(5, 100)]).requests(2);
     an_html_page_with_200:
         "an HTML page with status 200 (a captive proxy)" =>
         "retries", logs ["unreadable answer (HTTP 200): the body is not JSON", "Sign in", "retrying in", "completed"], exit 0,
-        replies(vec![Reply::http(200, "<!DOCTYPE html><title>Sign in</title>"), status(5, 100)]);
+        replies(vec![Reply::http(200, "<!DOCTYPE html><title>Sign in</title>"), status(5, 100)]).requests(2);
     a_64_mib_body_streamed:
         "a 64 MiB body without Content-Length" =>
         "stops reading at 1 MiB and retries; memory stays bounded", logs ["the answer is larger than 1048576 bytes; retrying in", "completed"], exit 0,
@@ -276,7 +317,7 @@ faults! {
     a_64_mib_body_announced:
         "a 64 MiB body with Content-Length" =>
         "refuses it unread and retries", logs ["the answer is larger than 1048576 bytes; retrying in", "completed"], exit 0,
-        replies(vec![Reply::Huge { bytes: 64 << 20, content_length: true }, status(5, 100)]);
+        replies(vec![Reply::Huge { bytes: 64 << 20, content_length: true }, status(5, 100)]).requests(2);
     numbers_as_strings_nulls_and_missing_fields:
         "numbers as strings, nulls, missing optional fields" =>
         "reads them as numbers or absent", logs ["Running, 10%", "completed (Completed)"], exit 0,
@@ -358,7 +399,8 @@ faults! {
     an_error_body:
         "`success: false` with an `error_message`" =>
         "exits 4 at once with the API's message", logs ["the API reported an error (error_code 1): image locked by diffid: 218595"], exit 4,
-        replies(vec![Reply::json(json!({"success": false, "error": true, "error_code": 1, "error_message": "image locked by diffid: 218595"}))]);
+        replies(vec![Reply::json(json!({"success": false, "error": true, "error_code": 1, "error_message": "image locked by diffid: 218595"}))])
+            .requests(1).error_has("the API reported an error (error_code 1): image locked by diffid: 218595");
     unauthorized:
         "401 Unauthorized" =>
         "exits 4 at once: check the keys and the ASID", logs ["(HTTP 401: Unauthorized): check --access-key, --secret-key and --asid"], exit 4,
@@ -366,11 +408,11 @@ faults! {
     forbidden:
         "403 Forbidden" =>
         "exits 4 at once: check the keys and the ASID", logs ["(HTTP 403: Forbidden): check --access-key, --secret-key and --asid"], exit 4,
-        replies(vec![Reply::error(403, 403, "Forbidden")]);
+        replies(vec![Reply::error(403, 403, "Forbidden")]).requests(1);
     not_found:
         "404 Not Found" =>
-        "exits 4 at once: check the job's ID and the ASID", logs ["(HTTP 404: not found): check the job's ID and --asid"], exit 4,
-        replies(vec![Reply::error(404, 404, "not found")]);
+        "exits 4 at once: check the job's ID and the ASID", logs ["no image update 424242", "(HTTP 404: not found): check the job's ID and --asid"], exit 4,
+        replies(vec![Reply::error(404, 404, "not found")]).requests(1);
     a_failed_job:
         "the job fails (`jobfailed`, state Failed or Squashed)" =>
         "exits 1 with the job's error", logs ["failed (state Failed, jobfailed set)", "disk full"], exit 1,
