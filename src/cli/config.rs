@@ -4,9 +4,9 @@
 use super::args::{BASE_URL, Cli, MAX_INTERVAL, MAX_TIMEOUT, Sub};
 use super::errors::UsageError;
 use super::start::{self, Command};
+use super::action::{Action, Api};
 use super::{Outputs, Usage};
 use crate::api::Credentials;
-use crate::chain::Plan;
 use crate::kind::{JobKind, JobRef};
 use crate::schedule::Policy;
 use crate::secret::Secret;
@@ -14,35 +14,6 @@ use crate::wait::Settings;
 use reqwest::Url;
 use std::path::Path;
 use std::time::Duration;
-
-/// What the gate is asked to do: one variant per subcommand, matched once in [`crate::main`].
-#[derive(Debug)]
-pub enum Action {
-    /// Wait on these jobs, in the order given, without repeats.
-    Wait(Vec<JobRef>),
-    /// `start` or `deploy`: create what the plan says, then wait on it.
-    Start(Plan),
-    /// `--dry-run`: print the requests the plan would send, and send none that changes state.
-    DryRun(Plan),
-}
-
-impl Action {
-    /// The plan of a start or a dry run.
-    pub fn plan(&self) -> Option<&Plan> {
-        match self {
-            Self::Wait(_) => None,
-            Self::Start(plan) | Self::DryRun(plan) => Some(plan),
-        }
-    }
-}
-
-/// Which API the gate talks to.
-#[derive(Debug, Clone)]
-pub enum Api {
-    Real(Url),
-    /// `--demo`: the embedded simulator, whose address is known only once it serves.
-    Demo,
-}
 
 /// A checked configuration: everything [`crate::main`] needs to run the gate.
 #[derive(Debug)]
@@ -217,21 +188,7 @@ impl Cli {
         if !self.demo {
             start::id(&Some(asid.clone()), "--asid (CLANFORGE_ASID)")?;
         }
-        let credentials = if self.demo {
-            Credentials {
-                access_key: Secret::new("demo"),
-                secret_key: Secret::new("demo"),
-            }
-        } else {
-            let secret_key = match &self.secret_key_file {
-                Some(path) => secret_from_file(path)?,
-                None => self.secret_key.clone(),
-            };
-            Credentials {
-                access_key: key(&self.access_key, "--access-key (CLANFORGE_ACCESS_KEY)")?,
-                secret_key: key(&secret_key, "--secret-key (CLANFORGE_SECRET_KEY)")?,
-            }
-        };
+        let credentials = self.credentials()?;
         let api = if self.demo {
             Api::Demo
         } else {
@@ -244,6 +201,54 @@ impl Cli {
             Some(path) => Some(read("--ca-cert (CLANFORGE_CA_CERT)", path)?),
             None => None,
         };
+        let policy = self.policy()?;
+        if self.settle_given && self.settle > self.timeout {
+            return Err(UsageError::SettleAboveTimeout {
+                settle: humantime::format_duration(self.settle).to_string(),
+                timeout: humantime::format_duration(self.timeout).to_string(),
+            });
+        }
+        Ok(Config {
+            action,
+            api,
+            asid,
+            credentials,
+            ca_cert,
+            settings: Settings {
+                timeout: self.timeout,
+                request_timeout: self.request_timeout,
+                stall_timeout: self.stall_timeout,
+                settle: self.settle,
+                fail_fast: !self.no_fail_fast,
+                max_failed_machines: self.max_failed_machines,
+                policy,
+                seed: None,
+            },
+            warnings: Vec::new(),
+        })
+    }
+
+    /// The keys: the demo's placeholders, or both given (the secret key perhaps from a file).
+    fn credentials(&self) -> Result<Credentials, UsageError> {
+        if self.demo {
+            Ok(Credentials {
+                access_key: Secret::new("demo"),
+                secret_key: Secret::new("demo"),
+            })
+        } else {
+            let secret_key = match &self.secret_key_file {
+                Some(path) => secret_from_file(path)?,
+                None => self.secret_key.clone(),
+            };
+            Ok(Credentials {
+                access_key: key(&self.access_key, "--access-key (CLANFORGE_ACCESS_KEY)")?,
+                secret_key: key(&secret_key, "--secret-key (CLANFORGE_SECRET_KEY)")?,
+            })
+        }
+    }
+
+    /// The polling policy, each duration within its limit.
+    fn policy(&self) -> Result<Policy, UsageError> {
         let (default_interval, default_max) = if self.demo {
             (Duration::from_secs(1), Duration::from_secs(3))
         } else {
@@ -270,41 +275,18 @@ impl Cli {
                 return Err(UsageError::TooLong { flag, max });
             }
         }
-        if self.settle_given && self.settle > self.timeout {
-            return Err(UsageError::SettleAboveTimeout {
-                settle: humantime::format_duration(self.settle).to_string(),
-                timeout: humantime::format_duration(self.timeout).to_string(),
-            });
-        }
         if interval > max_interval {
             return Err(UsageError::IntervalAboveCap {
                 interval: humantime::format_duration(interval).to_string(),
                 max: humantime::format_duration(max_interval).to_string(),
             });
         }
-        Ok(Config {
-            action,
-            api,
-            asid,
-            credentials,
-            ca_cert,
-            settings: Settings {
-                timeout: self.timeout,
-                request_timeout: self.request_timeout,
-                stall_timeout: self.stall_timeout,
-                settle: self.settle,
-                fail_fast: !self.no_fail_fast,
-                max_failed_machines: self.max_failed_machines,
-                policy: match self.fixed_interval {
-                    Some(every) => Policy::Fixed(every),
-                    None => Policy::Guided {
-                        interval,
-                        max: max_interval,
-                    },
-                },
-                seed: None,
+        Ok(match self.fixed_interval {
+            Some(every) => Policy::Fixed(every),
+            None => Policy::Guided {
+                interval,
+                max: max_interval,
             },
-            warnings: Vec::new(),
         })
     }
 }

@@ -2,6 +2,7 @@
 //! them into a [`Config`] ([`config`]); a command line clap refused is still read for its
 //! outputs and secrets ([`lenient`]). Every error names the flag (and variable) to fix.
 
+mod action;
 mod args;
 mod config;
 mod errors;
@@ -12,7 +13,8 @@ pub use args::{Cli, LogFormat, Sub};
 #[cfg(feature = "test-support")]
 pub use args::{MAX_INTERVAL, MAX_TIMEOUT};
 pub(crate) use args::{boolish, secret};
-pub use config::{Action, Api, Config, DEMO_UPDATE_ID, DEMO_VERSION_ID};
+pub use action::{Action, Api};
+pub use config::{Config, DEMO_UPDATE_ID, DEMO_VERSION_ID};
 pub use errors::UsageError;
 
 use crate::secret::Secret;
