@@ -237,22 +237,7 @@ impl Track {
         let status = match answer {
             Ok(status) => status,
             Err(error) if error.is_transient() => {
-                self.failures += 1;
-                let retry_after = error.retry_after();
-                self.retry_after = retry_after;
-                let next = self
-                    .schedule
-                    .next(Seen::Transient { retry_after }, now, deadline);
-                if let Next::At(at) = next {
-                    reporter.on_event(&Event::Retrying {
-                        job: &self.job,
-                        error: &error,
-                        failures: self.failures,
-                        wait: at - now,
-                    });
-                }
-                self.last_error = Some(error);
-                return Taken::Next(next);
+                return self.transient(error, now, deadline, reporter);
             }
             Err(error) => return Taken::Ended(End::Refused(error)),
         };
@@ -305,7 +290,46 @@ impl Track {
             progress: status.progress,
             eta_remaining: status.eta_remaining(unix_now()),
         };
-        let mut next = self.schedule.next(Seen::Status(observation), now, deadline);
+        let next = self.schedule.next(Seen::Status(observation), now, deadline);
+        self.bounded(next, phase, now, started, settings)
+    }
+
+    /// A transient failure: counted, reported, and retried on the schedule.
+    fn transient(
+        &mut self,
+        error: PollError,
+        now: Instant,
+        deadline: Instant,
+        reporter: &mut dyn Reporter,
+    ) -> Taken {
+        self.failures += 1;
+        let retry_after = error.retry_after();
+        self.retry_after = retry_after;
+        let next = self
+            .schedule
+            .next(Seen::Transient { retry_after }, now, deadline);
+        if let Next::At(at) = next {
+            reporter.on_event(&Event::Retrying {
+                job: &self.job,
+                error: &error,
+                failures: self.failures,
+                wait: at - now,
+            });
+        }
+        self.last_error = Some(error);
+        Taken::Next(next)
+    }
+
+    /// The schedule's next look, brought forward to the end of the settle period or of the
+    /// stall limit, whichever decides first; or the stall itself, once its limit has run out.
+    fn bounded(
+        &self,
+        mut next: Next,
+        phase: Phase,
+        now: Instant,
+        started: Instant,
+        settings: &Settings,
+    ) -> Taken {
         if self.settling && !self.seen_work {
             // Look again when the settle period ends: that look decides.
             if let Next::At(at) = &mut next {
