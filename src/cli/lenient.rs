@@ -14,30 +14,12 @@ use std::path::PathBuf;
 /// reading with nothing required and every value plain text, then the arguments themselves
 /// (`--flag VALUE`, `--flag=VALUE`), then the flag's variable.
 pub(super) fn lenient(args: &[OsString], error: &clap::Error) -> Usage {
-    let matches = loosen(Cli::command())
-        .ignore_errors(true)
-        .try_get_matches_from(args)
-        .unwrap_or_default();
-    // A flag after a subcommand is in that subcommand's matches (globals included): look from
-    // the innermost subcommand out.
-    let mut levels = vec![&matches];
-    while let Some((_, sub)) = levels[levels.len() - 1].subcommand() {
-        levels.push(sub);
-    }
-    let value = |id: &str| {
-        levels
-            .iter()
-            .rev()
-            .find_map(|m| m.try_get_one::<OsString>(id).ok().flatten().cloned())
-            .or_else(|| Flag::of(id).and_then(|flag| flag.find(args)))
-    };
-    let text = |id: &str| value(id).map(|v| v.to_string_lossy().trim().to_owned());
-    let flag = |id: &str| {
-        levels
-            .iter()
-            .any(|m| m.try_get_one::<bool>(id).ok().flatten() == Some(&true))
-            || Flag::of(id).is_some_and(|flag| flag.given(args))
-    };
+    let loose = Loose::read(args);
+    let (value, text, flag) = (
+        |id: &str| loose.value(id),
+        |id: &str| loose.text(id),
+        |id: &str| loose.flag(id),
+    );
     let outputs = Outputs {
         result_file: value("result_file").map(PathBuf::from),
         dotenv: value("dotenv").map(PathBuf::from),
@@ -72,22 +54,8 @@ pub(super) fn lenient(args: &[OsString], error: &clap::Error) -> Usage {
 /// keys and the update URL (with each of its parts) from their flags or variables, and any
 /// argument that looks like a URL with credentials, wherever it stands.
 pub(super) fn secrets(args: &[OsString]) -> Vec<Secret> {
-    let matches = loosen(Cli::command())
-        .ignore_errors(true)
-        .try_get_matches_from(args)
-        .unwrap_or_default();
-    let mut levels = vec![&matches];
-    while let Some((_, sub)) = levels[levels.len() - 1].subcommand() {
-        levels.push(sub);
-    }
-    let text = |id: &str| {
-        levels
-            .iter()
-            .rev()
-            .find_map(|m| m.try_get_one::<OsString>(id).ok().flatten().cloned())
-            .or_else(|| Flag::of(id).and_then(|flag| flag.find(args)))
-            .map(|v| v.to_string_lossy().trim().to_owned())
-    };
+    let loose = Loose::read(args);
+    let text = |id: &str| loose.text(id);
     let keys = ["access_key", "secret_key"]
         .into_iter()
         .filter_map(text)
@@ -109,6 +77,54 @@ pub(super) fn secrets(args: &[OsString]) -> Vec<Secret> {
         }
     }
     secrets
+}
+
+/// A command line read by clap with nothing required and every value plain text, so that one
+/// bad argument hides none after it; a value not found there is looked for in the arguments
+/// themselves (`--flag VALUE`, `--flag=VALUE`), then in the flag's variable.
+struct Loose<'a> {
+    matches: clap::ArgMatches,
+    args: &'a [OsString],
+}
+
+impl<'a> Loose<'a> {
+    fn read(args: &'a [OsString]) -> Self {
+        let matches = loosen(Cli::command())
+            .ignore_errors(true)
+            .try_get_matches_from(args)
+            .unwrap_or_default();
+        Self { matches, args }
+    }
+
+    /// A flag after a subcommand is in that subcommand's matches (globals included): the
+    /// innermost subcommand first.
+    fn levels(&self) -> Vec<&clap::ArgMatches> {
+        let mut levels = vec![&self.matches];
+        while let Some((_, sub)) = levels[levels.len() - 1].subcommand() {
+            levels.push(sub);
+        }
+        levels.reverse();
+        levels
+    }
+
+    fn value(&self, id: &str) -> Option<OsString> {
+        self.levels()
+            .into_iter()
+            .find_map(|m| m.try_get_one::<OsString>(id).ok().flatten().cloned())
+            .or_else(|| Flag::of(id).and_then(|flag| flag.find(self.args)))
+    }
+
+    fn text(&self, id: &str) -> Option<String> {
+        self.value(id)
+            .map(|v| v.to_string_lossy().trim().to_owned())
+    }
+
+    fn flag(&self, id: &str) -> bool {
+        self.levels()
+            .into_iter()
+            .any(|m| m.try_get_one::<bool>(id).ok().flatten() == Some(&true))
+            || Flag::of(id).is_some_and(|flag| flag.given(self.args))
+    }
 }
 
 /// One flag as the command line and the environment may give it.
