@@ -301,7 +301,9 @@ impl Client {
         let read = |body: &[u8]| {
             object(body).map(|answer| answer.map(|obj| text(obj.get(key))).map_err(Into::into))
         };
-        match classify(&what, fetched.status, None, &fetched.body, read) {
+        let answer = classify(&what, fetched.status, None, &fetched.body, read)
+            .map_err(|e| self.in_context(e, fetched.challenge.as_deref()));
+        match answer {
             Ok(Some(id)) => Sent::Done { id },
             Ok(None) => Sent::Unknown(format!(
                 "the answer (HTTP {}) holds no {key}",
@@ -373,7 +375,8 @@ impl Client {
             fetched.retry_after,
             &fetched.body,
             read,
-        )?;
+        )
+        .map_err(|e| self.in_context(e, fetched.challenge.as_deref()))?;
         options.server_time = fetched.server_time;
         Ok(options)
     }

@@ -9,7 +9,7 @@ pub mod change;
 use crate::job::{Answer, BodyError, JobStatus, excerpt, one_line};
 use crate::kind::{JobRef, same_id};
 use crate::secret::Secret;
-use reqwest::header::{ACCEPT, DATE, HeaderMap, HeaderValue, RETRY_AFTER};
+use reqwest::header::{ACCEPT, DATE, HeaderMap, HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
 use reqwest::{StatusCode, Url};
 use std::time::{Duration, SystemTime};
 
@@ -19,11 +19,40 @@ pub const MAX_BODY: usize = 1 << 20;
 
 pub const USER_AGENT: &str = concat!("clanforge-wait/", env!("CARGO_PKG_VERSION"));
 
-/// Basic-auth credentials. Both halves print as `***`.
+/// Who the gate is, in the dialect of its host. Every part prints as `***`.
 #[derive(Debug, Clone)]
-pub struct Credentials {
-    pub access_key: Secret,
-    pub secret_key: Secret,
+pub enum Credentials {
+    /// Unity's host (`api.multiplay.co.uk`): an access key and a secret key, as Basic auth.
+    Basic {
+        access_key: Secret,
+        secret_key: Secret,
+    },
+    /// The operator's host (`api.multiplay.dev`): a token, as `Authorization: Bearer`.
+    Bearer(Secret),
+}
+
+impl Credentials {
+    /// The request, authorized.
+    fn authorize(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match self {
+            Self::Basic {
+                access_key,
+                secret_key,
+            } => request.basic_auth(access_key.expose(), Some(secret_key.expose())),
+            Self::Bearer(token) => request.bearer_auth(token.expose()),
+        }
+    }
+
+    /// Every secret in them, to mask.
+    pub fn secrets(&self) -> Vec<Secret> {
+        match self {
+            Self::Basic {
+                access_key,
+                secret_key,
+            } => vec![access_key.clone(), secret_key.clone()],
+            Self::Bearer(token) => vec![token.clone()],
+        }
+    }
 }
 
 /// What can go wrong with one poll. The messages state facts; what the user can do about one
@@ -31,12 +60,17 @@ pub struct Credentials {
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum PollError {
     #[error(
-        "the API refused the credentials or the account service ID (HTTP {status}{})",
-        detail(.message)
+        "the API refused the credentials or the account service ID (HTTP {status}{}{})",
+        detail(.message),
+        challenge.as_ref().map(|c| format!("; it asks for {c} auth")).unwrap_or_default()
     )]
     Refused {
         status: u16,
         message: Option<String>,
+        /// The scheme the host's `WWW-Authenticate` names (`Basic`, `Bearer`), if it sent one.
+        challenge: Option<String>,
+        /// The refused credentials were a token (the operator's dialect), not keys.
+        token: bool,
     },
     #[error(
         "the API has no {job} for this account service ID (HTTP 404{})",
@@ -87,8 +121,10 @@ pub enum PollError {
 /// What would fix an error, as a value: the reporters and the CLI name the flags.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fix {
-    /// The access key, the secret key or the ASID.
+    /// The access key, the secret key or the ASID; or the host takes a token.
     Credentials,
+    /// The token; or the host takes keys.
+    Token,
     /// The job's ID or the ASID.
     JobId,
     /// Trust the certificate authority of a TLS-intercepting proxy.
@@ -106,6 +142,7 @@ impl PollError {
 
     pub fn fix(&self) -> Option<Fix> {
         match self {
+            Self::Refused { token: true, .. } => Some(Fix::Token),
             Self::Refused { .. } => Some(Fix::Credentials),
             Self::NotFound {
                 base_path: Some(_), ..
@@ -216,7 +253,9 @@ impl Client {
         jobs.iter()
             .map(|job| match &fetched {
                 Err(error) => Err(error.clone()),
-                Ok(fetched) => fetched.read(job).map_err(|e| self.with_base(e)),
+                Ok(fetched) => fetched
+                    .read(job)
+                    .map_err(|e| self.in_context(e, fetched.challenge.as_deref())),
             })
             .collect()
     }
@@ -225,9 +264,19 @@ impl Client {
         self.fetch_raw(url).await.map_err(|e| transport_error(&e))
     }
 
-    /// A 404 under a base URL with a path of its own names that path.
-    fn with_base(&self, error: PollError) -> PollError {
+    /// An error with what this client knows of its context: a 404 under a base URL with a
+    /// path of its own names that path; a refusal says which dialect was refused, and what
+    /// the host asked for.
+    fn in_context(&self, error: PollError, challenge: Option<&str>) -> PollError {
         match error {
+            PollError::Refused {
+                status, message, ..
+            } => PollError::Refused {
+                status,
+                message,
+                challenge: challenge.map(str::to_owned),
+                token: matches!(self.credentials, Credentials::Bearer(_)),
+            },
             PollError::NotFound { job, message, .. } if self.base.path() != "/" => {
                 PollError::NotFound {
                     job,
@@ -243,12 +292,8 @@ impl Client {
     /// request that never left from one that did.
     async fn fetch_raw(&self, url: &Url) -> Result<Fetched, reqwest::Error> {
         let response = self
-            .http
-            .get(url.clone())
-            .basic_auth(
-                self.credentials.access_key.expose(),
-                Some(self.credentials.secret_key.expose()),
-            )
+            .credentials
+            .authorize(self.http.get(url.clone()))
             .send()
             .await?;
         let status = response.status();
@@ -258,10 +303,20 @@ impl Client {
         let server_date = header(DATE).and_then(|d| httpdate::parse_http_date(d).ok());
         let server_now = server_date.unwrap_or_else(SystemTime::now);
         let retry_after = header(RETRY_AFTER).and_then(|v| parse_retry_after(v, server_now));
+        // Only the scheme's word, and only a known one: the rest is the server's text.
+        let challenge = header(WWW_AUTHENTICATE)
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|scheme| {
+                ["Basic", "Bearer"]
+                    .into_iter()
+                    .find(|known| known.eq_ignore_ascii_case(scheme))
+            })
+            .map(str::to_owned);
         let body = read_capped(response).await;
         Ok(Fetched {
             status,
             retry_after,
+            challenge,
             body,
             server_time: server_date
                 .and_then(|d| d.duration_since(SystemTime::UNIX_EPOCH).ok())
@@ -283,12 +338,13 @@ pub(crate) fn endpoint<'a>(
         .expect("Client::new refuses URLs that can't be a base")
         .pop_if_empty()
         .extend(segments);
-    let mut query = url.query_pairs_mut();
-    query.clear().append_pair("accountserviceid", asid);
-    for (name, value) in params {
-        query.append_pair(name, value);
+    // The operator's v1 calls take no ASID: without one, none is sent.
+    let asid = [("accountserviceid", asid)].into_iter().filter(|(_, a)| !a.is_empty());
+    let pairs: Vec<(&str, &str)> = asid.chain(params.iter().copied()).collect();
+    url.set_query(None);
+    if !pairs.is_empty() {
+        url.query_pairs_mut().extend_pairs(pairs);
     }
-    drop(query);
     url
 }
 
@@ -297,6 +353,8 @@ pub(crate) fn endpoint<'a>(
 struct Fetched {
     status: StatusCode,
     retry_after: Option<Duration>,
+    /// The auth scheme a refusal's `WWW-Authenticate` names.
+    challenge: Option<String>,
     body: Result<Vec<u8>, PollError>,
     server_time: Option<i64>,
 }
@@ -366,6 +424,8 @@ fn classify<T>(
         401 | 403 => Err(PollError::Refused {
             status: code,
             message: message(),
+            challenge: None,
+            token: false,
         }),
         404 => Err(PollError::NotFound {
             job: what.to_string(),
@@ -489,7 +549,7 @@ mod tests {
     use crate::kind::JobKind;
 
     fn client(base: &str) -> Client {
-        let credentials = Credentials {
+        let credentials = Credentials::Basic {
             access_key: Secret::new("AKIA-XYZZY"),
             secret_key: Secret::new("s3cr3t-PLUGH"),
         };

@@ -20,8 +20,9 @@ const USAGE: &str = "clanforge-wait [OPTIONS] [JOB]...\n       \
 
 const AFTER_HELP: &str = "With several jobs, the exit code is the worst outcome, in this order: 2, 4, 1, \
                           5, 3, 0 (a signal's code wins over all).\n\
-                          Pass the keys through the environment (CLANFORGE_ACCESS_KEY, \
-                          CLANFORGE_SECRET_KEY) rather than flags: flags show in process listings.";
+                          Pass the token or the keys through the environment (CLANFORGE_TOKEN; \
+                          CLANFORGE_ACCESS_KEY, CLANFORGE_SECRET_KEY) rather than flags: flags \
+                          show in process listings.";
 
 #[derive(Debug, Parser)]
 #[command(name = "clanforge-wait", version, about = ABOUT, subcommand_negates_reqs = true,
@@ -78,7 +79,23 @@ pub struct Cli {
     )]
     pub secret_key_file: Option<PathBuf>,
 
-    /// API root [default: https://api.multiplay.co.uk]
+    /// API token, for the operator's host (api.multiplay.dev, Bearer auth) instead of the keys
+    #[arg(long, env = "CLANFORGE_TOKEN", value_name = "TOKEN", hide_env_values = true,
+          value_parser = secret, global = true)]
+    pub token: Option<Secret>,
+
+    /// Read the API token from FILE; a trailing newline is dropped
+    #[arg(
+        long,
+        env = "CLANFORGE_TOKEN_FILE",
+        value_name = "FILE",
+        conflicts_with = "token",
+        global = true
+    )]
+    pub token_file: Option<PathBuf>,
+
+    /// API root [default: https://api.multiplay.dev with a token, https://api.multiplay.co.uk
+    /// with keys]
     #[arg(long, env = "CLANFORGE_BASE_URL", value_name = "URL", global = true)]
     pub base_url: Option<String>,
 
@@ -199,8 +216,10 @@ pub enum LogFormat {
     Json,
 }
 
-/// The default API root.
+/// The default API root for access and secret keys: Unity's host.
 pub const BASE_URL: &str = "https://api.multiplay.co.uk";
+/// The default API root for a token: the operator's host.
+pub const TOKEN_BASE_URL: &str = "https://api.multiplay.dev";
 /// The longest `--timeout`: a month is longer than any CI job may run.
 pub const MAX_TIMEOUT: Duration = Duration::from_secs(30 * 24 * 3600);
 /// The longest interval or request timeout: an hour between looks is already a long one.

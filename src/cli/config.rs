@@ -1,7 +1,7 @@
 //! The checks that turn the flags into a [`Config`]: what each value must be, and what the
 //! values must be together. Every error names the flag (and variable) to fix.
 
-use super::args::{BASE_URL, Cli, MAX_INTERVAL, MAX_TIMEOUT, Sub};
+use super::args::{BASE_URL, Cli, MAX_INTERVAL, MAX_TIMEOUT, Sub, TOKEN_BASE_URL};
 use super::errors::UsageError;
 use super::start::{self, Command};
 use super::action::{Action, Api};
@@ -45,8 +45,7 @@ impl Config {
     pub fn secrets(&self) -> Vec<Secret> {
         let mut secrets = Vec::new();
         if !self.demo() {
-            secrets.push(self.credentials.access_key.clone());
-            secrets.push(self.credentials.secret_key.clone());
+            secrets.extend(self.credentials.secrets());
         }
         if let Some(url) = self.action.plan().and_then(|p| p.url.as_ref()) {
             secrets.extend(crate::api::change::url_secrets(url));
@@ -109,6 +108,11 @@ impl Cli {
             (
                 self.secret_key_file.is_some(),
                 "--secret-key-file (CLANFORGE_SECRET_KEY_FILE)",
+            ),
+            (key(&self.token), "--token (CLANFORGE_TOKEN)"),
+            (
+                self.token_file.is_some(),
+                "--token-file (CLANFORGE_TOKEN_FILE)",
             ),
         ];
         let command = self.run_command().and_then(Command::real_flag);
@@ -184,16 +188,25 @@ impl Cli {
             }
             None => Action::Wait(jobs),
         };
-        let asid = required(&self.asid, "--asid (CLANFORGE_ASID)", DEMO_ASID)?;
-        if !self.demo {
+        let credentials = self.credentials()?;
+        let bearer = matches!(credentials, Credentials::Bearer(_));
+        // The operator's v1 calls take no ASID: with a token it is optional.
+        let asid = match (bearer, self.asid.as_deref().map(str::trim)) {
+            (true, None | Some("")) => String::new(),
+            _ => required(&self.asid, "--asid (CLANFORGE_ASID)", DEMO_ASID)?,
+        };
+        if !self.demo && !asid.is_empty() {
             start::id(&Some(asid.clone()), "--asid (CLANFORGE_ASID)")?;
         }
-        let credentials = self.credentials()?;
+        if asid.is_empty() {
+            needs_no_asid(&action)?;
+        }
         let api = if self.demo {
             Api::Demo
         } else {
+            let default = if bearer { TOKEN_BASE_URL } else { BASE_URL };
             Api::Real(base_url(
-                self.base_url.as_deref().unwrap_or(BASE_URL),
+                self.base_url.as_deref().unwrap_or(default),
                 self.allow_insecure_http,
             )?)
         };
@@ -231,19 +244,38 @@ impl Cli {
     /// The keys: the demo's placeholders, or both given (the secret key perhaps from a file).
     fn credentials(&self) -> Result<Credentials, UsageError> {
         if self.demo {
-            Ok(Credentials {
+            Ok(Credentials::Basic {
                 access_key: Secret::new("demo"),
                 secret_key: Secret::new("demo"),
             })
         } else {
-            let secret_key = match &self.secret_key_file {
-                Some(path) => secret_from_file(path)?,
-                None => self.secret_key.clone(),
+            let token = match &self.token_file {
+                Some(path) => secret_from_file("--token-file (CLANFORGE_TOKEN_FILE)", path)?,
+                None => self.token.clone(),
             };
-            Ok(Credentials {
-                access_key: key(&self.access_key, "--access-key (CLANFORGE_ACCESS_KEY)")?,
-                secret_key: key(&secret_key, "--secret-key (CLANFORGE_SECRET_KEY)")?,
-            })
+            let token = token.filter(|t| !t.is_empty());
+            let given = |k: &Option<Secret>| k.as_ref().is_some_and(|k| !k.is_empty());
+            let keys = given(&self.access_key)
+                || given(&self.secret_key)
+                || self.secret_key_file.is_some();
+            match (token, keys) {
+                (Some(_), true) => Err(UsageError::TwoDialects),
+                (Some(token), false) => Ok(Credentials::Bearer(token)),
+                (None, false) => Err(UsageError::NoCredentials),
+                (None, true) => {
+                    let secret_key = match &self.secret_key_file {
+                        Some(path) => secret_from_file(
+                            "--secret-key-file (CLANFORGE_SECRET_KEY_FILE)",
+                            path,
+                        )?,
+                        None => self.secret_key.clone(),
+                    };
+                    Ok(Credentials::Basic {
+                        access_key: key(&self.access_key, "--access-key (CLANFORGE_ACCESS_KEY)")?,
+                        secret_key: key(&secret_key, "--secret-key (CLANFORGE_SECRET_KEY)")?,
+                    })
+                }
+            }
         }
     }
 
@@ -291,6 +323,25 @@ impl Cli {
     }
 }
 
+/// Without an ASID (a token, none given), nothing may need one: the rollout status has it in
+/// its path.
+fn needs_no_asid(action: &Action) -> Result<(), UsageError> {
+    let kind = match action {
+        Action::Wait(jobs) => jobs
+            .iter()
+            .find(|job| job.kind == JobKind::Rollout)
+            .map(JobRef::reference),
+        Action::Start(plan) | Action::DryRun(plan) => plan
+            .steps
+            .contains(&JobKind::Rollout)
+            .then(|| "deploy --until rollout".to_owned()),
+    };
+    match kind {
+        Some(kind) => Err(UsageError::AsidNeeded { kind }),
+        None => Ok(()),
+    }
+}
+
 fn key(value: &Option<Secret>, flag: &'static str) -> Result<Secret, UsageError> {
     match value {
         Some(secret) if !secret.is_empty() => Ok(secret.clone()),
@@ -310,11 +361,10 @@ fn read(flag: &'static str, path: &Path) -> Result<Vec<u8>, UsageError> {
 }
 
 /// A secret from a file, without the trailing newline that `echo` and editors leave.
-fn secret_from_file(path: &Path) -> Result<Option<Secret>, UsageError> {
-    const FLAG: &str = "--secret-key-file (CLANFORGE_SECRET_KEY_FILE)";
-    let bytes = read(FLAG, path)?;
+fn secret_from_file(flag: &'static str, path: &Path) -> Result<Option<Secret>, UsageError> {
+    let bytes = read(flag, path)?;
     let text = String::from_utf8(bytes).map_err(|_| UsageError::File {
-        flag: FLAG,
+        flag,
         path: path.display().to_string(),
         reason: "is not UTF-8 text".into(),
     })?;

@@ -19,6 +19,23 @@ pub enum UsageError {
          --timeout"
     )]
     SettleAboveTimeout { settle: String, timeout: String },
+    #[error(
+        "both a token (--token, CLANFORGE_TOKEN) and access keys (--access-key, --secret-key) \
+         are given: give the token for the operator's host (api.multiplay.dev), or the keys for \
+         Unity's (api.multiplay.co.uk), not both"
+    )]
+    TwoDialects,
+    #[error(
+        "no credentials: set CLANFORGE_TOKEN (the operator's host, api.multiplay.dev) or \
+         CLANFORGE_ACCESS_KEY and CLANFORGE_SECRET_KEY (Unity's, api.multiplay.co.uk); in CI, \
+         check that the secret exists and is passed to this step"
+    )]
+    NoCredentials,
+    #[error(
+        "{kind} needs --asid (CLANFORGE_ASID): the rollout status has the account service ID in \
+         its path, even on the operator's host"
+    )]
+    AsidNeeded { kind: String },
     #[error("{flag} is missing or empty: set it{hint}")]
     Empty {
         flag: &'static str,

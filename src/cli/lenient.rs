@@ -56,7 +56,7 @@ pub(super) fn lenient(args: &[OsString], error: &clap::Error) -> Usage {
 pub(super) fn secrets(args: &[OsString]) -> Vec<Secret> {
     let loose = Loose::read(args);
     let text = |id: &str| loose.text(id);
-    let keys = ["access_key", "secret_key"]
+    let keys = ["access_key", "secret_key", "token"]
         .into_iter()
         .filter_map(text)
         .filter(|key| !key.is_empty())

@@ -172,6 +172,7 @@ fn given(args: &[OsString], long: &str) -> bool {
 fn flag_secrets(args: &[OsString]) -> Vec<String> {
     [
         ("access-key", "CLANFORGE_ACCESS_KEY"),
+        ("token", "CLANFORGE_TOKEN or --token-file"),
         ("secret-key", "CLANFORGE_SECRET_KEY or --secret-key-file"),
         ("url", "CLANFORGE_UPDATE_URL or --url-file"),
     ]

@@ -14,7 +14,14 @@ use std::time::Duration;
 /// What to do about an error, naming the flags.
 pub fn advice(fix: Fix) -> &'static str {
     match fix {
-        Fix::Credentials => "check --access-key, --secret-key and --asid",
+        Fix::Credentials => {
+            "check --access-key, --secret-key and --asid; if this is the operator's host \
+             (api.multiplay.dev), it takes a token: set CLANFORGE_TOKEN"
+        }
+        Fix::Token => {
+            "check --token (CLANFORGE_TOKEN); if this is Unity's host (api.multiplay.co.uk), it \
+             takes access and secret keys: set CLANFORGE_ACCESS_KEY and CLANFORGE_SECRET_KEY"
+        }
         Fix::JobId => "check the job's ID and --asid",
         Fix::CaCert => "if a proxy intercepts TLS, pass its certificate authority with --ca-cert",
         Fix::RequestTimeout => "raise --request-timeout if the API is this slow",

@@ -276,6 +276,13 @@ impl Sim {
         self
     }
 
+    /// Refuses (401) requests without this token, as the operator's host (Bearer auth) would,
+    /// and takes v1 calls without an ASID.
+    pub fn token(mut self, token: &str) -> Self {
+        self.authorization = Some(format!("Bearer {token}"));
+        self
+    }
+
     /// Serves the deploy endpoints for this image: the creates, the reject, `image/options`,
     /// and the jobs they make (see [`Image`]).
     pub fn image(mut self, image: Image) -> Self {
@@ -317,13 +324,21 @@ impl State {
         if let Some(expected) = &self.authorization
             && request.header("authorization") != Some(expected.as_str())
         {
-            return Reply::error(401, 401, "Unauthorized");
+            // As a real host would: the scheme it takes, in the challenge.
+            let scheme = expected.split(' ').next().unwrap_or("Basic");
+            return Reply::error(401, 401, "Unauthorized")
+                .with_header("WWW-Authenticate", &format!("{scheme} realm=\"clanforge\""));
         }
         let asid = request
             .query
             .split('&')
             .find_map(|pair| pair.strip_prefix("accountserviceid="));
-        if asid.is_none_or(str::is_empty) {
+        // The operator's host takes a token and no ASID on its v1 calls; Unity's needs one.
+        let bearer = self
+            .authorization
+            .as_deref()
+            .is_some_and(|a| a.starts_with("Bearer "));
+        if asid.is_none_or(str::is_empty) && !bearer {
             return Reply::error(400, 400, "accountserviceid is required");
         }
         if let Some(world) = &self.world {

@@ -1,0 +1,137 @@
+//! The two dialects of the API (issue 18): Unity's host takes access and secret keys as Basic
+//! auth and an ASID on every call; the operator's takes a token as Bearer auth and no ASID on
+//! its v1 calls. The credential picks the dialect. Black-box, against the simulator.
+
+mod common;
+
+use clanforge_wait::sim::{Script, Sim, SimServer};
+use common::*;
+
+const TOKEN: &str = "tok-en-XYZZY-never-print-me";
+
+/// A simulator that speaks the operator's dialect: it takes [`TOKEN`] and no ASID.
+fn token_host() -> SimServer {
+    Sim::new()
+        .token(TOKEN)
+        .job(
+            UPDATE_ID,
+            Script::Replies(vec![status(4, 50), status(5, 100)]),
+        )
+        .spawn()
+        .unwrap()
+}
+
+/// A gate with the token in the environment and no keys.
+fn with_token(gate: Gate) -> Gate {
+    gate.without_env("CLANFORGE_ACCESS_KEY")
+        .without_env("CLANFORGE_SECRET_KEY")
+        .env("CLANFORGE_TOKEN", TOKEN)
+}
+
+#[test]
+fn a_token_is_sent_as_bearer_and_needs_no_asid() {
+    let server = token_host();
+    let run = with_token(Gate::against(&server).without("--asid"))
+        .github()
+        .run();
+    run.assert_code(0);
+    let requests = server.requests();
+    assert_eq!(requests.len(), 2);
+    for request in &requests {
+        assert_eq!(
+            request.header("authorization"),
+            Some(format!("Bearer {TOKEN}").as_str())
+        );
+        assert!(
+            !request.query.contains("accountserviceid"),
+            "{}",
+            request.query
+        );
+    }
+    // Masked before anything else, and in no output but the mask.
+    assert_eq!(
+        run.stderr.lines().next(),
+        Some(format!("::add-mask::{TOKEN}").as_str()),
+        "{}",
+        run.stderr
+    );
+    let all = run.all_output();
+    let shown = all.lines().filter(|l| !l.starts_with("::add-mask::"));
+    assert!(!shown.into_iter().any(|l| l.contains(TOKEN)), "{all}");
+}
+
+#[test]
+fn a_token_from_a_file_loses_its_trailing_newline() {
+    let server = token_host();
+    let gate = with_token(Gate::against(&server).without("--asid")).without_env("CLANFORGE_TOKEN");
+    let file = gate.path("token");
+    std::fs::write(&file, format!("{TOKEN}\n")).unwrap();
+    gate.arg("--token-file", &file).run().assert_code(0);
+    assert_eq!(
+        server.requests()[0].header("authorization"),
+        Some(format!("Bearer {TOKEN}").as_str())
+    );
+}
+
+#[test]
+fn a_refused_token_exits_4_at_once_and_names_the_other_dialect() {
+    // A host that takes keys: it refuses the token and asks for Basic.
+    let server = serve(vec![status(5, 100)]);
+    let run = with_token(Gate::against(&server)).run();
+    run.assert_code(4);
+    assert_eq!(server.requests().len(), 1);
+    run.assert_logged("it asks for Basic auth")
+        .assert_logged("check --token (CLANFORGE_TOKEN); if this is Unity's host")
+        .assert_logged("set CLANFORGE_ACCESS_KEY and CLANFORGE_SECRET_KEY");
+    assert!(run.elapsed < std::time::Duration::from_secs(5));
+}
+
+#[test]
+fn keys_at_a_token_host_exit_4_with_the_hint() {
+    let server = token_host();
+    let run = Gate::against(&server).run();
+    run.assert_code(4);
+    assert_eq!(server.requests().len(), 1);
+    run.assert_logged("it asks for Bearer auth")
+        .assert_logged("it takes a token: set CLANFORGE_TOKEN");
+}
+
+#[test]
+fn a_token_and_keys_together_are_a_usage_error() {
+    let server = token_host();
+    let run = Gate::against(&server).env("CLANFORGE_TOKEN", TOKEN).run();
+    run.assert_code(2);
+    run.assert_logged("both a token (--token, CLANFORGE_TOKEN) and access keys");
+    assert!(server.requests().is_empty());
+    assert!(!run.all_output().contains(TOKEN));
+}
+
+#[test]
+fn no_credentials_at_all_names_both_ways() {
+    let run = Gate::new("http://127.0.0.1:9")
+        .without_env("CLANFORGE_ACCESS_KEY")
+        .without_env("CLANFORGE_SECRET_KEY")
+        .run();
+    run.assert_code(2);
+    run.assert_logged("set CLANFORGE_TOKEN")
+        .assert_logged("CLANFORGE_ACCESS_KEY and CLANFORGE_SECRET_KEY");
+}
+
+#[test]
+fn a_rollout_without_an_asid_under_a_token_is_a_usage_error_naming_it() {
+    let server = token_host();
+    let run = with_token(Gate::against(&server).without("--asid"))
+        .without("--update-id")
+        .flag("rollout/1234")
+        .run();
+    run.assert_code(2);
+    run.assert_logged("rollout/1234 needs --asid (CLANFORGE_ASID)");
+    assert!(server.requests().is_empty());
+}
+
+#[test]
+fn with_a_token_an_asid_given_is_still_sent() {
+    let server = token_host();
+    with_token(Gate::against(&server)).run().assert_code(0);
+    assert!(server.requests()[0].query.contains("accountserviceid=7"));
+}
