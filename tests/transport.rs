@@ -219,3 +219,35 @@ fn the_secret_key_and_its_file_are_exclusive() {
     run.assert_code(2);
     run.assert_logged("--secret-key-file and --secret-key can't both be given");
 }
+
+// ---- a wrong scheme is a configuration error, told at once (issue 18, part 3) --------------
+
+#[test]
+fn https_to_a_plain_http_server_says_wrong_scheme_at_once() {
+    let server = serve(vec![status(5, 100)]);
+    let url = server.url().replace("http://", "https://");
+    let run = Gate::new(&url).arg("--timeout", "6s").run();
+    run.assert_code(4);
+    run.assert_logged("wrong scheme?");
+    assert!(
+        run.elapsed < std::time::Duration::from_secs(5),
+        "{:?}",
+        run.elapsed
+    );
+    assert_eq!(run.result()["polls"], 1);
+}
+
+#[test]
+fn http_to_a_tls_port_says_wrong_scheme_at_once() {
+    let server = serve(vec![status(5, 100)]);
+    let (_, url) = tls_front(server.url());
+    let url = url.replace("https://localhost", "http://127.0.0.1");
+    let run = Gate::new(&url).arg("--timeout", "6s").run();
+    run.assert_code(4);
+    run.assert_logged("wrong scheme?");
+    assert!(
+        run.elapsed < std::time::Duration::from_secs(5),
+        "{:?}",
+        run.elapsed
+    );
+}

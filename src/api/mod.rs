@@ -107,6 +107,9 @@ pub enum PollError {
     /// Retrying would meet the same certificate.
     #[error("the API's TLS certificate is not trusted ({0})")]
     Untrusted(String),
+    /// The base URL's scheme is not the server's: retrying meets the same server.
+    #[error("wrong scheme? --base-url is {0}")]
+    WrongScheme(String),
     /// The request took longer than its budget. Worth another try.
     #[error("no answer within {}", humantime::format_duration(*.within))]
     NoAnswer { within: Duration },
@@ -484,6 +487,9 @@ fn transport_error(e: &reqwest::Error) -> PollError {
     if let Some(tls) = certificate_error(e) {
         return PollError::Untrusted(tls.to_string());
     }
+    if let Some(wrong) = wrong_scheme(e) {
+        return PollError::WrongScheme(wrong);
+    }
     let host = e
         .url()
         .and_then(|u| {
@@ -518,6 +524,28 @@ fn certificate_error<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a
         cause = inner.or_else(|| error.source());
     }
     None
+}
+
+/// A scheme that does not match the server: `https://` to a port that answers in plain HTTP
+/// (rustls reads its answer as a corrupt record), or `http://` to a TLS port (the answer is no
+/// HTTP). Retrying meets the same server: it is a configuration error, told at once.
+fn wrong_scheme(e: &reqwest::Error) -> Option<String> {
+    let url = e.url()?;
+    let host = url.host_str().unwrap_or_default();
+    let cause = root_cause(e);
+    match url.scheme() {
+        "https" if cause.contains("InvalidContentType") || cause.contains("corrupt message") => {
+            Some(format!(
+                "https:// to {host}, which answers in plain HTTP ({cause}): use http:// for a \
+                 server on this machine, or check the port"
+            ))
+        }
+        "http" if cause.contains("invalid HTTP version") => Some(format!(
+            "http:// to {host}, which does not answer in HTTP ({cause}): a TLS port wants \
+             https://"
+        )),
+        _ => None,
+    }
 }
 
 /// The innermost cause: "Connection refused (os error 111)" says more than reqwest's wrapper.

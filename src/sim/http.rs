@@ -100,6 +100,18 @@ async fn serve(listener: TcpListener, state: Arc<State>) {
 }
 
 async fn connection(mut stream: TcpStream, state: Arc<State>) {
+    // Bytes that can't start a request (a TLS ClientHello, for `https://` to this plain-HTTP
+    // server): a 400 at once, as a real server answers, not a wait for a head that never comes.
+    let mut first = [0u8; 1];
+    if stream.peek(&mut first).await.is_ok_and(|n| n == 1) && !first[0].is_ascii_uppercase() {
+        let _ = stream
+            .write_all(
+                b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            )
+            .await;
+        let _ = stream.shutdown().await;
+        return;
+    }
     if let Some(request) = read_request(&mut stream).await {
         let reply = state.answer(request);
         let _ = send(stream, reply).await;
