@@ -71,11 +71,10 @@ pub(super) fn secrets(args: &[OsString]) -> Vec<Secret> {
         .map(Secret::new)
         .collect();
     let mut secrets: Vec<Secret> = Vec::new();
-    for secret in keys.chain(urls.iter().flat_map(crate::api::change::url_secrets)) {
-        if !secrets.contains(&secret) {
-            secrets.push(secret);
-        }
-    }
+    super::add_secrets(
+        &mut secrets,
+        keys.chain(urls.iter().flat_map(crate::api::change::url_secrets)),
+    );
     secrets
 }
 
@@ -125,6 +124,11 @@ impl<'a> Loose<'a> {
             .any(|m| m.try_get_one::<bool>(id).ok().flatten() == Some(&true))
             || Flag::of(id).is_some_and(|flag| flag.given(self.args))
     }
+}
+
+/// Clap's argument `id` was given, on the command line or by its variable, not defaulted.
+pub(super) fn chosen(args: &[OsString], id: &str) -> bool {
+    Flag::of(id).is_some_and(|flag| flag.chosen(args))
 }
 
 /// One flag as the command line and the environment may give it.
@@ -182,21 +186,25 @@ impl Flag {
                 found = Some(value.into());
             }
         }
-        found.or_else(|| {
-            self.env
-                .as_deref()
-                .and_then(std::env::var_os)
-                .filter(|v| !v.is_empty())
-        })
+        found.or_else(|| self.env_value())
+    }
+
+    /// The variable's value, if it is set and not empty.
+    fn env_value(&self) -> Option<OsString> {
+        self.env
+            .as_deref()
+            .and_then(std::env::var_os)
+            .filter(|v| !v.is_empty())
     }
 
     /// The flag stands on the command line (`--long` or `--long=…`).
     fn given(&self, args: &[OsString]) -> bool {
-        let (flag, prefix) = (format!("--{}", self.long), format!("--{}=", self.long));
-        args.iter().skip(1).any(|arg| {
-            let text = arg.to_string_lossy();
-            text == flag || text.starts_with(&prefix)
-        })
+        super::given(args, &self.long)
+    }
+
+    /// Given on the command line or by its variable (set and not empty), not defaulted.
+    fn chosen(&self, args: &[OsString]) -> bool {
+        self.given(args) || self.env_value().is_some()
     }
 
     /// The variable is set to a word for false (`0`, `false`, `no`, `off`, empty).

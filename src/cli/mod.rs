@@ -73,11 +73,7 @@ impl Parsed {
     /// A run. Its secrets: every one the command line gives, and those read from the files it
     /// names (`--secret-key-file`, `--url-file`).
     fn ready(outputs: Outputs, config: Config, mut secrets: Vec<Secret>) -> Self {
-        for secret in config.secrets() {
-            if !secrets.contains(&secret) {
-                secrets.push(secret);
-            }
-        }
+        add_secrets(&mut secrets, config.secrets());
         Self {
             outputs,
             secrets,
@@ -110,8 +106,7 @@ where
             ..
         }) => Err(Shown::Completions(shell)),
         Ok(mut cli) => {
-            cli.settle_given = given(&args, "settle")
-                || std::env::var_os("CLANFORGE_SETTLE").is_some_and(|v| !v.is_empty());
+            cli.settle_given = lenient::chosen(&args, "settle");
             Ok(match cli.config() {
                 Ok(mut config) => {
                     config.warnings = flag_secrets(&args);
@@ -154,6 +149,15 @@ impl Shown {
                 );
                 0
             }
+        }
+    }
+}
+
+/// Adds each of `more` to `secrets` that is not there yet: every secret masked once.
+fn add_secrets(secrets: &mut Vec<Secret>, more: impl IntoIterator<Item = Secret>) {
+    for secret in more {
+        if !secrets.contains(&secret) {
+            secrets.push(secret);
         }
     }
 }
