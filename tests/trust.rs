@@ -523,3 +523,27 @@ fn elapsed_seconds_is_rounded_as_the_log_rounds() {
     let result = json(&dir.path().join("r.json"));
     assert_eq!(result["elapsed_seconds"], seconds.round() as u64, "{log}");
 }
+
+#[cfg(unix)]
+#[test]
+fn a_log_that_is_the_result_stream_holds_no_checkpoint() {
+    // The log stdout goes to happens to hold a line like a dotenv checkpoint's: a refused
+    // line written to /dev/stdout must not take its ID for the result's.
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("log.txt");
+    std::fs::write(&log, "CLANFORGE_UPDATE_ID=11\n").unwrap();
+    let script = format!(
+        "'{}' --tiemout 1m --result-file /dev/stdout 2>/dev/null >> '{}'",
+        binary().display(),
+        log.display()
+    );
+    let status = Command::new("sh").args(["-c", &script]).status().unwrap();
+    assert_eq!(status.code(), Some(2));
+    let text = std::fs::read_to_string(&log).unwrap();
+    let body = text
+        .strip_prefix("CLANFORGE_UPDATE_ID=11\n")
+        .expect("the log kept");
+    let result: Value = serde_json::from_str(body).expect("the result after it");
+    assert_eq!(result["result"], "error");
+    assert_eq!(result["update_id"], "", "{text}");
+}

@@ -75,8 +75,7 @@ impl OutputFile {
         if let Some(target) = meta.as_ref().and_then(standard_stream) {
             return Ok(Self { what, path, target });
         }
-        let described = path.starts_with("/dev/fd") || path.starts_with("/proc/self/fd");
-        if described || meta.as_ref().is_some_and(|m| !m.is_file()) {
+        if is_stream(&path, meta.as_ref()) {
             let file = fs::OpenOptions::new()
                 .append(true)
                 .open(&path)
@@ -120,6 +119,14 @@ impl OutputFile {
     }
 }
 
+/// A path written in place rather than replaced: a file descriptor's (`/dev/fd/N`), or anything
+/// that is not a regular file (a FIFO, a character device, a socket). Stdout and stderr are
+/// [`standard_stream`]'s.
+fn is_stream(path: &Path, meta: Option<&fs::Metadata>) -> bool {
+    let described = path.starts_with("/dev/fd") || path.starts_with("/proc/self/fd");
+    described || meta.is_some_and(|m| !m.is_file())
+}
+
 /// Stdout or stderr, when `meta` is the very file either is open on.
 #[cfg(unix)]
 fn standard_stream(meta: &fs::Metadata) -> Option<Target> {
@@ -148,10 +155,14 @@ fn standard_stream(_meta: &fs::Metadata) -> Option<Target> {
 /// The IDs a checkpoint holds (`update_id`, `diff_id`, `image_version_id`): in a result file's
 /// JSON, or a dotenv file's `CLANFORGE_*` lines. Read before the gate empties the file, so that a
 /// run that never starts keeps them: a later `--resume-from` must not start over. Only a regular
-/// file is read (a FIFO would block); anything unreadable holds none.
+/// file that the gate replaces is read: a stream (a FIFO would block; stdout sent to a log is
+/// the log) holds no checkpoint. Anything unreadable holds none.
 pub fn checkpoint_ids(path: &Path) -> Ids {
+    let replaced = |meta: &fs::Metadata| {
+        !is_stream(path, Some(meta)) && standard_stream(meta).is_none()
+    };
     let text = match fs::metadata(path) {
-        Ok(meta) if meta.is_file() && meta.len() < 1 << 20 => {
+        Ok(meta) if replaced(&meta) && meta.len() < 1 << 20 => {
             fs::read_to_string(path).unwrap_or_default()
         }
         _ => return Ids::default(),
