@@ -366,7 +366,7 @@ pub fn one_line(text: &str) -> String {
         .collect::<Vec<_>>()
         .join(" ")
         .chars()
-        .filter(|c| !c.is_control())
+        .filter(|&c| !hidden(c))
         .collect();
     if line.chars().count() > MAX {
         line = line.chars().take(MAX).collect::<String>() + "…";
@@ -374,11 +374,29 @@ pub fn one_line(text: &str) -> String {
     line
 }
 
+/// A character that text from a server must not carry into a log: C0 and C1 controls, DEL,
+/// and the invisible format characters (the bidi overrides and isolates that reorder what a
+/// reader sees, zero-width spaces and joiners, the byte-order mark, the tag characters).
+pub fn hidden(c: char) -> bool {
+    c.is_control()
+        || matches!(c,
+            '\u{ad}' | '\u{600}'..='\u{605}' | '\u{61c}' | '\u{6dd}' | '\u{70f}' | '\u{180e}'
+            | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{206f}'
+            | '\u{feff}' | '\u{fff9}'..='\u{fffb}' | '\u{110bd}' | '\u{1d173}'..='\u{1d17a}'
+            | '\u{e0001}' | '\u{e0020}'..='\u{e007f}')
+}
+
 /// The start of a body, on one line, for an error message.
 pub fn excerpt(body: &[u8]) -> String {
     const MAX: usize = 120;
     let text = String::from_utf8_lossy(&body[..body.len().min(MAX * 4)]);
-    let mut line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut line: String = text
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .filter(|&c| !hidden(c))
+        .collect();
     if line.is_empty() {
         return "(empty body)".to_owned();
     }
@@ -391,6 +409,14 @@ pub fn excerpt(body: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_line_drops_controls_and_invisible_format_characters() {
+        assert_eq!(
+            one_line("ok\u{202e}exe.gnp\u{1b}[2J\u{200b}\u{85}\u{7f}\n done"),
+            "okexe.gnp[2J done"
+        );
+    }
 
     fn status(body: &str) -> JobStatus {
         match parse_answer(body.as_bytes(), "updateid") {

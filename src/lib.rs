@@ -29,6 +29,7 @@ internal!(
 );
 pub mod sim;
 
+use crate::api::trace::{Trace, TraceTo};
 use crate::api::{Client, ClientError};
 use crate::chain::{Ids, Step};
 use crate::cli::{Action, Api, Config, LogFormat};
@@ -65,9 +66,14 @@ where
     let title = title(&parsed);
     let ci = report::ci_reporters(|name| std::env::var(name).ok(), &secrets, &title);
     let outputs = &parsed.outputs;
+    // A trace on stderr shares the terminal with the log: no bars to draw over it.
+    let trace_on_stderr = parsed
+        .config
+        .as_ref()
+        .is_ok_and(|c| c.trace == Some(TraceTo::Stderr));
     let mode = LogMode::detect(
         outputs.log_format == LogFormat::Json,
-        std::io::stderr().is_terminal(),
+        std::io::stderr().is_terminal() && !trace_on_stderr,
         |name| std::env::var(name).ok(),
     );
     let log = log::init(mode);
@@ -214,7 +220,7 @@ async fn client(config: &Config) -> Result<Client, String> {
                 .map_err(|e| format!("--demo: {e}"))?
         }
     };
-    Client::new(
+    let client = Client::new(
         base_url,
         config.asid.clone(),
         config.credentials.clone(),
@@ -223,6 +229,16 @@ async fn client(config: &Config) -> Result<Client, String> {
     .map_err(|e| match e {
         ClientError::CaCert(_) => format!("--ca-cert (CLANFORGE_CA_CERT) {e}"),
         ClientError::Setup(_) => e.to_string(),
+    })?;
+    Ok(match &config.trace {
+        None => client,
+        Some(to) => client.with_trace(Trace::open(to, config.secrets()).map_err(|e| {
+            let path = match to {
+                TraceTo::File(path) => path.display().to_string(),
+                TraceTo::Stderr => "stderr".to_owned(),
+            };
+            format!("--trace-http (CLANFORGE_TRACE_HTTP) can't append to {path}: {e}")
+        })?),
     })
 }
 

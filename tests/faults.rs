@@ -117,8 +117,12 @@ fn check(name: &str, logs: &[&str], exit: i32, scenario: Scenario) {
         (Some(server), url)
     };
     let mut gate = Gate::new(&url).every_output().arg("--timeout", "2s");
+    // Every fault is traced, and the trace is checked like any output.
+    let trace = gate.path("trace.log");
+    gate = gate.flag(&format!("--trace-http={trace}"));
     if scenario.deploy.is_some() {
         gate = gate
+            .env("CLANFORGE_UPDATE_URL", UPDATE_URL)
             .without("--update-id")
             .flag("deploy")
             .arg("--game-id", "42")
@@ -136,6 +140,11 @@ fn check(name: &str, logs: &[&str], exit: i32, scenario: Scenario) {
         gate = gate.flag(job);
     }
     let run = gate.run();
+    check_trace(
+        name,
+        &run.file("trace.log"),
+        server.as_ref().map(|s| s.requests().len()),
+    );
     if let (Some(server), Some(n)) = (&server, scenario.requests) {
         assert_eq!(server.requests().len(), n, "{name}: requests");
         assert_eq!(run.result()["polls"], n, "{name}: polls");
@@ -218,18 +227,64 @@ fn check(name: &str, logs: &[&str], exit: i32, scenario: Scenario) {
     if let Some(kib) = run.peak_rss_kib {
         assert!(kib < MAX_RSS_KIB, "{name}: peak RSS {kib} KiB");
     }
-    // No key anywhere but in the runner's own mask commands.
+    // No key anywhere but in the runner's own mask commands (the trace among the outputs).
     let all = run.all_output();
     let leaks = all
         .lines()
         .filter(|l| !l.starts_with("::add-mask::"))
-        .any(|l| l.contains(SECRET_KEY) || l.contains(ACCESS_KEY));
+        .any(|l| SECRETS.iter().any(|secret| l.contains(secret)));
     assert!(!leaks, "{name}: a key leaked:\n{all}");
     println!(
         "fault: {name:<50} exit {exit}  elapsed {:>5} ms  peak RSS {} KiB",
         run.elapsed.as_millis(),
         run.peak_rss_kib.map_or("?".into(), |k| k.to_string())
     );
+}
+
+/// The deploys' build source: storage credentials, raw and encoded, that must never show.
+const UPDATE_URL: &str = "s3://AKIAFAULTSOURCE:fault%2Fsource+secret@fault-bucket/build/";
+
+/// Everything secret in a fault run: the keys, the Basic header's value, the URL's parts.
+const SECRETS: &[&str] = &[
+    ACCESS_KEY,
+    SECRET_KEY,
+    // base64("AKIA-access-XYZZY:s3cr3t-PLUGH-never-print-me")
+    "QUtJQS1hY2Nlc3MtWFlaWlk6czNjcjN0LVBMVUdILW5ldmVyLXByaW50LW1l",
+    "AKIAFAULTSOURCE",
+    "fault%2Fsource",
+    "fault/source",
+    "source+secret",
+    "fault-bucket/build",
+];
+
+/// The trace of a fault run: a head line for each request the server saw (at least one when
+/// none could), each followed by how it ended, every line the trace's own, on one line.
+fn check_trace(name: &str, trace: &str, served: Option<usize>) {
+    let heads = trace.lines().filter(|l| l.contains(" GET /cfp/")).count();
+    match served {
+        Some(n) => assert_eq!(heads, n, "{name}: a trace line per request:\n{trace}"),
+        None => assert!(heads >= 1, "{name}: no request traced:\n{trace}"),
+    }
+    let ends = trace
+        .lines()
+        .filter(|l| {
+            [
+                "trace   HTTP ",
+                "trace   no answer after ",
+                "trace   cut off after ",
+            ]
+            .iter()
+            .any(|start| l.starts_with(start))
+        })
+        .count();
+    assert_eq!(
+        ends, heads,
+        "{name}: each request ends once in the trace:\n{trace}"
+    );
+    for line in trace.lines() {
+        assert!(line.starts_with("trace "), "{name}: a stray line {line:?}");
+        assert!(!line.chars().any(char::is_control), "{name}: {line:?}");
+    }
 }
 
 /// One test per fault, and the table the README repeats.

@@ -5,6 +5,7 @@
 //! and a proxy can answer 200 with an HTML page.
 
 pub mod change;
+pub mod trace;
 
 use crate::job::{Answer, BodyError, JobStatus, excerpt, one_line};
 use crate::kind::{JobRef, same_id};
@@ -43,13 +44,27 @@ impl Credentials {
         }
     }
 
-    /// Every secret in them, to mask.
+    /// The `Authorization` scheme they are sent with.
+    pub fn scheme(&self) -> &'static str {
+        match self {
+            Self::Basic { .. } => "Basic",
+            Self::Bearer(_) => "Bearer",
+        }
+    }
+
+    /// Every secret in them, to mask: for keys, the Basic header's value too, which a proxy
+    /// or a debugging server may echo back.
     pub fn secrets(&self) -> Vec<Secret> {
+        use base64::Engine as _;
         match self {
             Self::Basic {
                 access_key,
                 secret_key,
-            } => vec![access_key.clone(), secret_key.clone()],
+            } => {
+                let header = base64::engine::general_purpose::STANDARD
+                    .encode(format!("{}:{}", access_key.expose(), secret_key.expose()));
+                vec![access_key.clone(), secret_key.clone(), Secret::new(header)]
+            }
             Self::Bearer(token) => vec![token.clone()],
         }
     }
@@ -196,6 +211,8 @@ pub struct Client {
     base: Url,
     asid: String,
     credentials: Credentials,
+    /// `--trace-http`: every request and its answer, written as it ends.
+    trace: Option<trace::Trace>,
 }
 
 impl Client {
@@ -235,7 +252,14 @@ impl Client {
             base,
             asid,
             credentials,
+            trace: None,
         })
+    }
+
+    /// Writes every request and its answer to `trace` from now on.
+    pub fn with_trace(mut self, trace: trace::Trace) -> Self {
+        self.trace = Some(trace);
+        self
     }
 
     /// The account service ID every request names.
@@ -294,12 +318,27 @@ impl Client {
     /// One GET with the keys; the transport's error as it came, for callers that must tell a
     /// request that never left from one that did.
     async fn fetch_raw(&self, url: &Url) -> Result<Fetched, reqwest::Error> {
-        let response = self
+        // Dropped unfinished (a request cut off by its budget), it says so.
+        let mut traced = self
+            .trace
+            .as_ref()
+            .map(|trace| trace.start(url, self.credentials.scheme()));
+        let sent = self
             .credentials
             .authorize(self.http.get(url.clone()))
             .send()
-            .await?;
+            .await;
+        let response = match sent {
+            Ok(response) => response,
+            Err(e) => {
+                if let Some(traced) = &mut traced {
+                    traced.failed(&transport_error(&e).to_string());
+                }
+                return Err(e);
+            }
+        };
         let status = response.status();
+        let headers = traced.is_some().then(|| response.headers().clone());
         let header = |name| response.headers().get(name).and_then(|v| v.to_str().ok());
         // A Retry-After date counts from the server's own clock (its Date header), so that a
         // server hours off does not make us wait hours.
@@ -316,6 +355,13 @@ impl Client {
             })
             .map(str::to_owned);
         let body = read_capped(response).await;
+        if let (Some(traced), Some(headers)) = (&mut traced, &headers) {
+            traced.answered(
+                status,
+                headers,
+                body.as_deref().map_err(ToString::to_string),
+            );
+        }
         Ok(Fetched {
             status,
             retry_after,

@@ -189,6 +189,13 @@ pub struct Cli {
     )]
     pub log_format: LogFormat,
 
+    /// Write each HTTP request and its answer (status, Date, Retry-After, Content-Type, time,
+    /// the body's first 4 KiB) to stderr, or append them to FILE, with every secret redacted:
+    /// what to attach to a bug report
+    #[arg(long, env = "CLANFORGE_TRACE_HTTP", value_name = "FILE", num_args = 0..=1,
+          require_equals = true, default_missing_value = "-", global = true)]
+    pub trace_http: Option<String>,
+
     /// Wait on (or start and deploy) jobs of an embedded simulated API instead: no credentials,
     /// and none of --update-id, --asid or --base-url (the result says it was simulated)
     #[arg(long, env = "CLANFORGE_DEMO", value_parser = boolish, global = true)]

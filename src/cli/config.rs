@@ -7,6 +7,7 @@ use super::start::{self, Command};
 use super::action::{Action, Api};
 use super::{Outputs, Usage};
 use crate::api::Credentials;
+use crate::api::trace::TraceTo;
 use crate::kind::{JobKind, JobRef};
 use crate::schedule::Policy;
 use crate::secret::Secret;
@@ -28,6 +29,8 @@ pub struct Config {
     pub settings: Settings,
     /// What the log warns of before the first request (a key given as a flag).
     pub warnings: Vec<String>,
+    /// `--trace-http`: where each request and its answer are written.
+    pub trace: Option<TraceTo>,
 }
 
 impl Config {
@@ -238,6 +241,7 @@ impl Cli {
                 seed: None,
             },
             warnings: Vec::new(),
+            trace: self.trace_http.as_deref().and_then(TraceTo::parse),
         })
     }
 

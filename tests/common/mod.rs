@@ -282,7 +282,7 @@ impl Run {
     /// Everything the gate wrote, for scanning.
     pub fn all_output(&self) -> String {
         let mut all = format!("{}\n{}\n{}", self.stdout, self.stderr, self.result_text);
-        for name in ["github_output", "step_summary", "ci.env"] {
+        for name in ["github_output", "step_summary", "ci.env", "trace.log"] {
             all.push_str(&self.file(name));
         }
         all

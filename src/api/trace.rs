@@ -1,0 +1,259 @@
+//! `--trace-http`: every request the client sends and what came back, for a bug report when
+//! the real API answers something the gate did not expect.
+//!
+//! A request's lines are written in one piece once it ends, however it ends: answered, failed,
+//! or cut off by its time budget (the [`Pending`] guard writes on drop). Nothing secret is
+//! written: the `Authorization` header shows its scheme only, the update URL its scheme and
+//! host, and every secret the run knows (the keys, the token, the Basic header's value, the
+//! URL and each part of it) is `***` wherever the server may have echoed it. The body's first
+//! 4 KiB are kept on one line, with every control and invisible format character escaped.
+
+use super::change::{scrub, url_shown};
+use crate::job::hidden;
+use crate::secret::Secret;
+use reqwest::header::{CONTENT_TYPE, DATE, HeaderMap, RETRY_AFTER};
+use reqwest::{StatusCode, Url};
+use std::fmt::Write as _;
+use std::fs::OpenOptions;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Instant, SystemTime};
+
+/// How much of a body the trace keeps.
+pub const BODY_BYTES: usize = 4096;
+
+/// Where the trace goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TraceTo {
+    Stderr,
+    /// Appended to, created if missing.
+    File(PathBuf),
+}
+
+impl TraceTo {
+    /// `--trace-http`'s value: none or `-` is stderr; CLANFORGE_TRACE_HTTP may also be a word
+    /// that turns it on (`1`, `true`) or off (`0`, `false`, empty: `None`).
+    pub fn parse(value: &str) -> Option<Self> {
+        let value = value.trim();
+        match value.to_ascii_lowercase().as_str() {
+            "" | "0" | "false" | "no" | "off" => None,
+            "-" | "1" | "true" | "yes" | "on" | "stderr" => Some(Self::Stderr),
+            _ => Some(Self::File(PathBuf::from(value))),
+        }
+    }
+}
+
+/// The open trace.
+pub struct Trace {
+    sink: Mutex<Box<dyn Write + Send>>,
+    secrets: Vec<Secret>,
+}
+
+impl std::fmt::Debug for Trace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Trace").finish_non_exhaustive()
+    }
+}
+
+impl Trace {
+    /// Opens the trace; `secrets` are redacted from everything it writes.
+    pub fn open(to: &TraceTo, secrets: Vec<Secret>) -> io::Result<Self> {
+        let sink: Box<dyn Write + Send> = match to {
+            TraceTo::Stderr => Box::new(io::stderr()),
+            TraceTo::File(path) => Box::new(append(path)?),
+        };
+        Ok(Self {
+            sink: Mutex::new(sink),
+            secrets,
+        })
+    }
+
+    /// A request about to be sent with `scheme` auth: its lines are written when the returned
+    /// guard is finished or dropped.
+    pub fn start(&self, url: &Url, scheme: &str) -> Pending<'_> {
+        let at = humantime::format_rfc3339_millis(SystemTime::now());
+        Pending {
+            trace: self,
+            head: format!("trace {at} GET {} (auth {scheme} ***)", self.target(url)),
+            started: Instant::now(),
+            outcome: None,
+        }
+    }
+
+    /// The path and query as they may be shown: the update URL as its scheme and host, and
+    /// every other value scrubbed of the run's secrets.
+    fn target(&self, url: &Url) -> String {
+        let mut shown = url.path().to_owned();
+        let pairs: Vec<String> = url
+            .query_pairs()
+            .map(|(name, value)| match name.as_ref() {
+                "url" => format!("url={}", url_shown(&Secret::new(value.into_owned()))),
+                _ => format!("{name}={value}"),
+            })
+            .collect();
+        if !pairs.is_empty() {
+            shown.push('?');
+            shown.push_str(&pairs.join("&"));
+        }
+        self.clean(&shown)
+    }
+
+    /// Server text made safe: secrets scrubbed, then every control and format character
+    /// escaped, so that it stays on one line and can't reach a terminal or a CI as a command.
+    fn clean(&self, text: &str) -> String {
+        escape(&scrub(text, &self.secrets))
+    }
+
+    fn write(&self, text: &str) {
+        let mut sink = self.sink.lock().unwrap_or_else(|e| e.into_inner());
+        // A trace that can't be written must not stop the gate: it is a diagnostic.
+        let _ = sink.write_all(text.as_bytes()).and_then(|()| sink.flush());
+    }
+}
+
+/// Opens `path` to append to it, as `--trace-http` does: set-up checks it before any request.
+pub fn append(path: &Path) -> io::Result<std::fs::File> {
+    OpenOptions::new().create(true).append(true).open(path)
+}
+
+/// A request in flight. Dropped unfinished, it was cut off (its budget or the deadline ran
+/// out, or the gate was cancelled) and says so.
+pub struct Pending<'a> {
+    trace: &'a Trace,
+    head: String,
+    started: Instant,
+    outcome: Option<String>,
+}
+
+impl std::fmt::Debug for Pending<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pending").finish_non_exhaustive()
+    }
+}
+
+impl Pending<'_> {
+    /// The answer's status, headers and body (or why the body could not be read).
+    pub fn answered(&mut self, status: StatusCode, headers: &HeaderMap, body: Result<&[u8], String>) {
+        let took = self.took();
+        let header = |name| {
+            headers
+                .get(name)
+                .map(|v| self.trace.clean(&String::from_utf8_lossy(v.as_bytes())))
+        };
+        let mut text = format!("trace   HTTP {status} in {took}");
+        for (name, value) in [
+            ("Date", header(DATE)),
+            ("Retry-After", header(RETRY_AFTER)),
+            ("Content-Type", header(CONTENT_TYPE)),
+        ] {
+            if let Some(value) = value {
+                let _ = write!(text, "; {name}: {value}");
+            }
+        }
+        text.push('\n');
+        match body {
+            Ok(body) => {
+                let kept = &body[..body.len().min(BODY_BYTES)];
+                let more = if body.len() > kept.len() { " (first 4 KiB)" } else { "" };
+                let _ = writeln!(
+                    text,
+                    "trace   body, {} bytes{more}: {}",
+                    body.len(),
+                    self.trace.clean(&String::from_utf8_lossy(kept))
+                );
+            }
+            Err(why) => {
+                let _ = writeln!(text, "trace   body not read: {}", self.trace.clean(&why));
+            }
+        }
+        self.outcome = Some(text);
+    }
+
+    /// No answer: the transport's error.
+    pub fn failed(&mut self, error: &str) {
+        let took = self.took();
+        self.outcome = Some(format!(
+            "trace   no answer after {took}: {}\n",
+            self.trace.clean(error)
+        ));
+    }
+
+    fn took(&self) -> String {
+        let ms = self.started.elapsed().as_millis();
+        format!("{ms} ms")
+    }
+}
+
+impl Drop for Pending<'_> {
+    fn drop(&mut self) {
+        let outcome = self.outcome.take().unwrap_or_else(|| {
+            format!(
+                "trace   cut off after {}: no answer within the request's time (--request-timeout \
+                 or the deadline)\n",
+                self.took()
+            )
+        });
+        self.trace.write(&format!("{}\n{outcome}", self.head));
+    }
+}
+
+/// Text on one line with `\n`, `\r`, `\t` and every other control or invisible format
+/// character (the bidi overrides among them) written as an escape.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if hidden(c) => {
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_what_could_move_the_cursor_or_reorder_text() {
+        assert_eq!(
+            escape("a\nb\r\t\u{1b}[2J\u{202e}gnp.exe\u{7f}\u{85}"),
+            "a\\nb\\r\\t\\u{1b}[2J\\u{202e}gnp.exe\\u{7f}\\u{85}"
+        );
+        assert_eq!(escape("{\"jobstateid\": 4, \"é\": 1}"), "{\"jobstateid\": 4, \"é\": 1}");
+    }
+
+    #[test]
+    fn the_target_hides_the_update_url_and_the_secrets() {
+        let trace = Trace {
+            sink: Mutex::new(Box::new(io::sink())),
+            secrets: vec![Secret::new("hunter22")],
+        };
+        let url = Url::parse(
+            "http://x/cfp/v1/imageupdate/create?accountserviceid=7&desc=hunter22\
+             &url=s3%3A%2F%2FAKIA%3Ase%252Fcret%40bucket%2Fb%2F",
+        )
+        .unwrap();
+        assert_eq!(
+            trace.target(&url),
+            "/cfp/v1/imageupdate/create?accountserviceid=7&desc=***&url=s3://bucket/…"
+        );
+    }
+
+    #[test]
+    fn the_value_picks_where_the_trace_goes() {
+        assert_eq!(TraceTo::parse("-"), Some(TraceTo::Stderr));
+        assert_eq!(TraceTo::parse(" true "), Some(TraceTo::Stderr));
+        assert_eq!(TraceTo::parse("0"), None);
+        assert_eq!(
+            TraceTo::parse("trace.log"),
+            Some(TraceTo::File("trace.log".into()))
+        );
+    }
+}
