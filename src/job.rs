@@ -361,13 +361,7 @@ pub(crate) fn text(value: Option<&Value>) -> Option<String> {
 /// Server text on one line, with control characters removed and a bounded length.
 pub fn one_line(text: &str) -> String {
     const MAX: usize = 300;
-    let mut line: String = text
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .chars()
-        .filter(|&c| !hidden(c))
-        .collect();
+    let mut line = visible_words(text);
     if line.chars().count() > MAX {
         line = line.chars().take(MAX).collect::<String>() + "…";
     }
@@ -386,17 +380,20 @@ pub fn hidden(c: char) -> bool {
             | '\u{e0001}' | '\u{e0020}'..='\u{e007f}')
 }
 
+/// The words of `text`, one space apart, without a hidden character among them.
+fn visible_words(text: &str) -> String {
+    let visible: String = text
+        .chars()
+        .filter(|&c| c.is_whitespace() || !hidden(c))
+        .collect();
+    visible.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 /// The start of a body, on one line, for an error message.
 pub fn excerpt(body: &[u8]) -> String {
     const MAX: usize = 120;
     let text = String::from_utf8_lossy(&body[..body.len().min(MAX * 4)]);
-    let mut line: String = text
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .chars()
-        .filter(|&c| !hidden(c))
-        .collect();
+    let mut line = visible_words(&text);
     if line.is_empty() {
         return "(empty body)".to_owned();
     }
