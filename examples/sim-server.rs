@@ -6,7 +6,8 @@
 //!     cargo run --release --example sim-server -- [SECONDS [UPDATES]]
 //!
 //! SECONDS defaults to 14; 0 makes every job already complete. UPDATES (default 1) serves
-//! `update/1` to `update/UPDATES`, for gates of many jobs. Any keys are accepted.
+//! `update/1` to `update/UPDATES`, for gates of many jobs. Any keys are accepted, and
+//! any token (which needs no ASID, as on the operator's host).
 //!
 //! It also serves a deploy: game 42, image 1234, any build machine, each job SECONDS long:
 //!

@@ -79,6 +79,8 @@ pub enum Event<'a> {
     NoChanges { diff: &'a JobRef, full: bool },
     /// `--dry-run`: the requests the command would send, in order. None was sent.
     DryRun { requests: &'a [String] },
+    /// `check`: one thing looked at, and what it showed.
+    Checked { check: &'a Check },
     /// A read a start makes (the lock, a job's status) failed for a transient reason; the next
     /// try comes after `wait`.
     ReadRetrying {
@@ -87,6 +89,26 @@ pub enum Event<'a> {
         failures: u32,
         wait: Duration,
     },
+}
+
+/// One line of `check`: what was looked at, how it went, and what was seen (or what to fix).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Check {
+    /// `DNS`, `connect`, `credentials`, …
+    pub name: &'static str,
+    pub verdict: CheckVerdict,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckVerdict {
+    Ok,
+    /// Works, but something deserves a look (a clock far off, a base URL with a path).
+    Warning,
+    /// Does not work: the set-up needs a fix.
+    Failed,
+    /// Not a pass or a fail: what the gate will use (the base URL, the proxy).
+    Info,
 }
 
 /// Why a step could not make its job. Each names what the gate knows and nothing more.

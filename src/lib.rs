@@ -24,13 +24,13 @@ macro_rules! internal {
 }
 
 internal!(
-    api, chain, cli, dispatch, event, job, kind, outcome, predict, report, schedule, secret, start,
-    verdict, wait,
+    api, chain, check, cli, dispatch, event, job, kind, outcome, predict, report, schedule, secret,
+    start, verdict, wait,
 );
 pub mod sim;
 
 use crate::api::trace::{Trace, TraceTo};
-use crate::api::{Client, ClientError};
+use crate::api::{Client, ClientError, Credentials};
 use crate::chain::{Ids, Step};
 use crate::cli::{Action, Api, Config, LogFormat};
 use crate::event::{Event, Report, Reporter};
@@ -127,6 +127,7 @@ fn title(parsed: &cli::Parsed) -> String {
             Action::Start(plan) | Action::DryRun(plan) => {
                 format!("clanforge-wait {}", plan.command)
             }
+            Action::Check(_) => "clanforge-wait check".to_owned(),
             Action::Wait(jobs) => match jobs.as_slice() {
                 [job] => format!("clanforge-wait: {job}"),
                 jobs => format!("clanforge-wait: {} jobs", jobs.len()),
@@ -165,6 +166,9 @@ where
     };
     let settings = &config.settings;
     let run = match &config.action {
+        Action::Check(probe) => {
+            return check::run(&client, probe, settings, reporters, demo).await;
+        }
         Action::Wait(jobs) => wait::wait(&client, jobs, settings, reporters, cancel).await,
         Action::Start(plan) => start::run(&client, plan, settings, reporters, demo, cancel).await,
         Action::DryRun(plan) => {
@@ -196,6 +200,14 @@ async fn client(config: &Config) -> Result<Client, String> {
                         sim::DEMO_JOB.as_secs()
                     ),
                 ),
+                Action::Check(_) => (
+                    sim::demo_check(),
+                    format!(
+                        "game {}, image {} and the account's install list",
+                        cli::start::DEMO_GAME_ID,
+                        cli::start::DEMO_IMAGE_ID,
+                    ),
+                ),
                 Action::Start(_) | Action::DryRun(_) => (
                     sim::demo_deploy(),
                     format!(
@@ -207,13 +219,25 @@ async fn client(config: &Config) -> Result<Client, String> {
                     ),
                 ),
             };
+            // The simulator speaks the dialect of the demo's credentials, and refuses the
+            // other one, as a real host would.
+            let (sim, dialect) = match &config.credentials {
+                Credentials::Bearer(_) => (
+                    sim.token(cli::DEMO_TOKEN),
+                    "the operator's dialect: a token, no ASID",
+                ),
+                Credentials::Basic { .. } => (
+                    sim.credentials("demo", "demo"),
+                    "Unity's dialect: keys and an ASID",
+                ),
+            };
             let addr = sim
                 .serve_in_background()
                 .await
                 .map_err(|e| format!("--demo could not start the simulated API: {e}"))?;
             info!(
-                "demo: a simulated Clanforge API serves at http://{addr}: {serves}. Nothing here \
-                 is a real Clanforge result."
+                "demo: a simulated Clanforge API ({dialect}) serves at http://{addr}: {serves}. \
+                 Nothing here is a real Clanforge result."
             );
             format!("http://{addr}")
                 .parse()

@@ -248,8 +248,7 @@ const UPDATE_URL: &str = "s3://AKIAFAULTSOURCE:fault%2Fsource+secret@fault-bucke
 const SECRETS: &[&str] = &[
     ACCESS_KEY,
     SECRET_KEY,
-    // base64("AKIA-access-XYZZY:s3cr3t-PLUGH-never-print-me")
-    "QUtJQS1hY2Nlc3MtWFlaWlk6czNjcjN0LVBMVUdILW5ldmVyLXByaW50LW1l",
+    BASIC,
     "AKIAFAULTSOURCE",
     "fault%2Fsource",
     "fault/source",

@@ -18,6 +18,9 @@ use std::time::{Duration, SystemTime};
 /// stays bounded whatever a server or proxy sends.
 pub const MAX_BODY: usize = 1 << 20;
 
+/// How a transient error for a body that is not JSON begins.
+pub const UNREADABLE: &str = "unreadable answer";
+
 pub const USER_AGENT: &str = concat!("clanforge-wait/", env!("CARGO_PKG_VERSION"));
 
 /// Who the gate is, in the dialect of its host. Every part prints as `***`.
@@ -267,6 +270,45 @@ impl Client {
         &self.asid
     }
 
+    /// The API root requests go to.
+    pub fn base(&self) -> &Url {
+        &self.base
+    }
+
+    /// The credentials' dialect: a token (Bearer), or keys (Basic).
+    pub fn uses_token(&self) -> bool {
+        matches!(self.credentials, Credentials::Bearer(_))
+    }
+
+    /// `check`'s read: the install list for the account, a read that changes nothing, as it
+    /// came and as the wait would read it. The caller bounds its duration.
+    pub async fn probe(&self) -> Probed {
+        let list: JobRef = "install".parse().expect("`install` is a job reference");
+        let url = self.status_url(&list);
+        let started = std::time::Instant::now();
+        let fetched = self.fetch_raw(&url).await;
+        let took = started.elapsed();
+        match fetched {
+            Err(e) => Probed {
+                path: url.path().to_owned(),
+                took,
+                status: None,
+                server_time: None,
+                read: Err(transport_error(&e)),
+            },
+            Ok(fetched) => Probed {
+                path: url.path().to_owned(),
+                took,
+                status: Some(fetched.status.as_u16()),
+                server_time: fetched.server_time,
+                read: fetched
+                    .read(&list)
+                    .map(|_| ())
+                    .map_err(|e| self.in_context(e, fetched.challenge.as_deref())),
+            },
+        }
+    }
+
     /// The job's status endpoint with `?accountserviceid=<asid>`, each part escaped. Jobs that
     /// share a URL (every `install/…`) share its requests.
     pub fn status_url(&self, job: &JobRef) -> Url {
@@ -372,6 +414,20 @@ impl Client {
                 .map(|d| d.as_secs() as i64),
         })
     }
+}
+
+/// What one read of `check`'s found.
+#[derive(Debug)]
+pub struct Probed {
+    /// The path read.
+    pub path: String,
+    pub took: Duration,
+    /// The HTTP status, when an answer came.
+    pub status: Option<u16>,
+    /// The server's clock (its `Date`), Unix seconds.
+    pub server_time: Option<i64>,
+    /// The answer read as the wait reads it: fine, or what went wrong.
+    pub read: Result<(), PollError>,
 }
 
 /// `base` with `segments` appended (each escaped) and the query `accountserviceid=<asid>` then
@@ -493,7 +549,7 @@ fn classify<T>(
                 message: one_line(&message),
             }),
             Err(e @ BodyError::NotJson { .. }) => Err(PollError::Transient {
-                reason: format!("unreadable answer (HTTP {code}): {e}"),
+                reason: format!("{UNREADABLE} (HTTP {code}): {e}"),
                 retry_after,
             }),
             Err(e @ BodyError::NoState { .. }) => Err(PollError::Unusable(e.to_string())),

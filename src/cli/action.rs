@@ -14,13 +14,22 @@ pub enum Action {
     Start(Plan),
     /// `--dry-run`: print the requests the plan would send, and send none that changes state.
     DryRun(Plan),
+    /// `check`: read-only requests that say whether the set-up works.
+    Check(Probe),
+}
+
+/// What `check` looks at beyond the account.
+#[derive(Debug, Default)]
+pub struct Probe {
+    /// `--game-id` and `--image-id`: the image to look up with image/options.
+    pub image: Option<(String, String)>,
 }
 
 impl Action {
     /// The plan of a start or a dry run.
     pub fn plan(&self) -> Option<&Plan> {
         match self {
-            Self::Wait(_) => None,
+            Self::Wait(_) | Self::Check(_) => None,
             Self::Start(plan) | Self::DryRun(plan) => Some(plan),
         }
     }

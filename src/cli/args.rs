@@ -16,6 +16,7 @@ const ABOUT: &str = "Wait for Multiplay Clanforge deploy jobs to finish (image u
 const USAGE: &str = "clanforge-wait [OPTIONS] [JOB]...\n       \
                      clanforge-wait [OPTIONS] start <update|diff|version> [START OPTIONS]\n       \
                      clanforge-wait [OPTIONS] deploy [DEPLOY OPTIONS]\n       \
+                     clanforge-wait [OPTIONS] check [--image-id ID --game-id ID]\n       \
                      clanforge-wait completions <bash|zsh|fish|powershell|elvish>";
 
 const AFTER_HELP: &str = "With several jobs, the exit code is the worst outcome, in this order: 2, 4, 1, \
@@ -200,6 +201,11 @@ pub struct Cli {
     /// and none of --update-id, --asid or --base-url (the result says it was simulated)
     #[arg(long, env = "CLANFORGE_DEMO", value_parser = boolish, global = true)]
     pub demo: bool,
+
+    /// With --demo: the simulated API speaks the operator's dialect (a token as Bearer auth,
+    /// no ASID on v1 calls) instead of Unity's (keys as Basic auth, an ASID on every call)
+    #[arg(long, env = "CLANFORGE_DEMO_TOKEN", value_parser = boolish, global = true)]
+    pub demo_token: bool,
 }
 
 /// The subcommands: those that run ([`Command`]), and `completions`.
@@ -209,11 +215,27 @@ pub struct Cli {
 pub enum Sub {
     #[command(flatten)]
     Run(Command),
+    /// Is this pipeline set up right? Read-only requests (the install list; image/options with
+    /// --image-id) that check the base URL, the network, TLS, the credentials, the ASID and the
+    /// server's clock, and say what to fix
+    Check(CheckArgs),
     /// Print the shell completion script for SHELL on stdout
     Completions {
         #[arg(value_name = "SHELL")]
         shell: clap_complete::Shell,
     },
+}
+
+/// `check`'s own flags.
+#[derive(Debug, clap::Args)]
+#[command(next_help_heading = "Image")]
+pub struct CheckArgs {
+    /// Also look the image up (image/options): found, and what locks it
+    #[arg(long, env = "CLANFORGE_IMAGE_ID", value_name = "ID")]
+    pub image_id: Option<String>,
+    /// The image's game, which image/options needs
+    #[arg(long, env = "CLANFORGE_GAME_ID", value_name = "ID")]
+    pub game_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]

@@ -1,10 +1,10 @@
 //! The checks that turn the flags into a [`Config`]: what each value must be, and what the
 //! values must be together. Every error names the flag (and variable) to fix.
 
-use super::args::{BASE_URL, Cli, MAX_INTERVAL, MAX_TIMEOUT, Sub, TOKEN_BASE_URL};
+use super::args::{BASE_URL, CheckArgs, Cli, MAX_INTERVAL, MAX_TIMEOUT, Sub, TOKEN_BASE_URL};
 use super::errors::UsageError;
 use super::start::{self, Command};
-use super::action::{Action, Api};
+use super::action::{Action, Api, Probe};
 use super::{Outputs, Usage};
 use crate::api::Credentials;
 use crate::api::trace::TraceTo;
@@ -41,6 +41,7 @@ impl Config {
             Action::Start(plan) | Action::DryRun(plan) => {
                 plan.known.update.clone().unwrap_or_default()
             }
+            Action::Check(_) => String::new(),
         }
     }
 
@@ -65,6 +66,8 @@ impl Config {
 pub const DEMO_UPDATE_ID: &str = "1234567";
 pub const DEMO_VERSION_ID: &str = "99120";
 const DEMO_ASID: &str = "demo";
+/// `--demo --demo-token`'s token, which the simulator takes as the operator's host would.
+pub const DEMO_TOKEN: &str = "demo";
 
 impl Cli {
     /// `start` or `deploy`, if given.
@@ -72,6 +75,39 @@ impl Cli {
         match &self.command {
             Some(Sub::Run(command)) => Some(command),
             _ => None,
+        }
+    }
+
+    /// `check`, if given.
+    fn check_args(&self) -> Option<&CheckArgs> {
+        match &self.command {
+            Some(Sub::Check(check)) => Some(check),
+            _ => None,
+        }
+    }
+
+    /// `check`'s probe: the demo's image with `--demo`, else the image given, if any.
+    fn probe(&self, check: &CheckArgs) -> Result<Probe, UsageError> {
+        if self.demo {
+            return Ok(Probe {
+                image: Some((
+                    start::DEMO_GAME_ID.to_owned(),
+                    start::DEMO_IMAGE_ID.to_owned(),
+                )),
+            });
+        }
+        let game = start::id(&check.game_id, "--game-id (CLANFORGE_GAME_ID)")?;
+        let image = start::id(&check.image_id, "--image-id (CLANFORGE_IMAGE_ID)")?;
+        match (game, image) {
+            (Some(game), Some(image)) => Ok(Probe {
+                image: Some((game, image)),
+            }),
+            (None, Some(_)) => Err(UsageError::Empty {
+                flag: "--game-id (CLANFORGE_GAME_ID)",
+                hint: ": image/options, which finds the image, needs its game",
+            }),
+            // A game alone (CLANFORGE_GAME_ID set for the deploy steps) asks nothing.
+            (_, None) => Ok(Probe { image: None }),
         }
     }
 
@@ -118,7 +154,11 @@ impl Cli {
                 "--token-file (CLANFORGE_TOKEN_FILE)",
             ),
         ];
-        let command = self.run_command().and_then(Command::real_flag);
+        let command = self.run_command().and_then(Command::real_flag).or_else(|| {
+            self.check_args()
+                .filter(|c| c.image_id.is_some() || c.game_id.is_some())
+                .map(|_| "--image-id or --game-id (CLANFORGE_IMAGE_ID, CLANFORGE_GAME_ID)")
+        });
         let flag = real
             .into_iter()
             .find_map(|(given, flag)| given.then_some(flag))
@@ -131,7 +171,7 @@ impl Cli {
 
     /// Every job named: `--update-id`, the `KIND/ID` arguments, `--job` (CLANFORGE_JOBS).
     fn job_refs(&self) -> Result<Vec<JobRef>, UsageError> {
-        if self.run_command().is_some() {
+        if self.run_command().is_some() || self.check_args().is_some() {
             // --job and --update-id may come from the environment (a variable set for another
             // step): only arguments on the command line itself are a mistake here.
             return match self.jobs.as_slice() {
@@ -171,6 +211,13 @@ impl Cli {
     }
 
     pub fn config(&self) -> Result<Config, UsageError> {
+        if self.demo_token && !self.demo {
+            return Err(UsageError::Empty {
+                flag: "--demo (CLANFORGE_DEMO)",
+                hint: ": --demo-token (CLANFORGE_DEMO_TOKEN) only says which dialect the \
+                       simulated API speaks",
+            });
+        }
         self.check_demo()?;
         let required = |value: &Option<String>, flag, fallback: &str| {
             let value = value.as_deref().map(str::trim).unwrap_or_default();
@@ -182,6 +229,7 @@ impl Cli {
         };
         let jobs = self.job_refs()?;
         let action = match self.run_command() {
+            None if let Some(check) = self.check_args() => Action::Check(self.probe(check)?),
             Some(command) => {
                 let plan = command.plan(self.demo)?;
                 match command.dry_run() {
@@ -247,7 +295,9 @@ impl Cli {
 
     /// The keys: the demo's placeholders, or both given (the secret key perhaps from a file).
     fn credentials(&self) -> Result<Credentials, UsageError> {
-        if self.demo {
+        if self.demo && self.demo_token {
+            Ok(Credentials::Bearer(Secret::new(DEMO_TOKEN)))
+        } else if self.demo {
             Ok(Credentials::Basic {
                 access_key: Secret::new("demo"),
                 secret_key: Secret::new("demo"),
@@ -339,6 +389,7 @@ fn needs_no_asid(action: &Action) -> Result<(), UsageError> {
             .steps
             .contains(&JobKind::Rollout)
             .then(|| "deploy --until rollout".to_owned()),
+        Action::Check(_) => None,
     };
     match kind {
         Some(kind) => Err(UsageError::AsidNeeded { kind }),

@@ -13,8 +13,8 @@ pub use args::{Cli, LogFormat, Sub};
 #[cfg(feature = "test-support")]
 pub use args::{MAX_INTERVAL, MAX_TIMEOUT};
 pub(crate) use args::{boolish, secret};
-pub use action::{Action, Api};
-pub use config::{Config, DEMO_UPDATE_ID, DEMO_VERSION_ID};
+pub use action::{Action, Api, Probe};
+pub use config::{Config, DEMO_TOKEN, DEMO_UPDATE_ID, DEMO_VERSION_ID};
 pub use errors::UsageError;
 
 use crate::secret::Secret;

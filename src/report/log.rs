@@ -6,7 +6,7 @@ use super::LogMode;
 use super::text::{count, describe, human, poll_error};
 use crate::api::PollError;
 use crate::chain::{IfLocked, Step};
-use crate::event::{Event, Report, ReportError, Reporter};
+use crate::event::{Check, CheckVerdict, Event, Report, ReportError, Reporter};
 use crate::job::{JobStatus, Phase, unix_now};
 use crate::kind::{JobKind, JobRef};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -193,6 +193,20 @@ impl Reporter for LogReporter {
                 info!("dry run: these requests would go out, in order; none is sent");
                 for request in *requests {
                     info!("  {request}");
+                }
+            }
+            Event::Checked { check } => {
+                self.line();
+                let Check {
+                    name,
+                    verdict,
+                    detail,
+                } = check;
+                match verdict {
+                    CheckVerdict::Ok => info!("check {name}: ok, {detail}"),
+                    CheckVerdict::Info => info!("check {name}: {detail}"),
+                    CheckVerdict::Warning => warn!("check {name}: warning, {detail}"),
+                    CheckVerdict::Failed => error!("check {name}: FAILED, {detail}"),
                 }
             }
             Event::ReadRetrying {

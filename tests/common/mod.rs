@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 
 pub const ACCESS_KEY: &str = "AKIA-access-XYZZY";
 pub const SECRET_KEY: &str = "s3cr3t-PLUGH-never-print-me";
+/// The Basic header's value for the two keys: base64("ACCESS_KEY:SECRET_KEY").
+pub const BASIC: &str = "QUtJQS1hY2Nlc3MtWFlaWlk6czNjcjN0LVBMVUdILW5ldmVyLXByaW50LW1l";
 pub const UPDATE_ID: &str = "424242";
 
 /// No run of the gate in these tests may take longer than this; a hung gate fails its test.
