@@ -135,3 +135,50 @@ fn with_a_token_an_asid_given_is_still_sent() {
     with_token(Gate::against(&server)).run().assert_code(0);
     assert!(server.requests()[0].query.contains("accountserviceid=7"));
 }
+
+/// The update URL's `url` parameter as the server decodes it, once.
+fn url_param(server: &SimServer) -> String {
+    let create = server
+        .requests()
+        .into_iter()
+        .find(|r| r.path == "/cfp/v1/imageupdate/create")
+        .expect("the create went out");
+    reqwest::Url::parse(&format!("http://sim/?{}", create.query))
+        .unwrap()
+        .query_pairs()
+        .find(|(name, _)| name == "url")
+        .map(|(_, value)| value.into_owned())
+        .expect("a url parameter")
+}
+
+#[test]
+fn update_url_credentials_arrive_double_encoded_raw_or_pre_encoded() {
+    // An AWS secret key holds `/`, `+` and `=`: given raw, or percent-encoded by the user.
+    for given in [
+        "s3://AKIAWIRE:ab/cd+ef=@wire-bucket/builds/7/?region=eu-west-1",
+        "s3://AKIAWIRE:ab%2Fcd%2Bef%3D@wire-bucket/builds/7/?region=eu-west-1",
+    ] {
+        let server = Sim::new()
+            .credentials(ACCESS_KEY, SECRET_KEY)
+            .image(clanforge_wait::sim::Image::quick(42, 1234))
+            .spawn()
+            .unwrap();
+        Gate::against(&server)
+            .without("--update-id")
+            .env("CLANFORGE_UPDATE_URL", given)
+            .flag("start")
+            .flag("update")
+            .arg("--game-id", "42")
+            .arg("--image-id", "1234")
+            .arg("--machine-id", "5678")
+            .run()
+            .assert_code(0);
+        // Decoded once (the query), the user-info is still encoded; the server decodes it
+        // again to the raw key: never encoded twice, never sent raw.
+        assert_eq!(
+            url_param(&server),
+            "s3://AKIAWIRE:ab%2Fcd%2Bef%3D@wire-bucket/builds/7/?region=eu-west-1",
+            "{given}"
+        );
+    }
+}

@@ -183,10 +183,59 @@ enum Param<'a> {
     Secret(&'a Secret),
 }
 
+/// The schemes whose user-info holds storage credentials that the API decodes once more
+/// than the query: "credentials in the URL must be double-encoded" (the operator's docs).
+const CREDENTIAL_SCHEMES: [&str; 4] = ["s3", "gs", "steam", "cos"];
+
+/// The update URL as it goes into the `url` parameter: for `s3://`, `gs://`, `steam://` and
+/// `cos://`, a user and password given raw (an AWS secret key holds `/`, `+` and `=`) are
+/// percent-encoded, so that with the query's own encoding they arrive double-encoded; a part
+/// that holds a `%XX` escape already is taken as encoded and sent as given, never twice. The
+/// user-info ends at the URL's last `@` (storage keys hold none).
+pub fn url_sent(url: &str) -> String {
+    let url = url.trim();
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    if !CREDENTIAL_SCHEMES.contains(&scheme.to_ascii_lowercase().as_str()) {
+        return url.to_owned();
+    }
+    let Some((userinfo, host_and_path)) = rest.rsplit_once('@') else {
+        return url.to_owned();
+    };
+    let encoded = match userinfo.split_once(':') {
+        Some((user, password)) => format!("{}:{}", encoded(user), encoded(password)),
+        None => encoded(userinfo),
+    };
+    format!("{scheme}://{encoded}@{host_and_path}")
+}
+
+/// One part of the user-info, percent-encoded unless it is already (it holds a `%XX`).
+fn encoded(part: &str) -> String {
+    let bytes = part.as_bytes();
+    let escaped = (0..bytes.len()).any(|i| {
+        bytes[i] == b'%'
+            && bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+            && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit)
+    });
+    if escaped {
+        return part.to_owned();
+    }
+    let mut out = String::with_capacity(part.len());
+    for &b in bytes {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 /// An update URL as it may be shown: its scheme and host, nothing of its path, user, password
 /// or query (`s3://bucket/…`).
 pub fn url_shown(url: &Secret) -> String {
-    match Url::parse(url.expose().trim()) {
+    match Url::parse(&url_sent(url.expose())) {
         Ok(parsed) => match parsed.host_str() {
             Some(host) if !host.is_empty() => format!("{}://{host}/…", parsed.scheme()),
             _ => format!("{}:…", parsed.scheme()),
@@ -198,8 +247,16 @@ pub fn url_shown(url: &Secret) -> String {
 /// The URL and each secret part of it, as written and decoded.
 pub fn url_secrets(url: &Secret) -> Vec<Secret> {
     let whole = url.expose().trim();
-    let mut parts = vec![whole.to_owned()];
-    if let Ok(parsed) = Url::parse(whole) {
+    let sent = url_sent(whole);
+    let mut parts = vec![whole.to_owned(), sent.clone()];
+    // The user and password as given, raw: a URL parser can't find them when they hold `/`.
+    if let Some((_, rest)) = whole.split_once("://")
+        && let Some((userinfo, _)) = rest.rsplit_once('@')
+    {
+        parts.push(userinfo.to_owned());
+        parts.extend(userinfo.split_once(':').map(|(u, p)| [u.to_owned(), p.to_owned()]).into_iter().flatten());
+    }
+    if let Ok(parsed) = Url::parse(&sent) {
         parts.push(parsed.username().to_owned());
         parts.extend(parsed.password().map(str::to_owned));
         parts.extend(
@@ -339,9 +396,18 @@ impl Client {
             .into_iter()
             .map(|(name, value)| match value {
                 Param::Text(text) => (name, text),
-                Param::Secret(secret) => (name, secret.expose().trim()),
+                Param::Secret(secret) => (name, secret.expose()),
             })
             .collect();
+        // The update URL's credentials, encoded once here and once more as a query value.
+        let sent: Vec<(String, String)> = params
+            .into_iter()
+            .map(|(name, value)| match name {
+                "url" => (name.to_owned(), url_sent(value)),
+                _ => (name.to_owned(), value.to_owned()),
+            })
+            .collect();
+        let params: Vec<(&str, &str)> = sent.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
         endpoint(&self.base, change.path(), &self.asid, &params)
     }
 
@@ -462,6 +528,27 @@ mod tests {
             "GET /cfp/v1/imageupdate/create?accountserviceid=7&imageid=1&machineid=2&desc=d\
              &url=s3://my-bucket/…"
         );
+    }
+
+    #[test]
+    fn raw_credentials_are_encoded_once_and_encoded_ones_are_kept() {
+        // An AWS secret key as it comes from the console: `/`, `+` and `=` raw.
+        assert_eq!(
+            url_sent("s3://AKIAKEY:ab/cd+ef=@my-bucket/builds/42/?region=eu-west-1"),
+            "s3://AKIAKEY:ab%2Fcd%2Bef%3D@my-bucket/builds/42/?region=eu-west-1"
+        );
+        assert_eq!(
+            url_sent("s3://AKIAKEY:ab%2Fcd%2Bef%3D@my-bucket/b/"),
+            "s3://AKIAKEY:ab%2Fcd%2Bef%3D@my-bucket/b/"
+        );
+        assert_eq!(
+            url_sent("steam://builder:p@ss w0rd@install/740/"),
+            "steam://builder:p%40ss%20w0rd@install/740/"
+        );
+        assert_eq!(url_sent("cos://k:s/e@bucket/x"), "cos://k:s%2Fe@bucket/x");
+        assert_eq!(url_sent("gs://bucket/builds/"), "gs://bucket/builds/");
+        assert_eq!(url_sent("https://u:p/w@host/x"), "https://u:p/w@host/x");
+        assert_eq!(url_shown(&Secret::new("s3://K:ab/cd@bkt/x/")), "s3://bkt/…");
     }
 
     #[test]
