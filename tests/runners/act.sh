@@ -49,10 +49,12 @@ check "a failed gate fails its step, with result=failed and the job's error" \
   grep -q 'E2E-FAILURE-OK' "$log"
 check "deploy creates the chain and its outputs name every ID" grep -q 'E2E-DEPLOY-OK' "$log"
 check "a usage error still writes result=error" grep -q 'E2E-USAGE-OK' "$log"
+check "check passes with a token and no ASID, and its trace holds no token" \
+  grep -q 'E2E-CHECK-OK' "$log"
 check "the gate's masks cover the keys and the URL for the rest of the job" \
-  grep -q '| after the gates - \*\*\* \*\*\* \*\*\* \*\*\*' "$log"
+  grep -q '| after the gates - \*\*\* \*\*\* \*\*\* \*\*\* \*\*\*' "$log"
 check "neither key nor the URL shows anywhere" \
-  bash -c "! grep -E 'AKIA-act-XYZZY|s3cr3t-act-PLUGH|url-key-ACT|url-secret-ACT' '$log'"
+  bash -c "! grep -E 'AKIA-act-XYZZY|s3cr3t-act-PLUGH|url-key-ACT|url-secret-ACT|tok-act-XYZZY' '$log'"
 # A command act carries out shows as ❗ (error) or 🚧 (warning) followed by the command; the
 # gate's own annotation quotes the server's text inside its message, on one line.
 check "server text forges no workflow command" \
