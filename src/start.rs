@@ -97,7 +97,11 @@ pub fn dry_run(client: &Client, asid: &str, plan: &Plan) -> Vec<String> {
     };
     let shown = |url: reqwest::Url| {
         let path = url.path().replace("%7B", "{").replace("%7D", "}");
-        format!("GET {path}?{}", url.query().unwrap_or_default())
+        match url.query() {
+            Some(query) => format!("GET {path}?{query}"),
+            // The operator's v1 calls take no ASID: a status read then has no query at all.
+            None => format!("GET {path}"),
+        }
     };
     let mut lines = Vec::new();
     for &step in &plan.steps {

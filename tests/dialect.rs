@@ -182,3 +182,31 @@ fn update_url_credentials_arrive_double_encoded_raw_or_pre_encoded() {
         );
     }
 }
+
+#[test]
+fn the_demo_speaks_the_operators_dialect_with_demo_token() {
+    let run = Gate::demo()
+        .flag("--demo-token")
+        .flag("deploy")
+        .flag("--dry-run")
+        .run();
+    run.assert_code(0)
+        .assert_logged("the operator's dialect: a token, no ASID")
+        .assert_logged("GET /cfp/v1/imageupdate/{updateid}/status  (read,");
+    assert!(!run.stderr.contains("accountserviceid"), "{}", run.stderr);
+    // Without it, Unity's: an ASID on every call.
+    Gate::demo()
+        .flag("deploy")
+        .flag("--dry-run")
+        .run()
+        .assert_code(0)
+        .assert_logged("Unity's dialect: keys and an ASID")
+        .assert_logged("/status?accountserviceid=demo");
+    // Alone, it is a mistake named as one.
+    Gate::demo()
+        .without("--demo")
+        .flag("--demo-token")
+        .run()
+        .assert_code(2)
+        .assert_logged("--demo-token (CLANFORGE_DEMO_TOKEN) only says which dialect");
+}
