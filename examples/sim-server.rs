@@ -7,7 +7,8 @@
 //!
 //! SECONDS defaults to 14; 0 makes every job already complete. UPDATES (default 1) serves
 //! `update/1` to `update/UPDATES`, for gates of many jobs. Any keys are accepted, and
-//! any token (which needs no ASID, as on the operator's host).
+//! any token (which needs no ASID, as on the operator's host). To speak one dialect only and
+//! refuse the other with a 401, as a real host does: `SIM_TOKEN=T` or `SIM_KEYS=ACCESS:SECRET`.
 //!
 //! It also serves a deploy: game 42, image 1234, any build machine, each job SECONDS long:
 //!
@@ -64,6 +65,16 @@ fn main() -> std::io::Result<()> {
             "jobstateid": 6, "jobstatename": "Failed", "jobfailed": 1, "joberror": hostile,
         }))]),
     );
+    // One dialect only, as a real host: SIM_TOKEN=T takes only that token (and no ASID),
+    // SIM_KEYS=ACCESS:SECRET only those keys; the other is refused with a 401 and a challenge.
+    let sim = match (std::env::var("SIM_TOKEN"), std::env::var("SIM_KEYS")) {
+        (Ok(token), _) => sim.token(&token),
+        (_, Ok(keys)) => match keys.split_once(':') {
+            Some((access, secret)) => sim.credentials(access, secret),
+            None => sim.credentials(&keys, ""),
+        },
+        _ => sim,
+    };
     let server = sim
         .serve_job(JobRef::new(JobKind::ImageDiff, "1"), job())
         .serve_job(JobRef::new(JobKind::ImageVersion, "1"), job())

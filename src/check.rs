@@ -153,8 +153,9 @@ impl Checks<'_> {
                 if cfp {
                     format!(
                         "--base-url has a path of its own ({path}), and the gate adds /cfp/v1/… \
-                         itself: give only the scheme and host (e.g. {}://{host})",
-                        base.scheme()
+                         itself: give only the scheme and host (e.g. {}://{host}{})",
+                        base.scheme(),
+                        base.port().map(|p| format!(":{p}")).unwrap_or_default()
                     )
                 } else {
                     format!("{path} is kept before each /cfp/… path (a proxy's prefix?)")
