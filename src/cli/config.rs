@@ -180,13 +180,8 @@ impl Cli {
             };
         }
         let mut jobs = Vec::new();
-        // --update-id takes any ID, as it always has.
-        if let Some(id) = self
-            .update_id
-            .as_deref()
-            .map(str::trim)
-            .filter(|id| !id.is_empty())
-        {
+        // A positive integer, as every ID: `..` or `a/b` would change the URL's shape.
+        if let Some(id) = start::id(&self.update_id, "--update-id (CLANFORGE_UPDATE_ID)")? {
             jobs.push(JobRef::new(JobKind::ImageUpdate, id));
         }
         for reference in self
@@ -324,8 +319,13 @@ impl Cli {
                         )?,
                         None => self.secret_key.clone(),
                     };
+                    let access_key = key(&self.access_key, "--access-key (CLANFORGE_ACCESS_KEY)")?;
+                    // Basic auth splits user from password at the first ':'.
+                    if access_key.expose().contains(':') {
+                        return Err(UsageError::ColonInAccessKey);
+                    }
                     Ok(Credentials::Basic {
-                        access_key: key(&self.access_key, "--access-key (CLANFORGE_ACCESS_KEY)")?,
+                        access_key,
                         secret_key: key(&secret_key, "--secret-key (CLANFORGE_SECRET_KEY)")?,
                     })
                 }

@@ -73,6 +73,12 @@ pub enum UsageError {
          --yes-reject-diff to allow that, or use --if-locked wait"
     )]
     RejectNotConfirmed,
+    #[error(
+        "--access-key (CLANFORGE_ACCESS_KEY) holds a ':', which Basic auth can't carry (the \
+         user ends at the first ':'): check that the access key and the secret key are not \
+         swapped or joined"
+    )]
+    ColonInAccessKey,
     #[error("{flag} must be a positive integer, not {value:?}")]
     NotAnId { flag: &'static str, value: String },
     #[error(
