@@ -358,7 +358,7 @@ pub(crate) fn text(value: Option<&Value>) -> Option<String> {
     }
 }
 
-/// Server text on one line, with control characters removed and a bounded length.
+/// Server text on one line, hidden characters made visible, and a bounded length.
 pub fn one_line(text: &str) -> String {
     const MAX: usize = 300;
     let mut line = visible_words(text);
@@ -380,13 +380,28 @@ pub fn hidden(c: char) -> bool {
             | '\u{e0001}' | '\u{e0020}'..='\u{e007f}')
 }
 
-/// The words of `text`, one space apart, without a hidden character among them.
-fn visible_words(text: &str) -> String {
-    let visible: String = text
-        .chars()
-        .filter(|&c| c.is_whitespace() || !hidden(c))
-        .collect();
+/// The words of `text`, one space apart, every hidden character among them made visible as
+/// its escape (`\u{202e}`): the one filter all server text goes through before it reaches any
+/// destination, so that it can't move a cursor, reorder a line, or start a line of its own.
+pub fn visible_words(text: &str) -> String {
+    let mut visible = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_whitespace() {
+            visible.push(c);
+        } else {
+            push_visible(&mut visible, c);
+        }
+    }
     visible.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Pushes `c`, or its escape (`\u{1b}`) if it is [`hidden`].
+pub fn push_visible(out: &mut String, c: char) {
+    if hidden(c) {
+        out.push_str(&format!("\\u{{{:x}}}", c as u32));
+    } else {
+        out.push(c);
+    }
 }
 
 /// The start of a body, on one line, for an error message.
@@ -408,10 +423,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn one_line_drops_controls_and_invisible_format_characters() {
+    fn one_line_shows_controls_and_invisible_format_characters_as_escapes() {
         assert_eq!(
-            one_line("ok\u{202e}exe.gnp\u{1b}[2J\u{200b}\u{85}\u{7f}\n done"),
-            "okexe.gnp[2J done"
+            one_line("ok\u{202e}exe.gnp\u{1b}[2J\u{200b}\u{85}\u{7f}\u{7}\u{0}\n done"),
+            "ok\\u{202e}exe.gnp\\u{1b}[2J\\u{200b} \\u{7f}\\u{7}\\u{0} done"
+        );
+        // OSC 0 (a window title) and OSC 8 (a link): their ESC and BEL shown, inert.
+        assert_eq!(
+            excerpt(b"\x1b]0;pwned\x07 \x1b]8;;http://x\x1b\\link"),
+            "\\u{1b}]0;pwned\\u{7} \\u{1b}]8;;http://x\\u{1b}\\link"
         );
     }
 
@@ -575,7 +595,7 @@ mod tests {
 
     #[test]
     fn server_text_is_one_clean_line() {
-        assert_eq!(one_line("a\r\nb\u{1b}[31m c"), "a b[31m c");
+        assert_eq!(one_line("a\r\nb\u{1b}[31m c"), "a b\\u{1b}[31m c");
         let s = status(r#"{"jobstatename": "Running\n::error::x", "joberror": "a\r\nb"}"#);
         assert_eq!(s.state_name.as_deref(), Some("Running ::error::x"));
         assert_eq!(s.error.as_deref(), Some("a b"));

@@ -364,6 +364,10 @@ faults! {
         "an HTML page with status 200 (a captive proxy)" =>
         "retries", logs ["unreadable answer (HTTP 200): the body is not JSON", "Sign in", "retrying in", "completed"], exit 0,
         replies(vec![Reply::http(200, "<!DOCTYPE html><title>Sign in</title>"), status(5, 100)]).requests(2);
+    terminal_escapes_in_a_200_body:
+        "terminal escapes and bidi text in a 200 body (OSC 0, OSC 8, CSI 2J, BEL, NUL, U+202E)" =>
+        "retries; the log's excerpt shows each as an escape (`\\u{1b}`), none reaches a terminal or an output", logs ["\\u{1b}]0;pwned\\u{7}\\u{1b}[2J\\u{0}\\u{202e}", "retrying in", "completed"], exit 0,
+        replies(vec![Reply::http(200, "\u{1b}]0;pwned\u{7}\u{1b}[2J\u{0}\u{202e}txt.exe \u{1b}]8;;http://x\u{1b}\\link"), status(5, 100)]).requests(2);
     a_64_mib_body_streamed:
         "a 64 MiB body without Content-Length" =>
         "stops reading at 1 MiB and retries; memory stays bounded", logs ["the answer is larger than 1048576 bytes; retrying in", "completed"], exit 0,

@@ -402,3 +402,54 @@ proptest! {
         );
     }
 }
+
+/// Text a hostile server might send: any character, with the dangerous ones often.
+fn hostile_chars() -> impl Strategy<Value = String> {
+    let dangerous = prop::sample::select(vec![
+        '\u{1b}',
+        '\u{7}',
+        '\u{8}',
+        '\u{0}',
+        '\r',
+        '\n',
+        '\u{7f}',
+        '\u{85}',
+        '\u{9b}',
+        '\u{202e}',
+        '\u{2066}',
+        '\u{200b}',
+        '\u{feff}',
+        '\u{e0041}',
+        ':',
+        '#',
+        '[',
+        '%',
+        '=',
+        '<',
+    ]);
+    prop::collection::vec(prop_oneof![any::<char>(), dangerous], 0..40)
+        .prop_map(|chars| chars.into_iter().collect())
+}
+
+proptest! {
+    // Each case runs the binary once (well under a second).
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    /// Issue 19: whatever text the server sends as a job's error and state name, no control,
+    /// bidi or invisible format character reaches any destination: the log, GitHub's
+    /// annotation, output file and step summary, the dotenv file, `--json` and the result file.
+    #[test]
+    fn no_hidden_character_reaches_any_destination(text in hostile_chars()) {
+        let server = serve(vec![Reply::json(json!({
+            "jobstateid": 6, "jobfailed": 1, "joberror": text, "jobstatename": text,
+        }))]);
+        let run = Gate::against(&server).every_output().run();
+        prop_assert_eq!(run.code, 1, "{}", run.stderr);
+        let all = run.all_output();
+        let shown: Vec<char> = all
+            .chars()
+            .filter(|&c| c != '\n' && clanforge_wait::job::hidden(c))
+            .collect();
+        prop_assert!(shown.is_empty(), "{:?} reached an output:\n{}", shown, all);
+    }
+}

@@ -9,7 +9,7 @@
 //! 4 KiB are kept on one line, with every control and invisible format character escaped.
 
 use super::change::{scrub, url_shown};
-use crate::job::hidden;
+use crate::job::push_visible;
 use crate::secret::Secret;
 use reqwest::header::{CONTENT_TYPE, DATE, HeaderMap, RETRY_AFTER};
 use reqwest::{StatusCode, Url};
@@ -207,10 +207,7 @@ pub fn escape(text: &str) -> String {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            c if hidden(c) => {
-                let _ = write!(out, "\\u{{{:x}}}", c as u32);
-            }
-            c => out.push(c),
+            c => push_visible(&mut out, c),
         }
     }
     out
