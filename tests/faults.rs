@@ -260,6 +260,12 @@ const SECRETS: &[&str] = &[
 /// none could), each followed by how it ended, every line the trace's own, on one line.
 fn check_trace(name: &str, trace: &str, served: Option<usize>) {
     let heads = trace.lines().filter(|l| l.contains(" GET /cfp/")).count();
+    // A redirect followed is a request of its own, traced when it goes out; its answer is the
+    // one its first request ends with.
+    let hops = trace
+        .lines()
+        .filter(|l| l.ends_with("(a redirect followed)"))
+        .count();
     match served {
         Some(n) => assert_eq!(heads, n, "{name}: a trace line per request:\n{trace}"),
         None => assert!(heads >= 1, "{name}: no request traced:\n{trace}"),
@@ -277,7 +283,8 @@ fn check_trace(name: &str, trace: &str, served: Option<usize>) {
         })
         .count();
     assert_eq!(
-        ends, heads,
+        ends,
+        heads - hops,
         "{name}: each request ends once in the trace:\n{trace}"
     );
     for line in trace.lines() {
@@ -368,6 +375,14 @@ faults! {
         "terminal escapes and bidi text in a 200 body (OSC 0, OSC 8, CSI 2J, BEL, NUL, U+202E)" =>
         "retries; the log's excerpt shows each as an escape (`\\u{1b}`), none reaches a terminal or an output", logs ["\\u{1b}]0;pwned\\u{7}\\u{1b}[2J\\u{0}\\u{202e}", "retrying in", "completed"], exit 0,
         replies(vec![Reply::http(200, "\u{1b}]0;pwned\u{7}\u{1b}[2J\u{0}\u{202e}txt.exe \u{1b}]8;;http://x\u{1b}\\link"), status(5, 100)]).requests(2);
+    a_redirect_to_another_origin:
+        "a 302 to another origin (`localhost` for `127.0.0.1`)" =>
+        "exits 4 at once naming where it pointed; the other origin gets no request and its answer is never believed", logs ["the API redirected (HTTP 302) to http://localhost:", "another origin than --base-url's: not followed"], exit 4,
+        replies(vec![Reply::http(302, "").with_header("Location", "http://localhost:1/cfp/v1/imageupdate/424242/status"), status(5, 100)]).requests(1).before_deadline();
+    a_redirect_loop:
+        "a redirect loop (a 302 to the same URL)" =>
+        "follows 3 same-origin hops, then exits 4 at once: 4 requests, not a storm until the deadline", logs ["followed (same origin)", "the API redirected more than 3 times"], exit 4,
+        replies(vec![Reply::http(302, "").with_header("Location", "/cfp/v1/imageupdate/424242/status?accountserviceid=7")]).before_deadline();
     a_64_mib_body_streamed:
         "a 64 MiB body without Content-Length" =>
         "stops reading at 1 MiB and retries; memory stays bounded", logs ["the answer is larger than 1048576 bytes; retrying in", "completed"], exit 0,
@@ -490,6 +505,11 @@ faults! {
         "sends no second create: adopts the diff made after its request, deploys on",
         logs ["image/options names image diff 5002", "every step completed"], exit 0,
         deploy(quick_image().fault(JobKind::ImageDiff, CreateFault::ServerError));
+    deploy_a_create_redirected:
+        "`deploy`: a create answered with a redirect (the job was made)" =>
+        "does not follow it (that would send the create again): adopts the update made after its request, deploys on",
+        logs ["the create's answer was lost; image/options names image update 5001", "every step completed"], exit 0,
+        deploy(quick_image().fault(JobKind::ImageUpdate, CreateFault::Redirected));
     deploy_a_lost_version_create:
         "`deploy`: a version create's answer lost" =>
         "sends no second create; exits 4: the diff no longer locks the image, so a version was most likely made; says where to look",

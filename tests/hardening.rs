@@ -37,3 +37,44 @@ fn ids_that_would_change_the_url_and_a_colon_in_the_access_key_are_refused() {
         .run()
         .assert_code(0);
 }
+
+/// Finding 5: a redirect is followed only within the base URL's origin, a few hops at most.
+#[test]
+fn redirects_stay_within_the_origin_and_a_loop_is_one_error() {
+    use clanforge_wait::sim::Reply;
+    // Elsewhere: another server that would say "Completed", never asked.
+    let elsewhere = serve(vec![status(5, 100)]);
+    let server = serve(vec![Reply::http(302, "").with_header(
+        "Location",
+        &format!("{}/cfp/v1/imageupdate/{UPDATE_ID}/status", elsewhere.url()),
+    )]);
+    let run = Gate::against(&server).every_output().run();
+    run.assert_code(4)
+        .assert_logged("another origin than --base-url's: not followed");
+    assert_eq!(elsewhere.requests().len(), 0);
+    assert_eq!(run.result()["result"], "error");
+
+    // A loop: the first request and 3 hops, then one error, at once.
+    let looping = serve(vec![Reply::http(302, "").with_header(
+        "Location",
+        &format!("/cfp/v1/imageupdate/{UPDATE_ID}/status?accountserviceid=7"),
+    )]);
+    let run = Gate::against(&looping).run();
+    run.assert_code(4)
+        .assert_logged("the API redirected more than 3 times");
+    assert_eq!(looping.requests().len(), 4);
+
+    // One hop within the origin (the same endpoint, moved) is followed, and logged.
+    let moved = serve(vec![
+        Reply::http(301, "").with_header(
+            "Location",
+            &format!("/cfp/v1/imageupdate/{UPDATE_ID}/status?accountserviceid=7&moved=1"),
+        ),
+        status(5, 100),
+    ]);
+    Gate::against(&moved)
+        .run()
+        .assert_code(0)
+        .assert_logged("the API redirected (HTTP 301) to http://127.0.0.1:")
+        .assert_logged("followed (same origin)");
+}

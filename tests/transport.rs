@@ -248,3 +248,23 @@ fn http_to_a_tls_port_says_wrong_scheme_at_once() {
     let (_, url) = tls_front(server.url());
     assert_wrong_scheme_at_once(&url.replace("https://localhost", "http://127.0.0.1"));
 }
+
+/// Issue 19, finding 5: an `https://` base URL is never downgraded by a redirect, even to
+/// this machine.
+#[test]
+fn a_redirect_from_https_to_http_is_refused() {
+    let elsewhere = serve(vec![status(5, 100)]);
+    let server = serve(vec![clanforge_wait::sim::Reply::http(302, "").with_header(
+        "Location",
+        &format!("{}/cfp/v1/imageupdate/{UPDATE_ID}/status", elsewhere.url()),
+    )]);
+    let (ca, url) = tls_front(server.url());
+    let gate = Gate::new(&url);
+    let ca_path = gate.path("ca.pem");
+    std::fs::write(&ca_path, ca).unwrap();
+    gate.env("CLANFORGE_CA_CERT", &ca_path)
+        .run()
+        .assert_code(4)
+        .assert_logged("a downgrade from https to http: not followed");
+    assert_eq!(elsewhere.requests().len(), 0);
+}

@@ -335,7 +335,7 @@ impl Client {
     pub async fn send(&self, change: Change, budget: Duration) -> Sent {
         let url = self.change_url(&change);
         let scrubbed = |text: String| scrub(&text, &change.secrets());
-        let fetched = match tokio::time::timeout(budget, self.fetch_raw(&url)).await {
+        let fetched = match tokio::time::timeout(budget, self.fetch_with(&self.http_once, &url)).await {
             Err(_) => {
                 return Sent::Unknown(format!(
                     "no answer within {}",
@@ -347,6 +347,14 @@ impl Client {
                 return Sent::NotSent(scrubbed(transport_error(&error).to_string()));
             }
             Ok(Err(error)) => return Sent::Unknown(scrubbed(transport_error(&error).to_string())),
+            // Not followed: the create reached a server, which may have done it.
+            Ok(Ok(fetched)) if fetched.status.is_redirection() => {
+                return Sent::Unknown(format!(
+                    "the API answered with a redirect (HTTP {}), which a state-changing call \
+                     never follows",
+                    fetched.status
+                ));
+            }
             Ok(Ok(fetched)) => fetched,
         };
         // The new job's ID (a reject's answer names its diff).

@@ -128,6 +128,10 @@ pub enum PollError {
     /// The base URL's scheme is not the server's: retrying meets the same server.
     #[error("wrong scheme? --base-url is {0}")]
     WrongScheme(String),
+    /// A redirect the client does not follow: to another origin, from https to http, or one
+    /// hop too many. Retrying meets the same redirect.
+    #[error("{0}")]
+    Redirect(String),
     /// The request took longer than its budget. Worth another try.
     #[error("no answer within {}", humantime::format_duration(*.within))]
     NoAnswer { within: Duration },
@@ -210,12 +214,16 @@ pub enum ClientError {
 /// A client for one account service ID.
 #[derive(Debug)]
 pub struct Client {
+    /// Reads: follows a redirect within the base URL's origin only (see [`redirects`]).
     http: reqwest::Client,
+    /// State-changing calls: follows none (a create redirected may have been done).
+    http_once: reqwest::Client,
     base: Url,
     asid: String,
     credentials: Credentials,
-    /// `--trace-http`: every request and its answer, written as it ends.
-    trace: Option<trace::Trace>,
+    /// `--trace-http`: every request and its answer, written as it ends. Shared with the
+    /// redirect policy, which traces each hop it follows.
+    trace: std::sync::Arc<std::sync::OnceLock<trace::Trace>>,
 }
 
 impl Client {
@@ -234,34 +242,46 @@ impl Client {
         // reqwest is built without a crypto provider so that only ring is linked (no C
         // toolchain for aws-lc); an `Err` means one is installed already, which is the goal.
         let _ = rustls::crypto::ring::default_provider().install_default();
+        let trace = std::sync::Arc::new(std::sync::OnceLock::new());
         let mut headers = HeaderMap::new();
         headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
         let mut builder = reqwest::Client::builder()
             .user_agent(USER_AGENT)
-            .default_headers(headers);
+            .default_headers(headers.clone())
+            .redirect(redirects(trace.clone(), credentials.scheme()));
+        let mut once = reqwest::Client::builder()
+            .user_agent(USER_AGENT)
+            .default_headers(headers.clone())
+            .redirect(reqwest::redirect::Policy::none());
         if let Some(pem) = ca_cert {
             let roots = reqwest::Certificate::from_pem_bundle(pem)
                 .map_err(|e| ClientError::CaCert(Some(root_cause(&e))))?;
             if roots.is_empty() {
                 return Err(ClientError::CaCert(None));
             }
-            builder = builder.tls_certs_merge(roots);
+            builder = builder.tls_certs_merge(roots.clone());
+            once = once.tls_certs_merge(roots);
         }
         let http = builder
             .build()
             .map_err(|e| ClientError::Setup(root_cause(&e)))?;
+        let http_once = once
+            .build()
+            .map_err(|e| ClientError::Setup(root_cause(&e)))?;
         Ok(Self {
             http,
+            http_once,
             base,
             asid,
             credentials,
-            trace: None,
+            trace,
         })
     }
 
     /// Writes every request and its answer to `trace` from now on.
-    pub fn with_trace(mut self, trace: trace::Trace) -> Self {
-        self.trace = Some(trace);
+    pub fn with_trace(self, trace: trace::Trace) -> Self {
+        // Set once, here, before any request: a second trace is never asked for.
+        let _ = self.trace.set(trace);
         self
     }
 
@@ -360,14 +380,19 @@ impl Client {
     /// One GET with the keys; the transport's error as it came, for callers that must tell a
     /// request that never left from one that did.
     async fn fetch_raw(&self, url: &Url) -> Result<Fetched, reqwest::Error> {
+        self.fetch_with(&self.http, url).await
+    }
+
+    /// One GET through `http`: [`Client::http`] for reads, [`Client::http_once`] for changes.
+    async fn fetch_with(&self, http: &reqwest::Client, url: &Url) -> Result<Fetched, reqwest::Error> {
         // Dropped unfinished (a request cut off by its budget), it says so.
         let mut traced = self
             .trace
-            .as_ref()
+            .get()
             .map(|trace| trace.start(url, self.credentials.scheme()));
         let sent = self
             .credentials
-            .authorize(self.http.get(url.clone()))
+            .authorize(http.get(url.clone()))
             .send()
             .await;
         let response = match sent {
@@ -592,6 +617,12 @@ fn transport_error(e: &reqwest::Error) -> PollError {
     if let Some(wrong) = wrong_scheme(e) {
         return PollError::WrongScheme(wrong);
     }
+    if e.is_redirect() {
+        let why = std::error::Error::source(e)
+            .and_then(|s| s.downcast_ref::<RedirectRefused>())
+            .map_or_else(|| root_cause(e), ToString::to_string);
+        return PollError::Redirect(why);
+    }
     let host = e
         .url()
         .and_then(|u| {
@@ -607,6 +638,62 @@ fn transport_error(e: &reqwest::Error) -> PollError {
         format!("the request to {host} failed: {}", root_cause(e))
     };
     PollError::transient(reason)
+}
+
+/// The most redirects one request follows: a moved path needs one, a loop never ends.
+pub const MAX_REDIRECTS: usize = 3;
+
+/// Why a redirect was not followed.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct RedirectRefused(String);
+
+/// The redirect policy of reads: a hop is followed only within the origin (scheme, host and
+/// port) the request went to, so no answer from elsewhere is believed and `https` is never
+/// downgraded, and at most [`MAX_REDIRECTS`] of them; each one followed is logged. Anything
+/// else is an error that names where it pointed (without its query, which is the server's).
+fn redirects(
+    trace: std::sync::Arc<std::sync::OnceLock<trace::Trace>>,
+    scheme: &'static str,
+) -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(move |attempt| {
+        let first = attempt.previous().first().cloned();
+        let to = attempt.url();
+        let shown = format!(
+            "{}://{}{}{}",
+            to.scheme(),
+            to.host_str().unwrap_or_default(),
+            to.port().map(|p| format!(":{p}")).unwrap_or_default(),
+            crate::job::visible_words(to.path())
+        );
+        let status = attempt.status().as_u16();
+        let same_origin = first
+            .as_ref()
+            .is_some_and(|first| first.origin() == to.origin());
+        if !same_origin {
+            let from = first.map(|f| f.origin().ascii_serialization()).unwrap_or_default();
+            let why = if from.starts_with("https:") && to.scheme() == "http" {
+                "a downgrade from https to http"
+            } else {
+                "another origin than --base-url's"
+            };
+            return attempt.error(RedirectRefused(format!(
+                "the API redirected (HTTP {status}) to {shown}, {why}: not followed, and its \
+                 answer not trusted; check --base-url (or the proxy that rewrites it)"
+            )));
+        }
+        if attempt.previous().len() > MAX_REDIRECTS {
+            return attempt.error(RedirectRefused(format!(
+                "the API redirected more than {MAX_REDIRECTS} times (last to {shown}): a \
+                 redirect loop? check --base-url"
+            )));
+        }
+        tracing::warn!("the API redirected (HTTP {status}) to {shown}: followed (same origin)");
+        if let Some(trace) = trace.get() {
+            trace.redirected(to, scheme);
+        }
+        attempt.follow()
+    })
 }
 
 /// A certificate rustls refused, wherever it sits in the chain. `io::Error::source` skips the

@@ -81,6 +81,16 @@ impl Trace {
         }
     }
 
+    /// A redirect followed: the request it makes, on a line of its own (its answer is the one
+    /// the first request's lines end with).
+    pub fn redirected(&self, url: &Url, scheme: &str) {
+        let at = humantime::format_rfc3339_millis(SystemTime::now());
+        self.write(&format!(
+            "trace {at} GET {} (auth {scheme} ***) (a redirect followed)\n",
+            self.target(url)
+        ));
+    }
+
     /// The path and query as they may be shown: the update URL as its scheme and host, and
     /// every other value scrubbed of the run's secrets.
     fn target(&self, url: &Url) -> String {

@@ -27,6 +27,12 @@ pub enum CreateFault {
     ServerError,
     /// The job is made; the answer comes a second later.
     SlowAnswer,
+    /// The job is made, then the answer is a redirect elsewhere on the host (a proxy that
+    /// moved the API): the create reached the server, and following would send it again.
+    Redirected,
+    /// The job is made, and the answer never comes: the gate can be killed while its create
+    /// is on the wire.
+    Held,
 }
 
 #[cfg(feature = "test-support")]
@@ -42,6 +48,8 @@ impl CreateFault {
             Self::ServerError => {
                 Reply::http(502, "<html><body><h1>502 Bad Gateway</h1></body></html>")
             }
+            Self::Redirected => Reply::http(302, "").with_header("Location", "/cfp/v1/moved"),
+            Self::Held => Reply::Hang,
             Self::LostBefore => answer,
         }
     }
