@@ -49,6 +49,34 @@ pub struct Ids {
     pub update: Option<String>,
     pub diff: Option<String>,
     pub version: Option<String>,
+    /// A create that went out and left no ID: its job may exist.
+    pub pending: Option<Pending>,
+}
+
+/// A create sent whose outcome is not known: the `pending_create` key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pending {
+    pub step: Step,
+    /// When it went out, Unix seconds by the server's clock (as far as the gate knew it).
+    pub sent_at: i64,
+}
+
+impl Pending {
+    /// `update 1796170000`, as the key holds it; `None` for anything else.
+    pub fn parse(text: &str) -> Option<Self> {
+        let (name, at) = text.trim().split_once(' ')?;
+        let step = [Step::ImageUpdate, Step::ImageDiff, Step::ImageVersion]
+            .into_iter()
+            .find(|step| step.step_name() == name)?;
+        let sent_at = at.trim().parse().ok().filter(|&t: &i64| t > 0)?;
+        Some(Self { step, sent_at })
+    }
+}
+
+impl std::fmt::Display for Pending {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.step.step_name(), self.sent_at)
+    }
 }
 
 impl Ids {
@@ -69,7 +97,19 @@ impl Ids {
             update: self.update.or(other.update),
             diff: self.diff.or(other.diff),
             version: self.version.or(other.version),
+            pending: self.pending.or(other.pending),
         }
+    }
+
+    /// These IDs, without a pending create whose job's ID is known after all (given as a flag,
+    /// or written by a later run).
+    pub fn settled(mut self) -> Self {
+        if let Some(pending) = self.pending
+            && self.job(pending.step).is_some()
+        {
+            self.pending = None;
+        }
+        self
     }
 
     pub fn set(&mut self, job: &JobRef) {
@@ -79,6 +119,10 @@ impl Ids {
             JobKind::ImageDiff => self.diff = id,
             JobKind::ImageVersion => self.version = id,
             JobKind::Install | JobKind::Rollout => {}
+        }
+        // Its ID known, the create it was is pending no more.
+        if self.pending.is_some_and(|p| p.step == job.kind) {
+            self.pending = None;
         }
     }
 }

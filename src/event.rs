@@ -56,12 +56,9 @@ pub enum Event<'a> {
     },
     /// A create is about to go out, once: the request as `--dry-run` shows it.
     Creating { step: Step, request: &'a str },
-    /// A create answered with its new job. `summary` holds every ID known now: a checkpoint
-    /// that the file reporters write at once, so that a run killed later can be resumed.
-    Created {
-        job: &'a JobRef,
-        summary: &'a Summary,
-    },
+    /// A create answered with its new job (the checkpoint that records it goes to
+    /// [`Reporter::checkpoint`]).
+    Created { job: &'a JobRef },
     /// A create's answer was lost, and the API names this job, made after the request went
     /// out: the gate takes it as the one it created.
     Adopted { job: &'a JobRef, created: i64 },
@@ -132,6 +129,9 @@ pub enum StartError {
     NoChanges { diff: JobRef },
     /// What the create needs is missing (an ID the chain did not reach).
     Missing(&'static str),
+    /// The checkpoint could not be written: the deploy stops before its next create, which a
+    /// rerun could otherwise not know of.
+    Checkpoint(String),
 }
 
 /// What reading state found after a create whose outcome is unknown.
@@ -186,6 +186,7 @@ impl End {
             Self::Unfinished => return None,
             Self::Start(StartError::NoChanges { .. }) => Outcome::Failed,
             Self::Start(StartError::LockOutlasted { .. }) => Outcome::TimedOut,
+            Self::Start(StartError::Checkpoint(_)) => Outcome::Usage,
             Self::Start(_) => Outcome::ApiError,
         })
     }
@@ -238,6 +239,9 @@ pub struct GateRun {
     /// A start or deploy: jobs made before this run's first step (given or resumed), whose IDs
     /// the result still carries.
     pub earlier: Vec<JobRef>,
+    /// A create whose outcome this run could not settle (it went out, and nothing told whether
+    /// it made a job): the result keeps it, so that no rerun sends it again blindly.
+    pub pending: Option<crate::chain::Pending>,
 }
 
 /// What every reporter gets at the end: the outcome, the result keys and one line for a person.
@@ -270,6 +274,12 @@ impl Report {
                     slot.clone_from(id);
                 }
             }
+            // A create an earlier run left unsettled stays on record, or a rerun sends it again.
+            if s.pending_create.is_empty()
+                && let Some(pending) = checkpoint.pending
+            {
+                s.pending_create = pending.to_string();
+            }
         }
         self
     }
@@ -285,6 +295,12 @@ pub trait Reporter {
 
     fn on_event(&mut self, _event: &Event<'_>) {}
 
+    /// A deploy's checkpoint (every ID known, and a create about to go out): written and made
+    /// durable now. An error stops the deploy before its next create.
+    fn checkpoint(&mut self, _summary: &crate::outcome::Summary) -> Result<(), ReportError> {
+        Ok(())
+    }
+
     /// The wait is over. Writes whatever this destination keeps.
     fn on_finish(&mut self, _report: &Report) -> Result<(), ReportError> {
         Ok(())
@@ -297,6 +313,17 @@ impl Reporter for Vec<Box<dyn Reporter>> {
         for reporter in self.iter_mut() {
             reporter.on_event(event);
         }
+    }
+
+    fn checkpoint(&mut self, summary: &crate::outcome::Summary) -> Result<(), ReportError> {
+        let mut first_error = Ok(());
+        for reporter in self.iter_mut() {
+            let written = reporter.checkpoint(summary);
+            if first_error.is_ok() {
+                first_error = written;
+            }
+        }
+        first_error
     }
 
     fn on_finish(&mut self, report: &Report) -> Result<(), ReportError> {

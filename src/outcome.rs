@@ -185,13 +185,17 @@ pub struct Summary {
     /// The job that locks the image, as `diff/<id>` or `update/<id>`, when a lock stopped the
     /// gate.
     pub locked_by: String,
+    /// A create sent whose outcome is not known (`update 1796170000`: the step, and when it
+    /// went out by the server's clock): written before it goes out, so that a rerun after a
+    /// kill reads state instead of sending it again. Empty when none.
+    pub pending_create: String,
     pub jobs: Vec<JobSummary>,
 }
 
 impl Summary {
     /// Every key with its value as text, in the documented order: what the CI outputs write.
     /// Absent numbers are empty strings; `job_failed` is `true` or `false`.
-    pub fn pairs(&self) -> [(&'static str, String); 15] {
+    pub fn pairs(&self) -> [(&'static str, String); 16] {
         let opt = |n: Option<i64>| n.map(|n| n.to_string()).unwrap_or_default();
         [
             ("result", self.result.to_owned()),
@@ -208,6 +212,7 @@ impl Summary {
             ("image_version_id", self.image_version_id.clone()),
             ("step", self.step.clone()),
             ("locked_by", self.locked_by.clone()),
+            ("pending_create", self.pending_create.clone()),
             // One line of JSON: serde escapes every line break.
             (
                 "jobs",
@@ -276,6 +281,7 @@ mod tests {
             image_version_id: String::new(),
             step: "diff".into(),
             locked_by: String::new(),
+            pending_create: String::new(),
             jobs: Vec::new(),
         };
         // The JSON text itself, not a parsed map (which would sort its keys): each key of
@@ -294,6 +300,6 @@ mod tests {
         assert_eq!(summary.pairs()[2].1, "");
         assert_eq!(summary.pairs()[4].1, "5");
         assert_eq!(summary.pairs()[9].1, "true");
-        assert_eq!(summary.pairs()[14].1, "[]");
+        assert_eq!(summary.pairs()[15].1, "[]");
     }
 }

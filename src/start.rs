@@ -13,7 +13,7 @@
 
 use crate::api::change::{Change, ImageOptions, Sent};
 use crate::api::{Client, PollError};
-use crate::chain::{Ids, IfLocked, Plan, Step};
+use crate::chain::{Ids, IfLocked, Pending, Plan, Step};
 use crate::event::{End, Event, Finished, Found, GateRun, Reporter, StartError};
 use crate::job::{JobStatus, unix_now};
 use crate::kind::{JobKind, JobRef};
@@ -61,11 +61,14 @@ where
         signal: None,
         cancel,
         reporter,
+        simulated,
+        pending: None,
+        offset: 0,
     };
     let mut reached = None;
     for (index, &step) in plan.steps.iter().enumerate() {
         reached = Some(step);
-        let go_on = chain.step(index, step, simulated).await;
+        let go_on = chain.step(index, step).await;
         if !go_on {
             break;
         }
@@ -76,6 +79,7 @@ where
         elapsed: started.elapsed(),
         step: reached,
         earlier,
+        pending: chain.pending,
     }
 }
 
@@ -87,6 +91,7 @@ pub fn dry_run(client: &Client, asid: &str, plan: &Plan) -> Vec<String> {
         Some(id.clone().unwrap_or_else(|| placeholder.to_owned()))
     };
     let ids = Ids {
+        pending: None,
         update: or(&plan.known.update, "{updateid}"),
         diff: or(&plan.known.diff, "{diffid}"),
         version: or(&plan.known.version, "{imageversionid}"),
@@ -158,6 +163,21 @@ struct Chain<'a, C> {
     signal: Option<Signal>,
     cancel: Pin<&'a mut C>,
     reporter: &'a mut dyn Reporter,
+    /// The API is `--demo`'s: the checkpoints say so.
+    simulated: bool,
+    /// A create sent whose outcome is not settled yet.
+    pending: Option<Pending>,
+    /// The server's clock runs this far ahead of ours, by its last `image/options` answer.
+    offset: i64,
+}
+
+/// When a create went out, for telling the job it made from older ones.
+#[derive(Debug, Clone, Copy)]
+enum SentAt {
+    /// By this machine's clock: this run sent it.
+    Here(i64),
+    /// By the server's clock, as an earlier run's checkpoint recorded it.
+    Server(i64),
 }
 
 impl<C> Chain<'_, C>
@@ -165,7 +185,7 @@ where
     C: Future<Output = Signal>,
 {
     /// One step; `false` when the chain stops here.
-    async fn step(&mut self, index: usize, step: Step, simulated: bool) -> bool {
+    async fn step(&mut self, index: usize, step: Step) -> bool {
         let known = self.plan.job(step, &self.ids);
         self.reporter.on_event(&Event::Step {
             index: index + 1,
@@ -182,19 +202,35 @@ where
                 };
                 return self.stop(step, End::Start(StartError::Missing(what)));
             }
-            None => match self.create(step).await {
-                Ok(job) => {
-                    self.ids.set(&job);
-                    let summary =
-                        verdict::checkpoint(&self.finished, &self.earlier, &job, step, simulated);
-                    self.reporter.on_event(&Event::Created {
-                        job: &job,
-                        summary: &summary,
-                    });
-                    job
+            None => {
+                let made = match self.ids.pending.filter(|p| p.step == step) {
+                    Some(pending) => self.resolve(pending).await,
+                    None => self.create(step).await,
+                };
+                match made {
+                    Ok(job) => {
+                        self.ids.set(&job);
+                        self.pending = None;
+                        let summary = verdict::checkpoint(
+                            &self.finished,
+                            &self.earlier,
+                            Ok(&job),
+                            step,
+                            self.simulated,
+                        );
+                        self.reporter.on_event(&Event::Created { job: &job });
+                        // Made, but not on record: stop before a create a rerun can't know of.
+                        if let Err(e) = self.reporter.checkpoint(&summary) {
+                            let end = End::Start(StartError::Checkpoint(e.to_string()));
+                            let finished = self.ended(job, end);
+                            self.finished.push(finished);
+                            return false;
+                        }
+                        job
+                    }
+                    Err(end) => return self.stop(step, end),
                 }
-                Err(end) => return self.stop(step, end),
-            },
+            }
         };
         if let Some(signal) = self.signal {
             let finished = self.ended(job, End::Cancelled(signal));
@@ -295,12 +331,33 @@ where
         let change = change(plan, step, diff.as_deref().unwrap_or_default())
             .expect("a step that creates has a change");
         let request = change.shown(&self.asid());
+        // The intent, on record before the request leaves: a run killed while it is out
+        // leaves a rerun something to read state by, instead of nothing to stop a second send.
+        let sent_at = unix_now();
+        let pending = Pending {
+            step,
+            sent_at: sent_at + self.offset,
+        };
+        let summary = verdict::checkpoint(
+            &self.finished,
+            &self.earlier,
+            Err(pending),
+            step,
+            self.simulated,
+        );
+        self.reporter
+            .checkpoint(&summary)
+            .map_err(|e| End::Start(StartError::Checkpoint(e.to_string())))?;
+        self.pending = Some(pending);
         self.reporter.on_event(&Event::Creating {
             step,
             request: &request,
         });
-        let sent_at = unix_now();
         let sent = self.send(change).await;
+        if !matches!(sent, Sent::Unknown(_)) {
+            // Answered: made, or refused, or never sent; nothing is pending.
+            self.pending = None;
+        }
         match sent {
             Sent::Done { id } => Ok(JobRef::new(step, id)),
             Sent::Refused {
@@ -313,7 +370,35 @@ where
             })),
             Sent::Refused { error, .. } => Err(End::Refused(error)),
             Sent::NotSent(reason) => Err(End::Start(StartError::NotSent(reason))),
-            Sent::Unknown(reason) => self.recover(step, reason, sent_at).await,
+            Sent::Unknown(reason) => self.recover(step, reason, SentAt::Here(sent_at)).await,
+        }
+    }
+
+    /// A create an earlier run sent and left no answer to: state is read, as for a lost answer
+    /// in this run, and it is never sent again blindly. Only a version whose diff still locks
+    /// the image (so no version came of it) is created anew.
+    async fn resolve(&mut self, pending: Pending) -> Result<JobRef, End> {
+        self.pending = Some(pending);
+        let reason = format!(
+            "an earlier run sent it at {} (server time) and left no answer: pending_create in \
+             the resume file",
+            humantime::format_rfc3339_seconds(
+                std::time::UNIX_EPOCH
+                    + std::time::Duration::from_secs(pending.sent_at.max(0) as u64)
+            )
+        );
+        match self
+            .recover(pending.step, reason, SentAt::Server(pending.sent_at))
+            .await
+        {
+            Err(End::Start(StartError::Unknown {
+                found: Found::StillLocked(_),
+                ..
+            })) => {
+                self.pending = None;
+                self.create(pending.step).await
+            }
+            resolved => resolved,
         }
     }
 
@@ -353,7 +438,7 @@ where
     }
 
     /// After a create whose outcome is unknown: what locks the image now, and when it was made.
-    async fn recover(&mut self, step: Step, reason: String, sent_at: i64) -> Result<JobRef, End> {
+    async fn recover(&mut self, step: Step, reason: String, sent: SentAt) -> Result<JobRef, End> {
         let unknown = |found| {
             Err(End::Start(StartError::Unknown {
                 reason: reason.clone(),
@@ -393,8 +478,12 @@ where
             Err(End::Refused(error)) => return unknown(Found::ReadFailed(error)),
             Err(end) => return Err(end),
         };
+        let sent_at = match sent {
+            SentAt::Here(at) => at + offset,
+            SentAt::Server(at) => at,
+        };
         match created {
-            Some(created) if created >= sent_at + offset - CLOCK_SLACK => {
+            Some(created) if created >= sent_at - CLOCK_SLACK => {
                 self.reporter.on_event(&Event::Adopted {
                     job: &lock,
                     created,
@@ -511,7 +600,11 @@ where
     async fn options(&mut self, game: &str, image: &str) -> Result<ImageOptions, End> {
         let client = self.client;
         let what = format!("the lock on image {image} (image/options)");
-        self.read(what, || client.options(game, image)).await
+        let options = self.read(what, || client.options(game, image)).await?;
+        if let Some(server) = options.server_time {
+            self.offset = server - unix_now();
+        }
+        Ok(options)
     }
 
     /// A job's status, read as [`Self::read`] reads.

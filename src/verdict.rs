@@ -4,7 +4,7 @@
 //! verdict beside the event data in the same way.)
 
 use crate::api::PollError;
-use crate::chain::Step;
+use crate::chain::{Pending, Step};
 use crate::event::{End, Finished, GateRun, StartError};
 use crate::kind::{self, JobKind, JobRef, ids_of};
 use crate::outcome::{JobSummary, Outcome, Summary, whole_seconds};
@@ -55,6 +55,7 @@ pub fn conclude(run: &GateRun, simulated: bool) -> Verdict {
         elapsed_seconds: whole_seconds(run.elapsed),
         polls: run.requests,
         simulated,
+        pending_create: run.pending.map(|p| p.to_string()).unwrap_or_default(),
         jobs: run.jobs.iter().map(job_summary).collect(),
     };
     Verdict {
@@ -90,31 +91,33 @@ fn job_summary(finished: &Finished) -> JobSummary {
     }
 }
 
-/// The summary written the moment a create answers: every ID known, `result` `running`. The
+/// The summary a deploy writes as it goes, `result` `running`: before a create goes out (`job`
+/// is `Err`: the intent, as `pending_create`) and the moment it answers (`Ok`: its new ID). The
 /// steps before it ended well (a chain goes on only then), so no row has an error to word.
 pub fn checkpoint(
     finished: &[Finished],
     earlier: &[JobRef],
-    job: &JobRef,
+    job: Result<&JobRef, Pending>,
     step: Step,
     simulated: bool,
 ) -> Summary {
+    let made = job.ok();
     let jobs = || {
         earlier
             .iter()
             .chain(finished.iter().map(|f| &f.job))
-            .chain([job])
+            .chain(made)
     };
     let elapsed_seconds = finished.last().map_or(0, |f| whole_seconds(f.elapsed));
     let mut rows: Vec<JobSummary> = finished.iter().map(job_summary).collect();
-    rows.push(JobSummary {
+    rows.extend(made.map(|job| JobSummary {
         job: job.reference(),
         kind: job.kind.name(),
         id: job.id.clone(),
         result: "running",
         elapsed_seconds,
         ..JobSummary::default()
-    });
+    }));
     Summary {
         result: "running",
         update_id: kind::update_ids(jobs()),
@@ -123,6 +126,7 @@ pub fn checkpoint(
         diff_id: ids_of(jobs(), JobKind::ImageDiff),
         image_version_id: ids_of(jobs(), JobKind::ImageVersion),
         step: step.step_name().to_owned(),
+        pending_create: job.err().map(|p| p.to_string()).unwrap_or_default(),
         jobs: rows,
         ..Summary::default()
     }

@@ -104,6 +104,7 @@ pub async fn wait(
         elapsed,
         step: None,
         earlier: Vec::new(),
+        pending: None,
     }
 }
 

@@ -40,6 +40,7 @@ fn expected_pairs(result: &Value) -> Vec<(String, String)> {
         "image_version_id",
         "step",
         "locked_by",
+        "pending_create",
         "jobs",
     ]
     .iter()

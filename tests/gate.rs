@@ -78,6 +78,7 @@ fn waits_through_the_running_states_and_exits_0_when_the_job_completes() {
             "progress": 100, "job_failed": false, "error": "",
             "elapsed_seconds": elapsed, "polls": 5, "simulated": false,
             "diff_id": "", "image_version_id": "", "step": "", "locked_by": "",
+            "pending_create": "",
             "jobs": [{
                 "job": format!("update/{UPDATE_ID}"), "kind": "update", "id": UPDATE_ID,
                 "result": "success", "state_id": 5, "state": "Complete", "progress": 100,

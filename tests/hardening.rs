@@ -78,3 +78,209 @@ fn redirects_stay_within_the_origin_and_a_loop_is_one_error() {
         .assert_logged("the API redirected (HTTP 301) to http://127.0.0.1:")
         .assert_logged("followed (same origin)");
 }
+
+/// `deploy` of image 1234 on the simulated image, checkpointed to `file`.
+fn deploy(server: &clanforge_wait::sim::SimServer, file: &str) -> Gate {
+    Gate::against(server)
+        .without("--update-id")
+        .arg("--result-file", file)
+        .flag("deploy")
+        .arg("--game-id", "42")
+        .arg("--image-id", "1234")
+        .arg("--machine-id", "5678")
+        .arg("--resume-from", file)
+}
+
+fn creates(server: &clanforge_wait::sim::SimServer, endpoint: &str) -> usize {
+    let path = format!("/cfp/v1/{endpoint}/create");
+    server.requests().iter().filter(|r| r.path == path).count()
+}
+
+/// Runs a deploy until `endpoint`'s create is on the wire (the simulator holds its answer),
+/// SIGKILLs it there, and returns the result file it left.
+fn killed_while_creating(
+    server: &clanforge_wait::sim::SimServer,
+    endpoint: &str,
+    dir: &tempfile::TempDir,
+) -> String {
+    let file = dir.path().join("deploy.json").display().to_string();
+    let running = deploy(server, &file).spawn();
+    let started = std::time::Instant::now();
+    while creates(server, endpoint) == 0 {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "no {endpoint} create"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    running.signal("KILL");
+    let killed = running.finish();
+    assert_eq!(killed.code, -1, "{}", killed.stderr);
+    std::fs::read_to_string(&file).unwrap()
+}
+
+/// Findings 1 and 3: the intent is on record before a create leaves, so a rerun after a
+/// SIGKILL while it was out reads state and never sends it again: for the update, the diff and
+/// the version. Creates are counted in the simulator's log across both runs.
+#[test]
+fn a_kill_while_a_create_is_out_never_leads_to_a_second_create() {
+    use clanforge_wait::kind::JobKind;
+    use clanforge_wait::sim::{CreateFault, Image, Sim};
+    use std::time::Duration;
+    for (kind, endpoint, step) in [
+        (JobKind::ImageUpdate, "imageupdate", "update"),
+        (JobKind::ImageDiff, "imagediff", "diff"),
+        (JobKind::ImageVersion, "imageversion", "version"),
+    ] {
+        // Jobs long enough to be running (and so to lock the image) when the rerun looks.
+        let image = Image {
+            update_takes: Duration::from_secs(2),
+            diff_takes: Duration::from_secs(2),
+            ..Image::quick(42, 1234)
+        }
+        .fault(kind, CreateFault::Held);
+        let server = Sim::new()
+            .credentials(ACCESS_KEY, SECRET_KEY)
+            .image(image)
+            .spawn()
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let left = killed_while_creating(&server, endpoint, &dir);
+        let file = dir.path().join("deploy.json").display().to_string();
+        let rerun = deploy(&server, &file).run();
+        assert_eq!(creates(&server, endpoint), 1, "{step}: {}", rerun.stderr);
+        let checkpoint: serde_json::Value = serde_json::from_str(&left).unwrap();
+        assert!(
+            checkpoint["pending_create"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("{step} ")),
+            "{step}: the intent is on record: {left}"
+        );
+        let result: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        match kind {
+            // The update or diff the lost create made is running: adopted, the deploy goes on.
+            JobKind::ImageUpdate | JobKind::ImageDiff => {
+                rerun
+                    .assert_code(0)
+                    .assert_logged("waiting on it as the one created");
+                assert_eq!(result["pending_create"], "");
+            }
+            // A version can't be told from the outside: exit 4, saying where to look, and the
+            // intent stays on record for the next rerun.
+            _ => {
+                rerun
+                    .assert_code(4)
+                    .assert_logged("so a version was most likely made");
+                assert!(
+                    result["pending_create"]
+                        .as_str()
+                        .unwrap()
+                        .starts_with("version ")
+                );
+            }
+        }
+    }
+}
+
+/// Finding 3: the job the lost create made has ended before the rerun, so nothing locks the
+/// image: the rerun stops (exit 4) rather than create a second update.
+#[test]
+fn a_lost_create_whose_job_has_ended_is_not_sent_again() {
+    use clanforge_wait::kind::JobKind;
+    use clanforge_wait::sim::{CreateFault, Image, Sim};
+    let server = Sim::new()
+        .credentials(ACCESS_KEY, SECRET_KEY)
+        .image(Image::quick(42, 1234).fault(JobKind::ImageUpdate, CreateFault::Held))
+        .spawn()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    killed_while_creating(&server, "imageupdate", &dir);
+    // The quick update is long done by now.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let file = dir.path().join("deploy.json").display().to_string();
+    let rerun = deploy(&server, &file).run();
+    rerun
+        .assert_code(4)
+        .assert_logged("an earlier run sent it at")
+        .assert_logged("or one was made and has already ended");
+    assert_eq!(creates(&server, "imageupdate"), 1);
+}
+
+/// Finding 4: a checkpoint that can't be written (a full disk: `/dev/full`) stops the deploy
+/// before its create, exit 2 naming the file; it used to go on creating with no checkpoint.
+#[test]
+fn a_checkpoint_that_cannot_be_written_stops_the_deploy_before_its_create() {
+    use clanforge_wait::sim::{Image, Sim};
+    for flag in ["--result-file", "--dotenv"] {
+        let server = Sim::new()
+            .credentials(ACCESS_KEY, SECRET_KEY)
+            .image(Image::quick(42, 1234))
+            .spawn()
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("deploy.json").display().to_string();
+        let run = deploy(&server, &file)
+            .without("--resume-from")
+            .arg(flag, "/dev/full")
+            .run();
+        run.assert_code(2)
+            .assert_logged("/dev/full")
+            .assert_logged("the deploy stopped here, before a create no rerun could know of");
+        assert_eq!(creates(&server, "imageupdate"), 0, "{flag}: {}", run.stderr);
+    }
+}
+
+/// Finding 2: a rerun that fails (a usage error: the secret missing; an API error: the keys
+/// refused) keeps every ID the checkpoint held, and a pending create, so that no later resume
+/// starts over.
+#[test]
+fn a_failed_rerun_keeps_the_checkpoint() {
+    use clanforge_wait::sim::{Image, Sim};
+    let server = Sim::new()
+        .credentials(ACCESS_KEY, SECRET_KEY)
+        .image(Image::quick(42, 1234))
+        .spawn()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("deploy.json").display().to_string();
+    deploy(&server, &file).run().assert_code(0);
+    let ids = |text: &str| {
+        let json: serde_json::Value = serde_json::from_str(text).unwrap();
+        ["update_id", "diff_id", "image_version_id"].map(|k| json[k].as_str().unwrap().to_owned())
+    };
+    let made = ids(&std::fs::read_to_string(&file).unwrap());
+    assert!(made.iter().all(|id| !id.is_empty()), "{made:?}");
+    for (why, gate, code) in [
+        (
+            "the secret missing",
+            deploy(&server, &file).without_env("CLANFORGE_SECRET_KEY"),
+            2,
+        ),
+        (
+            "the keys refused",
+            deploy(&server, &file).env("CLANFORGE_SECRET_KEY", "wrong"),
+            4,
+        ),
+    ] {
+        let run = gate.run();
+        run.assert_code(code);
+        let left = std::fs::read_to_string(&file).unwrap();
+        assert_eq!(ids(&left), made, "{why}: {left}");
+        assert!(left.contains("\"result\": \"error\""), "{why}: {left}");
+    }
+    // A pending create survives a refused rerun too.
+    let mut json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    json["image_version_id"] = "".into();
+    json["pending_create"] = "version 1796170000".into();
+    std::fs::write(&file, json.to_string()).unwrap();
+    deploy(&server, &file)
+        .without_env("CLANFORGE_SECRET_KEY")
+        .run()
+        .assert_code(2);
+    let left: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(left["pending_create"], "version 1796170000");
+}

@@ -121,6 +121,7 @@ fn logged(state: &str, error: &str, refusal: &str) -> Vec<String> {
             elapsed: Duration::from_secs(1),
             step: None,
             earlier: Vec::new(),
+            pending: None,
         };
         log.on_finish(&text::report(&run, false)).unwrap();
     });

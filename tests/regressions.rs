@@ -22,7 +22,7 @@ fn assert_every_output_says(run: &Run, result: &str) {
         Some(&("result".to_owned(), result.to_owned())),
         "{outputs:?}"
     );
-    assert_eq!(outputs.len(), 15, "{outputs:?}");
+    assert_eq!(outputs.len(), 16, "{outputs:?}");
     assert!(
         run.file("ci.env")
             .starts_with(&format!("CLANFORGE_RESULT={result}\n")),

@@ -2,7 +2,7 @@
 //! [`Plan`]. The flags they share with the wait (keys, ASID, deadline, outputs) are global.
 
 use super::{UsageError, boolish, secret};
-use crate::chain::{Ids, IfLocked, Plan, Step};
+use crate::chain::{Ids, IfLocked, Pending, Plan, Step};
 use crate::secret::Secret;
 use clap::{Args, Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
@@ -336,6 +336,7 @@ impl DeployArgs {
                 *slot = Some(id);
             }
         }
+        let known = known.settled();
         // A step made means every step before it is done: start at the latest one made.
         let latest = [Step::ImageVersion, Step::ImageDiff, Step::ImageUpdate]
             .into_iter()
@@ -475,11 +476,24 @@ fn resume(path: &Path) -> Result<Ids, UsageError> {
         }
         id(&Some(value), name).map_err(|_| invalid(format!("has a {name} that is not an ID")))
     };
+    let pending = match json.get("pending_create") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(serde_json::Value::String(s)) if s.trim().is_empty() => None,
+        Some(serde_json::Value::String(s)) => Some(Pending::parse(s).ok_or_else(|| {
+            invalid(format!(
+                "has a pending_create ({s:?}) that is not a step and a time, e.g. \"update \
+                 1796170000\""
+            ))
+        })?),
+        Some(_) => return Err(invalid("has a pending_create that is not text".into())),
+    };
     Ok(Ids {
         update: key("update_id")?,
         diff: key("diff_id")?,
         version: key("image_version_id")?,
-    })
+        pending,
+    }
+    .settled())
 }
 
 fn file_error(flag: &'static str, path: &Path, e: std::io::Error) -> UsageError {

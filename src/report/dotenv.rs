@@ -2,7 +2,8 @@
 //! within GitLab's rules for `artifacts: reports: dotenv` (one line per value, under 5 KB).
 
 use super::OutputFile;
-use crate::event::{Event, Report, ReportError, Reporter};
+use crate::event::{Report, ReportError, Reporter};
+use crate::outcome::Summary;
 use std::path::PathBuf;
 
 /// GitLab refuses dotenv reports of 5 KB or more; leave room to spare.
@@ -18,11 +19,9 @@ impl Dotenv {
 }
 
 impl Reporter for Dotenv {
-    /// A create's new ID is written at once, as the result file does.
-    fn on_event(&mut self, event: &Event<'_>) {
-        if let Event::Created { summary, .. } = event {
-            let _ = self.0.write(dotenv(&summary.pairs()).as_bytes());
-        }
+    /// A create's intent and its new ID are written at once, as the result file does.
+    fn checkpoint(&mut self, summary: &Summary) -> Result<(), ReportError> {
+        self.0.write(dotenv(&summary.pairs()).as_bytes())
     }
 
     fn on_finish(&mut self, report: &Report) -> Result<(), ReportError> {

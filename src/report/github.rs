@@ -4,7 +4,8 @@
 
 use super::text::human;
 use super::workflow::{self, Group, Level, StopCommands};
-use crate::event::{Event, Report, ReportError, Reporter};
+use crate::event::{Report, ReportError, Reporter};
+use crate::outcome::Summary;
 use crate::outcome::Outcome;
 use crate::secret::Secret;
 use std::fs::OpenOptions;
@@ -57,11 +58,12 @@ impl Reporter for GitHub {
         Ok(())
     }
 
-    /// A create's new ID goes to `$GITHUB_OUTPUT` at once; the final values, appended later,
-    /// win (the runner keeps a key's last value).
-    fn on_event(&mut self, event: &Event<'_>) {
-        if let (Event::Created { summary, .. }, Some(path)) = (event, &self.output) {
-            let _ = append("$GITHUB_OUTPUT", path, &output_file(&summary.pairs()));
+    /// A create's intent and its new ID go to `$GITHUB_OUTPUT` at once; the final values,
+    /// appended later, win (the runner keeps a key's last value).
+    fn checkpoint(&mut self, summary: &Summary) -> Result<(), ReportError> {
+        match &self.output {
+            Some(path) => append("$GITHUB_OUTPUT", path, &output_file(&summary.pairs())),
+            None => Ok(()),
         }
     }
 

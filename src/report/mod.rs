@@ -195,7 +195,21 @@ pub fn checkpoint_ids(path: &Path) -> Ids {
             *slot = Some(value.to_owned());
         }
     }
-    ids
+    let pending = match &json {
+        Some(json) => json
+            .get("pending_create")
+            .and_then(|v| v.as_str())
+            .map(str::to_owned),
+        None => {
+            let name = format!("{}=", dotenv::variable("pending_create"));
+            text.lines()
+                .filter_map(|line| line.strip_prefix(&name))
+                .next_back()
+                .map(str::to_owned)
+        }
+    };
+    ids.pending = pending.as_deref().and_then(crate::chain::Pending::parse);
+    ids.settled()
 }
 
 /// Writes `contents` to a new file beside `path`, syncs it, gives it `path`'s permissions and
@@ -224,7 +238,13 @@ fn replace(path: &Path, contents: &[u8]) -> std::io::Result<()> {
             file.set_permissions(meta.permissions())?;
         }
         file.sync_all()?;
-        fs::rename(&temp, path)
+        fs::rename(&temp, path)?;
+        // The rename itself made durable: a checkpoint must survive the machine's crash too.
+        // A folder that can't be opened for it (not every platform allows) is not an error.
+        if let Ok(dir) = fs::File::open(folder) {
+            let _ = dir.sync_all();
+        }
+        Ok(())
     })();
     if done.is_err() {
         let _ = fs::remove_file(&temp);

@@ -1,7 +1,7 @@
 //! The final result as one JSON object: to a file (`--result-file`) and/or stdout (`--json`).
 
 use super::OutputFile;
-use crate::event::{Event, Report, ReportError, Reporter};
+use crate::event::{Report, ReportError, Reporter};
 use crate::outcome::Summary;
 use std::io::{self, Write};
 use std::path::PathBuf;
@@ -25,12 +25,10 @@ impl ResultFile {
 }
 
 impl Reporter for ResultFile {
-    /// A create's new ID is written at once (`result` `running`), so that a run killed later
-    /// leaves a file to resume from. An error here shows again at the end.
-    fn on_event(&mut self, event: &Event<'_>) {
-        if let Event::Created { summary, .. } = event {
-            let _ = self.write(summary);
-        }
+    /// A create's intent and its new ID are written at once (`result` `running`), so that a
+    /// run killed later leaves a file to resume from.
+    fn checkpoint(&mut self, summary: &Summary) -> Result<(), ReportError> {
+        self.write(summary)
     }
 
     fn on_finish(&mut self, report: &Report) -> Result<(), ReportError> {

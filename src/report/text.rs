@@ -188,6 +188,10 @@ fn start_words(job: &JobRef, error: &StartError) -> String {
             };
             format!("{what}; {advice}")
         }
+        StartError::Checkpoint(error) => format!(
+            "{error}: the deploy stopped here, before a create no rerun could know of; free the \
+             space or fix the path, then run again with --resume-from"
+        ),
         StartError::NotSent(reason) => format!(
             "the {noun}'s create could not be sent ({reason}): nothing was created; run the \
              step again"
