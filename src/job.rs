@@ -306,7 +306,7 @@ fn changes(obj: &Map<String, Value>) -> Option<u64> {
 }
 
 /// An error body: `success: false` or `error: true`, with `error_message` / `error_code`.
-fn error_of(obj: &Map<String, Value>) -> Option<Answer> {
+pub(crate) fn error_of(obj: &Map<String, Value>) -> Option<Answer> {
     let unsuccessful = flag(obj.get("success")) == Some(false);
     let errored = flag(obj.get("error")) == Some(true);
     if !unsuccessful && !errored {

@@ -11,8 +11,9 @@
 //! | `install/<imageversionid>`, `install` | `cfp/v1/imageinstall/status` (incomplete installs) | no entry left |
 //! | `rollout/<imageid>` | `cfp/v2/project/<asid>/image/<imageid>/status` | `pending_machines` = 0 |
 
-use crate::job::{Answer, BodyError, Counts, JobState, JobStatus, excerpt, int, object, text};
-use serde_json::Value;
+use crate::job::{
+    Answer, BodyError, Counts, JobState, JobStatus, error_of, excerpt, int, object,
+};
 use std::fmt;
 use std::str::FromStr;
 
@@ -132,31 +133,29 @@ impl JobRef {
 
     /// The incomplete installs of this version (or of all): what is left of the work.
     fn read_installs(&self, body: &[u8]) -> Result<Answer, BodyError> {
-        let obj = match object(body)? {
-            Ok(obj) => obj,
-            Err(error) => return Ok(error),
+        // Each entry read into its status as it is parsed (see `fleet`).
+        let list = match crate::fleet::read(body, &self.id) {
+            Ok(list) => list,
+            // Not an object, or not JSON: the general reading says which, as for any answer.
+            Err(_) => {
+                return match object(body)? {
+                    Ok(_) => Err(BodyError::NoState {
+                        expected: "an installs list",
+                        excerpt: excerpt(body),
+                    }),
+                    Err(error) => Ok(error),
+                };
+            }
         };
-        let Some(Value::Array(entries)) = obj.get("installs") else {
+        if let Some(error) = error_of(&list.top) {
+            return Ok(error);
+        }
+        let Some(mine) = list.installs else {
             return Err(BodyError::NoState {
                 expected: "an installs list",
                 excerpt: excerpt(body),
             });
         };
-        let mine: Vec<JobStatus> = entries
-            .iter()
-            .filter_map(Value::as_object)
-            .filter(|entry| {
-                self.id.is_empty()
-                    || text(entry.get("target_imageversionid"))
-                        .is_some_and(|v| same_id(&v, &self.id))
-            })
-            .map(|entry| {
-                let mut status = crate::job::status_of(entry, None)
-                    .unwrap_or_else(|| JobStatus::synthesized(JobState::Unknown));
-                status.units = text(entry.get("jobid")).into_iter().collect();
-                status
-            })
-            .collect();
         // A failed install is a failure whatever the others do: the reading that can't turn a
         // failure into a success.
         let failed: Vec<&JobStatus> = mine.iter().filter(|s| s.is_failure()).collect();

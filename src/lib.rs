@@ -24,8 +24,8 @@ macro_rules! internal {
 }
 
 internal!(
-    api, chain, check, cli, dispatch, event, job, kind, outcome, predict, report, schedule, secret,
-    start, verdict, wait,
+    api, chain, check, cli, dispatch, event, fleet, job, kind, outcome, predict, report, schedule,
+    secret, start, verdict, wait,
 );
 pub mod sim;
 
@@ -253,7 +253,8 @@ async fn client(config: &Config) -> Result<Client, String> {
     .map_err(|e| match e {
         ClientError::CaCert(_) => format!("--ca-cert (CLANFORGE_CA_CERT) {e}"),
         ClientError::Setup(_) => e.to_string(),
-    })?;
+    })?
+    .with_max_body(config.max_body);
     Ok(match &config.trace {
         None => client,
         Some(to) => client.with_trace(Trace::open(to, config.secrets()).map_err(|e| {

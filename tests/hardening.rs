@@ -284,3 +284,40 @@ fn a_failed_rerun_keeps_the_checkpoint() {
         serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
     assert_eq!(left["pending_create"], "version 1796170000");
 }
+
+/// Finding 7: a fleet's answer is read up to `--max-body` (64 MiB by default; the fault suite
+/// reads 50,000 entries), and a smaller cap says which flag raises it.
+#[test]
+fn max_body_caps_a_fleets_answer_and_says_how_to_raise_it() {
+    use clanforge_wait::sim::{Reply, Script, Sim};
+    let entries: Vec<(u64, u64, i64, u8)> = (0..12_000).map(|i| (i, 3, 4, 50)).collect();
+    let server = Sim::new()
+        .credentials(ACCESS_KEY, SECRET_KEY)
+        .serve_job(
+            "install/3".parse().unwrap(),
+            Script::Replies(vec![Reply::installs(&entries)]),
+        )
+        .spawn()
+        .unwrap();
+    Gate::against(&server)
+        .without("--update-id")
+        .flag("install/3")
+        .arg("--max-body", "1MiB")
+        .arg("--timeout", "1s")
+        .run()
+        .assert_code(3)
+        .assert_logged(
+            "the answer is larger than 1048576 bytes (a fleet's answer: raise --max-body)",
+        );
+    for (value, says) in [
+        ("0MiB", "at least 1MiB"),
+        ("64", "a size needs a unit, e.g. 64MiB"),
+        ("2GiB", "at most 1GiB"),
+    ] {
+        Gate::against(&server)
+            .arg("--max-body", value)
+            .run()
+            .assert_code(2)
+            .assert_logged(says);
+    }
+}

@@ -18,6 +18,11 @@ use std::time::{Duration, SystemTime};
 /// stays bounded whatever a server or proxy sends.
 pub const MAX_BODY: usize = 1 << 20;
 
+/// The default cap on a fleet's answers (the install list, the rollout status), which
+/// `--max-body` sets: 64 MiB holds about 150,000 install entries of a real answer's size
+/// (430 bytes each), three times the 50,000 the gate is measured with.
+pub const MAX_LIST_BODY: usize = 64 << 20;
+
 /// How a transient error for a body that is not JSON begins.
 pub const UNREADABLE: &str = "unreadable answer";
 
@@ -221,6 +226,8 @@ pub struct Client {
     base: Url,
     asid: String,
     credentials: Credentials,
+    /// The cap on a fleet's answers (`--max-body`).
+    max_list_body: usize,
     /// `--trace-http`: every request and its answer, written as it ends. Shared with the
     /// redirect policy, which traces each hop it follows.
     trace: std::sync::Arc<std::sync::OnceLock<trace::Trace>>,
@@ -274,8 +281,27 @@ impl Client {
             base,
             asid,
             credentials,
+            max_list_body: MAX_LIST_BODY,
             trace,
         })
+    }
+
+    /// Reads a fleet's answers (the install list, the rollout status) up to `bytes`.
+    pub fn with_max_body(mut self, bytes: usize) -> Self {
+        self.max_list_body = bytes;
+        self
+    }
+
+    /// The most of an answer from `url` that is read: a fleet's answers may be large, a job's
+    /// status never is.
+    fn cap(&self, url: &Url) -> Cap {
+        let path = url.path();
+        let fleet = path.ends_with("/cfp/v1/imageinstall/status")
+            || (path.contains("/cfp/v2/project/") && path.ends_with("/status"));
+        match fleet {
+            true => Cap::Fleet(self.max_list_body),
+            false => Cap::Status,
+        }
     }
 
     /// Writes every request and its answer to `trace` from now on.
@@ -421,7 +447,7 @@ impl Client {
                     .find(|known| known.eq_ignore_ascii_case(scheme))
             })
             .map(str::to_owned);
-        let body = read_capped(response).await;
+        let body = read_capped(response, self.cap(url)).await;
         if let (Some(traced), Some(headers)) = (&mut traced, &headers) {
             traced.answered(
                 status,
@@ -586,23 +612,35 @@ fn classify<T>(
     }
 }
 
+/// How much of an answer is read.
+#[derive(Debug, Clone, Copy)]
+enum Cap {
+    /// A job's status, an options read, a create's answer: [`MAX_BODY`].
+    Status,
+    /// The install list or the rollout status: `--max-body`.
+    Fleet(usize),
+}
+
 /// Reads the body, refusing more than [`MAX_BODY`] bytes without buffering them.
-async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, PollError> {
-    let too_large = || PollError::transient(format!("the answer is larger than {MAX_BODY} bytes"));
-    if response
-        .content_length()
-        .is_some_and(|n| n > MAX_BODY as u64)
-    {
+async fn read_capped(mut response: reqwest::Response, cap: Cap) -> Result<Vec<u8>, PollError> {
+    let (cap, hint) = match cap {
+        Cap::Status => (MAX_BODY, ""),
+        Cap::Fleet(bytes) => (bytes, " (a fleet's answer: raise --max-body)"),
+    };
+    let too_large = || PollError::transient(format!("the answer is larger than {cap} bytes{hint}"));
+    if response.content_length().is_some_and(|n| n > cap as u64) {
         return Err(too_large());
     }
-    let mut body = Vec::new();
+    // Reserved once when the size is announced: growing by doubling would hold twice as much.
+    let announced = response.content_length().map_or(0, |n| n as usize);
+    let mut body = Vec::with_capacity(announced);
     while let Some(chunk) = response.chunk().await.map_err(|e| {
         PollError::transient(format!(
             "the connection broke while reading the answer: {}",
             root_cause(&e)
         ))
     })? {
-        if body.len() + chunk.len() > MAX_BODY {
+        if body.len() + chunk.len() > cap {
             return Err(too_large());
         }
         body.extend_from_slice(&chunk);

@@ -190,6 +190,12 @@ pub struct Cli {
     )]
     pub log_format: LogFormat,
 
+    /// The most of a fleet's answer (the install list, the rollout status) that is read, as
+    /// 64MiB or 256MiB (1MiB to 1GiB); a job's status is capped at 1MiB whatever this is
+    #[arg(long, env = "CLANFORGE_MAX_BODY", value_name = "SIZE", default_value = "64MiB",
+          value_parser = size, global = true)]
+    pub max_body: usize,
+
     /// Write each HTTP request and its answer (status, Date, Retry-After, Content-Type, time,
     /// the body's first 4 KiB) to stderr, or append them to FILE, with every secret redacted:
     /// what to attach to a bug report
@@ -274,6 +280,37 @@ fn duration(value: &str) -> Result<Duration, String> {
     }
     humantime::parse_duration(value)
         .map_err(|e| format!("{e} (write a duration such as 90s, 5m or \"1h 30m\")"))
+}
+
+/// A size in bytes: a number and a unit (`B`, `KiB`, `MiB`, `GiB`, or `KB`, `MB`, `GB`, any
+/// case), from 1 MiB to 1 GiB.
+fn size(value: &str) -> Result<usize, String> {
+    let value = value.trim();
+    let split = value
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(value.len());
+    let (number, unit) = value.split_at(split);
+    let unit_bytes: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" => return Err(format!("a size needs a unit, e.g. {number}MiB")),
+        "b" => 1,
+        "kib" => 1 << 10,
+        "mib" => 1 << 20,
+        "gib" => 1 << 30,
+        "kb" => 1_000,
+        "mb" => 1_000_000,
+        "gb" => 1_000_000_000,
+        other => return Err(format!("unknown unit {other:?}: write a size such as 64MiB")),
+    };
+    let bytes = number
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(unit_bytes))
+        .ok_or_else(|| "write a size such as 64MiB or 256MiB".to_owned())?;
+    match bytes {
+        b if b < 1 << 20 => Err("at least 1MiB: a job's status alone may be that large".into()),
+        b if b > 1 << 30 => Err("at most 1GiB".into()),
+        b => Ok(b as usize),
+    }
 }
 
 pub(crate) fn secret(value: &str) -> Result<Secret, Infallible> {

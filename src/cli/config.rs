@@ -31,6 +31,8 @@ pub struct Config {
     pub warnings: Vec<String>,
     /// `--trace-http`: where each request and its answer are written.
     pub trace: Option<TraceTo>,
+    /// `--max-body`: the cap on a fleet's answers, in bytes.
+    pub max_body: usize,
 }
 
 impl Config {
@@ -285,6 +287,7 @@ impl Cli {
             },
             warnings: Vec::new(),
             trace: self.trace_http.as_deref().and_then(TraceTo::parse),
+            max_body: self.max_body,
         })
     }
 
