@@ -335,7 +335,7 @@ impl Client {
     pub async fn send(&self, change: Change, budget: Duration) -> Sent {
         let url = self.change_url(&change);
         let scrubbed = |text: String| scrub(&text, &change.secrets());
-        let fetched = match tokio::time::timeout(budget, self.fetch_with(&self.http_once, &url)).await {
+        let fetched = match tokio::time::timeout(budget, self.fetch_raw(&url)).await {
             Err(_) => {
                 return Sent::Unknown(format!(
                     "no answer within {}",

@@ -219,10 +219,9 @@ pub enum ClientError {
 /// A client for one account service ID.
 #[derive(Debug)]
 pub struct Client {
-    /// Reads: follows a redirect within the base URL's origin only (see [`redirects`]).
+    /// Follows a redirect of a read within the base URL's origin only, and none of a
+    /// state-changing call (see [`redirects`]).
     http: reqwest::Client,
-    /// State-changing calls: follows none (a create redirected may have been done).
-    http_once: reqwest::Client,
     base: Url,
     asid: String,
     credentials: Credentials,
@@ -256,28 +255,19 @@ impl Client {
             .user_agent(USER_AGENT)
             .default_headers(headers.clone())
             .redirect(redirects(trace.clone(), credentials.scheme()));
-        let mut once = reqwest::Client::builder()
-            .user_agent(USER_AGENT)
-            .default_headers(headers.clone())
-            .redirect(reqwest::redirect::Policy::none());
         if let Some(pem) = ca_cert {
             let roots = reqwest::Certificate::from_pem_bundle(pem)
                 .map_err(|e| ClientError::CaCert(Some(root_cause(&e))))?;
             if roots.is_empty() {
                 return Err(ClientError::CaCert(None));
             }
-            builder = builder.tls_certs_merge(roots.clone());
-            once = once.tls_certs_merge(roots);
+            builder = builder.tls_certs_merge(roots);
         }
         let http = builder
             .build()
             .map_err(|e| ClientError::Setup(root_cause(&e)))?;
-        let http_once = once
-            .build()
-            .map_err(|e| ClientError::Setup(root_cause(&e)))?;
         Ok(Self {
             http,
-            http_once,
             base,
             asid,
             credentials,
@@ -406,11 +396,6 @@ impl Client {
     /// One GET with the keys; the transport's error as it came, for callers that must tell a
     /// request that never left from one that did.
     async fn fetch_raw(&self, url: &Url) -> Result<Fetched, reqwest::Error> {
-        self.fetch_with(&self.http, url).await
-    }
-
-    /// One GET through `http`: [`Client::http`] for reads, [`Client::http_once`] for changes.
-    async fn fetch_with(&self, http: &reqwest::Client, url: &Url) -> Result<Fetched, reqwest::Error> {
         // Dropped unfinished (a request cut off by its budget), it says so.
         let mut traced = self
             .trace
@@ -418,7 +403,7 @@ impl Client {
             .map(|trace| trace.start(url, self.credentials.scheme()));
         let sent = self
             .credentials
-            .authorize(http.get(url.clone()))
+            .authorize(self.http.get(url.clone()))
             .send()
             .await;
         let response = match sent {
@@ -696,6 +681,17 @@ fn redirects(
 ) -> reqwest::redirect::Policy {
     reqwest::redirect::Policy::custom(move |attempt| {
         let first = attempt.previous().first().cloned();
+        // A state-changing call reached a server, which may have done it: its redirect is
+        // handed back as the answer, never followed (that would send the call again).
+        let changes = first.as_ref().is_some_and(|first| {
+            let path = first.path();
+            ["/create", "/reject", "/retry"]
+                .iter()
+                .any(|end| path.ends_with(end))
+        });
+        if changes {
+            return attempt.stop();
+        }
         let to = attempt.url();
         let shown = format!(
             "{}://{}{}{}",
