@@ -14,7 +14,7 @@ use crate::event::{Check, CheckVerdict, Event, Report, Reporter};
 use crate::job::unix_now;
 use crate::kind::JobRef;
 use crate::outcome::{Outcome, Summary, whole_seconds};
-use crate::report::text::{advice, poll_error};
+use crate::report::text::{advice, poll_error, simulated_mark};
 use crate::wait::Settings;
 use reqwest::Url;
 use std::time::{Duration, Instant};
@@ -437,11 +437,7 @@ impl Checks<'_> {
                 (Outcome::ApiError, error, message)
             }
         };
-        let message = if simulated {
-            format!("{message} [simulated by --demo: no request reached Clanforge]")
-        } else {
-            message
-        };
+        let message = simulated_mark(message, simulated);
         Report {
             outcome,
             summary: Summary {

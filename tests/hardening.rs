@@ -91,6 +91,16 @@ fn deploy(server: &clanforge_wait::sim::SimServer, file: &str) -> Gate {
         .arg("--resume-from", file)
 }
 
+/// The simulator with image 1234 of game 42, its jobs quick.
+fn quick_image() -> clanforge_wait::sim::SimServer {
+    use clanforge_wait::sim::{Image, Sim};
+    Sim::new()
+        .credentials(ACCESS_KEY, SECRET_KEY)
+        .image(Image::quick(42, 1234))
+        .spawn()
+        .unwrap()
+}
+
 fn creates(server: &clanforge_wait::sim::SimServer, endpoint: &str) -> usize {
     let path = format!("/cfp/v1/{endpoint}/create");
     server.requests().iter().filter(|r| r.path == path).count()
@@ -212,13 +222,8 @@ fn a_lost_create_whose_job_has_ended_is_not_sent_again() {
 /// before its create, exit 2 naming the file; it used to go on creating with no checkpoint.
 #[test]
 fn a_checkpoint_that_cannot_be_written_stops_the_deploy_before_its_create() {
-    use clanforge_wait::sim::{Image, Sim};
     for flag in ["--result-file", "--dotenv"] {
-        let server = Sim::new()
-            .credentials(ACCESS_KEY, SECRET_KEY)
-            .image(Image::quick(42, 1234))
-            .spawn()
-            .unwrap();
+        let server = quick_image();
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("deploy.json").display().to_string();
         let run = deploy(&server, &file)
@@ -237,12 +242,7 @@ fn a_checkpoint_that_cannot_be_written_stops_the_deploy_before_its_create() {
 /// starts over.
 #[test]
 fn a_failed_rerun_keeps_the_checkpoint() {
-    use clanforge_wait::sim::{Image, Sim};
-    let server = Sim::new()
-        .credentials(ACCESS_KEY, SECRET_KEY)
-        .image(Image::quick(42, 1234))
-        .spawn()
-        .unwrap();
+    let server = quick_image();
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("deploy.json").display().to_string();
     deploy(&server, &file).run().assert_code(0);

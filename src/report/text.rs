@@ -33,6 +33,15 @@ pub fn advice(fix: Fix) -> &'static str {
     }
 }
 
+/// The final line, marked when the API was `--demo`'s: a demo must never pass for a result.
+pub fn simulated_mark(message: String, simulated: bool) -> String {
+    if simulated {
+        format!("{message} [simulated by --demo: no request reached Clanforge]")
+    } else {
+        message
+    }
+}
+
 /// A poll's error with what would fix it.
 pub fn poll_error(error: &PollError) -> String {
     match error.fix() {
@@ -81,11 +90,7 @@ pub fn report(run: &GateRun, simulated: bool) -> Report {
     for (row, (error, _)) in summary.jobs.iter_mut().zip(&words) {
         row.error.clone_from(error);
     }
-    let message = if simulated {
-        format!("{message} [simulated by --demo: no request reached Clanforge]")
-    } else {
-        message
-    };
+    let message = simulated_mark(message, simulated);
     Report {
         outcome,
         summary,
