@@ -62,7 +62,6 @@ where
         cancel,
         reporter,
         simulated,
-        pending: None,
         offset: 0,
     };
     let mut reached = None;
@@ -79,7 +78,7 @@ where
         elapsed: started.elapsed(),
         step: reached,
         earlier,
-        pending: chain.pending,
+        pending: chain.ids.pending,
     }
 }
 
@@ -165,8 +164,6 @@ struct Chain<'a, C> {
     reporter: &'a mut dyn Reporter,
     /// The API is `--demo`'s: the checkpoints say so.
     simulated: bool,
-    /// A create sent whose outcome is not settled yet.
-    pending: Option<Pending>,
     /// The server's clock runs this far ahead of ours, by its last `image/options` answer.
     offset: i64,
 }
@@ -209,8 +206,8 @@ where
                 };
                 match made {
                     Ok(job) => {
+                        // Its ID known, its create is pending no more (`Ids::set`).
                         self.ids.set(&job);
-                        self.pending = None;
                         let summary = verdict::checkpoint(
                             &self.finished,
                             &self.earlier,
@@ -348,7 +345,7 @@ where
         self.reporter
             .checkpoint(&summary)
             .map_err(|e| End::Start(StartError::Checkpoint(e.to_string())))?;
-        self.pending = Some(pending);
+        self.ids.pending = Some(pending);
         self.reporter.on_event(&Event::Creating {
             step,
             request: &request,
@@ -356,7 +353,7 @@ where
         let sent = self.send(change).await;
         if !matches!(sent, Sent::Unknown(_)) {
             // Answered: made, or refused, or never sent; nothing is pending.
-            self.pending = None;
+            self.ids.pending = None;
         }
         match sent {
             Sent::Done { id } => Ok(JobRef::new(step, id)),
@@ -378,7 +375,6 @@ where
     /// in this run, and it is never sent again blindly. Only a version whose diff still locks
     /// the image (so no version came of it) is created anew.
     async fn resolve(&mut self, pending: Pending) -> Result<JobRef, End> {
-        self.pending = Some(pending);
         let reason = format!(
             "an earlier run sent it at {} (server time) and left no answer: pending_create in \
              the resume file",
@@ -395,7 +391,7 @@ where
                 found: Found::StillLocked(_),
                 ..
             })) => {
-                self.pending = None;
+                self.ids.pending = None;
                 self.create(pending.step).await
             }
             resolved => resolved,

@@ -270,19 +270,33 @@ fn a_failed_rerun_keeps_the_checkpoint() {
         assert_eq!(ids(&left), made, "{why}: {left}");
         assert!(left.contains("\"result\": \"error\""), "{why}: {left}");
     }
-    // A pending create survives a refused rerun too.
-    let mut json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
-    json["image_version_id"] = "".into();
-    json["pending_create"] = "version 1796170000".into();
-    std::fs::write(&file, json.to_string()).unwrap();
-    deploy(&server, &file)
-        .without_env("CLANFORGE_SECRET_KEY")
-        .run()
-        .assert_code(2);
-    let left: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
-    assert_eq!(left["pending_create"], "version 1796170000");
+    // A pending create survives a refused rerun too: refused before any request, or by the
+    // API while the rerun waits on the diff before it.
+    for (why, gate, code) in [
+        (
+            "the secret missing",
+            deploy(&server, &file).without_env("CLANFORGE_SECRET_KEY"),
+            2,
+        ),
+        (
+            "the keys refused",
+            deploy(&server, &file).env("CLANFORGE_SECRET_KEY", "wrong"),
+            4,
+        ),
+    ] {
+        let mut json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        json["image_version_id"] = "".into();
+        json["pending_create"] = "version 1796170000".into();
+        std::fs::write(&file, json.to_string()).unwrap();
+        gate.run().assert_code(code);
+        let left: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        assert_eq!(
+            left["pending_create"], "version 1796170000",
+            "{why}: {left}"
+        );
+    }
 }
 
 /// Finding 7: a fleet's answer is read up to `--max-body` (64 MiB by default; the fault suite
