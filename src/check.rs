@@ -12,7 +12,6 @@ use crate::api::{Client, PollError, Probed, UNREADABLE};
 use crate::cli::Probe;
 use crate::event::{Check, CheckVerdict, Event, Report, Reporter};
 use crate::job::unix_now;
-use crate::kind::JobRef;
 use crate::outcome::{Outcome, Summary, whole_seconds};
 use crate::report::text::{advice, poll_error, simulated_mark};
 use crate::wait::Settings;
@@ -73,8 +72,9 @@ impl Checks<'_> {
         };
         self.tls(&base, &first);
         let Some(status) = first.status else {
+            // A TLS failure has its line already.
             if let Err(error) = &first.read
-                && !matches!(error, PollError::Untrusted(_) | PollError::WrongScheme(_))
+                && !tls_failure(error)
             {
                 self.say("request", CheckVerdict::Failed, format!("no answer: {}", poll_error(error)));
             }
@@ -273,9 +273,8 @@ impl Checks<'_> {
     }
 
     fn tls(&mut self, base: &Url, first: &Probed) {
-        let failed = |e: &PollError| matches!(e, PollError::Untrusted(_) | PollError::WrongScheme(_));
         match (&first.read, base.scheme()) {
-            (Err(e), _) if failed(e) => self.say("TLS", CheckVerdict::Failed, poll_error(e)),
+            (Err(e), _) if tls_failure(e) => self.say("TLS", CheckVerdict::Failed, poll_error(e)),
             (_, "https") if first.status.is_some() => self.say(
                 "TLS",
                 CheckVerdict::Ok,
@@ -387,10 +386,9 @@ impl Checks<'_> {
         match tokio::time::timeout(budget, client.options(game, image)).await {
             Ok(Ok(options)) => {
                 let lock = match &options.lock {
-                    Some(JobRef { .. }) => format!(
-                        "locked by {}: a deploy now would stop there (see --if-locked)",
-                        options.lock.as_ref().map(ToString::to_string).unwrap_or_default()
-                    ),
+                    Some(lock) => {
+                        format!("locked by {lock}: a deploy now would stop there (see --if-locked)")
+                    }
                     None => "nothing locks it".to_owned(),
                 };
                 self.say("image", CheckVerdict::Ok, format!("{what} found; {lock}"));
@@ -451,6 +449,11 @@ impl Checks<'_> {
             message,
         }
     }
+}
+
+/// A certificate refused, or a scheme that is not the server's: the TLS line's failures.
+fn tls_failure(error: &PollError) -> bool {
+    matches!(error, PollError::Untrusted(_) | PollError::WrongScheme(_))
 }
 
 /// The proxy reqwest will use for `url`, as `(variable, scheme://host:port)`: the proxy's

@@ -167,48 +167,37 @@ pub fn checkpoint_ids(path: &Path) -> Ids {
         }
         _ => return Ids::default(),
     };
+    let json: Option<serde_json::Value> = serde_json::from_str(&text).ok();
+    // A key's text, from the result file's JSON or the dotenv file's last line for it.
+    let value = |key: &str| match &json {
+        Some(json) => match json.get(key) {
+            Some(serde_json::Value::String(s)) => s.clone(),
+            Some(serde_json::Value::Number(n)) => n.to_string(),
+            _ => String::new(),
+        },
+        None => {
+            let name = format!("{}=", dotenv::variable(key));
+            text.lines()
+                .filter_map(|line| line.strip_prefix(&name))
+                .next_back()
+                .unwrap_or_default()
+                .to_owned()
+        }
+    };
     let mut ids = Ids::default();
     let slots = [
         ("update_id", &mut ids.update),
         ("diff_id", &mut ids.diff),
         ("image_version_id", &mut ids.version),
     ];
-    let json: Option<serde_json::Value> = serde_json::from_str(&text).ok();
     for (key, slot) in slots {
-        let value = match &json {
-            Some(json) => match json.get(key) {
-                Some(serde_json::Value::String(s)) => s.clone(),
-                Some(serde_json::Value::Number(n)) => n.to_string(),
-                _ => String::new(),
-            },
-            None => {
-                let name = format!("{}=", dotenv::variable(key));
-                text.lines()
-                    .filter_map(|line| line.strip_prefix(&name))
-                    .next_back()
-                    .unwrap_or_default()
-                    .to_owned()
-            }
-        };
+        let value = value(key);
         let value = value.trim();
         if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit() || b == b' ') {
             *slot = Some(value.to_owned());
         }
     }
-    let pending = match &json {
-        Some(json) => json
-            .get("pending_create")
-            .and_then(|v| v.as_str())
-            .map(str::to_owned),
-        None => {
-            let name = format!("{}=", dotenv::variable("pending_create"));
-            text.lines()
-                .filter_map(|line| line.strip_prefix(&name))
-                .next_back()
-                .map(str::to_owned)
-        }
-    };
-    ids.pending = pending.as_deref().and_then(crate::chain::Pending::parse);
+    ids.pending = crate::chain::Pending::parse(&value("pending_create"));
     ids.settled()
 }
 
