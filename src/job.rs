@@ -392,7 +392,32 @@ pub fn visible_words(text: &str) -> String {
             push_visible(&mut visible, c);
         }
     }
-    visible.split_whitespace().collect::<Vec<_>>().join(" ")
+    defuse(&visible.split_whitespace().collect::<Vec<_>>().join(" "))
+}
+
+/// `text` with every CI command marker broken by a space after its first character, so that no
+/// CI reads it as a command wherever it lands in a line: `##` anywhere (TeamCity's
+/// `##teamcity[`, Azure's `##vso[` and `##[`, GitHub's legacy `##[`) becomes `# #`, and a
+/// start that would open a line as one (GitHub's `::`, Buildkite's `---`, `+++`, `~~~` and
+/// `^^^ +++`) becomes `: :`, `- --`, …. The text stays readable, and no CI is assumed: the
+/// gate can't know who reads its log.
+pub fn defuse(text: &str) -> String {
+    const OPENERS: [&str; 5] = ["::", "---", "+++", "~~~", "^^^"];
+    let mut out = String::with_capacity(text.len() + 4);
+    let mut chars = text.chars();
+    if OPENERS.iter().any(|opener| text.starts_with(opener))
+        && let Some(first) = chars.next()
+    {
+        out.push(first);
+        out.push(' ');
+    }
+    for c in chars {
+        if c == '#' && out.ends_with('#') {
+            out.push(' ');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Pushes `c`, or its escape (`\u{1b}`) if it is [`hidden`].
@@ -433,6 +458,20 @@ mod tests {
             excerpt(b"\x1b]0;pwned\x07 \x1b]8;;http://x\x1b\\link"),
             "\\u{1b}]0;pwned\\u{7} \\u{1b}]8;;http://x\\u{1b}\\link"
         );
+    }
+
+    #[test]
+    fn no_ci_command_marker_survives_and_the_text_stays_readable() {
+        assert_eq!(
+            one_line("bad ##teamcity[buildStatus status='SUCCESS'] ##vso[task.complete result=Succeeded;]"),
+            "bad # #teamcity[buildStatus status='SUCCESS'] # #vso[task.complete result=Succeeded;]"
+        );
+        assert_eq!(one_line("###[error]x"), "# # #[error]x");
+        assert_eq!(one_line("\n--- :boom: group"), "- -- :boom: group");
+        assert_eq!(one_line("::error::x"), ": :error::x");
+        assert_eq!(one_line("^^^ +++"), "^ ^^ +++");
+        assert_eq!(one_line("a --- b ~~~ c"), "a --- b ~~~ c");
+        assert_eq!(one_line("#\u{200b}#"), "#\\u{200b}#");
     }
 
     fn status(body: &str) -> JobStatus {

@@ -220,7 +220,7 @@ pub fn escape(text: &str) -> String {
             c => push_visible(&mut out, c),
         }
     }
-    out
+    crate::job::defuse(&out)
 }
 
 #[cfg(test)]
