@@ -36,6 +36,8 @@ use crate::cli::{Action, Api, Config, LogFormat};
 use crate::event::{Event, Report, Reporter};
 use crate::outcome::{Outcome, Signal};
 use crate::report::dotenv::Dotenv;
+use crate::report::junit::Junit;
+use crate::report::markdown::SummaryFile;
 use crate::report::result::{JsonStdout, ResultFile};
 use crate::report::{LogMode, log, text};
 use crate::secret::Secret;
@@ -106,6 +108,18 @@ where
     }
     if let Some(path) = outputs.dotenv.clone() {
         match Dotenv::create(path) {
+            Ok(file) => reporters.push(Box::new(file)),
+            Err(e) => setup_error = setup_error.or(Some(e.to_string())),
+        }
+    }
+    if let Some(path) = outputs.junit.clone() {
+        match Junit::create(path) {
+            Ok(file) => reporters.push(Box::new(file)),
+            Err(e) => setup_error = setup_error.or(Some(e.to_string())),
+        }
+    }
+    if let Some(path) = outputs.summary.clone() {
+        match SummaryFile::create(path) {
             Ok(file) => reporters.push(Box::new(file)),
             Err(e) => setup_error = setup_error.or(Some(e.to_string())),
         }

@@ -176,6 +176,15 @@ pub struct Cli {
     #[arg(long, env = "CLANFORGE_DOTENV", value_name = "FILE", global = true)]
     pub dotenv: Option<PathBuf>,
 
+    /// Write a JUnit XML report to FILE, a test case per job (for Jenkins' junit step, GitLab's
+    /// test report, and any CI that reads JUnit)
+    #[arg(long, env = "CLANFORGE_JUNIT", value_name = "FILE", global = true)]
+    pub junit: Option<PathBuf>,
+
+    /// Write a Markdown summary to FILE: a table of the jobs and a Mermaid chart of when each ran
+    #[arg(long, env = "CLANFORGE_SUMMARY", value_name = "FILE", global = true)]
+    pub summary: Option<PathBuf>,
+
     /// Print the final result on stdout as one JSON object
     #[arg(long, global = true)]
     pub json: bool,

@@ -118,6 +118,8 @@ impl Cli {
         Outputs {
             result_file: self.result_file.clone(),
             dotenv: self.dotenv.clone(),
+            junit: self.junit.clone(),
+            summary: self.summary.clone(),
             json: self.json,
             log_format: self.log_format,
         }

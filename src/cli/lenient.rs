@@ -23,6 +23,8 @@ pub(super) fn lenient(args: &[OsString], error: &clap::Error) -> Usage {
     let outputs = Outputs {
         result_file: value("result_file").map(PathBuf::from),
         dotenv: value("dotenv").map(PathBuf::from),
+        junit: value("junit").map(PathBuf::from),
+        summary: value("summary").map(PathBuf::from),
         json: flag("json"),
         log_format: text("log_format")
             .and_then(|f| LogFormat::from_str(&f, true).ok())
@@ -32,10 +34,14 @@ pub(super) fn lenient(args: &[OsString], error: &clap::Error) -> Usage {
     for (id, what) in [
         ("result_file", "no result file was written"),
         ("dotenv", "no dotenv file was written"),
+        ("junit", "no JUnit file was written"),
+        ("summary", "no summary file was written"),
     ] {
         let long = Flag::of(id).map(|f| f.long).unwrap_or_default();
         let named = match id {
             "result_file" => outputs.result_file.is_some(),
+            "junit" => outputs.junit.is_some(),
+            "summary" => outputs.summary.is_some(),
             _ => outputs.dotenv.is_some(),
         };
         if !named && message.contains(&format!("--{long}")) {

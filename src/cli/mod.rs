@@ -29,6 +29,8 @@ use std::path::PathBuf;
 pub struct Outputs {
     pub result_file: Option<PathBuf>,
     pub dotenv: Option<PathBuf>,
+    pub junit: Option<PathBuf>,
+    pub summary: Option<PathBuf>,
     pub json: bool,
     pub log_format: LogFormat,
 }

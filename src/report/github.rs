@@ -2,24 +2,22 @@
 //! the log in a collapsible group with workflow commands off, masks for the keys, and an error
 //! annotation when the gate does not succeed.
 
-use super::text::human;
+use super::markdown;
+use super::timeline::Timeline;
 use super::workflow::{self, Group, Level, StopCommands};
-use crate::event::{Report, ReportError, Reporter};
+use crate::event::{Event, Report, ReportError, Reporter};
 use crate::outcome::Summary;
 use crate::outcome::Outcome;
 use crate::secret::Secret;
 use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::PathBuf;
-use std::time::Duration;
-
-/// The step summary stays well under GitHub's 1 MiB per step.
-const MAX_CELL: usize = 4096;
 
 #[derive(Debug)]
 pub struct GitHub {
     output: Option<PathBuf>,
     step_summary: Option<PathBuf>,
+    timeline: Timeline,
     // Fields drop in order: commands come back on, then the group closes.
     stop: Option<StopCommands>,
     group: Option<Group>,
@@ -38,6 +36,7 @@ impl GitHub {
         Self {
             output: path("GITHUB_OUTPUT"),
             step_summary: path("GITHUB_STEP_SUMMARY"),
+            timeline: Timeline::default(),
             stop,
             group,
         }
@@ -67,6 +66,10 @@ impl Reporter for GitHub {
         }
     }
 
+    fn on_event(&mut self, event: &Event<'_>) {
+        self.timeline.on_event(event);
+    }
+
     fn on_finish(&mut self, report: &Report) -> Result<(), ReportError> {
         self.stop.take();
         self.group.take();
@@ -87,7 +90,7 @@ impl Reporter for GitHub {
             );
         }
         if let Some(path) = &self.step_summary {
-            let summary = append("$GITHUB_STEP_SUMMARY", path, &step_summary(report));
+            let summary = append("$GITHUB_STEP_SUMMARY", path, &markdown::summary(report, &self.timeline));
             written = written.and(summary);
         }
         written
@@ -129,73 +132,6 @@ pub fn output_file(pairs: &[(&str, String)]) -> String {
     out
 }
 
-/// A Markdown table of the result, one row per job, every cell escaped.
-pub fn step_summary(report: &Report) -> String {
-    let s = &report.summary;
-    let mut table = format!(
-        "### clanforge-wait: {}{}\n\n\
-         | job | result | state | progress | elapsed | polls | error |\n\
-         |---|---|---|---|---|---|---|\n",
-        cell(s.result),
-        if s.simulated {
-            " (simulated by --demo: not a real Clanforge job)"
-        } else {
-            ""
-        },
-    );
-    for job in &s.jobs {
-        let progress = job.progress.map(|p| format!("{p}%")).unwrap_or_default();
-        let elapsed = human(Duration::from_secs(job.elapsed_seconds));
-        let cells = [
-            job.job.as_str(),
-            job.result,
-            job.state.as_str(),
-            progress.as_str(),
-            elapsed.as_str(),
-            &job.polls.to_string(),
-            job.error.as_str(),
-        ]
-        .map(cell);
-        table.push_str(&format!("| {} |\n", cells.join(" | ")));
-    }
-    // A gate that could not start has no job rows: say why in one.
-    if s.jobs.is_empty() {
-        let cells = [
-            s.update_id.as_str(),
-            s.result,
-            "",
-            "",
-            "",
-            "0",
-            s.error.as_str(),
-        ]
-        .map(cell);
-        table.push_str(&format!("| {} |\n", cells.join(" | ")));
-    }
-    table.push('\n');
-    table
-}
-
-/// Table-cell text: no HTML, no column breaks, no line breaks, bounded length.
-fn cell(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars().take(MAX_CELL) {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '|' => out.push_str("\\|"),
-            '\\' | '`' | '*' | '_' | '[' | ']' => {
-                out.push('\\');
-                out.push(c);
-            }
-            c if c.is_control() => out.push(' '),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -217,14 +153,5 @@ mod tests {
         assert!(delimiter.starts_with("ghadelimiter_") && delimiter.len() > 20);
         assert_eq!(&lines[1..4], ["a", "ghadelimiter_x", "b"]);
         assert_eq!(lines[4], delimiter);
-    }
-
-    #[test]
-    fn cells_cannot_break_the_table_or_inject_html() {
-        assert_eq!(
-            cell("a|b\n<img src=x>&`c`"),
-            "a\\|b &lt;img src=x&gt;&amp;\\`c\\`"
-        );
-        assert_eq!(cell(&"x".repeat(10_000)).len(), MAX_CELL);
     }
 }

@@ -5,13 +5,19 @@
 //! The log's mode is decided once, in [`LogMode::detect`]; nothing else asks whether stderr
 //! is a terminal.
 
+pub mod azure;
+pub mod buildkite;
 pub mod dotenv;
 pub mod github;
 pub mod gitlab;
+pub mod junit;
 pub mod log;
+pub mod markdown;
 mod platform;
 pub mod result;
+pub mod teamcity;
 pub mod text;
+pub mod timeline;
 pub mod workflow;
 
 pub use platform::Platform;

@@ -1,7 +1,7 @@
 //! Which CI runs the gate, decided here and nowhere else. Each platform is one file beside
 //! this one; adding one is a variant, its variable and its reporter.
 
-use super::{github, gitlab};
+use super::{azure, buildkite, github, gitlab, teamcity};
 use crate::event::Reporter;
 use crate::secret::Secret;
 
@@ -10,24 +10,47 @@ use crate::secret::Secret;
 pub enum Platform {
     GitHub,
     GitLab,
+    TeamCity,
+    Azure,
+    Buildkite,
 }
 
 impl Platform {
-    const ALL: [Self; 2] = [Self::GitHub, Self::GitLab];
+    const ALL: [Self; 5] = [
+        Self::GitHub,
+        Self::GitLab,
+        Self::TeamCity,
+        Self::Azure,
+        Self::Buildkite,
+    ];
 
-    /// The variable the platform sets to `true` in every step.
+    /// The variable the platform sets in every step.
     fn variable(self) -> &'static str {
         match self {
             Self::GitHub => "GITHUB_ACTIONS",
             Self::GitLab => "GITLAB_CI",
+            Self::TeamCity => "TEAMCITY_VERSION",
+            Self::Azure => "TF_BUILD",
+            Self::Buildkite => "BUILDKITE",
         }
     }
 
-    /// Every platform whose variable is `true`, in a fixed order.
+    /// Does the variable's value say the platform runs us? `true` for most; Azure writes
+    /// `True`; TeamCity's is its version, any.
+    fn runs_us(self, value: &str) -> bool {
+        let value = value.trim();
+        match self {
+            Self::TeamCity => !value.is_empty(),
+            Self::Azure => value.eq_ignore_ascii_case("true"),
+            _ => value == "true",
+        }
+    }
+
+    /// Every platform whose variable says so, in a fixed order.
     pub fn detect(var: impl Fn(&str) -> Option<String>) -> Vec<Self> {
         Self::ALL
             .into_iter()
-            .filter(|p| var(p.variable()).is_some_and(|v| v.trim() == "true"))
+            .filter(|p| var(p.variable()).is_some_and(|v| p.runs_us(&v)))
             .collect()
     }
 
@@ -37,6 +60,8 @@ impl Platform {
     /// still gets a log without bars.
     pub fn any_ci(var: impl Fn(&str) -> Option<String>) -> bool {
         var("CI").is_some_and(|v| !matches!(v.trim(), "" | "false" | "0"))
+            // Jenkins sets no CI and has no reporter of its own: JUnit is its output.
+            || var("JENKINS_URL").is_some_and(|v| !v.is_empty())
             || Self::ALL
                 .into_iter()
                 .any(|p| var(p.variable()).is_some_and(|v| !v.is_empty()))
@@ -52,6 +77,9 @@ impl Platform {
         match self {
             Self::GitHub => Box::new(github::GitHub::start(var, secrets, title)),
             Self::GitLab => Box::new(gitlab::GitLab::start(title)),
+            Self::TeamCity => Box::new(teamcity::TeamCity::start(title)),
+            Self::Azure => Box::new(azure::Azure::start(secrets, title)),
+            Self::Buildkite => Box::new(buildkite::Buildkite::start(title)),
         }
     }
 }
@@ -80,12 +108,26 @@ mod tests {
             Platform::detect(vars(&[("GITLAB_CI", "true"), ("GITHUB_ACTIONS", "false")])),
             [Platform::GitLab]
         );
+        assert_eq!(
+            Platform::detect(vars(&[
+                ("TEAMCITY_VERSION", "2025.11 (build 197398)"),
+                ("TF_BUILD", "True"),
+                ("BUILDKITE", "true"),
+            ])),
+            [Platform::TeamCity, Platform::Azure, Platform::Buildkite]
+        );
+        assert_eq!(
+            Platform::detect(vars(&[("TEAMCITY_VERSION", " "), ("BUILDKITE", "1")])),
+            []
+        );
     }
 
     #[test]
     fn any_sign_of_ci_counts_for_the_log() {
         assert!(Platform::any_ci(vars(&[("GITHUB_ACTIONS", "1")])));
         assert!(Platform::any_ci(vars(&[("CI", "woodpecker")])));
+        assert!(Platform::any_ci(vars(&[("JENKINS_URL", "https://ci.example/")])));
+        assert!(Platform::any_ci(vars(&[("TF_BUILD", "True")])));
         assert!(!Platform::any_ci(vars(&[("CI", "false")])));
         assert!(!Platform::any_ci(vars(&[])));
     }

@@ -413,6 +413,33 @@ pub fn describe(status: &JobStatus) -> String {
     }
 }
 
+/// What a CI shows as its problems when the gate does not succeed: one per job that did not
+/// complete (its reference, and what happened to it), or, when no job says why (a usage error,
+/// a cancel before the first request, a refused start), one for the gate. Empty on success.
+pub fn problems(report: &Report) -> Vec<(String, String)> {
+    if report.outcome.is_success() {
+        return Vec::new();
+    }
+    let mut problems: Vec<(String, String)> = report
+        .summary
+        .jobs
+        .iter()
+        .filter(|job| !matches!(job.result, "success" | "dry-run"))
+        .map(|job| {
+            let what = if job.error.is_empty() {
+                format!("{}: {}", job.job, job.result)
+            } else {
+                format!("{}: {}: {}", job.job, job.result, job.error)
+            };
+            (job.job.clone(), what)
+        })
+        .collect();
+    if problems.is_empty() {
+        problems.push(("gate".to_owned(), report.message.clone()));
+    }
+    problems
+}
+
 /// "1 poll", "3 polls".
 pub fn count(n: u32, noun: &str) -> String {
     if n == 1 {

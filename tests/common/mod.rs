@@ -284,7 +284,14 @@ impl Run {
     /// Everything the gate wrote, for scanning.
     pub fn all_output(&self) -> String {
         let mut all = format!("{}\n{}\n{}", self.stdout, self.stderr, self.result_text);
-        for name in ["github_output", "step_summary", "ci.env", "trace.log"] {
+        for name in [
+            "github_output",
+            "step_summary",
+            "ci.env",
+            "trace.log",
+            "junit.xml",
+            "summary.md",
+        ] {
             all.push_str(&self.file(name));
         }
         all

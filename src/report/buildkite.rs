@@ -1,0 +1,162 @@
+//! Buildkite (`BUILDKITE=true`): the log under a `--- ` group (re-opened with `^^^ +++` when the
+//! gate does not succeed, so the failure is in sight), an annotation with the Markdown summary
+//! (`buildkite-agent annotate`, one context per gate, replaced as it updates), and meta-data
+//! for later steps (`clanforge-result`, and the IDs a deploy made).
+//!
+//! The agent is run as Buildkite documents it, with the summary on stdin. No agent on PATH, or
+//! one that fails: one warning, and the gate's own exit code stands.
+
+use super::markdown;
+use super::timeline::Timeline;
+use crate::event::{Event, Report, ReportError, Reporter};
+use crate::kind::JobRef;
+use std::io::{self, Write};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long one call of the agent may take before the gate gives up on it.
+const AGENT_LIMIT: Duration = Duration::from_secs(10);
+
+#[derive(Debug)]
+pub struct Buildkite {
+    /// `clanforge-wait-<what the gate waits on>`: a gate's annotation, replaced as it updates.
+    context: Option<String>,
+    timeline: Timeline,
+    /// The agent could not be run: said once, not tried again.
+    agent_failed: bool,
+}
+
+impl Buildkite {
+    pub fn start(title: &str) -> Self {
+        print(&format!("--- {title}"));
+        Self {
+            context: None,
+            timeline: Timeline::default(),
+            agent_failed: false,
+        }
+    }
+
+    /// Runs `buildkite-agent ARGS`, `stdin` on its standard input.
+    fn agent(&mut self, args: &[&str], stdin: &str) {
+        if self.agent_failed {
+            return;
+        }
+        if let Err(why) = run_agent(args, stdin) {
+            self.agent_failed = true;
+            tracing::warn!(
+                "buildkite-agent {} failed ({why}): no annotation or meta-data from this gate; \
+                 its exit code stands",
+                args.first().unwrap_or(&"")
+            );
+        }
+    }
+
+    fn annotate(&mut self, style: &str, body: &str) {
+        let context = self
+            .context
+            .clone()
+            .unwrap_or_else(|| "clanforge-wait".to_owned());
+        self.agent(
+            &["annotate", "--style", style, "--context", &context],
+            body,
+        );
+    }
+}
+
+impl Reporter for Buildkite {
+    fn on_event(&mut self, event: &Event<'_>) {
+        self.timeline.on_event(event);
+        if let Event::Started { jobs, .. } = event
+            && self.context.is_none()
+        {
+            self.context = Some(context(jobs));
+            let names: Vec<String> = jobs.iter().map(JobRef::reference).collect();
+            let body = format!("### clanforge-wait: waiting on {}\n", names.join(", "));
+            self.annotate("info", &body);
+        }
+    }
+
+    fn on_finish(&mut self, report: &Report) -> Result<(), ReportError> {
+        let s = &report.summary;
+        if !report.outcome.is_success() {
+            print("^^^ +++");
+        }
+        if self.context.is_none() {
+            let jobs: Vec<JobRef> = s
+                .jobs
+                .iter()
+                .filter_map(|job| job.job.parse().ok())
+                .collect();
+            self.context = Some(context(&jobs));
+        }
+        let style = match s.result {
+            "success" | "dry-run" => "success",
+            "cancelled" | "timeout" | "stalled" => "warning",
+            _ => "error",
+        };
+        self.annotate(style, &markdown::summary(report, &self.timeline));
+        for (key, value) in [
+            ("clanforge-result", s.result.to_owned()),
+            ("clanforge-update-id", s.update_id.clone()),
+            ("clanforge-diff-id", s.diff_id.clone()),
+            ("clanforge-image-version-id", s.image_version_id.clone()),
+        ] {
+            if !value.is_empty() {
+                self.agent(&["meta-data", "set", key, &value], "");
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The annotation's context: the gate's first job (`clanforge-wait-update-424242`), so that a
+/// retried step replaces its own annotation and two gates in one step keep theirs apart.
+fn context(jobs: &[JobRef]) -> String {
+    let first = jobs.first().map(JobRef::reference).unwrap_or_default();
+    let key: String = first
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    if key.is_empty() {
+        "clanforge-wait".to_owned()
+    } else {
+        format!("clanforge-wait-{key}")
+    }
+}
+
+/// One call of the agent, bounded by [`AGENT_LIMIT`]; its output goes to the log.
+fn run_agent(args: &[&str], stdin: &str) -> Result<(), String> {
+    let mut child = Command::new("buildkite-agent")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| match e.kind() {
+            io::ErrorKind::NotFound => "not on PATH".to_owned(),
+            _ => e.to_string(),
+        })?;
+    if let Some(mut input) = child.stdin.take() {
+        // A closed pipe: the agent took what it needed, or it will say what went wrong.
+        let _ = input.write_all(stdin.as_bytes());
+    }
+    let started = Instant::now();
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) if status.success() => return Ok(()),
+            Ok(Some(status)) => return Err(status.to_string()),
+            Ok(None) if started.elapsed() > AGENT_LIMIT => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("no answer in {}s", AGENT_LIMIT.as_secs()));
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(10)),
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+}
+
+fn print(line: &str) {
+    // A log that can't be written has nowhere to report the failure either.
+    let _ = writeln!(io::stderr().lock(), "{line}");
+}

@@ -1,0 +1,192 @@
+//! `--junit FILE` (`CLANFORGE_JUNIT`): a JUnit XML report, for Jenkins' `junit` step, GitLab's
+//! `reports: junit`, Bitbucket, CircleCI and any CI that reads one, on any CI or none.
+//!
+//! One `<testsuite name="clanforge-wait">` with a `<testcase>` per job: named `KIND/ID`, its
+//! class `clanforge-wait.KIND`, its time in seconds. A job that failed, stalled or was left
+//! unfinished has a `<failure>`; an API error, a timeout or a cancel, an `<error>`; the job's own
+//! log lines are its `<system-out>`. A gate that could not start (a usage error) is one case with
+//! an `<error>`, so that the report is never an empty pass.
+//!
+//! Kept small whatever the run: each job's output is its last lines (see [`super::timeline`]),
+//! a message at most [`MAX_MESSAGE`] characters. That keeps under every reader's documented
+//! limit (GitLab's, CircleCI's, Bitbucket's are per file, in megabytes).
+
+use super::OutputFile;
+use super::timeline::Timeline;
+use crate::event::{Event, Report, ReportError, Reporter};
+use crate::outcome::JobSummary;
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+/// A failure's `message` attribute: one line, this long at most.
+const MAX_MESSAGE: usize = 1000;
+
+#[derive(Debug)]
+pub struct Junit {
+    file: OutputFile,
+    timeline: Timeline,
+}
+
+impl Junit {
+    pub fn create(path: PathBuf) -> Result<Self, ReportError> {
+        Ok(Self {
+            file: OutputFile::create("the JUnit file", path)?,
+            timeline: Timeline::default(),
+        })
+    }
+}
+
+impl Reporter for Junit {
+    fn on_event(&mut self, event: &Event<'_>) {
+        self.timeline.on_event(event);
+    }
+
+    fn on_finish(&mut self, report: &Report) -> Result<(), ReportError> {
+        self.file.write(xml(report, &self.timeline).as_bytes())
+    }
+}
+
+/// How a case ended, for its child element.
+enum Verdict {
+    Passed,
+    Failure,
+    Error,
+}
+
+fn verdict(result: &str) -> Verdict {
+    match result {
+        "success" | "dry-run" => Verdict::Passed,
+        "failed" | "stalled" | "unfinished" => Verdict::Failure,
+        _ => Verdict::Error,
+    }
+}
+
+/// The report. Every attribute and text escaped, every character one XML 1.0 allows.
+pub fn xml(report: &Report, timeline: &Timeline) -> String {
+    let s = &report.summary;
+    // A gate with no job (a usage error, a dry run): one case for the gate itself.
+    let gate_case;
+    let cases: Vec<&JobSummary> = if s.jobs.is_empty() {
+        gate_case = JobSummary {
+            job: "clanforge-wait".to_owned(),
+            kind: "gate",
+            result: s.result,
+            error: report.message.clone(),
+            elapsed_seconds: s.elapsed_seconds,
+            ..JobSummary::default()
+        };
+        vec![&gate_case]
+    } else {
+        s.jobs.iter().collect()
+    };
+    let count = |wanted: fn(&Verdict) -> bool| {
+        cases
+            .iter()
+            .filter(|job| wanted(&verdict(job.result)))
+            .count()
+    };
+    let failures = count(|v| matches!(v, Verdict::Failure));
+    let errors = count(|v| matches!(v, Verdict::Error));
+    let started = humantime::format_rfc3339_seconds(timeline.started).to_string();
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(
+        out,
+        "<testsuites name=\"clanforge-wait\" tests=\"{}\" failures=\"{failures}\" \
+         errors=\"{errors}\" time=\"{}\">",
+        cases.len(),
+        s.elapsed_seconds
+    );
+    let _ = writeln!(
+        out,
+        "  <testsuite name=\"clanforge-wait\" tests=\"{}\" failures=\"{failures}\" \
+         errors=\"{errors}\" skipped=\"0\" time=\"{}\" timestamp=\"{}\">",
+        cases.len(),
+        s.elapsed_seconds,
+        escape(started.trim_end_matches('Z')),
+    );
+    for job in cases {
+        let (began, ended) = timeline.interval(job);
+        let time = ended
+            .duration_since(began)
+            .unwrap_or_default()
+            .as_secs_f64();
+        let _ = writeln!(
+            out,
+            "    <testcase name=\"{}\" classname=\"clanforge-wait.{}\" time=\"{time:.3}\">",
+            escape(&job.job),
+            escape(job.kind),
+        );
+        let message = if job.error.is_empty() {
+            format!("{}: {}", job.job, job.result)
+        } else {
+            format!("{}: {}: {}", job.job, job.result, job.error)
+        };
+        let message: String = message.chars().take(MAX_MESSAGE).collect();
+        let element = match verdict(job.result) {
+            Verdict::Passed => None,
+            Verdict::Failure => Some("failure"),
+            Verdict::Error => Some("error"),
+        };
+        if let Some(element) = element {
+            let _ = writeln!(
+                out,
+                "      <{element} message=\"{}\" type=\"{}\">{}</{element}>",
+                escape(&message),
+                escape(job.result),
+                escape(&message),
+            );
+        }
+        let mut lines: Vec<String> = timeline
+            .of(&job.job)
+            .map(|span| span.lines.clone())
+            .unwrap_or_default();
+        lines.push(format!("{}: {}", job.job, job.result));
+        let _ = writeln!(
+            out,
+            "      <system-out>{}</system-out>\n    </testcase>",
+            escape(&lines.join("\n")).replace("&#10;", "\n")
+        );
+    }
+    out.push_str("  </testsuite>\n</testsuites>\n");
+    out
+}
+
+/// Text for an attribute or an element: the five XML characters as entities, a line break in an
+/// attribute as `&#10;`, and any character XML 1.0 does not allow shown as its escape.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\n' => out.push_str("&#10;"),
+            '\t' => out.push_str("&#9;"),
+            c if allowed(c) => out.push(c),
+            c => {
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            }
+        }
+    }
+    out
+}
+
+/// XML 1.0's `Char`, without the controls it allows.
+fn allowed(c: char) -> bool {
+    !c.is_control() && !matches!(c, '\u{fffe}' | '\u{ffff}')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_cannot_break_out_of_its_attribute_or_element() {
+        assert_eq!(
+            escape("a\"b'<c>&\u{1b}\u{0}\n\u{ffff}"),
+            "a&quot;b&apos;&lt;c&gt;&amp;\\u{1b}\\u{0}&#10;\\u{ffff}"
+        );
+    }
+}

@@ -1,0 +1,198 @@
+//! The Markdown summary of a gate: a table of its jobs, and a Mermaid `gantt` of when each ran,
+//! coloured by how it ended. GitHub's step summary, Buildkite's annotation and `--summary FILE`
+//! all show it; a viewer that doesn't render Mermaid still has the table.
+
+use super::OutputFile;
+use super::text::human;
+use super::timeline::Timeline;
+use crate::event::{Event, Report, ReportError, Reporter};
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+/// A cell's length: the summary stays well under GitHub's 1 MiB per step and Buildkite's 1 MiB
+/// per annotation.
+const MAX_CELL: usize = 4096;
+
+/// The table, then the chart.
+pub fn summary(report: &Report, timeline: &Timeline) -> String {
+    let mut text = table(report);
+    text.push_str(&gantt(report, timeline));
+    text
+}
+
+/// A Markdown table of the result, one row per job, every cell escaped.
+pub fn table(report: &Report) -> String {
+    let s = &report.summary;
+    let mut table = format!(
+        "### clanforge-wait: {}{}\n\n\
+         | job | result | state | progress | elapsed | polls | error |\n\
+         |---|---|---|---|---|---|---|\n",
+        cell(s.result),
+        if s.simulated {
+            " (simulated by --demo: not a real Clanforge job)"
+        } else {
+            ""
+        },
+    );
+    for job in &s.jobs {
+        let progress = job.progress.map(|p| format!("{p}%")).unwrap_or_default();
+        let elapsed = human(Duration::from_secs(job.elapsed_seconds));
+        let cells = [
+            job.job.as_str(),
+            job.result,
+            job.state.as_str(),
+            progress.as_str(),
+            elapsed.as_str(),
+            &job.polls.to_string(),
+            job.error.as_str(),
+        ]
+        .map(cell);
+        table.push_str(&format!("| {} |\n", cells.join(" | ")));
+    }
+    // A gate that could not start has no job rows: say why in one.
+    if s.jobs.is_empty() {
+        let cells = [
+            s.update_id.as_str(),
+            s.result,
+            "",
+            "",
+            "",
+            "0",
+            s.error.as_str(),
+        ]
+        .map(cell);
+        table.push_str(&format!("| {} |\n", cells.join(" | ")));
+    }
+    table.push('\n');
+    table
+}
+
+/// Table-cell text: no HTML, no column breaks, no line breaks, bounded length.
+fn cell(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars().take(MAX_CELL) {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '|' => out.push_str("\\|"),
+            '\\' | '`' | '*' | '_' | '[' | ']' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if c.is_control() => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+
+/// A Mermaid `gantt` of the jobs, a section per kind, each bar from the job's first event to its
+/// end: `done` (grey) for completed, `crit` (red) for failed, stalled, timed out or refused,
+/// `active` (blue) for one stopped before its end. Nothing in it is the server's text: a bar is
+/// named by its kind, its ID (digits) and our result word. Empty for a gate without jobs.
+pub fn gantt(report: &Report, timeline: &Timeline) -> String {
+    let jobs = &report.summary.jobs;
+    if jobs.is_empty() {
+        return String::new();
+    }
+    let mut chart = format!(
+        "```mermaid\ngantt\n    title clanforge-wait: {}\n    dateFormat YYYY-MM-DDTHH:mm:ss\n    \
+         axisFormat %H:%M:%S\n",
+        report.summary.result
+    );
+    let mut sections: Vec<&str> = Vec::new();
+    for job in jobs {
+        if !sections.contains(&job.kind) {
+            sections.push(job.kind);
+        }
+    }
+    for section in sections {
+        chart.push_str(&format!("    section {}\n", name(section)));
+        for (n, job) in jobs.iter().enumerate().filter(|(_, j)| j.kind == section) {
+            let (began, ended) = timeline.interval(job);
+            // A bar of no length is not drawn: one second at least.
+            let ended = ended.max(began + Duration::from_secs(1));
+            let tag = match job.result {
+                "success" | "dry-run" => "done",
+                "unfinished" | "cancelled" => "active",
+                _ => "crit",
+            };
+            chart.push_str(&format!(
+                "    {} {} ({}) :{tag}, job{n}, {}, {}\n",
+                name(job.kind),
+                name(&job.id),
+                name(job.result),
+                clock(began),
+                clock(ended),
+            ));
+        }
+    }
+    chart.push_str("```\n\n");
+    chart
+}
+
+/// A bar's or section's name: what Mermaid reads as syntax (`:` ends a name, `;` and `#` start
+/// other things, a line break ends the line) left out.
+fn name(text: &str) -> String {
+    text.chars()
+        .filter(|c| !matches!(c, ':' | ';' | '#' | '%') && !c.is_control())
+        .collect()
+}
+
+/// A time as the chart's `dateFormat` reads it, in UTC.
+fn clock(at: SystemTime) -> String {
+    let text = humantime::format_rfc3339_seconds(at).to_string();
+    text.trim_end_matches('Z').to_owned()
+}
+
+/// `--summary FILE` (`CLANFORGE_SUMMARY`): the Markdown summary, on any CI or none.
+#[derive(Debug)]
+pub struct SummaryFile {
+    file: OutputFile,
+    timeline: Timeline,
+}
+
+impl SummaryFile {
+    pub fn create(path: PathBuf) -> Result<Self, ReportError> {
+        Ok(Self {
+            file: OutputFile::create("the summary file", path)?,
+            timeline: Timeline::default(),
+        })
+    }
+}
+
+impl Reporter for SummaryFile {
+    fn on_event(&mut self, event: &Event<'_>) {
+        self.timeline.on_event(event);
+    }
+
+    fn on_finish(&mut self, report: &Report) -> Result<(), ReportError> {
+        self.file
+            .write(summary(report, &self.timeline).as_bytes())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_cannot_break_the_table_or_inject_html() {
+        assert_eq!(
+            cell("a|b\n<img src=x>&`c`"),
+            "a\\|b &lt;img src=x&gt;&amp;\\`c\\`"
+        );
+        assert_eq!(cell(&"x".repeat(10_000)).len(), MAX_CELL);
+    }
+
+    #[test]
+    fn names_in_the_chart_cannot_form_its_syntax() {
+        assert_eq!(name("update:1;#x%%\n"), "update1x");
+        assert_eq!(
+            clock(SystemTime::UNIX_EPOCH + Duration::from_secs(1_796_180_400)),
+            "2026-12-02T03:00:00"
+        );
+    }
+}

@@ -1,0 +1,119 @@
+//! When each job of a gate began and ended, by the wall clock, and what happened to it: what
+//! the JUnit file's times and `<system-out>` and the Mermaid chart of the summaries are made of.
+//! A reporter that needs them keeps one and hands it every event.
+
+use super::text::{describe, human, poll_error};
+use crate::event::Event;
+use crate::outcome::JobSummary;
+use std::time::{Duration, SystemTime};
+
+/// A job's lines kept for its `<system-out>`: the last ones, so that a long wait stays small.
+const MAX_LINES: usize = 200;
+
+#[derive(Debug)]
+pub struct Timeline {
+    /// When the gate began.
+    pub started: SystemTime,
+    clock: std::time::Instant,
+    jobs: Vec<Span>,
+}
+
+/// One job: by its reference (`update/424242`), from its first event.
+#[derive(Debug)]
+pub struct Span {
+    pub job: String,
+    pub began: SystemTime,
+    /// Lines for a person, each with the time since the gate began.
+    pub lines: Vec<String>,
+    last: Option<String>,
+}
+
+impl Default for Timeline {
+    fn default() -> Self {
+        Self {
+            started: SystemTime::now(),
+            clock: std::time::Instant::now(),
+            jobs: Vec::new(),
+        }
+    }
+}
+
+impl Timeline {
+    pub fn on_event(&mut self, event: &Event<'_>) {
+        match event {
+            Event::Started { jobs, .. } => {
+                for job in *jobs {
+                    self.span(&job.reference());
+                }
+            }
+            Event::Step { job: Some(job), .. } | Event::Created { job } => {
+                self.span(&job.reference());
+            }
+            Event::Polled { job, status, .. } => {
+                let shown = describe(status);
+                let span = self.span(&job.reference());
+                if span.last.as_deref() != Some(shown.as_str()) {
+                    span.last = Some(shown.clone());
+                    self.note(&job.reference(), &shown);
+                }
+            }
+            Event::Retrying {
+                job,
+                error,
+                failures,
+                wait,
+            } => {
+                let line = format!(
+                    "retrying in {} (failure {failures}): {}",
+                    human(*wait),
+                    poll_error(error)
+                );
+                self.note(&job.reference(), &line);
+            }
+            _ => {}
+        }
+    }
+
+    /// The job's span, begun now if this is its first event.
+    fn span(&mut self, job: &str) -> &mut Span {
+        let index = match self.jobs.iter().position(|s| s.job == job) {
+            Some(index) => index,
+            None => {
+                self.jobs.push(Span {
+                    job: job.to_owned(),
+                    began: self.now(),
+                    lines: Vec::new(),
+                    last: None,
+                });
+                self.jobs.len() - 1
+            }
+        };
+        &mut self.jobs[index]
+    }
+
+    fn note(&mut self, job: &str, line: &str) {
+        let at = self.clock.elapsed();
+        let span = self.span(job);
+        if span.lines.len() == MAX_LINES {
+            span.lines.remove(0);
+        }
+        span.lines.push(format!("{:>7.1}s {line}", at.as_secs_f64()));
+    }
+
+    fn now(&self) -> SystemTime {
+        self.started + self.clock.elapsed()
+    }
+
+    /// The job's span; one begun with the gate for a job no event named.
+    pub fn of(&self, job: &str) -> Option<&Span> {
+        self.jobs.iter().find(|s| s.job == job)
+    }
+
+    /// When `job` began and ended: it ended when the gate said (`elapsed_seconds` after the
+    /// gate began), never before it began.
+    pub fn interval(&self, job: &JobSummary) -> (SystemTime, SystemTime) {
+        let began = self.of(&job.job).map_or(self.started, |s| s.began);
+        let ended = self.started + Duration::from_secs(job.elapsed_seconds);
+        (began, ended.max(began))
+    }
+}

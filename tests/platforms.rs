@@ -1,0 +1,807 @@
+//! TeamCity, Azure Pipelines, Buildkite, the JUnit file and the Markdown summary, black-box: the
+//! binary against the simulator, its output read by parsers nobody here wrote where a registry
+//! has one (`tests/oracles/`): Microsoft's azure-pipelines-task-lib, JetBrains' teamcity-messages
+//! (its escaping, with TeamCity's documented grammar), junitparser and xmllint, Mermaid itself.
+//!
+//! An oracle that is not installed skips its part of a test (locally, say), unless
+//! `CLANFORGE_ORACLES=required`, which `.ci/run` sets: there every one of them runs.
+
+mod common;
+
+use clanforge_wait::sim::{Image, Reply, Sim, SimServer};
+use common::*;
+use serde_json::{Value, json};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// Server text that is a command for every CI we know, and more.
+const HOSTILE: &str = "##teamcity[buildStatus status='SUCCESS' text='all good'] \
+    ##vso[task.complete result=Succeeded;]done\n##[error]pwned\n--- :boom: fake group\n\
+    +++ open\n~~~ x\n^^^ +++\n::error::pwned\n##TeamCity[message text='x'] ##VSO[task.setvariable \
+    variable=CLANFORGE_RESULT]success\u{1b}]0;title\u{7}";
+
+fn hostile_failure() -> Reply {
+    Reply::json(json!({
+        "jobstateid": 6, "jobstatename": HOSTILE, "jobprogress": 40,
+        "jobfailed": 1, "joberror": HOSTILE,
+    }))
+}
+
+/// Where an oracle's script is, and whether one missing is an error.
+fn oracles() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oracles")
+}
+
+fn required() -> bool {
+    std::env::var("CLANFORGE_ORACLES").is_ok_and(|v| v == "required")
+}
+
+/// Runs an oracle (`node read_azure.cjs`, `python3 read_teamcity.py`, …) on `input`, and parses
+/// what it prints. `None` when it is not installed (and not required).
+fn oracle(script: &str, args: &[&str], input: &str) -> Option<Value> {
+    let program = if script.ends_with(".py") {
+        std::env::var("ORACLE_PYTHON").unwrap_or_else(|_| "python3".into())
+    } else {
+        "node".into()
+    };
+    let missing = |why: String| {
+        assert!(!required(), "oracle {script} is required but {why}");
+        eprintln!("skipped: oracle {script} {why}");
+        None
+    };
+    if !script.ends_with(".py") && !oracles().join("node_modules").exists() {
+        return missing("is not installed (npm ci --prefix tests/oracles)".into());
+    }
+    let mut child = match Command::new(&program)
+        .arg(oracles().join(script))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+    {
+        Ok(child) => child,
+        Err(e) => return missing(format!("can't run {program}: {e}")),
+    };
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_owned();
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(input.as_bytes());
+    });
+    let out = child.wait_with_output().expect("the oracle ran");
+    writer.join().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if stderr.contains("ModuleNotFoundError") || stderr.contains("Cannot find module") {
+        return missing(format!("is not installed: {stderr}"));
+    }
+    assert!(out.status.success(), "oracle {script} failed: {stderr}");
+    Some(serde_json::from_slice(&out.stdout).expect("the oracle prints JSON"))
+}
+
+fn world() -> SimServer {
+    Sim::new()
+        .credentials(ACCESS_KEY, SECRET_KEY)
+        .image(Image::quick(42, 1234))
+        .spawn()
+        .expect("the simulator starts")
+}
+
+/// The four runs each platform is shown: (name, exit code, the gate).
+fn scenarios() -> Vec<(&'static str, i32, Gate, SimServer)> {
+    let success = serve(vec![status(4, 50), status(5, 100)]);
+    let failure = serve(vec![hostile_failure()]);
+    let timeout = serve(vec![status(4, 10)]);
+    let deploy = world();
+    vec![
+        ("success", 0, Gate::against(&success), success),
+        ("failure", 1, Gate::against(&failure), failure),
+        (
+            "timeout",
+            3,
+            Gate::against(&timeout).arg("--timeout", "300ms"),
+            timeout,
+        ),
+        (
+            "deploy",
+            0,
+            Gate::against(&deploy)
+                .without("--update-id")
+                .flag("deploy")
+                .arg("--game-id", "42")
+                .arg("--image-id", "1234")
+                .arg("--machine-id", "5678"),
+            deploy,
+        ),
+    ]
+}
+
+/// Every line of a run's two streams.
+fn lines(run: &Run) -> Vec<String> {
+    format!("{}\n{}", run.stdout, run.stderr)
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+#[track_caller]
+fn assert_no_secret(run: &Run) {
+    let all = run.all_output();
+    for secret in [SECRET_KEY, BASIC] {
+        // Azure's mask command is the one place a secret is named, to the agent.
+        let shown = all
+            .lines()
+            .filter(|line| !line.starts_with("##vso[task.setsecret]"))
+            .any(|line| line.contains(secret));
+        assert!(!shown, "{secret} shown:\n{all}");
+    }
+}
+
+// --- TeamCity ---
+
+/// The service messages of a run, as TeamCity reads them; each must start its line.
+fn teamcity_messages(run: &Run) -> Option<Vec<Value>> {
+    let text = lines(run).join("\n");
+    let messages = oracle("read_teamcity.py", &[], &text)?;
+    let messages = messages.as_array().unwrap().clone();
+    for m in &messages {
+        assert!(m.get("invalid").is_none(), "TeamCity can't read {m}");
+        assert_eq!(m["at"], 0, "a message inside a line: {m}");
+        assert_eq!(m["rest"], "", "text after a message: {m}");
+    }
+    Some(messages)
+}
+
+fn names(messages: &[Value]) -> Vec<String> {
+    let mut names: Vec<String> = messages
+        .iter()
+        .map(|m| m["name"].as_str().unwrap().to_owned())
+        .collect();
+    names.dedup();
+    names
+}
+
+fn parameter<'a>(messages: &'a [Value], name: &str) -> Option<&'a str> {
+    messages
+        .iter()
+        .filter(|m| m["name"] == "setParameter" && m["attrs"]["name"] == name)
+        .map(|m| m["attrs"]["value"].as_str().unwrap())
+        .next_back()
+}
+
+#[test]
+fn teamcity_gets_a_block_progress_problems_status_parameters_and_statistics() {
+    for (scenario, code, gate, _server) in scenarios() {
+        let run = gate.env("TEAMCITY_VERSION", "2025.11 (build 197398)").run();
+        run.assert_code(code);
+        assert_no_secret(&run);
+        // The messages are on stdout, where TeamCity reads them.
+        assert!(
+            run.stdout
+                .starts_with("##teamcity[blockOpened name='clanforge-wait")
+        );
+        let Some(messages) = teamcity_messages(&run) else {
+            continue;
+        };
+        let expected: &[&str] = match code {
+            0 => &[
+                "blockOpened",
+                "progressMessage",
+                "blockClosed",
+                "buildStatus",
+                "setParameter",
+                "buildStatisticValue",
+            ],
+            _ => &[
+                "blockOpened",
+                "progressMessage",
+                "blockClosed",
+                "buildProblem",
+                "buildStatus",
+                "setParameter",
+                "buildStatisticValue",
+            ],
+        };
+        assert_eq!(names(&messages), expected, "{scenario}: {messages:#?}");
+        let result = run.result();
+        assert_eq!(
+            parameter(&messages, "env.CLANFORGE_RESULT"),
+            result["result"].as_str(),
+            "{scenario}"
+        );
+        assert_eq!(
+            parameter(&messages, "env.CLANFORGE_UPDATE_ID"),
+            result["update_id"].as_str()
+        );
+        let count = |name: &str| messages.iter().filter(|m| m["name"] == name).count();
+        assert_eq!(count("setParameter"), 16, "a parameter per result key");
+        let status = messages
+            .iter()
+            .find(|m| m["name"] == "buildStatus")
+            .unwrap();
+        assert!(
+            status["attrs"]["text"]
+                .as_str()
+                .unwrap()
+                .starts_with("{build.status.text}; clanforge-wait: "),
+            "{status}"
+        );
+        assert!(
+            messages.iter().all(|m| m["attrs"].get("status").is_none()),
+            "the exit code decides the build, not a message"
+        );
+        let statistic = |key: &str| {
+            messages
+                .iter()
+                .find(|m| m["name"] == "buildStatisticValue" && m["attrs"]["key"] == key)
+                .map(|m| m["attrs"]["value"].as_str().unwrap().to_owned())
+        };
+        assert_eq!(
+            statistic("clanforge_wait.polls"),
+            Some(result["polls"].to_string())
+        );
+        assert_eq!(
+            statistic("clanforge_wait.elapsed_seconds"),
+            Some(result["elapsed_seconds"].to_string())
+        );
+        if scenario == "deploy" {
+            assert_eq!(
+                parameter(&messages, "env.CLANFORGE_IMAGE_VERSION_ID"),
+                Some("5003")
+            );
+        }
+        if code != 0 {
+            let problem = messages
+                .iter()
+                .find(|m| m["name"] == "buildProblem")
+                .unwrap();
+            assert_eq!(problem["attrs"]["identity"], "clanforge-wait-update-424242");
+        }
+    }
+}
+
+// --- Azure Pipelines ---
+
+/// The commands of a run as the agent reads them: `##vso[` anywhere, `##[` at a line's start.
+fn azure_commands(run: &Run) -> Option<Vec<Value>> {
+    let commands = oracle("read_azure.cjs", &[], &lines(run).join("\n"))?;
+    let commands = commands.as_array().unwrap().clone();
+    for c in &commands {
+        assert!(c.get("invalid").is_none(), "the agent can't read {c}");
+        assert_eq!(c["at"], 0, "a command inside a line: {c}");
+    }
+    Some(commands)
+}
+
+fn azure_names(commands: &[Value]) -> Vec<String> {
+    let mut names: Vec<String> = commands
+        .iter()
+        .map(|c| match c.get("format") {
+            Some(format) => {
+                format
+                    .as_str()
+                    .unwrap()
+                    .split(']')
+                    .next()
+                    .unwrap()
+                    .to_owned()
+                    + "]"
+            }
+            None => c["command"].as_str().unwrap().to_owned(),
+        })
+        .collect();
+    names.dedup();
+    names
+}
+
+#[test]
+fn azure_gets_secrets_masked_first_a_group_progress_issues_and_output_variables() {
+    for (scenario, code, gate, _server) in scenarios() {
+        let run = gate.env("TF_BUILD", "True").run();
+        run.assert_code(code);
+        assert_no_secret(&run);
+        // The secrets are registered before any other line.
+        let masks: Vec<&str> = run
+            .stderr
+            .lines()
+            .take_while(|l| l.starts_with("##vso[task.setsecret]"))
+            .collect();
+        assert_eq!(
+            masks,
+            [
+                format!("##vso[task.setsecret]{ACCESS_KEY}"),
+                format!("##vso[task.setsecret]{SECRET_KEY}"),
+                format!("##vso[task.setsecret]{BASIC}"),
+            ],
+            "{scenario}"
+        );
+        let Some(commands) = azure_commands(&run) else {
+            continue;
+        };
+        let mut expected = vec![
+            "task.setsecret",
+            "##[group]",
+            "task.setprogress",
+            "##[endgroup]",
+        ];
+        if code != 0 {
+            expected.push("task.logissue");
+        }
+        expected.push("task.setvariable");
+        assert_eq!(
+            azure_names(&commands),
+            expected,
+            "{scenario}: {commands:#?}"
+        );
+        let secrets: Vec<&Value> = commands
+            .iter()
+            .filter(|c| c["command"] == "task.setsecret")
+            .map(|c| &c["message"])
+            .collect();
+        assert_eq!(
+            secrets,
+            [ACCESS_KEY, SECRET_KEY, BASIC],
+            "every secret, once"
+        );
+        let variables: Vec<&Value> = commands
+            .iter()
+            .filter(|c| c["command"] == "task.setvariable")
+            .collect();
+        assert_eq!(variables.len(), 16, "a variable per result key");
+        let result = run.result();
+        for variable in &variables {
+            assert_eq!(variable["properties"]["isoutput"], "true");
+            let name = variable["properties"]["variable"].as_str().unwrap();
+            let key = name.trim_start_matches("CLANFORGE_").to_lowercase();
+            if name == "CLANFORGE_JOB_RESULTS" {
+                let jobs: Value =
+                    serde_json::from_str(variable["message"].as_str().unwrap()).unwrap();
+                assert_eq!(jobs, result["jobs"]);
+                continue;
+            }
+            let expected = match &result[key.as_str()] {
+                Value::String(s) => s.clone(),
+                Value::Null => String::new(),
+                other => other.to_string(),
+            };
+            assert_eq!(variable["message"], expected, "{name}");
+        }
+        assert!(
+            commands.iter().all(|c| c["command"] != "task.complete"),
+            "the exit code decides the step, not a command"
+        );
+        if code != 0 {
+            let issue = commands
+                .iter()
+                .find(|c| c["command"] == "task.logissue")
+                .unwrap();
+            assert_eq!(issue["properties"]["type"], "error");
+            assert!(
+                issue["message"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("clanforge-wait: update/424242")
+            );
+        }
+    }
+}
+
+// --- Buildkite ---
+
+/// A recording stand-in for `buildkite-agent`, first on PATH: each call's arguments (a line
+/// each) and standard input go to `calls/N.args` and `calls/N.stdin`.
+struct Agent {
+    dir: tempfile::TempDir,
+}
+
+impl Agent {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("calls")).unwrap();
+        let script = dir.path().join("buildkite-agent");
+        std::fs::write(
+            &script,
+            format!(
+                "#!/bin/sh\nn=$(ls '{calls}' | wc -l)\nn=$((n / 2))\n\
+                 printf '%s\\n' \"$@\" > '{calls}/'$n.args\ncat > '{calls}/'$n.stdin\n",
+                calls = dir.path().join("calls").display()
+            ),
+        )
+        .unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        Self { dir }
+    }
+
+    fn path(&self) -> String {
+        format!("{}:/usr/bin:/bin", self.dir.path().display())
+    }
+
+    /// Every call: its arguments and its standard input.
+    fn calls(&self) -> Vec<(Vec<String>, String)> {
+        let calls = self.dir.path().join("calls");
+        let mut out = Vec::new();
+        for n in 0.. {
+            let Ok(args) = std::fs::read_to_string(calls.join(format!("{n}.args"))) else {
+                break;
+            };
+            let stdin = std::fs::read_to_string(calls.join(format!("{n}.stdin"))).unwrap();
+            out.push((args.lines().map(str::to_owned).collect(), stdin));
+        }
+        out
+    }
+}
+
+#[test]
+fn buildkite_gets_a_group_an_annotation_per_gate_and_meta_data() {
+    for (scenario, code, gate, _server) in scenarios() {
+        let agent = Agent::new();
+        let run = gate
+            .env("BUILDKITE", "true")
+            .env("CI", "true")
+            .env("PATH", &agent.path())
+            .run();
+        run.assert_code(code);
+        assert_no_secret(&run);
+        let stderr: Vec<&str> = run.stderr.lines().collect();
+        assert!(
+            stderr[0].starts_with("--- clanforge-wait"),
+            "{scenario}: {stderr:?}"
+        );
+        let expand = stderr.iter().filter(|l| **l == "^^^ +++").count();
+        assert_eq!(expand, usize::from(code != 0), "{scenario}: {stderr:?}");
+        let calls = agent.calls();
+        let result = run.result();
+        let context = match scenario {
+            "deploy" => "clanforge-wait-update-5001".to_owned(),
+            _ => "clanforge-wait-update-424242".to_owned(),
+        };
+        let style = match scenario {
+            "success" | "deploy" => "success",
+            "timeout" => "warning",
+            _ => "error",
+        };
+        let annotate = |style: &str| -> Vec<String> {
+            ["annotate", "--style", style, "--context", &context]
+                .map(str::to_owned)
+                .to_vec()
+        };
+        let args: Vec<&Vec<String>> = calls.iter().map(|(args, _)| args).collect();
+        let mut expected = vec![annotate("info"), annotate(style)];
+        expected.push(
+            [
+                "meta-data",
+                "set",
+                "clanforge-result",
+                result["result"].as_str().unwrap(),
+            ]
+            .map(str::to_owned)
+            .to_vec(),
+        );
+        for (key, field) in [
+            ("clanforge-update-id", "update_id"),
+            ("clanforge-diff-id", "diff_id"),
+            ("clanforge-image-version-id", "image_version_id"),
+        ] {
+            let value = result[field].as_str().unwrap();
+            if !value.is_empty() {
+                expected.push(["meta-data", "set", key, value].map(str::to_owned).to_vec());
+            }
+        }
+        let expected: Vec<&Vec<String>> = expected.iter().collect();
+        assert_eq!(args, expected, "{scenario}");
+        // The annotation is the summary: the table and the chart.
+        let body = &calls[1].1;
+        assert!(body.starts_with(&format!(
+            "### clanforge-wait: {}",
+            result["result"].as_str().unwrap()
+        )));
+        assert!(body.contains("```mermaid\ngantt\n"), "{body}");
+        if scenario == "deploy" {
+            assert!(
+                calls
+                    .iter()
+                    .any(|(a, _)| a[2..] == ["clanforge-image-version-id", "5003"])
+            );
+        }
+    }
+}
+
+#[test]
+fn buildkite_without_an_agent_warns_once_and_keeps_the_gates_exit_code() {
+    let server = serve(vec![hostile_failure()]);
+    let run = Gate::against(&server)
+        .env("BUILDKITE", "true")
+        .env("PATH", "/nonexistent")
+        .run();
+    run.assert_code(1);
+    let warnings: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.contains("buildkite-agent"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{}", run.stderr);
+    assert!(warnings[0].contains("WARN buildkite-agent annotate failed (not on PATH)"));
+    assert_eq!(run.result()["result"], "failed");
+}
+
+// --- Every CI at once, and none: server text forges no command ---
+
+#[test]
+fn hostile_server_text_forms_no_command_for_any_ci_detected_or_not() {
+    let platforms: [(&str, &[(&str, &str)]); 6] = [
+        ("none", &[]),
+        ("GitHub", &[("GITHUB_ACTIONS", "true")]),
+        ("GitLab", &[("GITLAB_CI", "true")]),
+        ("TeamCity", &[("TEAMCITY_VERSION", "2025.11")]),
+        ("Azure", &[("TF_BUILD", "True")]),
+        (
+            "Buildkite",
+            &[("BUILDKITE", "true"), ("PATH", "/nonexistent")],
+        ),
+    ];
+    for (platform, vars) in platforms {
+        for format in ["text", "json"] {
+            let server = serve(vec![
+                Reply::json(json!({"jobstateid": 4, "jobstatename": HOSTILE})),
+                Reply::error(503, 1, HOSTILE),
+                hostile_failure(),
+            ]);
+            let gate = Gate::against(&server).dotenv();
+            let (junit, summary) = (gate.path("junit.xml"), gate.path("summary.md"));
+            let mut gate = gate
+                .arg("--log-format", format)
+                .flag("--json")
+                .arg("--junit", &junit)
+                .arg("--summary", &summary);
+            for (name, value) in vars {
+                gate = gate.env(name, value);
+            }
+            let run = gate.run();
+            run.assert_code(1);
+            let what = format!("{platform}, --log-format {format}");
+            // The text is there, readable, with its markers broken.
+            assert!(
+                run.stderr.contains("# #teamcity[buildStatus"),
+                "{what}: {}",
+                run.stderr
+            );
+            for line in lines(&run) {
+                let lower = line.to_lowercase();
+                let ours = |prefix: &str| line.starts_with(prefix);
+                assert!(
+                    !lower.contains("##teamcity[")
+                        || (platform == "TeamCity" && ours("##teamcity[")),
+                    "{what}: {line}"
+                );
+                assert!(
+                    !lower.contains("##vso[") || (platform == "Azure" && ours("##vso[")),
+                    "{what}: {line}"
+                );
+                let trimmed = line.trim_start();
+                if trimmed.starts_with("##[") {
+                    assert!(
+                        platform == "Azure" && line.contains("group]"),
+                        "{what}: {line}"
+                    );
+                }
+                for marker in ["--- ", "+++ ", "~~~ ", "^^^ +++"] {
+                    if line.starts_with(marker) {
+                        assert_eq!(platform, "Buildkite", "{what}: {line}");
+                        assert!(
+                            line == "^^^ +++" || line.starts_with("--- clanforge-wait"),
+                            "{line}"
+                        );
+                    }
+                }
+                if trimmed.starts_with("::") {
+                    assert_eq!(platform, "GitHub", "{what}: {line}");
+                }
+                assert!(
+                    !line.contains('\u{1b}') || platform == "GitLab",
+                    "{what}: {line:?}"
+                );
+            }
+            // Read by the makers' parsers: only our own commands.
+            if let Some(commands) = azure_commands(&run) {
+                let ours = commands.iter().all(|c| {
+                    c.get("format").is_some()
+                        || [
+                            "task.setsecret",
+                            "task.logissue",
+                            "task.setvariable",
+                            "task.setprogress",
+                        ]
+                        .contains(&c["command"].as_str().unwrap())
+                });
+                assert!(
+                    ours && (platform == "Azure" || commands.is_empty()),
+                    "{what}: {commands:?}"
+                );
+            }
+            if let Some(messages) = teamcity_messages(&run) {
+                assert!(
+                    platform == "TeamCity" || messages.is_empty(),
+                    "{what}: {messages:?}"
+                );
+            }
+            for file in ["junit.xml", "summary.md", "ci.env"] {
+                let text = run.file(file);
+                assert!(
+                    !text.contains("##teamcity[") && !text.contains("##vso["),
+                    "{file}: {text}"
+                );
+            }
+        }
+    }
+}
+
+// --- JUnit ---
+
+#[test]
+fn the_junit_file_has_a_case_per_job_read_as_intended_by_junitparser_and_xmllint() {
+    for (scenario, code, gate, _server) in scenarios() {
+        let path = gate.path("junit.xml");
+        let run = gate.arg("--junit", &path).run();
+        run.assert_code(code);
+        let xml = run.file("junit.xml");
+        assert!(xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites"));
+        assert_no_secret(&run);
+        if Command::new("xmllint").arg("--version").output().is_ok() {
+            let lint = Command::new("xmllint")
+                .args(["--noout", &path])
+                .output()
+                .unwrap();
+            assert!(
+                lint.status.success(),
+                "{scenario}: {}",
+                String::from_utf8_lossy(&lint.stderr)
+            );
+        } else {
+            assert!(!required(), "xmllint is required");
+        }
+        let Some(suites) = oracle("read_junit.py", &[&path], "") else {
+            continue;
+        };
+        let suites = suites.as_array().unwrap();
+        assert_eq!(suites.len(), 1);
+        let suite = &suites[0];
+        assert_eq!(suite["name"], "clanforge-wait");
+        let result = run.result();
+        let jobs = result["jobs"].as_array().unwrap();
+        let cases = suite["cases"].as_array().unwrap();
+        assert_eq!(cases.len(), jobs.len(), "{scenario}");
+        assert_eq!(suite["tests"], jobs.len());
+        for (case, job) in cases.iter().zip(jobs) {
+            assert_eq!(case["name"], job["job"]);
+            assert_eq!(
+                case["classname"],
+                format!("clanforge-wait.{}", job["kind"].as_str().unwrap())
+            );
+            let kinds: Vec<&str> = case["results"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["kind"].as_str().unwrap())
+                .collect();
+            let expected: &[&str] = match job["result"].as_str().unwrap() {
+                "success" => &[],
+                "failed" | "stalled" | "unfinished" => &["Failure"],
+                _ => &["Error"],
+            };
+            assert_eq!(kinds, expected, "{scenario}: {case}");
+            let out = case["system_out"].as_str().unwrap();
+            assert!(
+                out.ends_with(&format!(
+                    "{}: {}",
+                    job["job"].as_str().unwrap(),
+                    job["result"].as_str().unwrap()
+                )),
+                "{out}"
+            );
+            let time = case["time"].as_f64().unwrap();
+            assert!((0.0..=10.0).contains(&time), "{time}");
+        }
+        if scenario == "failure" {
+            let failure = &cases[0]["results"][0];
+            assert_eq!(failure["type"], "failed");
+            assert!(
+                failure["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("# #teamcity[buildStatus")
+            );
+            assert_eq!(suite["failures"], 1);
+        }
+        if scenario == "timeout" {
+            assert_eq!(suite["errors"], 1);
+        }
+    }
+}
+
+#[test]
+fn a_gate_that_could_not_start_is_one_junit_error_not_an_empty_pass() {
+    let gate = Gate::new("http://127.0.0.1:9").arg("--interval", "soon");
+    let path = gate.path("junit.xml");
+    let run = gate.arg("--junit", &path).run();
+    run.assert_code(2);
+    let xml = run.file("junit.xml");
+    assert!(
+        xml.contains("tests=\"1\" failures=\"0\" errors=\"1\""),
+        "{xml}"
+    );
+    assert!(xml.contains("<testcase name=\"clanforge-wait\" classname=\"clanforge-wait.gate\""));
+    assert!(
+        xml.contains("<error message=\"clanforge-wait: error: "),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("--interval"),
+        "the error says what to fix: {xml}"
+    );
+}
+
+// --- The summary and its chart ---
+
+#[test]
+fn the_summary_file_charts_each_job_as_mermaid_reads_it() {
+    // Every scenario's summary, read by Mermaid in one go (it takes seconds to load).
+    let mut runs = Vec::new();
+    for (scenario, code, gate, _server) in scenarios() {
+        let path = gate.path("summary.md");
+        let run = gate.arg("--summary", &path).github().run();
+        run.assert_code(code);
+        let summary = run.file("summary.md");
+        assert!(
+            summary.contains("| job | result | state |"),
+            "the table stays"
+        );
+        assert_eq!(
+            summary.matches("```mermaid\ngantt\n").count(),
+            1,
+            "{summary}"
+        );
+        // GitHub's step summary shows the same chart.
+        assert!(run.file("step_summary").contains("```mermaid\ngantt\n"));
+        runs.push((scenario, run));
+    }
+    let all: String = runs.iter().map(|(_, run)| run.file("summary.md")).collect();
+    let Some(diagrams) = oracle("read_mermaid.mjs", &[], &all) else {
+        return;
+    };
+    let diagrams = diagrams.as_array().unwrap();
+    assert_eq!(diagrams.len(), runs.len(), "{all}");
+    for ((scenario, run), diagram) in runs.iter().zip(diagrams) {
+        assert_eq!(diagram["type"], "gantt");
+        let result = run.result();
+        assert_eq!(
+            diagram["title"],
+            format!("clanforge-wait: {}", result["result"].as_str().unwrap())
+        );
+        let jobs = result["jobs"].as_array().unwrap();
+        let tasks = diagram["tasks"].as_array().unwrap();
+        assert_eq!(tasks.len(), jobs.len(), "{scenario}: {diagram}");
+        for (task, job) in tasks.iter().zip(jobs) {
+            let (kind, id, outcome) = (
+                job["kind"].as_str().unwrap(),
+                job["id"].as_str().unwrap(),
+                job["result"].as_str().unwrap(),
+            );
+            assert_eq!(task["task"], format!("{kind} {id} ({outcome})"));
+            assert_eq!(task["section"], kind);
+            let (done, crit) = (task["done"] == true, task["crit"] == true);
+            match outcome {
+                "success" => assert!(done && !crit, "{task}"),
+                _ => assert!(crit && !done, "{task}"),
+            }
+            let (start, end) = (
+                task["start"].as_f64().unwrap(),
+                task["end"].as_f64().unwrap(),
+            );
+            assert!(end > start && end - start <= 11_000.0, "{task}");
+        }
+    }
+}
