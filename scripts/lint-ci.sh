@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Lints the GitHub workflows, the action, the GitLab template, the Dockerfile and the scripts.
+# Lints the GitHub workflows, the action, the GitLab template, the Azure and Buildkite examples,
+# the Dockerfile and the scripts.
 # The linters come from PyPI, into a virtual environment under target/; shellcheck from Debian.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -42,5 +43,7 @@ echo "--- check-jsonschema"
 "$venv/bin/check-jsonschema" --builtin-schema vendor.github-workflows .github/workflows/*.yml
 "$venv/bin/check-jsonschema" --builtin-schema vendor.github-actions action.yml
 "$venv/bin/check-jsonschema" --builtin-schema vendor.gitlab-ci ci/gitlab/clanforge-wait.yml
+"$venv/bin/check-jsonschema" --builtin-schema vendor.azure-pipelines ci/azure/azure-pipelines.yml
+"$venv/bin/check-jsonschema" --builtin-schema vendor.buildkite ci/buildkite/pipeline.yml
 echo "--- hadolint"
 "$venv/bin/hadolint" --no-color Dockerfile

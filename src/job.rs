@@ -404,8 +404,12 @@ pub fn visible_words(text: &str) -> String {
 pub fn defuse(text: &str) -> String {
     const OPENERS: [&str; 5] = ["::", "---", "+++", "~~~", "^^^"];
     let mut out = String::with_capacity(text.len() + 4);
-    let mut chars = text.chars();
-    if OPENERS.iter().any(|opener| text.starts_with(opener))
+    // A reader may trim the line first: the opener is looked for after any leading space.
+    let indent = text.len() - text.trim_start().len();
+    out.push_str(&text[..indent]);
+    let rest = &text[indent..];
+    let mut chars = rest.chars();
+    if OPENERS.iter().any(|opener| rest.starts_with(opener))
         && let Some(first) = chars.next()
     {
         out.push(first);

@@ -768,12 +768,22 @@ fn the_summary_file_charts_each_job_as_mermaid_reads_it() {
         assert!(run.file("step_summary").contains("```mermaid\ngantt\n"));
         runs.push((scenario, run));
     }
-    let all: String = runs.iter().map(|(_, run)| run.file("summary.md")).collect();
+    let mut all: String = runs.iter().map(|(_, run)| run.file("summary.md")).collect();
+    // The README's example chart, last.
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"));
+    all.push_str(&readme.unwrap());
     let Some(diagrams) = oracle("read_mermaid.mjs", &[], &all) else {
         return;
     };
     let diagrams = diagrams.as_array().unwrap();
-    assert_eq!(diagrams.len(), runs.len(), "{all}");
+    assert_eq!(diagrams.len(), runs.len() + 1, "{all}");
+    let shown = &diagrams[runs.len()];
+    assert_eq!(shown["type"], "gantt");
+    assert_eq!(
+        shown["tasks"].as_array().unwrap().len(),
+        4,
+        "the README's chart: {shown}"
+    );
     for ((scenario, run), diagram) in runs.iter().zip(diagrams) {
         assert_eq!(diagram["type"], "gantt");
         let result = run.result();

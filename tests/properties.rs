@@ -3,10 +3,11 @@
 
 mod common;
 
+use clanforge_wait::api::trace;
 use clanforge_wait::api::{PollError, parse_retry_after};
 use clanforge_wait::cli::{MAX_INTERVAL, MAX_TIMEOUT};
 use clanforge_wait::event::{End, Event, Finished, GateRun, Reporter};
-use clanforge_wait::job::{Answer, parse_answer, unix_now};
+use clanforge_wait::job::{Answer, one_line, parse_answer, unix_now};
 use clanforge_wait::kind::{JobKind, JobRef};
 use clanforge_wait::predict::Observation;
 use clanforge_wait::report::dotenv::{MAX_BYTES, dotenv};
@@ -206,14 +207,65 @@ fn hostile_text() -> impl Strategy<Value = String> {
         Just("%25".to_owned()),
         Just("::warning::x".to_owned()),
         Just("##[error]x".to_owned()),
+        Just("##teamcity[buildStatus status='SUCCESS']".to_owned()),
+        Just("##vso[task.complete result=Succeeded;]".to_owned()),
+        Just("##VSO[task.setvariable variable=X]".to_owned()),
+        Just("#".to_owned()),
+        Just("--- ".to_owned()),
+        Just("+++ ".to_owned()),
+        Just("~~~ ".to_owned()),
+        Just("^^^ +++".to_owned()),
         Just(" ".to_owned()),
         ".{0,6}",
     ];
     prop::collection::vec(piece, 0..12).prop_map(|pieces| pieces.concat())
 }
 
+/// The CI that would act on `line` as a command, if any, by each one's documented rule:
+/// TeamCity's `##teamcity[` and Azure's `##vso[` anywhere in a line (in any case, to be strict),
+/// `##[` anywhere (GitHub's legacy form; Azure's at a line's start), GitHub's `::` at a line's
+/// start, Buildkite's `--- `, `+++ `, `~~~ ` and `^^^ +++` at a line's start.
+fn acted_on_by(line: &str) -> Option<&'static str> {
+    let lower = line.to_lowercase();
+    let start = line.trim_start();
+    if lower.contains("##teamcity[") {
+        Some("TeamCity")
+    } else if lower.contains("##vso[") {
+        Some("Azure Pipelines")
+    } else if line.contains("##[") {
+        Some("GitHub Actions or Azure Pipelines")
+    } else if start.starts_with("::") {
+        Some("GitHub Actions")
+    } else if ["--- ", "+++ ", "~~~ ", "^^^ +++"]
+        .iter()
+        .any(|marker| line.starts_with(marker))
+    {
+        Some("Buildkite")
+    } else {
+        None
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// Issue 20: the one filter leaves no command for any CI in server text, wherever the text
+    /// lands (at a line's start, or after the gate's words), and keeps it readable: only
+    /// spaces are added.
+    #[test]
+    fn no_server_text_forms_a_command_for_any_ci(text in hostile_text()) {
+        for shown in [one_line(&text), trace::escape(&text)] {
+            prop_assert!(!shown.contains("##"), "{shown:?}");
+            for line in [shown.clone(), format!("ERROR update/1: {shown}")] {
+                prop_assert_eq!(acted_on_by(&line), None, "{:?}", line);
+            }
+        }
+        let plain = !text.chars().any(clanforge_wait::job::hidden) && text.chars().count() < 250;
+        if plain {
+            let words = |t: &str| t.chars().filter(|c| !c.is_whitespace()).collect::<String>();
+            prop_assert_eq!(words(&one_line(&text)), words(&text));
+        }
+    }
 
     #[test]
     fn the_parser_never_panics_on_bytes(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
@@ -264,7 +316,7 @@ proptest! {
         prop_assert_eq!(lines.len(), 3, "{:?}", lines);
         for line in &lines {
             prop_assert!(!line.chars().any(char::is_control), "{line:?}");
-            prop_assert!(!line.trim_start().starts_with("::"), "{line:?}");
+            prop_assert_eq!(acted_on_by(line), None, "{:?}", line);
         }
     }
 
@@ -452,5 +504,99 @@ proptest! {
             .filter(|&c| c != '\n' && clanforge_wait::job::hidden(c))
             .collect();
         prop_assert!(shown.is_empty(), "{:?} reached an output:\n{}", shown, all);
+    }
+}
+
+/// A line of the gate's own that a CI acts on: the commands each reporter writes, at the start of
+/// their line, with nothing in them that opens another.
+fn ours(line: &str) -> bool {
+    const TEAMCITY: [&str; 7] = [
+        "blockOpened",
+        "blockClosed",
+        "progressMessage",
+        "buildProblem",
+        "buildStatus",
+        "setParameter",
+        "buildStatisticValue",
+    ];
+    const AZURE: [&str; 4] = [
+        "task.setsecret]",
+        "task.setprogress ",
+        "task.logissue ",
+        "task.setvariable ",
+    ];
+    const GITHUB: [&str; 6] = [
+        "add-mask::",
+        "group::",
+        "endgroup::",
+        "stop-commands::",
+        "error ",
+        "warning ",
+    ];
+    let tail_is_clean = |rest: &str| !rest.contains("##");
+    if let Some(rest) = line.strip_prefix("##teamcity[") {
+        TEAMCITY
+            .iter()
+            .any(|name| rest.starts_with(&format!("{name} ")))
+            && tail_is_clean(rest)
+    } else if let Some(rest) = line.strip_prefix("##vso[") {
+        AZURE.iter().any(|name| rest.starts_with(name)) && tail_is_clean(rest)
+    } else if let Some(rest) = line.strip_prefix("##[") {
+        rest.starts_with("group]clanforge-wait") || rest == "endgroup]"
+    } else if let Some(rest) = line.strip_prefix("::") {
+        // The token that turns commands back on is a random hex string of ours.
+        let token = rest
+            .strip_prefix("clanforge-wait-")
+            .and_then(|t| t.strip_suffix("::"))
+            .is_some_and(|t| t.len() == 32 && t.chars().all(|c| c.is_ascii_hexdigit()));
+        (GITHUB.iter().any(|name| rest.starts_with(name)) || token) && tail_is_clean(rest)
+    } else {
+        line.starts_with("--- clanforge-wait") || line == "^^^ +++"
+    }
+}
+
+proptest! {
+    // Each case runs the binary once, with every CI's reporter on.
+    #![proptest_config(ProptestConfig::with_cases(16))]
+
+    /// Issue 20: whatever text the server sends, under every CI at once (and so under each),
+    /// in both log formats, every line a CI would act on is one of the gate's own commands.
+    #[test]
+    fn no_server_text_forms_a_command_on_any_ci_end_to_end(
+        error in hostile_text(), state in hostile_text(), refusal in hostile_text(), json in any::<bool>()
+    ) {
+        let server = serve(vec![
+            Reply::json(json!({"jobstateid": 4, "jobstatename": state, "jobprogress": 10})),
+            Reply::error(503, 1, &refusal),
+            Reply::json(json!({
+                "jobstateid": 6, "jobfailed": 1, "joberror": error, "jobstatename": state,
+            })),
+        ]);
+        let gate = Gate::against(&server).every_output();
+        let (junit, summary) = (gate.path("junit.xml"), gate.path("summary.md"));
+        let run = gate
+            .arg("--junit", &junit)
+            .arg("--summary", &summary)
+            .arg("--log-format", if json { "json" } else { "text" })
+            .env("TEAMCITY_VERSION", "2025.11")
+            .env("TF_BUILD", "True")
+            .env("BUILDKITE", "true")
+            .env("GITLAB_CI", "true")
+            .run();
+        prop_assert_eq!(run.code, 1, "{}", run.stderr);
+        for line in run.stdout.lines().chain(run.stderr.lines()) {
+            if let Some(ci) = acted_on_by(line) {
+                prop_assert!(ours(line), "{} would act on {:?}", ci, line);
+            }
+        }
+        for file in ["junit.xml", "summary.md", "ci.env", "step_summary"] {
+            // A file is no CI's log, but it may be printed into one (`cat result.env`).
+            for line in run.file(file).lines() {
+                prop_assert!(
+                    acted_on_by(line).is_none(),
+                    "{}: {:?}", file, line
+                );
+            }
+        }
     }
 }

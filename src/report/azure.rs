@@ -19,8 +19,10 @@ use std::io::{self, Write};
 #[derive(Debug)]
 pub struct Azure {
     group: bool,
-    /// Each job's last progress; the step's is their mean.
+    /// The jobs waited on now, with their last progress (none yet: 0).
     progress: BTreeMap<String, u8>,
+    /// A start or deploy: the step under way and the number of steps.
+    step: Option<(usize, usize)>,
     shown: Option<u8>,
 }
 
@@ -36,7 +38,30 @@ impl Azure {
         Self {
             group: true,
             progress: BTreeMap::new(),
+            step: None,
             shown: None,
+        }
+    }
+
+    /// The step's progress: the mean of the jobs waited on; in a deploy, of the steps, the one
+    /// under way counting by its jobs. Sent when it changes.
+    fn show_progress(&mut self) {
+        let jobs = self.progress.len().max(1) as u32;
+        let mean = self.progress.values().map(|&p| u32::from(p)).sum::<u32>() / jobs;
+        let value = match self.step {
+            Some((index, total)) if total > 0 => {
+                ((index.saturating_sub(1) as u32 * 100 + mean) / total as u32) as u8
+            }
+            _ => mean as u8,
+        };
+        if self.shown != Some(value) {
+            self.shown = Some(value);
+            let value = value.to_string();
+            print(&command(
+                "task.setprogress",
+                &[("value", &value)],
+                "clanforge-wait",
+            ));
         }
     }
 
@@ -49,25 +74,25 @@ impl Azure {
 
 impl Reporter for Azure {
     fn on_event(&mut self, event: &Event<'_>) {
-        if let Event::Polled { job, status, .. } = event
-            && let Some(progress) = status.progress
-        {
-            self.progress.insert(job.reference(), progress);
-            let sum: u32 = self.progress.values().map(|&p| u32::from(p)).sum();
-            let mean = (sum / self.progress.len() as u32) as u8;
-            if self.shown != Some(mean) {
-                self.shown = Some(mean);
-                let value = mean.to_string();
-                print(&command(
-                    "task.setprogress",
-                    &[("value", &value)],
-                    "clanforge-wait",
-                ));
+        match event {
+            Event::Started { jobs, .. } => {
+                self.progress = jobs.iter().map(|job| (job.reference(), 0)).collect();
             }
+            Event::Step { index, total, .. } => self.step = Some((*index, *total)),
+            Event::Polled { job, status, .. } => {
+                if let Some(progress) = status.progress {
+                    self.progress.insert(job.reference(), progress);
+                }
+                self.show_progress();
+            }
+            _ => {}
         }
     }
 
     fn on_finish(&mut self, report: &Report) -> Result<(), ReportError> {
+        if report.outcome.is_success() && self.shown.is_some_and(|p| p < 100) {
+            print(&command("task.setprogress", &[("value", "100")], "clanforge-wait"));
+        }
         self.close();
         let kind = match report.outcome {
             Outcome::Cancelled(_) => "warning",
