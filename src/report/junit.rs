@@ -138,7 +138,7 @@ pub fn xml(report: &Report, timeline: &Timeline) -> String {
         }
         let mut lines: Vec<String> = timeline
             .of(&job.job)
-            .map(|span| span.lines.clone())
+            .map(|span| span.lines.iter().cloned().collect())
             .unwrap_or_default();
         lines.push(format!("{}: {}", job.job, job.result));
         let _ = writeln!(

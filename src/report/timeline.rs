@@ -5,6 +5,7 @@
 use super::text::{describe, human, poll_error};
 use crate::event::Event;
 use crate::outcome::JobSummary;
+use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, SystemTime};
 
 /// A job's lines kept for its `<system-out>`: the last ones, so that a long wait stays small.
@@ -16,15 +17,16 @@ pub struct Timeline {
     pub started: SystemTime,
     clock: std::time::Instant,
     jobs: Vec<Span>,
+    /// Each job's place in `jobs`: a gate of thousands looks its jobs up at every poll.
+    index: HashMap<String, usize>,
 }
 
-/// One job: by its reference (`update/424242`), from its first event.
+/// One job (by its reference, `update/424242`, in the index), from its first event.
 #[derive(Debug)]
 pub struct Span {
-    pub job: String,
     pub began: SystemTime,
     /// Lines for a person, each with the time since the gate began.
-    pub lines: Vec<String>,
+    pub lines: VecDeque<String>,
     last: Option<String>,
 }
 
@@ -34,6 +36,7 @@ impl Default for Timeline {
             started: SystemTime::now(),
             clock: std::time::Instant::now(),
             jobs: Vec::new(),
+            index: HashMap::new(),
         }
     }
 }
@@ -50,11 +53,11 @@ impl Timeline {
                 self.span(&job.reference());
             }
             Event::Polled { job, status, .. } => {
-                let shown = describe(status);
-                let span = self.span(&job.reference());
+                let (shown, job) = (describe(status), job.reference());
+                let span = self.span(&job);
                 if span.last.as_deref() != Some(shown.as_str()) {
                     span.last = Some(shown.clone());
-                    self.note(&job.reference(), &shown);
+                    self.note(&job, &shown);
                 }
             }
             Event::Retrying {
@@ -76,15 +79,16 @@ impl Timeline {
 
     /// The job's span, begun now if this is its first event.
     fn span(&mut self, job: &str) -> &mut Span {
-        let index = match self.jobs.iter().position(|s| s.job == job) {
-            Some(index) => index,
+        let index = match self.index.get(job) {
+            Some(&index) => index,
             None => {
+                let began = self.now();
                 self.jobs.push(Span {
-                    job: job.to_owned(),
-                    began: self.now(),
-                    lines: Vec::new(),
+                    began,
+                    lines: VecDeque::new(),
                     last: None,
                 });
+                self.index.insert(job.to_owned(), self.jobs.len() - 1);
                 self.jobs.len() - 1
             }
         };
@@ -95,9 +99,9 @@ impl Timeline {
         let at = self.clock.elapsed();
         let span = self.span(job);
         if span.lines.len() == MAX_LINES {
-            span.lines.remove(0);
+            span.lines.pop_front();
         }
-        span.lines.push(format!("{:>7.1}s {line}", at.as_secs_f64()));
+        span.lines.push_back(format!("{:>7.1}s {line}", at.as_secs_f64()));
     }
 
     fn now(&self) -> SystemTime {
@@ -106,7 +110,7 @@ impl Timeline {
 
     /// The job's span; one begun with the gate for a job no event named.
     pub fn of(&self, job: &str) -> Option<&Span> {
-        self.jobs.iter().find(|s| s.job == job)
+        self.index.get(job).map(|&index| &self.jobs[index])
     }
 
     /// When `job` began and ended: it ended when the gate said (`elapsed_seconds` after the
