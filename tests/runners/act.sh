@@ -47,6 +47,7 @@ check "the job succeeds" grep -q '🏁  Job succeeded' "$log"
 check "a later step reads the outputs of a gate that completed" grep -q 'E2E-OUTPUTS-OK' "$log"
 check "a failed gate fails its step, with result=failed and the job's error" \
   grep -q 'E2E-FAILURE-OK' "$log"
+check "the junit input writes a test case per job, the failure in it" grep -q 'E2E-JUNIT-OK' "$log"
 check "deploy creates the chain and its outputs name every ID" grep -q 'E2E-DEPLOY-OK' "$log"
 check "a usage error still writes result=error" grep -q 'E2E-USAGE-OK' "$log"
 check "check passes with a token and no ASID, and its trace holds no token" \

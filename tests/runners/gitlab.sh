@@ -2,8 +2,8 @@
 # The GitLab template, end to end, under gitlab-ci-local (shell executor): a pipeline includes
 # ci/gitlab/clanforge-wait.yml, installs the binary from a local release server (checked
 # against the SHA-256 pinned for the version) and waits on the simulated API. The dotenv report
-# reaches the next job on success and on failure; a tampered archive whose .sha256 was tampered
-# to match stops the job before anything runs; an image with curl only, and one with wget only,
+# reaches the next job on success and on failure, and the JUnit report names a failed job; a
+# tampered archive whose .sha256 was tampered to match stops the job before anything runs; an image with curl only, and one with wget only,
 # both work; an archive or binary left in the workspace by an earlier job is never used.
 #
 #   bash tests/runners/gitlab.sh      (run by .ci/run; installs gitlab-ci-local from npm)
@@ -69,6 +69,8 @@ check "its dotenv report reaches the next job" said after-ok "result=success upd
 check "a failed job fails its gate" ended wait-fails WARN
 check "its dotenv report reaches the next job too" said after-fail "result=failed"
 check "server text forges no dotenv line" said after-fail "error has the server's text: yes"
+check "the template's JUnit report names the failed job" grep -qF '<failure message="update/666: failed: ' \
+  "$project/.gitlab-ci-local/builds/wait-fails/clanforge-wait.xml"
 check "an image with curl only works" ended curl-only PASS
 check "an image with wget only works" ended wget-only PASS
 check "an archive and a binary left in the workspace are never used" ended stale-workspace PASS
