@@ -100,27 +100,22 @@ where
         .iter()
         .find_map(|r| r.check().err())
         .map(|e| e.to_string());
-    if let Some(path) = outputs.result_file.clone() {
-        match ResultFile::create(path) {
-            Ok(file) => reporters.push(Box::new(file)),
-            Err(e) => setup_error = setup_error.or(Some(e.to_string())),
-        }
-    }
-    if let Some(path) = outputs.dotenv.clone() {
-        match Dotenv::create(path) {
-            Ok(file) => reporters.push(Box::new(file)),
-            Err(e) => setup_error = setup_error.or(Some(e.to_string())),
-        }
-    }
-    if let Some(path) = outputs.junit.clone() {
-        match Junit::create(path) {
-            Ok(file) => reporters.push(Box::new(file)),
-            Err(e) => setup_error = setup_error.or(Some(e.to_string())),
-        }
-    }
-    if let Some(path) = outputs.summary.clone() {
-        match SummaryFile::create(path) {
-            Ok(file) => reporters.push(Box::new(file)),
+    // The files the command line names, each opened now: one that can't be is a usage error.
+    let files: [Option<Result<Box<dyn Reporter>, _>>; 4] = [
+        outputs
+            .result_file
+            .clone()
+            .map(|p| ResultFile::create(p).map(boxed)),
+        outputs.dotenv.clone().map(|p| Dotenv::create(p).map(boxed)),
+        outputs.junit.clone().map(|p| Junit::create(p).map(boxed)),
+        outputs
+            .summary
+            .clone()
+            .map(|p| SummaryFile::create(p).map(boxed)),
+    ];
+    for file in files.into_iter().flatten() {
+        match file {
+            Ok(file) => reporters.push(file),
             Err(e) => setup_error = setup_error.or(Some(e.to_string())),
         }
     }
@@ -132,6 +127,10 @@ where
     };
     let report = report.keeping(&checkpoint);
     finish(&mut reporters, report).exit_code()
+}
+
+fn boxed<R: Reporter + 'static>(reporter: R) -> Box<dyn Reporter> {
+    Box::new(reporter)
 }
 
 /// The log group's title: what the gate does.
