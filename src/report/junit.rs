@@ -31,7 +31,7 @@ impl Junit {
     pub fn create(path: PathBuf) -> Result<Self, ReportError> {
         Ok(Self {
             file: OutputFile::create("the JUnit file", path)?,
-            timeline: Timeline::default(),
+            timeline: Timeline::with_lines(),
         })
     }
 }

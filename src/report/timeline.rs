@@ -1,6 +1,8 @@
 //! When each job of a gate began and ended, by the wall clock, and what happened to it: what
 //! the JUnit file's times and `<system-out>` and the Mermaid chart of the summaries are made of.
-//! A reporter that needs them keeps one and hands it every event.
+//! A reporter that needs them keeps one and hands it every event; only the JUnit file keeps the
+//! lines ([`Timeline::with_lines`]): a chart needs the times alone, and a gate of thousands of
+//! jobs should not keep what no one reads.
 
 use super::text::{describe, human, poll_error};
 use crate::event::Event;
@@ -19,6 +21,8 @@ pub struct Timeline {
     jobs: Vec<Span>,
     /// Each job's place in `jobs`: a gate of thousands looks its jobs up at every poll.
     index: HashMap<String, usize>,
+    /// Keep each job's lines, not only its times.
+    lines: bool,
 }
 
 /// One job (by its reference, `update/424242`, in the index), from its first event.
@@ -37,11 +41,20 @@ impl Default for Timeline {
             clock: std::time::Instant::now(),
             jobs: Vec::new(),
             index: HashMap::new(),
+            lines: false,
         }
     }
 }
 
 impl Timeline {
+    /// A timeline that keeps each job's lines too (the last [`MAX_LINES`]).
+    pub fn with_lines() -> Self {
+        Self {
+            lines: true,
+            ..Self::default()
+        }
+    }
+
     pub fn on_event(&mut self, event: &Event<'_>) {
         match event {
             Event::Started { jobs, .. } => {
@@ -52,6 +65,8 @@ impl Timeline {
             Event::Step { job: Some(job), .. } | Event::Created { job } => {
                 self.span(&job.reference());
             }
+            // A job's first event is its start or its step: what comes after is for the lines.
+            Event::Polled { .. } | Event::Retrying { .. } if !self.lines => {}
             Event::Polled { job, status, .. } => {
                 let (shown, job) = (describe(status), job.reference());
                 let span = self.span(&job);
