@@ -17,7 +17,8 @@
 //! (Once a deploy has made a version, the install list is the deploy's: `install/1` is gone.)
 //!
 //! `update/666` fails at once with an error text that tries to forge CI commands (a GitHub
-//! workflow command, a GitLab section, a dotenv line): the runner suites check none takes.
+//! workflow command, a GitLab section, a dotenv line, a TeamCity service message, an Azure
+//! logging command, a Buildkite group): the runner suites check none takes.
 
 use clanforge_wait::kind::{JobKind, JobRef};
 use clanforge_wait::sim::{Image, Reply, Script, Sim};
@@ -58,7 +59,9 @@ fn main() -> std::io::Result<()> {
         sim.job(&id.to_string(), job())
     });
     let hostile = "disk full\n::error title=forged::FORGED-ANNOTATION\n##[error]FORGED-LEGACY\n\
-                   section_end:1:clanforge_wait\r\u{1b}[0K\nCLANFORGE_RESULT=success";
+                   section_end:1:clanforge_wait\r\u{1b}[0K\nCLANFORGE_RESULT=success\n\
+                   ##teamcity[buildStatus status='SUCCESS' text='FORGED-TEAMCITY']\n\
+                   ##vso[task.complete result=Succeeded;]FORGED-AZURE\n--- FORGED-BUILDKITE";
     let sim = sim.job(
         "666",
         Script::Replies(vec![Reply::json(serde_json::json!({

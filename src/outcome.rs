@@ -150,6 +150,10 @@ pub struct JobSummary {
     pub error: String,
     pub polls: u32,
     pub elapsed_seconds: u64,
+    /// From the start of the gate to the job's end, to the millisecond: what a report that
+    /// times each job (JUnit, the chart) reads. Not a result key.
+    #[serde(skip)]
+    pub elapsed: std::time::Duration,
     /// Installs and rollouts: work left, given up, done.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pending: Option<u64>,

@@ -85,6 +85,7 @@ fn job_summary(finished: &Finished) -> JobSummary {
         error: String::new(),
         polls: finished.polls,
         elapsed_seconds: whole_seconds(finished.elapsed),
+        elapsed: finished.elapsed,
         pending: counts.map(|c| c.pending),
         failed: counts.map(|c| c.failed),
         completed: counts.and(completed),

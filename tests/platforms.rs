@@ -813,5 +813,15 @@ fn the_summary_file_charts_each_job_as_mermaid_reads_it() {
             );
             assert!(end > start && end - start <= 11_000.0, "{task}");
         }
+        // A deploy's steps run one after another, and the chart shows them so (to the second).
+        if *scenario == "deploy" {
+            for pair in tasks.windows(2) {
+                let (end, next) = (
+                    pair[0]["end"].as_f64().unwrap(),
+                    pair[1]["start"].as_f64().unwrap(),
+                );
+                assert!(next >= end - 1000.0, "{pair:?}");
+            }
+        }
     }
 }

@@ -73,6 +73,7 @@ pub fn xml(report: &Report, timeline: &Timeline) -> String {
             result: s.result,
             error: report.message.clone(),
             elapsed_seconds: s.elapsed_seconds,
+            elapsed: std::time::Duration::from_secs(s.elapsed_seconds),
             ..JobSummary::default()
         };
         vec![&gate_case]

@@ -8,7 +8,7 @@ use super::text::{describe, human, poll_error};
 use crate::event::Event;
 use crate::outcome::JobSummary;
 use std::collections::{HashMap, VecDeque};
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 /// A job's lines kept for its `<system-out>`: the last ones, so that a long wait stays small.
 const MAX_LINES: usize = 200;
@@ -128,11 +128,10 @@ impl Timeline {
         self.index.get(job).map(|&index| &self.jobs[index])
     }
 
-    /// When `job` began and ended: it ended when the gate said (`elapsed_seconds` after the
-    /// gate began), never before it began.
+    /// When `job` began and ended (`elapsed` after the gate began), never before it began.
     pub fn interval(&self, job: &JobSummary) -> (SystemTime, SystemTime) {
         let began = self.of(&job.job).map_or(self.started, |s| s.began);
-        let ended = self.started + Duration::from_secs(job.elapsed_seconds);
+        let ended = self.started + job.elapsed;
         (began, ended.max(began))
     }
 }
