@@ -136,9 +136,14 @@ fn run_agent(args: &[&str], stdin: &str) -> Result<(), String> {
             io::ErrorKind::NotFound => "not on PATH".to_owned(),
             _ => e.to_string(),
         })?;
+    // Written from a thread: an agent that stops reading must not stop the gate (the deadline
+    // below still holds, and killing the agent closes the pipe). A closed pipe is the agent's
+    // to explain.
     if let Some(mut input) = child.stdin.take() {
-        // A closed pipe: the agent took what it needed, or it will say what went wrong.
-        let _ = input.write_all(stdin.as_bytes());
+        let stdin = stdin.to_owned();
+        std::thread::spawn(move || {
+            let _ = input.write_all(stdin.as_bytes());
+        });
     }
     let started = Instant::now();
     loop {
