@@ -36,8 +36,6 @@ use crate::cli::{Action, Api, Config, LogFormat};
 use crate::event::{Event, Report, Reporter};
 use crate::outcome::{Outcome, Signal};
 use crate::report::dotenv::Dotenv;
-use crate::report::junit::Junit;
-use crate::report::markdown::SummaryFile;
 use crate::report::result::{JsonStdout, ResultFile};
 use crate::report::{LogMode, log, text};
 use crate::secret::Secret;
@@ -107,11 +105,14 @@ where
             .clone()
             .map(|p| ResultFile::create(p).map(boxed)),
         outputs.dotenv.clone().map(|p| Dotenv::create(p).map(boxed)),
-        outputs.junit.clone().map(|p| Junit::create(p).map(boxed)),
+        outputs
+            .junit
+            .clone()
+            .map(|p| report::junit::file(p).map(boxed)),
         outputs
             .summary
             .clone()
-            .map(|p| SummaryFile::create(p).map(boxed)),
+            .map(|p| report::markdown::file(p).map(boxed)),
     ];
     for file in files.into_iter().flatten() {
         match file {

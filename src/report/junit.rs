@@ -11,9 +11,8 @@
 //! a message at most [`MAX_MESSAGE`] characters. That keeps under every reader's documented
 //! limit (GitLab's, CircleCI's, Bitbucket's are per file, in megabytes).
 
-use super::OutputFile;
-use super::timeline::Timeline;
-use crate::event::{Event, Report, ReportError, Reporter};
+use super::timeline::{TimedFile, Timeline};
+use crate::event::{Report, ReportError};
 use crate::outcome::JobSummary;
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -21,29 +20,9 @@ use std::path::PathBuf;
 /// A failure's `message` attribute: one line, this long at most.
 const MAX_MESSAGE: usize = 1000;
 
-#[derive(Debug)]
-pub struct Junit {
-    file: OutputFile,
-    timeline: Timeline,
-}
-
-impl Junit {
-    pub fn create(path: PathBuf) -> Result<Self, ReportError> {
-        Ok(Self {
-            file: OutputFile::create("the JUnit file", path)?,
-            timeline: Timeline::with_lines(),
-        })
-    }
-}
-
-impl Reporter for Junit {
-    fn on_event(&mut self, event: &Event<'_>) {
-        self.timeline.on_event(event);
-    }
-
-    fn on_finish(&mut self, report: &Report) -> Result<(), ReportError> {
-        self.file.write(xml(report, &self.timeline).as_bytes())
-    }
+/// The JUnit file, written at the end; it keeps each job's lines for `<system-out>`.
+pub fn file(path: PathBuf) -> Result<TimedFile, ReportError> {
+    TimedFile::create("the JUnit file", path, Timeline::with_lines(), xml)
 }
 
 /// How a case ended, for its child element.

@@ -2,10 +2,9 @@
 //! coloured by how it ended. GitHub's step summary, Buildkite's annotation and `--summary FILE`
 //! all show it; a viewer that doesn't render Mermaid still has the table.
 
-use super::OutputFile;
 use super::text::human;
-use super::timeline::Timeline;
-use crate::event::{Event, Report, ReportError, Reporter};
+use super::timeline::{TimedFile, Timeline};
+use crate::event::{Report, ReportError};
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
@@ -148,30 +147,8 @@ fn clock(at: SystemTime) -> String {
 }
 
 /// `--summary FILE` (`CLANFORGE_SUMMARY`): the Markdown summary, on any CI or none.
-#[derive(Debug)]
-pub struct SummaryFile {
-    file: OutputFile,
-    timeline: Timeline,
-}
-
-impl SummaryFile {
-    pub fn create(path: PathBuf) -> Result<Self, ReportError> {
-        Ok(Self {
-            file: OutputFile::create("the summary file", path)?,
-            timeline: Timeline::default(),
-        })
-    }
-}
-
-impl Reporter for SummaryFile {
-    fn on_event(&mut self, event: &Event<'_>) {
-        self.timeline.on_event(event);
-    }
-
-    fn on_finish(&mut self, report: &Report) -> Result<(), ReportError> {
-        self.file
-            .write(summary(report, &self.timeline).as_bytes())
-    }
+pub fn file(path: PathBuf) -> Result<TimedFile, ReportError> {
+    TimedFile::create("the summary file", path, Timeline::default(), summary)
 }
 
 #[cfg(test)]

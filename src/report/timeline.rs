@@ -4,10 +4,12 @@
 //! lines ([`Timeline::with_lines`]): a chart needs the times alone, and a gate of thousands of
 //! jobs should not keep what no one reads.
 
+use super::OutputFile;
 use super::text::{describe, human, poll_error};
-use crate::event::Event;
+use crate::event::{Event, Report, ReportError, Reporter};
 use crate::outcome::JobSummary;
 use std::collections::{HashMap, VecDeque};
+use std::path::PathBuf;
 use std::time::SystemTime;
 
 /// A job's lines kept for its `<system-out>`: the last ones, so that a long wait stays small.
@@ -133,5 +135,40 @@ impl Timeline {
         let began = self.of(&job.job).map_or(self.started, |s| s.began);
         let ended = self.started + job.elapsed;
         (began, ended.max(began))
+    }
+}
+
+/// A file written at the end from the gate's timeline and its report: the JUnit file
+/// ([`super::junit::file`]), the summary ([`super::markdown::file`]).
+#[derive(Debug)]
+pub struct TimedFile {
+    file: OutputFile,
+    timeline: Timeline,
+    render: fn(&Report, &Timeline) -> String,
+}
+
+impl TimedFile {
+    pub fn create(
+        what: &'static str,
+        path: PathBuf,
+        timeline: Timeline,
+        render: fn(&Report, &Timeline) -> String,
+    ) -> Result<Self, ReportError> {
+        Ok(Self {
+            file: OutputFile::create(what, path)?,
+            timeline,
+            render,
+        })
+    }
+}
+
+impl Reporter for TimedFile {
+    fn on_event(&mut self, event: &Event<'_>) {
+        self.timeline.on_event(event);
+    }
+
+    fn on_finish(&mut self, report: &Report) -> Result<(), ReportError> {
+        self.file
+            .write((self.render)(report, &self.timeline).as_bytes())
     }
 }
