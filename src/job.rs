@@ -427,10 +427,16 @@ pub fn defuse(text: &str) -> String {
 /// Pushes `c`, or its escape (`\u{1b}`) if it is [`hidden`].
 pub fn push_visible(out: &mut String, c: char) {
     if hidden(c) {
-        out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        push_escape(out, c);
     } else {
         out.push(c);
     }
+}
+
+/// Pushes `c` as its escape, `\u{1b}`: how every output shows a character it can't carry.
+pub fn push_escape(out: &mut String, c: char) {
+    use std::fmt::Write as _;
+    let _ = write!(out, "\\u{{{:x}}}", c as u32);
 }
 
 /// The start of a body, on one line, for an error message.

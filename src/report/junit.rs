@@ -145,9 +145,7 @@ fn escape(text: &str) -> String {
             '\n' => out.push_str("&#10;"),
             '\t' => out.push_str("&#9;"),
             c if allowed(c) => out.push(c),
-            c => {
-                let _ = write!(out, "\\u{{{:x}}}", c as u32);
-            }
+            c => crate::job::push_escape(&mut out, c),
         }
     }
     out
