@@ -112,16 +112,7 @@ impl Reporter for Buildkite {
 /// The annotation's context: the gate's first job (`clanforge-wait-update-424242`), so that a
 /// retried step replaces its own annotation and two gates in one step keep theirs apart.
 fn context(jobs: &[JobRef]) -> String {
-    let first = jobs.first().map(JobRef::reference).unwrap_or_default();
-    let key: String = first
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-        .collect();
-    if key.is_empty() {
-        "clanforge-wait".to_owned()
-    } else {
-        format!("clanforge-wait-{key}")
-    }
+    super::ci_key(&jobs.first().map(JobRef::reference).unwrap_or_default())
 }
 
 /// One call of the agent, bounded by [`AGENT_LIMIT`]; its output goes to the log.

@@ -11,6 +11,7 @@
 //! a message at most [`MAX_MESSAGE`] characters. That keeps under every reader's documented
 //! limit (GitLab's, CircleCI's, Bitbucket's are per file, in megabytes).
 
+use super::text::job_line;
 use super::timeline::{TimedFile, Timeline};
 use crate::event::{Report, ReportError};
 use crate::outcome::JobSummary;
@@ -96,12 +97,7 @@ pub fn xml(report: &Report, timeline: &Timeline) -> String {
             escape(&job.job),
             escape(job.kind),
         );
-        let message = if job.error.is_empty() {
-            format!("{}: {}", job.job, job.result)
-        } else {
-            format!("{}: {}: {}", job.job, job.result, job.error)
-        };
-        let message: String = message.chars().take(MAX_MESSAGE).collect();
+        let message: String = job_line(job).chars().take(MAX_MESSAGE).collect();
         let element = match verdict(job.result) {
             Verdict::Passed => None,
             Verdict::Failure => Some("failure"),

@@ -42,6 +42,21 @@ pub fn ci_reporters(
         .collect()
 }
 
+/// The name a CI keys a gate's item on (a TeamCity problem's identity, a Buildkite annotation's
+/// context): `clanforge-wait-update-424242` for `update/424242`, every character but ASCII
+/// letters and digits a `-`; `clanforge-wait` for none.
+pub fn ci_key(job: &str) -> String {
+    let key: String = job
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    if key.is_empty() {
+        "clanforge-wait".to_owned()
+    } else {
+        format!("clanforge-wait-{key}")
+    }
+}
+
 /// A file a reporter writes at the end. It is opened when the gate starts, so that a path that
 /// can't be written is a usage error before the first request, not a surprise at the end.
 ///

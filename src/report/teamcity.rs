@@ -56,11 +56,7 @@ impl Reporter for TeamCity {
     fn on_finish(&mut self, report: &Report) -> Result<(), ReportError> {
         self.close();
         for (job, description) in problems(report) {
-            let identity: String = format!("clanforge-wait-{job}")
-                .chars()
-                .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-                .take(MAX_IDENTITY)
-                .collect();
+            let identity: String = super::ci_key(&job).chars().take(MAX_IDENTITY).collect();
             let description: String = description.chars().take(MAX_DESCRIPTION).collect();
             message(
                 "buildProblem",

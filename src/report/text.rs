@@ -7,7 +7,7 @@ use crate::chain::{IfLocked, Step};
 use crate::event::{End, Finished, Found, GateRun, Report, StartError};
 use crate::job::{JobStatus, one_line};
 use crate::kind::{JobKind, JobRef, ids_of};
-use crate::outcome::{Outcome, Signal, Summary, whole_seconds};
+use crate::outcome::{JobSummary, Outcome, Signal, Summary, whole_seconds};
 use crate::verdict::{self, Verdict};
 use std::time::Duration;
 
@@ -425,19 +425,21 @@ pub fn problems(report: &Report) -> Vec<(String, String)> {
         .jobs
         .iter()
         .filter(|job| !matches!(job.result, "success" | "dry-run"))
-        .map(|job| {
-            let what = if job.error.is_empty() {
-                format!("{}: {}", job.job, job.result)
-            } else {
-                format!("{}: {}: {}", job.job, job.result, job.error)
-            };
-            (job.job.clone(), what)
-        })
+        .map(|job| (job.job.clone(), job_line(job)))
         .collect();
     if problems.is_empty() {
         problems.push(("gate".to_owned(), report.message.clone()));
     }
     problems
+}
+
+/// A job as a CI's problem or a report's failure names it: `update/424242: failed: disk full`.
+pub fn job_line(job: &JobSummary) -> String {
+    if job.error.is_empty() {
+        format!("{}: {}", job.job, job.result)
+    } else {
+        format!("{}: {}: {}", job.job, job.result, job.error)
+    }
 }
 
 /// "1 poll", "3 polls".
