@@ -316,26 +316,27 @@ impl Reporter for Vec<Box<dyn Reporter>> {
     }
 
     fn checkpoint(&mut self, summary: &crate::outcome::Summary) -> Result<(), ReportError> {
-        let mut first_error = Ok(());
-        for reporter in self.iter_mut() {
-            let written = reporter.checkpoint(summary);
-            if first_error.is_ok() {
-                first_error = written;
-            }
-        }
-        first_error
+        each(self, |reporter| reporter.checkpoint(summary))
     }
 
     fn on_finish(&mut self, report: &Report) -> Result<(), ReportError> {
-        let mut first_error = Ok(());
-        for reporter in self.iter_mut() {
-            let written = reporter.on_finish(report);
-            if first_error.is_ok() {
-                first_error = written;
-            }
-        }
-        first_error
+        each(self, |reporter| reporter.on_finish(report))
     }
+}
+
+/// Runs `write` on every reporter, even after one fails; the first error is the answer.
+fn each(
+    reporters: &mut [Box<dyn Reporter>],
+    mut write: impl FnMut(&mut Box<dyn Reporter>) -> Result<(), ReportError>,
+) -> Result<(), ReportError> {
+    let mut first_error = Ok(());
+    for reporter in reporters {
+        let written = write(reporter);
+        if first_error.is_ok() {
+            first_error = written;
+        }
+    }
+    first_error
 }
 
 #[derive(Debug, thiserror::Error)]
