@@ -106,9 +106,7 @@ fn a_good_set_up_with_a_token_sends_no_asid() {
             Some(format!("Bearer {TOKEN}").as_str())
         );
     }
-    let all = run.all_output();
-    let shown = all.lines().filter(|l| !l.starts_with("::add-mask::"));
-    assert!(!shown.into_iter().any(|l| l.contains(TOKEN)), "{all}");
+    assert_never_shown("the outputs", &run.all_output(), &[TOKEN], GITHUB_MASK);
 }
 
 #[test]

@@ -55,9 +55,7 @@ fn a_token_is_sent_as_bearer_and_needs_no_asid() {
         "{}",
         run.stderr
     );
-    let all = run.all_output();
-    let shown = all.lines().filter(|l| !l.starts_with("::add-mask::"));
-    assert!(!shown.into_iter().any(|l| l.contains(TOKEN)), "{all}");
+    assert_never_shown("the outputs", &run.all_output(), &[TOKEN], GITHUB_MASK);
 }
 
 #[test]

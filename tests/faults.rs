@@ -234,12 +234,7 @@ fn check(name: &str, logs: &[&str], exit: i32, scenario: Scenario) {
         assert!(kib < MAX_RSS_KIB, "{name}: peak RSS {kib} KiB");
     }
     // No key anywhere but in the runner's own mask commands (the trace among the outputs).
-    let all = run.all_output();
-    let leaks = all
-        .lines()
-        .filter(|l| !l.starts_with("::add-mask::"))
-        .any(|l| SECRETS.iter().any(|secret| l.contains(secret)));
-    assert!(!leaks, "{name}: a key leaked:\n{all}");
+    assert_never_shown(name, &run.all_output(), SECRETS, GITHUB_MASK);
     println!(
         "fault: {name:<50} exit {exit}  elapsed {:>5} ms  peak RSS {} KiB",
         run.elapsed.as_millis(),

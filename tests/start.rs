@@ -75,13 +75,7 @@ fn request(server: &SimServer, suffix: &str) -> Request {
 /// None of `secrets` is anywhere in what the gate wrote, but in the runner's mask commands.
 #[track_caller]
 fn assert_never_shown(run: &Run, secrets: &[&str]) {
-    let all = run.all_output();
-    for secret in secrets {
-        let shown = all
-            .lines()
-            .any(|l| !l.starts_with("::add-mask::") && l.contains(secret));
-        assert!(!shown, "{secret} leaked:\n{all}");
-    }
+    common::assert_never_shown("the outputs", &run.all_output(), secrets, GITHUB_MASK);
 }
 
 fn query(request: &Request, name: &str) -> Option<String> {

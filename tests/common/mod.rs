@@ -15,6 +15,22 @@ pub const UPDATE_ID: &str = "424242";
 /// No run of the gate in these tests may take longer than this; a hung gate fails its test.
 const RUN_LIMIT: Duration = Duration::from_secs(30);
 
+/// The runner's mask commands, the one place a secret may be named: GitHub's and Azure's.
+pub const GITHUB_MASK: &str = "::add-mask::";
+pub const AZURE_MASK: &str = "##vso[task.setsecret]";
+
+/// None of `secrets` is anywhere in `text` (what `what` names) but on the lines of the runner's
+/// mask command `mask`.
+#[track_caller]
+pub fn assert_never_shown(what: &str, text: &str, secrets: &[&str], mask: &str) {
+    for secret in secrets {
+        let shown = text
+            .lines()
+            .any(|line| !line.starts_with(mask) && line.contains(secret));
+        assert!(!shown, "{what}: {secret} shown:\n{text}");
+    }
+}
+
 /// A simulator that serves image update [`UPDATE_ID`] by these replies and checks the keys.
 pub fn serve(replies: Vec<Reply>) -> SimServer {
     Sim::new()
