@@ -19,7 +19,9 @@ const AGENT_LIMIT: Duration = Duration::from_secs(10);
 
 #[derive(Debug)]
 pub struct Buildkite {
-    /// `clanforge-wait-<what the gate waits on>`: a gate's annotation, replaced as it updates.
+    /// The annotation's context, once the gate's first job is known: `clanforge-wait-` and that
+    /// job (`clanforge-wait-update-424242`), so that a retried step replaces its own annotation
+    /// and two gates in one step keep theirs apart.
     context: Option<String>,
     timeline: Timeline,
     /// The agent could not be run: said once, not tried again.
@@ -51,15 +53,8 @@ impl Buildkite {
         }
     }
 
-    fn annotate(&mut self, style: &str, body: &str) {
-        let context = self
-            .context
-            .clone()
-            .unwrap_or_else(|| "clanforge-wait".to_owned());
-        self.agent(
-            &["annotate", "--style", style, "--context", &context],
-            body,
-        );
+    fn annotate(&mut self, context: &str, style: &str, body: &str) {
+        self.agent(&["annotate", "--style", style, "--context", context], body);
     }
 }
 
@@ -69,10 +64,11 @@ impl Reporter for Buildkite {
         if let Event::Started { jobs, .. } = event
             && self.context.is_none()
         {
-            self.context = Some(context(jobs));
             let names: Vec<String> = jobs.iter().map(JobRef::reference).collect();
+            let context = super::ci_key(names.first().map_or("", String::as_str));
             let body = format!("### clanforge-wait: waiting on {}\n", names.join(", "));
-            self.annotate("info", &body);
+            self.annotate(&context, "info", &body);
+            self.context = Some(context);
         }
     }
 
@@ -81,20 +77,16 @@ impl Reporter for Buildkite {
         if !report.outcome.is_success() {
             print("^^^ +++");
         }
-        if self.context.is_none() {
-            let jobs: Vec<JobRef> = s
-                .jobs
-                .iter()
-                .filter_map(|job| job.job.parse().ok())
-                .collect();
-            self.context = Some(context(&jobs));
-        }
+        // A gate that never started waiting (a usage error) is keyed by what it reports.
+        let context = self.context.clone().unwrap_or_else(|| {
+            super::ci_key(s.jobs.first().map_or("", |job| job.job.as_str()))
+        });
         let style = match s.result {
             "success" | "dry-run" => "success",
             "cancelled" | "timeout" | "stalled" => "warning",
             _ => "error",
         };
-        self.annotate(style, &markdown::summary(report, &self.timeline));
+        self.annotate(&context, style, &markdown::summary(report, &self.timeline));
         for (key, value) in [
             ("clanforge-result", s.result.to_owned()),
             ("clanforge-update-id", s.update_id.clone()),
@@ -107,12 +99,6 @@ impl Reporter for Buildkite {
         }
         Ok(())
     }
-}
-
-/// The annotation's context: the gate's first job (`clanforge-wait-update-424242`), so that a
-/// retried step replaces its own annotation and two gates in one step keep theirs apart.
-fn context(jobs: &[JobRef]) -> String {
-    super::ci_key(&jobs.first().map(JobRef::reference).unwrap_or_default())
 }
 
 /// One call of the agent, bounded by [`AGENT_LIMIT`]; its output goes to the log.
