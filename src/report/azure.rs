@@ -8,13 +8,12 @@
 //! stderr with the log, which the agent reads too, so that they keep their order. Data and
 //! properties are escaped as Microsoft's `azure-pipelines-task-lib` escapes them.
 
-use super::dotenv;
+use super::{dotenv, log_line};
 use super::text::problems;
 use crate::event::{Event, Report, ReportError, Reporter};
 use crate::outcome::Outcome;
 use crate::secret::Secret;
 use std::collections::BTreeMap;
-use std::io::{self, Write};
 
 #[derive(Debug)]
 pub struct Azure {
@@ -31,10 +30,10 @@ impl Azure {
     pub fn start(secrets: &[&Secret], title: &str) -> Self {
         for secret in secrets {
             if !secret.is_empty() {
-                print(&command("task.setsecret", &[], secret.expose()));
+                log_line(&command("task.setsecret", &[], secret.expose()));
             }
         }
-        print(&format!("##[group]{}", escape_data(title)));
+        log_line(&format!("##[group]{}", escape_data(title)));
         Self {
             group: true,
             progress: BTreeMap::new(),
@@ -57,7 +56,7 @@ impl Azure {
         if self.shown != Some(value) {
             self.shown = Some(value);
             let value = value.to_string();
-            print(&command(
+            log_line(&command(
                 "task.setprogress",
                 &[("value", &value)],
                 "clanforge-wait",
@@ -67,7 +66,7 @@ impl Azure {
 
     fn close(&mut self) {
         if std::mem::take(&mut self.group) {
-            print("##[endgroup]");
+            log_line("##[endgroup]");
         }
     }
 }
@@ -91,7 +90,7 @@ impl Reporter for Azure {
 
     fn on_finish(&mut self, report: &Report) -> Result<(), ReportError> {
         if report.outcome.is_success() && self.shown.is_some_and(|p| p < 100) {
-            print(&command("task.setprogress", &[("value", "100")], "clanforge-wait"));
+            log_line(&command("task.setprogress", &[("value", "100")], "clanforge-wait"));
         }
         self.close();
         let kind = match report.outcome {
@@ -99,7 +98,7 @@ impl Reporter for Azure {
             _ => "error",
         };
         for (_, description) in problems(report) {
-            print(&command(
+            log_line(&command(
                 "task.logissue",
                 &[("type", kind)],
                 &format!("clanforge-wait: {description}"),
@@ -107,7 +106,7 @@ impl Reporter for Azure {
         }
         for (key, value) in report.summary.pairs() {
             let name = dotenv::variable(key);
-            print(&command(
+            log_line(&command(
                 "task.setvariable",
                 &[("variable", &name), ("isoutput", "true")],
                 &value,
@@ -137,10 +136,6 @@ pub fn command(name: &str, properties: &[(&str, &str)], message: &str) -> String
     line
 }
 
-fn print(line: &str) {
-    // A log that can't be written has nowhere to report the failure either.
-    let _ = writeln!(io::stderr().lock(), "{line}");
-}
 
 /// A command's message: `%` as `%AZP25`, then the line breaks as `%0D` and `%0A`.
 pub fn escape_data(text: &str) -> String {

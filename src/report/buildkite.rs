@@ -6,7 +6,7 @@
 //! The agent is run as Buildkite documents it, with the summary on stdin. No agent on PATH, or
 //! one that fails: one warning, and the gate's own exit code stands.
 
-use super::markdown;
+use super::{log_line, markdown};
 use super::timeline::Timeline;
 use crate::event::{Event, Report, ReportError, Reporter};
 use crate::kind::JobRef;
@@ -30,7 +30,7 @@ pub struct Buildkite {
 
 impl Buildkite {
     pub fn start(title: &str) -> Self {
-        print(&format!("--- {title}"));
+        log_line(&format!("--- {title}"));
         Self {
             context: None,
             timeline: Timeline::default(),
@@ -75,7 +75,7 @@ impl Reporter for Buildkite {
     fn on_finish(&mut self, report: &Report) -> Result<(), ReportError> {
         let s = &report.summary;
         if !report.outcome.is_success() {
-            print("^^^ +++");
+            log_line("^^^ +++");
         }
         // A gate that never started waiting (a usage error) is keyed by what it reports.
         let context = self.context.clone().unwrap_or_else(|| {
@@ -138,7 +138,3 @@ fn run_agent(args: &[&str], stdin: &str) -> Result<(), String> {
     }
 }
 
-fn print(line: &str) {
-    // A log that can't be written has nowhere to report the failure either.
-    let _ = writeln!(io::stderr().lock(), "{line}");
-}

@@ -3,7 +3,6 @@
 
 use crate::event::{Report, ReportError, Reporter};
 use crate::job::{one_line, unix_now};
-use std::io::{self, Write};
 
 const SECTION: &str = "clanforge_wait";
 
@@ -44,5 +43,5 @@ impl Drop for GitLab {
 
 /// Section markers go to stderr with the log, so they stay in order with its lines.
 fn marker(text: &str) {
-    let _ = writeln!(io::stderr().lock(), "\x1b[0K{text}");
+    super::log_line(&format!("\x1b[0K{text}"));
 }

@@ -42,6 +42,12 @@ pub fn ci_reporters(
         .collect()
 }
 
+/// A line of a CI's own syntax, on stderr with the log so that the two keep their order. A log
+/// that can't be written has nowhere to report the failure either.
+pub fn log_line(line: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
+}
+
 /// The name a CI keys a gate's item on (a TeamCity problem's identity, a Buildkite annotation's
 /// context): `clanforge-wait-update-424242` for `update/424242`, every character but ASCII
 /// letters and digits a `-`; `clanforge-wait` for none.

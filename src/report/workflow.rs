@@ -8,7 +8,7 @@
 //! in a line, so text from the server must never reach the log while commands are live:
 //! [`StopCommands`] turns them off until its random token is printed.
 
-use std::io::{self, Write};
+use super::log_line;
 
 /// Escapes a command's data (the part after the last `::`).
 pub fn escape_data(text: &str) -> String {
@@ -38,15 +38,11 @@ pub fn random_token(prefix: &str) -> String {
     format!("{prefix}{hex}")
 }
 
-fn print(line: &str) {
-    // A log that can't be written has nowhere to report the failure either.
-    let _ = writeln!(io::stderr().lock(), "{line}");
-}
 
 /// Masks `secret` in everything the runner logs from now on.
 pub fn add_mask(secret: &str) {
     if !secret.trim().is_empty() {
-        print(&format!("::add-mask::{}", escape_data(secret)));
+        log_line(&format!("::add-mask::{}", escape_data(secret)));
     }
 }
 
@@ -70,7 +66,7 @@ pub fn annotation(level: Level, title: &str, message: &str) -> String {
 }
 
 pub fn annotate(level: Level, title: &str, message: &str) {
-    print(&annotation(level, title, message));
+    log_line(&annotation(level, title, message));
 }
 
 /// A collapsible log group, open until dropped.
@@ -79,14 +75,14 @@ pub struct Group(());
 
 impl Group {
     pub fn open(title: &str) -> Self {
-        print(&format!("::group::{}", escape_data(title)));
+        log_line(&format!("::group::{}", escape_data(title)));
         Self(())
     }
 }
 
 impl Drop for Group {
     fn drop(&mut self) {
-        print("::endgroup::");
+        log_line("::endgroup::");
     }
 }
 
@@ -99,14 +95,14 @@ pub struct StopCommands {
 impl StopCommands {
     pub fn start() -> Self {
         let token = random_token("clanforge-wait-");
-        print(&format!("::stop-commands::{token}"));
+        log_line(&format!("::stop-commands::{token}"));
         Self { token }
     }
 }
 
 impl Drop for StopCommands {
     fn drop(&mut self) {
-        print(&format!("::{}::", self.token));
+        log_line(&format!("::{}::", self.token));
     }
 }
 
