@@ -20,14 +20,13 @@ pub struct Timeline {
     /// When the gate began.
     pub started: SystemTime,
     clock: std::time::Instant,
-    jobs: Vec<Span>,
-    /// Each job's place in `jobs`: a gate of thousands looks its jobs up at every poll.
-    index: HashMap<String, usize>,
+    /// By reference: a gate of thousands looks its jobs up at every event.
+    jobs: HashMap<String, Span>,
     /// Keep each job's lines, not only its times.
     lines: bool,
 }
 
-/// One job (by its reference, `update/424242`, in the index), from its first event.
+/// One job, from its first event.
 #[derive(Debug)]
 pub struct Span {
     pub began: SystemTime,
@@ -41,8 +40,7 @@ impl Default for Timeline {
         Self {
             started: SystemTime::now(),
             clock: std::time::Instant::now(),
-            jobs: Vec::new(),
-            index: HashMap::new(),
+            jobs: HashMap::new(),
             lines: false,
         }
     }
@@ -96,20 +94,12 @@ impl Timeline {
 
     /// The job's span, begun now if this is its first event.
     fn span(&mut self, job: &str) -> &mut Span {
-        let index = match self.index.get(job) {
-            Some(&index) => index,
-            None => {
-                let began = self.now();
-                self.jobs.push(Span {
-                    began,
-                    lines: VecDeque::new(),
-                    last: None,
-                });
-                self.index.insert(job.to_owned(), self.jobs.len() - 1);
-                self.jobs.len() - 1
-            }
-        };
-        &mut self.jobs[index]
+        let began = self.now();
+        self.jobs.entry(job.to_owned()).or_insert_with(|| Span {
+            began,
+            lines: VecDeque::new(),
+            last: None,
+        })
     }
 
     fn note(&mut self, job: &str, line: &str) {
@@ -127,7 +117,7 @@ impl Timeline {
 
     /// The job's span; one begun with the gate for a job no event named.
     pub fn of(&self, job: &str) -> Option<&Span> {
-        self.index.get(job).map(|&index| &self.jobs[index])
+        self.jobs.get(job)
     }
 
     /// When `job` began and ended (`elapsed` after the gate began), never before it began.
