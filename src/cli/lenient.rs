@@ -31,20 +31,14 @@ pub(super) fn lenient(args: &[OsString], error: &clap::Error) -> Usage {
             .unwrap_or_default(),
     };
     let mut message = message(args, error);
-    for (id, what) in [
-        ("result_file", "no result file was written"),
-        ("dotenv", "no dotenv file was written"),
-        ("junit", "no JUnit file was written"),
-        ("summary", "no summary file was written"),
+    for (id, named, what) in [
+        ("result_file", &outputs.result_file, "no result file was written"),
+        ("dotenv", &outputs.dotenv, "no dotenv file was written"),
+        ("junit", &outputs.junit, "no JUnit file was written"),
+        ("summary", &outputs.summary, "no summary file was written"),
     ] {
         let long = Flag::of(id).map(|f| f.long).unwrap_or_default();
-        let named = match id {
-            "result_file" => outputs.result_file.is_some(),
-            "junit" => outputs.junit.is_some(),
-            "summary" => outputs.summary.is_some(),
-            _ => outputs.dotenv.is_some(),
-        };
-        if !named && message.contains(&format!("--{long}")) {
+        if named.is_none() && message.contains(&format!("--{long}")) {
             message.push_str(&format!("; {what}: fix --{long} to have one"));
         }
     }
