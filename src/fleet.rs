@@ -1,10 +1,10 @@
 //! The install list of a fleet, read in bounded memory: of each entry only the fields the gate
-//! reads are kept, and the rest (names, addresses, mirrors, whatever a real answer carries)
-//! are skipped as they are parsed, never built into values, and each entry becomes its status
-//! as it is read. A 50,000-entry answer is held once as bytes and once as statuses.
+//! reads are looked at, and the rest (names, addresses, mirrors, whatever a real answer
+//! carries) are skipped as they are parsed, never built into values; each entry is folded into
+//! counts as it is read. A 100,000-entry answer is held once as bytes and once as job IDs.
 
+use crate::evidence::{self, Ambiguous};
 use crate::job::{JobState, JobStatus, status_of, text};
-use crate::kind::same_id;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 use std::fmt;
@@ -25,21 +25,77 @@ const ENTRY_FIELDS: &[&str] = &[
 ];
 
 /// An install list answer: its top-level fields but `installs`, as they came (an error answer
-/// is only these), and the status of each entry of `version` (every entry when it is empty).
-/// `installs` is `None` when the answer has no list (or something else under that key).
+/// is only these), and the installs of `version` (every install when it is empty) folded into
+/// counts. `installs` is `None` when the answer has no list (or something else under that key).
 #[derive(Debug, Default)]
 pub struct InstallList {
     pub top: Map<String, Value>,
-    pub installs: Option<Vec<JobStatus>>,
+    pub installs: Option<Fold>,
+    /// A top-level key the verdict reads, given twice.
+    pub duplicates: Vec<String>,
 }
 
-/// Reads an install list, each entry turned into its status as it is parsed: what is kept of
-/// a 50,000-entry answer is 50,000 statuses, not 50,000 trees of every field.
+/// What the gate keeps of a version's installs: counts and the few facts the log shows, each
+/// entry added as it is read and then dropped. A fleet's size costs no memory but its IDs.
+#[derive(Debug, Default)]
+pub struct Fold {
+    /// Installs still to do (not failed).
+    pub left: u64,
+    pub failed: u64,
+    /// The least advanced state of what is left.
+    pub least: Option<JobState>,
+    /// The first failed install's error.
+    pub error: Option<String>,
+    pub progress_sum: u64,
+    pub progress_count: u64,
+    pub eta: Option<i64>,
+    /// The install jobs' IDs (`jobid`), to count those that are done and gone.
+    pub units: Vec<u64>,
+    /// The first entry that can't be read either way: the list is ambiguous.
+    pub ambiguous: Option<Ambiguous>,
+}
+
+impl Fold {
+    fn add(&mut self, status: JobStatus) {
+        if status.is_failure() {
+            self.failed += 1;
+            if self.error.is_none() {
+                self.error = status.error;
+            }
+        } else {
+            self.left += 1;
+            self.least = Some(match self.least {
+                Some(least) if least.order() <= status.state.order() => least,
+                _ => status.state,
+            });
+        }
+        if let Some(progress) = status.progress {
+            self.progress_sum += u64::from(progress);
+            self.progress_count += 1;
+        }
+        self.eta = self.eta.max(status.eta);
+    }
+}
+
+/// Reads an install list, each entry folded in as it is parsed: what is kept of a
+/// 100,000-entry answer is counts and 100,000 IDs, not 100,000 statuses.
 pub fn read(body: &[u8], version: &str) -> serde_json::Result<InstallList> {
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     let list = ListSeed { version }.deserialize(&mut deserializer)?;
     deserializer.end()?;
     Ok(list)
+}
+
+/// An install job's ID as a number: its own when it is one, else a hash of its text (the gate
+/// only tells them apart).
+fn unit(value: &Value) -> Option<u64> {
+    use std::hash::{Hash, Hasher};
+    evidence::id(value).or_else(|| {
+        let text = text(Some(value))?;
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        text.hash(&mut hasher);
+        Some(hasher.finish() | 1 << 63)
+    })
 }
 
 struct ListSeed<'v> {
@@ -63,14 +119,20 @@ impl<'de> Visitor<'de> for ListSeed<'_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<InstallList, A::Error> {
         let mut list = InstallList::default();
+        let mut seen_installs = false;
         while let Some(key) = map.next_key::<String>()? {
             if key == "installs" {
+                if std::mem::replace(&mut seen_installs, true) {
+                    list.duplicates.push(key);
+                }
                 list.installs = map.next_value_seed(EntriesSeed {
                     version: self.version,
                 })?;
             } else {
                 let value: Value = map.next_value()?;
-                list.top.insert(key, value);
+                if list.top.insert(key.clone(), value).is_some() {
+                    list.duplicates.push(key);
+                }
             }
         }
         Ok(list)
@@ -83,7 +145,7 @@ struct EntriesSeed<'v> {
 }
 
 impl<'de> DeserializeSeed<'de> for EntriesSeed<'_> {
-    type Value = Option<Vec<JobStatus>>;
+    type Value = Option<Fold>;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
         deserializer.deserialize_any(self)
@@ -115,20 +177,29 @@ macro_rules! none_for_scalars {
 }
 
 impl<'de> Visitor<'de> for EntriesSeed<'_> {
-    type Value = Option<Vec<JobStatus>>;
+    type Value = Option<Fold>;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a list of installs")
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let mut statuses = Vec::new();
-        while let Some(status) = seq.next_element_seed(EntrySeed {
+        let mut fold = Fold::default();
+        while let Some(entry) = seq.next_element_seed(EntrySeed {
             version: self.version,
         })? {
-            statuses.extend(status);
+            match entry {
+                Ok(Some((status, unit))) => {
+                    fold.units.extend(unit);
+                    fold.add(status);
+                }
+                Ok(None) => {}
+                Err(unclear) => {
+                    fold.ambiguous.get_or_insert(unclear);
+                }
+            }
         }
-        Ok(Some(statuses))
+        Ok(Some(fold))
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
@@ -139,14 +210,17 @@ impl<'de> Visitor<'de> for EntriesSeed<'_> {
     none_for_scalars!();
 }
 
-/// One entry: its status if it is an object of `version`'s; `None` for the rest (skipped, as
-/// the list's reading always skipped them).
+/// One entry: its status and job ID if it is an object of `version`'s; `None` for the rest
+/// (skipped, as the list's reading always skipped them); `Err` for one whose version, state or
+/// `jobfailed` can't be read either way, or that gives a field twice.
 struct EntrySeed<'v> {
     version: &'v str,
 }
 
+type Entry = Result<Option<(JobStatus, Option<u64>)>, Ambiguous>;
+
 impl<'de> DeserializeSeed<'de> for EntrySeed<'_> {
-    type Value = Option<JobStatus>;
+    type Value = Entry;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
         deserializer.deserialize_any(self)
@@ -154,7 +228,7 @@ impl<'de> DeserializeSeed<'de> for EntrySeed<'_> {
 }
 
 impl<'de> Visitor<'de> for EntrySeed<'_> {
-    type Value = Option<JobStatus>;
+    type Value = Entry;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("an install entry")
@@ -163,30 +237,68 @@ impl<'de> Visitor<'de> for EntrySeed<'_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         // Only this entry's fields of interest, and only while it is read.
         let mut entry = Map::new();
+        let mut duplicates = Vec::new();
         while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
             if ENTRY_FIELDS.contains(&key.as_ref()) {
                 let value: Value = map.next_value()?;
-                entry.insert(key.into_owned(), value);
+                if entry.insert(key.clone().into_owned(), value).is_some() {
+                    duplicates.push(key.into_owned());
+                }
             } else {
                 map.next_value::<IgnoredAny>()?;
             }
         }
-        let mine = self.version.is_empty()
-            || text(entry.get("target_imageversionid")).is_some_and(|v| same_id(&v, self.version));
-        Ok(mine.then(|| {
-            let mut status =
-                status_of(&entry, None).unwrap_or_else(|| JobStatus::synthesized(JobState::Unknown));
-            status.units = text(entry.get("jobid")).into_iter().collect();
-            status
-        }))
+        Ok(self.entry(&entry, &duplicates))
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(None)
+        Ok(Ok(None))
     }
 
-    none_for_scalars!();
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Ok(None))
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(Ok(None))
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(Ok(None))
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(Ok(None))
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(Ok(None))
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(Ok(None))
+    }
+}
+
+impl EntrySeed<'_> {
+    /// One entry's fields read: whether it is this version's (its target version compared as a
+    /// number; one that can't be read may be ours, so the list is ambiguous), and its status.
+    fn entry(&self, entry: &Map<String, Value>, duplicates: &[String]) -> Entry {
+        evidence::no_duplicate(duplicates)?;
+        if !self.version.is_empty() {
+            let target = entry.get("target_imageversionid");
+            match target.and_then(evidence::id) {
+                Some(target) if Some(target) == evidence::id_text(self.version) => {}
+                Some(_) => return Ok(None),
+                None => {
+                    return Err(Ambiguous::new(
+                        "an install's target_imageversionid",
+                        target,
+                        "so whether it is of this version is unknown",
+                    ));
+                }
+            }
+        }
+        let status =
+            status_of(entry, None)?.unwrap_or_else(|| JobStatus::synthesized(JobState::Unknown));
+        Ok(Some((status, entry.get("jobid").and_then(unit))))
+    }
 }
 
 #[cfg(test)]
@@ -203,12 +315,34 @@ mod tests {
         let list = read(body, "7").unwrap();
         assert_eq!(list.top.get("success"), Some(&Value::Bool(true)));
         let installs = list.installs.unwrap();
-        assert_eq!(installs.len(), 1);
-        assert_eq!(installs[0].state, JobState::Running);
-        assert_eq!(installs[0].units, ["1"]);
-        assert_eq!(read(body, "").unwrap().installs.unwrap().len(), 2);
+        assert_eq!((installs.left, installs.failed), (1, 0));
+        assert_eq!(installs.least, Some(JobState::Running));
+        assert_eq!(installs.units, [1]);
+        assert_eq!(read(body, "").unwrap().installs.unwrap().left, 2);
         let error = read(br#"{"success": false, "installs": null, "error": true}"#, "").unwrap();
         assert!(error.installs.is_none() && error.top.contains_key("error"));
         assert!(read(b"[1]", "").is_err() && read(b"{} trailing", "").is_err());
+    }
+
+    #[test]
+    fn an_entry_that_may_be_ours_and_cant_be_read_makes_the_list_ambiguous() {
+        for entry in [
+            r#"{"jobid": 1, "jobstateid": 6, "jobfailed": 1}"#,
+            r#"{"jobid": 1, "jobstateid": 6, "target_imageversionid": null}"#,
+            r#"{"jobid": 1, "jobstateid": 4, "target_imageversionid": "seven"}"#,
+            r#"{"jobid": 1, "jobstateid": 4, "target_imageversionid": 7, "jobfailed": "maybe"}"#,
+            r#"{"jobid": 1, "jobstateid": 6, "target_imageversionid": 7, "jobstateid": 4}"#,
+        ] {
+            let body = format!(r#"{{"installs": [{entry}]}}"#);
+            let fold = read(body.as_bytes(), "7").unwrap().installs.unwrap();
+            assert!(fold.ambiguous.is_some(), "{entry}");
+        }
+        let fold = read(br#"{"installs": [{"jobid": "x", "jobstateid": 6, "target_imageversionid": 7.0}]}"#, "7")
+            .unwrap()
+            .installs
+            .unwrap();
+        assert_eq!((fold.failed, fold.ambiguous), (1, None));
+        let twice = read(br#"{"installs": [], "installs": [1]}"#, "7").unwrap();
+        assert_eq!(twice.duplicates, ["installs"]);
     }
 }

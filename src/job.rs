@@ -3,10 +3,13 @@
 //!
 //! Clanforge's documented types drift from what it sends (`jobstart` is documented as a string
 //! while its siblings are integers), so every numeric field takes a number or a numeric string,
-//! every optional field takes `null` or absence, and unknown fields are ignored. A field whose
-//! value cannot be read as its type is treated as absent: these fields inform the log, and the
-//! state alone decides the outcome.
+//! every optional field takes `null` or absence, and unknown fields are ignored. The fields that
+//! decide the outcome (the state, `jobfailed`, `joberror`, the job's ID) are read by
+//! [`crate::evidence`]'s one rule, where a value that might mean failure is never a success;
+//! the rest inform the log, and one that can't be read there is as if absent.
 
+use crate::evidence::{self, Ambiguous};
+use crate::untrusted::{excerpt, one_line};
 use serde_json::{Map, Value};
 
 /// A Clanforge job state (`jobstateid` / `jobstatename`).
@@ -114,8 +117,8 @@ pub struct JobStatus {
     pub job_id: Option<String>,
     /// Work left and done, for what spans many machines (installs, rollouts).
     pub counts: Option<Counts>,
-    /// The IDs of the units of work still listed (install job IDs).
-    pub units: Vec<String>,
+    /// The IDs of the units of work still listed (install job IDs, as numbers).
+    pub units: Vec<u64>,
     /// The server's clock when it answered (its `Date` header), Unix seconds.
     pub server_time: Option<i64>,
     /// `jobcreated`, Unix seconds: when the job was made.
@@ -221,6 +224,9 @@ pub enum BodyError {
         expected: &'static str,
         excerpt: String,
     },
+    /// A field the verdict reads says neither one thing nor the other ([`crate::evidence`]).
+    #[error("the answer is ambiguous: {0}")]
+    Ambiguous(#[from] Ambiguous),
 }
 
 /// An ETA further than this from now, either way, says more about the server's clock or a bug
@@ -240,7 +246,7 @@ pub fn parse_answer(body: &[u8], id_key: &str) -> Result<Answer, BodyError> {
         Ok(obj) => obj,
         Err(error) => return Ok(error),
     };
-    status_of(&obj, Some(id_key))
+    status_of(&obj, Some(id_key))?
         .map(Answer::Status)
         .ok_or_else(|| BodyError::NoState {
             expected: "jobstateid or jobstatename",
@@ -248,47 +254,119 @@ pub fn parse_answer(body: &[u8], id_key: &str) -> Result<Answer, BodyError> {
         })
 }
 
-/// A body as a JSON object, or (inner `Err`) the error answer it is.
+/// A body as a JSON object, or (inner `Err`) the error answer it is. A field the verdict reads
+/// given twice makes it ambiguous.
 pub(crate) fn object(body: &[u8]) -> Result<Result<Map<String, Value>, Answer>, BodyError> {
-    let value: Value = serde_json::from_slice(body).map_err(|e| BodyError::NotJson {
-        reason: e.to_string(),
-        excerpt: excerpt(body),
-    })?;
-    let Value::Object(obj) = value else {
-        return Err(BodyError::NoState {
-            expected: "JSON object",
-            excerpt: excerpt(body),
-        });
+    let read: Result<Object, _> = serde_json::from_slice(body);
+    let Object(obj, duplicates) = match read {
+        Ok(Object(Some(obj), duplicates)) => Object(Some(obj), duplicates),
+        Ok(Object(None, _)) => {
+            return Err(BodyError::NoState {
+                expected: "JSON object",
+                excerpt: excerpt(body),
+            });
+        }
+        Err(e) => {
+            return Err(BodyError::NotJson {
+                reason: e.to_string(),
+                excerpt: excerpt(body),
+            });
+        }
     };
-    Ok(match error_of(&obj) {
+    let obj = obj.unwrap_or_default();
+    evidence::no_duplicate(&duplicates)?;
+    Ok(match error_of(&obj)? {
         Some(error) => Err(error),
         None => Ok(obj),
     })
 }
 
+/// A JSON value read as an object (`None` for any other value), with the keys it gave twice.
+struct Object(Option<Map<String, Value>>, Vec<String>);
+
+impl<'de> serde::Deserialize<'de> for Object {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(ObjectVisitor)
+    }
+}
+
+struct ObjectVisitor;
+
+impl<'de> serde::de::Visitor<'de> for ObjectVisitor {
+    type Value = Object;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("JSON")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Object, A::Error> {
+        let (mut obj, mut duplicates) = (Map::new(), Vec::new());
+        while let Some(key) = map.next_key::<String>()? {
+            let value: Value = map.next_value()?;
+            if let Some(_earlier) = obj.insert(key.clone(), value) {
+                duplicates.push(key);
+            }
+        }
+        Ok(Object(Some(obj), duplicates))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Object, A::Error> {
+        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+        Ok(Object(None, Vec::new()))
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Object, E> {
+        Ok(Object(None, Vec::new()))
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Object, E> {
+        Ok(Object(None, Vec::new()))
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Object, E> {
+        Ok(Object(None, Vec::new()))
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Object, E> {
+        Ok(Object(None, Vec::new()))
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Object, E> {
+        Ok(Object(None, Vec::new()))
+    }
+    fn visit_unit<E>(self) -> Result<Object, E> {
+        Ok(Object(None, Vec::new()))
+    }
+}
+
 /// The job fields of one object (a status answer, an install entry); `None` without a state.
-pub(crate) fn status_of(obj: &Map<String, Value>, id_key: Option<&str>) -> Option<JobStatus> {
-    let state_id = int(obj.get("jobstateid"));
-    let state_name = text(obj.get("jobstatename"));
-    let by_id = state_id.map(JobState::from_id);
-    let state = match (by_id, &state_name) {
-        (Some(state), _) if state != JobState::Unknown => state,
-        (_, Some(name)) => JobState::from_name(name),
-        (Some(state), None) => state,
-        (None, None) => return None,
+/// The fields the verdict reads are read by [`crate::evidence`]'s one rule: a state ID and name
+/// that contradict, a `jobfailed` that says neither, or a completed state with an error text is
+/// ambiguous, never a success.
+pub(crate) fn status_of(
+    obj: &Map<String, Value>,
+    id_key: Option<&str>,
+) -> Result<Option<JobStatus>, Ambiguous> {
+    let Some(read) = evidence::state(obj)? else {
+        return Ok(None);
     };
-    Some(JobStatus {
-        state_id,
-        state_name,
+    let failed = evidence::failed(obj, "jobfailed")?;
+    let error = text(obj.get("joberror"));
+    if let (JobState::Complete, false, Some(_)) = (read.state, failed, &error) {
+        return Err(Ambiguous::new(
+            "joberror",
+            obj.get("joberror"),
+            "an error text on a job whose state says it completed",
+        ));
+    }
+    Ok(Some(JobStatus {
+        state_id: read.id,
+        state_name: read.name,
         progress: int(obj.get("jobprogress")).map(|p| p.clamp(0, 100) as u8),
-        failed: int(obj.get("jobfailed")).is_some_and(|f| f != 0),
-        error: text(obj.get("joberror")),
+        failed,
+        error,
         eta: int(obj.get("jobeta")),
         job_id: id_key.and_then(|key| text(obj.get(key))),
         created: int(obj.get("jobcreated")),
         changes: changes(obj),
-        ..JobStatus::synthesized(state)
-    })
+        ..JobStatus::synthesized(read.state)
+    }))
 }
 
 /// How many files a diff answer lists under `added`, `modified` and `removed` (maps, though a
@@ -305,20 +383,24 @@ fn changes(obj: &Map<String, Value>) -> Option<u64> {
     (!lists.is_empty()).then(|| lists.iter().sum::<usize>() as u64)
 }
 
-/// An error body: `success: false` or `error: true`, with `error_message` / `error_code`.
-pub(crate) fn error_of(obj: &Map<String, Value>) -> Option<Answer> {
-    let unsuccessful = flag(obj.get("success")) == Some(false);
-    let errored = flag(obj.get("error")) == Some(true);
-    if !unsuccessful && !errored {
-        return None;
+/// An error body: `success: false` or `error: true`, with `error_message` / `error_code`. One
+/// of the two that says an error wins; one that says neither, without the other saying error,
+/// is ambiguous.
+pub(crate) fn error_of(obj: &Map<String, Value>) -> Result<Option<Answer>, Ambiguous> {
+    let unsuccessful = evidence::flag(obj, "success").map(|f| f == Some(false));
+    let errored = evidence::flag(obj, "error").map(|f| f == Some(true));
+    match (unsuccessful, errored) {
+        (Ok(true), _) | (_, Ok(true)) => {}
+        (Err(unclear), _) | (_, Err(unclear)) => return Err(unclear),
+        (Ok(false), Ok(false)) => return Ok(None),
     }
     let message = text(obj.get("error_message"))
         .or_else(|| text(obj.get("message")))
         .unwrap_or_else(|| "the API reported an error without a message".to_owned());
-    Some(Answer::Error {
+    Ok(Some(Answer::Error {
         code: int(obj.get("error_code")),
         message,
-    })
+    }))
 }
 
 /// A number, or a string holding one; fractions are truncated.
@@ -339,16 +421,6 @@ pub(crate) fn int(value: Option<&Value>) -> Option<i64> {
     }
 }
 
-/// A boolean, a 0/1 number, or a string holding either.
-fn flag(value: Option<&Value>) -> Option<bool> {
-    match value? {
-        Value::Bool(b) => Some(*b),
-        Value::String(s) if s.trim().eq_ignore_ascii_case("true") => Some(true),
-        Value::String(s) if s.trim().eq_ignore_ascii_case("false") => Some(false),
-        other => int(Some(other)).map(|n| n != 0),
-    }
-}
-
 /// A non-empty string; numbers are taken as their text.
 pub(crate) fn text(value: Option<&Value>) -> Option<String> {
     match value? {
@@ -358,136 +430,21 @@ pub(crate) fn text(value: Option<&Value>) -> Option<String> {
     }
 }
 
-/// Server text on one line, hidden characters made visible, and a bounded length.
-pub fn one_line(text: &str) -> String {
-    const MAX: usize = 300;
-    let mut line = visible_words(text);
-    if line.chars().count() > MAX {
-        line = line.chars().take(MAX).collect::<String>() + "…";
-    }
-    line
-}
-
-/// A character that text from a server must not carry into a log: C0 and C1 controls, DEL,
-/// and the invisible format characters (the bidi overrides and isolates that reorder what a
-/// reader sees, zero-width spaces and joiners, the byte-order mark, the tag characters).
-pub fn hidden(c: char) -> bool {
-    c.is_control()
-        || matches!(c,
-            '\u{ad}' | '\u{600}'..='\u{605}' | '\u{61c}' | '\u{6dd}' | '\u{70f}' | '\u{180e}'
-            | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{206f}'
-            | '\u{feff}' | '\u{fff9}'..='\u{fffb}' | '\u{110bd}' | '\u{1d173}'..='\u{1d17a}'
-            | '\u{e0001}' | '\u{e0020}'..='\u{e007f}')
-}
-
-/// The words of `text`, one space apart, every hidden character among them made visible as
-/// its escape (`\u{202e}`): the one filter all server text goes through before it reaches any
-/// destination, so that it can't move a cursor, reorder a line, or start a line of its own.
-pub fn visible_words(text: &str) -> String {
-    let mut visible = String::with_capacity(text.len());
-    for c in text.chars() {
-        if c.is_whitespace() {
-            visible.push(c);
-        } else {
-            push_visible(&mut visible, c);
-        }
-    }
-    defuse(&visible.split_whitespace().collect::<Vec<_>>().join(" "))
-}
-
-/// `text` with every CI command marker broken by a space after its first character, so that no
-/// CI reads it as a command wherever it lands in a line: `##` anywhere (TeamCity's
-/// `##teamcity[`, Azure's `##vso[` and `##[`, GitHub's legacy `##[`) becomes `# #`, and a
-/// start that would open a line as one (GitHub's `::`, Buildkite's `---`, `+++`, `~~~` and
-/// `^^^ +++`) becomes `: :`, `- --`, …. The text stays readable, and no CI is assumed: the
-/// gate can't know who reads its log.
-pub fn defuse(text: &str) -> String {
-    const OPENERS: [&str; 5] = ["::", "---", "+++", "~~~", "^^^"];
-    let mut out = String::with_capacity(text.len() + 4);
-    // A reader may trim the line first: the opener is looked for after any leading space.
-    let indent = text.len() - text.trim_start().len();
-    out.push_str(&text[..indent]);
-    let rest = &text[indent..];
-    let mut chars = rest.chars();
-    if OPENERS.iter().any(|opener| rest.starts_with(opener))
-        && let Some(first) = chars.next()
-    {
-        out.push(first);
-        out.push(' ');
-    }
-    for c in chars {
-        if c == '#' && out.ends_with('#') {
-            out.push(' ');
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// Pushes `c`, or its escape (`\u{1b}`) if it is [`hidden`].
-pub fn push_visible(out: &mut String, c: char) {
-    if hidden(c) {
-        push_escape(out, c);
-    } else {
-        out.push(c);
-    }
-}
-
-/// Pushes `c` as its escape, `\u{1b}`: how every output shows a character it can't carry.
-pub fn push_escape(out: &mut String, c: char) {
-    use std::fmt::Write as _;
-    let _ = write!(out, "\\u{{{:x}}}", c as u32);
-}
-
-/// The start of a body, on one line, for an error message.
-pub fn excerpt(body: &[u8]) -> String {
-    const MAX: usize = 120;
-    let text = String::from_utf8_lossy(&body[..body.len().min(MAX * 4)]);
-    let mut line = visible_words(&text);
-    if line.is_empty() {
-        return "(empty body)".to_owned();
-    }
-    if line.chars().count() > MAX {
-        line = line.chars().take(MAX).collect::<String>() + "…";
-    }
-    line
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn one_line_shows_controls_and_invisible_format_characters_as_escapes() {
-        assert_eq!(
-            one_line("ok\u{202e}exe.gnp\u{1b}[2J\u{200b}\u{85}\u{7f}\u{7}\u{0}\n done"),
-            "ok\\u{202e}exe.gnp\\u{1b}[2J\\u{200b} \\u{7f}\\u{7}\\u{0} done"
-        );
-        // OSC 0 (a window title) and OSC 8 (a link): their ESC and BEL shown, inert.
-        assert_eq!(
-            excerpt(b"\x1b]0;pwned\x07 \x1b]8;;http://x\x1b\\link"),
-            "\\u{1b}]0;pwned\\u{7} \\u{1b}]8;;http://x\\u{1b}\\link"
-        );
-    }
-
-    #[test]
-    fn no_ci_command_marker_survives_and_the_text_stays_readable() {
-        assert_eq!(
-            one_line("bad ##teamcity[buildStatus status='SUCCESS'] ##vso[task.complete result=Succeeded;]"),
-            "bad # #teamcity[buildStatus status='SUCCESS'] # #vso[task.complete result=Succeeded;]"
-        );
-        assert_eq!(one_line("###[error]x"), "# # #[error]x");
-        assert_eq!(one_line("\n--- :boom: group"), "- -- :boom: group");
-        assert_eq!(one_line("::error::x"), ": :error::x");
-        assert_eq!(one_line("^^^ +++"), "^ ^^ +++");
-        assert_eq!(one_line("a --- b ~~~ c"), "a --- b ~~~ c");
-        assert_eq!(one_line("#\u{200b}#"), "#\\u{200b}#");
-    }
 
     fn status(body: &str) -> JobStatus {
         match parse_answer(body.as_bytes(), "updateid") {
             Ok(Answer::Status(s)) => s,
             other => panic!("expected a status, got {other:?}"),
+        }
+    }
+
+    fn ambiguous(body: &str) -> Ambiguous {
+        match parse_answer(body.as_bytes(), "updateid") {
+            Err(BodyError::Ambiguous(unclear)) => unclear,
+            other => panic!("expected an ambiguous answer, got {other:?}"),
         }
     }
 
@@ -544,12 +501,45 @@ mod tests {
     }
 
     #[test]
-    fn an_unknown_id_falls_back_to_the_name() {
+    fn an_unknown_id_falls_back_to_the_name_unless_it_says_complete() {
         assert_eq!(
-            status(r#"{"jobstateid": 99, "jobstatename": "Completed"}"#).state,
-            JobState::Complete
+            status(r#"{"jobstateid": 99, "jobstatename": "Running"}"#).state,
+            JobState::Running
         );
         assert_eq!(status(r#"{"jobstateid": 99}"#).state, JobState::Unknown);
+        // The unknown ID might be a failure: a name alone can't make it a success.
+        let unclear = ambiguous(r#"{"jobstateid": 99, "jobstatename": "Completed"}"#);
+        assert_eq!(unclear.field, "jobstateid and jobstatename");
+    }
+
+    #[test]
+    fn no_form_of_a_failure_reads_as_success() {
+        for body in [
+            r#"{"jobstateid": 5, "jobfailed": "true"}"#,
+            r#"{"jobstateid": 5, "jobfailed": "yes"}"#,
+            r#"{"jobstateid": 5, "jobfailed": 0.5}"#,
+            r#"{"jobstateid": 5, "jobfailed": -1}"#,
+        ] {
+            assert_eq!(status(body).phase(0), Phase::Failed, "{body}");
+        }
+        for (body, field) in [
+            (r#"{"jobstateid": 5, "jobfailed": "maybe"}"#, "jobfailed"),
+            (r#"{"jobstateid": 5, "jobfailed": ""}"#, "jobfailed"),
+            (r#"{"jobstateid": 5, "jobstatename": "Failed"}"#, "jobstateid and jobstatename"),
+            (r#"{"jobstateid": 5, "jobfailed": 1, "jobfailed": 0}"#, "jobfailed"),
+            (r#"{"jobstateid": 6, "jobstateid": 5}"#, "jobstateid"),
+            (r#"{"jobstateid": 5, "joberror": "disk full"}"#, "joberror"),
+            (r#"{"jobstateid": 5, "success": "perhaps"}"#, "success"),
+            (r#"{"jobstateid": 5, "error": [true]}"#, "error"),
+            (r#"{"jobstateid": "5.5"}"#, "jobstateid"),
+        ] {
+            assert_eq!(ambiguous(body).field, field, "{body}");
+        }
+        // A clear error wins over a flag that says neither.
+        assert!(matches!(
+            parse_answer(br#"{"success": false, "error": "maybe"}"#, "updateid"),
+            Ok(Answer::Error { .. })
+        ));
     }
 
     #[test]
@@ -650,11 +640,4 @@ mod tests {
         assert_eq!(s.error.as_deref(), Some("a b"));
     }
 
-    #[test]
-    fn excerpt_is_one_short_line() {
-        let long = format!("<html>\n{}\n</html>", "x".repeat(500));
-        let e = excerpt(long.as_bytes());
-        assert!(!e.contains('\n'));
-        assert!(e.chars().count() <= 121);
-    }
 }

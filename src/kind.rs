@@ -11,9 +11,9 @@
 //! | `install/<imageversionid>`, `install` | `cfp/v1/imageinstall/status` (incomplete installs) | no entry left |
 //! | `rollout/<imageid>` | `cfp/v2/project/<asid>/image/<imageid>/status` | `pending_machines` = 0 |
 
-use crate::job::{
-    Answer, BodyError, Counts, JobState, JobStatus, error_of, excerpt, int, object,
-};
+use crate::evidence;
+use crate::job::{Answer, BodyError, Counts, JobState, JobStatus, error_of, int, object};
+use crate::untrusted::excerpt;
 use std::fmt;
 use std::str::FromStr;
 
@@ -147,7 +147,8 @@ impl JobRef {
                 };
             }
         };
-        if let Some(error) = error_of(&list.top) {
+        evidence::no_duplicate(&list.duplicates)?;
+        if let Some(error) = error_of(&list.top)? {
             return Ok(error);
         }
         let Some(mine) = list.installs else {
@@ -156,60 +157,51 @@ impl JobRef {
                 excerpt: excerpt(body),
             });
         };
+        if let Some(unclear) = mine.ambiguous {
+            return Err(unclear.into());
+        }
         // A failed install is a failure whatever the others do: the reading that can't turn a
-        // failure into a success.
-        let failed: Vec<&JobStatus> = mine.iter().filter(|s| s.is_failure()).collect();
-        let left = mine.len() - failed.len();
-        let state = if !failed.is_empty() {
-            JobState::Failed
-        } else {
-            // The least advanced state of what is left; none left is done.
-            mine.iter()
-                .map(|s| s.state)
-                .min_by_key(|s| s.order())
-                .unwrap_or(JobState::Complete)
+        // failure into a success. Else the least advanced state of what is left; none left is
+        // done.
+        let state = match (mine.failed, mine.least) {
+            (1.., _) => JobState::Failed,
+            (0, Some(least)) => least,
+            (0, None) => JobState::Complete,
         };
         let mut status = JobStatus::synthesized(state);
-        status.failed = !failed.is_empty();
-        status.error = failed.iter().find_map(|s| s.error.clone());
-        let progress: Vec<u64> = mine
-            .iter()
-            .filter_map(|s| s.progress)
-            .map(u64::from)
-            .collect();
-        status.progress = progress
-            .iter()
-            .sum::<u64>()
-            .checked_div(progress.len() as u64)
-            .map(|p| p as u8);
-        status.eta = mine.iter().filter_map(|s| s.eta).max();
-        status.units = mine.iter().flat_map(|s| s.units.clone()).collect();
+        status.failed = mine.failed > 0;
+        status.error = mine.error;
+        status.progress = mine
+            .progress_sum
+            .checked_div(mine.progress_count)
+            .map(|p| p.min(100) as u8);
+        status.eta = mine.eta;
+        status.units = mine.units;
         status.counts = Some(Counts {
-            pending: left as u64,
-            failed: failed.len() as u64,
+            pending: mine.left,
+            failed: mine.failed,
             completed: None,
         });
         Ok(Answer::Status(status))
     }
 }
 
-/// The v2 image status: machine counts, no job fields.
+/// The v2 image status: machine counts, no job fields. The two the verdict reads, pending and
+/// failed machines, must be there and be counts; `completed_machines` only informs progress.
 fn read_rollout(body: &[u8]) -> Result<Answer, BodyError> {
     let obj = match object(body)? {
         Ok(obj) => obj,
         Err(error) => return Ok(error),
     };
-    let count = |key| int(obj.get(key)).map(|n| n.max(0) as u64);
-    let Some(pending) = count("pending_machines") else {
+    if obj.get("pending_machines").is_none() {
         return Err(BodyError::NoState {
             expected: "pending_machines",
             excerpt: excerpt(body),
         });
-    };
-    let (failed, completed) = (
-        count("failed_machines").unwrap_or(0),
-        count("completed_machines"),
-    );
+    }
+    let pending = evidence::count(&obj, "pending_machines")?;
+    let failed = evidence::count(&obj, "failed_machines")?;
+    let completed = int(obj.get("completed_machines")).map(|n| n.max(0) as u64);
     let state = if pending > 0 {
         JobState::Running
     } else {
@@ -248,11 +240,12 @@ pub fn ids_of<'a>(jobs: impl IntoIterator<Item = &'a JobRef>, kind: JobKind) -> 
     ids.join(" ")
 }
 
-/// Two IDs name the same job: equal as numbers (`"0125"` is 125), else as text.
+/// Two IDs name the same job: equal as numbers whatever their form (`"0125"` and `125.0` are
+/// 125), else as text.
 pub fn same_id(got: &str, asked: &str) -> bool {
     let (got, asked) = (got.trim(), asked.trim());
-    match (got.parse::<u64>(), asked.parse::<u64>()) {
-        (Ok(a), Ok(b)) => a == b,
+    match (evidence::id_text(got), evidence::id_text(asked)) {
+        (Some(a), Some(b)) => a == b,
         _ => got == asked,
     }
 }
@@ -398,7 +391,7 @@ mod tests {
             (JobState::Queued, Some(10), Some(900))
         );
         assert_eq!(s.counts.map(|c| (c.pending, c.failed)), Some((2, 0)));
-        assert_eq!(s.units, ["1", "2"]);
+        assert_eq!(s.units, [1, 2]);
         let s = status("install", body);
         assert!(s.is_failure());
     }
@@ -447,8 +440,20 @@ mod tests {
         );
         let done = status(
             "rollout/5",
-            r#"{"pending_machines": 0, "completed_machines": 9}"#,
+            r#"{"pending_machines": 0, "failed_machines": 0, "completed_machines": 9}"#,
         );
         assert_eq!(done.state, JobState::Complete);
+        let job: JobRef = "rollout/5".parse().unwrap();
+        for unclear in [
+            r#"{"pending_machines": 0, "completed_machines": 9}"#,
+            r#"{"pending_machines": 0, "failed_machines": "2 machines"}"#,
+            r#"{"pending_machines": "none", "failed_machines": 0}"#,
+            r#"{"pending_machines": 0, "failed_machines": 0, "failed_machines": 2}"#,
+        ] {
+            assert!(
+                matches!(job.read(unclear.as_bytes()), Err(BodyError::Ambiguous(_))),
+                "{unclear}"
+            );
+        }
     }
 }

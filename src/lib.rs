@@ -24,8 +24,8 @@ macro_rules! internal {
 }
 
 internal!(
-    api, chain, check, cli, dispatch, event, fleet, job, kind, outcome, predict, report, schedule,
-    secret, start, verdict, wait,
+    api, chain, check, cli, dispatch, event, evidence, fleet, job, kind, outcome, predict, report,
+    schedule, secret, start, untrusted, verdict, wait,
 );
 pub mod sim;
 
@@ -60,6 +60,9 @@ where
         // --help, --version, completions.
         Err(shown) => return shown.print(),
     };
+    // Every secret the gate holds is redacted from server text from here on, whatever it
+    // reaches: the log, every output, the trace.
+    untrusted::redact_also(&parsed.secrets);
     // The CI reporters print their first lines (GitHub's masks) now, before the log exists:
     // nothing, not even a progress bar's first frame, may come before a mask.
     let secrets: Vec<&Secret> = parsed.secrets.iter().collect();
@@ -83,10 +86,8 @@ where
     if outputs.json {
         reporters.push(Box::new(JsonStdout));
     }
-    if let Ok(config) = &parsed.config {
-        for warning in &config.warnings {
-            tracing::warn!("{warning}");
-        }
+    for warning in &parsed.warnings {
+        tracing::warn!("{warning}");
     }
     // Read before the files are emptied: a run that never starts keeps a checkpoint's IDs.
     let checkpoint = [&outputs.result_file, &outputs.dotenv]
@@ -271,7 +272,7 @@ async fn client(config: &Config) -> Result<Client, String> {
     .with_max_body(config.max_body);
     Ok(match &config.trace {
         None => client,
-        Some(to) => client.with_trace(Trace::open(to, config.secrets()).map_err(|e| {
+        Some(to) => client.with_trace(Trace::open(to).map_err(|e| {
             let path = match to {
                 TraceTo::File(path) => path.display().to_string(),
                 TraceTo::Stderr => "stderr".to_owned(),

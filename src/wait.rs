@@ -7,7 +7,7 @@
 //! request, requests go out one at a time at least [`MIN_GAP`] apart, and a `Retry-After` holds
 //! back every job (the limit is the account's, not the job's).
 
-use crate::api::{Client, PollError};
+use crate::api::{AMBIGUOUS_TRIES, Client, PollError};
 use crate::dispatch::Dispatch;
 use crate::event::{End, Event, Finished, GateRun, Reporter};
 use crate::job::{JobState, JobStatus, Phase, unix_now};
@@ -190,7 +190,7 @@ struct Track {
     warned_unknown: bool,
     settling: bool,
     seen_work: bool,
-    seen_units: BTreeSet<String>,
+    seen_units: BTreeSet<u64>,
     /// Since when the job has shown what it shows now (state, progress, ETA).
     unchanged_since: Option<Instant>,
 }
@@ -237,6 +237,10 @@ impl Track {
         self.polls += 1;
         let status = match answer {
             Ok(status) => status,
+            // Told nothing clear too often: the gate says it is unsure (exit 4).
+            Err(error @ PollError::Ambiguous(_)) if self.failures + 1 >= AMBIGUOUS_TRIES => {
+                return Taken::Ended(End::Refused(error));
+            }
             Err(error) if error.is_transient() => {
                 return self.transient(error, now, deadline, reporter);
             }
@@ -251,7 +255,7 @@ impl Track {
         if moved {
             self.unchanged_since = Some(now);
         }
-        self.seen_units.extend(status.units.iter().cloned());
+        self.seen_units.extend(status.units.iter().copied());
         let status = self.last.insert(status);
         reporter.on_event(&Event::Polled {
             job: &self.job,
@@ -353,6 +357,11 @@ impl Track {
     }
 
     fn finish(self, end: End, elapsed: Duration, settings: &Settings) -> Finished {
+        // Out of time while the answers were ambiguous: unsure, not merely slow.
+        let end = match (end, &self.last_error) {
+            (End::TimedOut, Some(error @ PollError::Ambiguous(_))) => End::Refused(error.clone()),
+            (end, _) => end,
+        };
         let listed = self.last.as_ref().map(|s| s.units.len()).unwrap_or(0);
         Finished {
             completed_units: self.seen_units.len().saturating_sub(listed) as u64,

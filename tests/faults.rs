@@ -475,6 +475,17 @@ faults! {
         "429 with `Retry-After: 9999999999999999999`" =>
         "gives up at once, without overflowing the clock", logs ["(Retry-After), past the 2.0s deadline"], exit 3,
         replies(vec![Reply::http(429, "{}").with_header("Retry-After", "9999999999999999999")]);
+    a_failure_flag_that_says_neither:
+        "`jobfailed` that says neither (`\"maybe\"`) on a completed job" =>
+        "never reads it as a success: retries it as a bad answer, then exits 4 naming the field and its value", logs ["jobfailed is \"maybe\"", "retrying in", "not read as a success"], exit 4,
+        replies(vec![Reply::json(json!({"jobstateid": 5, "jobstatename": "Completed", "jobfailed": "maybe"}))]).requests(3).error_has("jobfailed is \"maybe\"");
+    a_state_id_and_name_that_contradict:
+        "a state ID and name that contradict (`5` and \"Failed\"), or a verdict field given twice" =>
+        "never reads it as a success: exits 4 after three such answers", logs ["jobstateid and jobstatename is 5 and \"Failed\""], exit 4,
+        replies(vec![
+            Reply::json(json!({"jobstateid": 5, "jobstatename": "Failed"})),
+            Reply::http(200, r#"{"jobstateid": 5, "jobfailed": 1, "jobfailed": 0}"#),
+        ]).requests(3);
     an_answer_for_another_job:
         "an answer for another job (`updateid` 999999, state Completed)" =>
         "exits 4 at once, naming both jobs", logs ["the API answered for updateid 999999 when asked for image update 424242"], exit 4,

@@ -3,11 +3,10 @@
 
 mod common;
 
-use clanforge_wait::api::trace;
 use clanforge_wait::api::{PollError, parse_retry_after};
 use clanforge_wait::cli::{MAX_INTERVAL, MAX_TIMEOUT};
 use clanforge_wait::event::{End, Event, Finished, GateRun, Reporter};
-use clanforge_wait::job::{Answer, one_line, parse_answer, unix_now};
+use clanforge_wait::job::{Answer, parse_answer, unix_now};
 use clanforge_wait::kind::{JobKind, JobRef};
 use clanforge_wait::predict::Observation;
 use clanforge_wait::report::dotenv::{MAX_BYTES, dotenv};
@@ -17,6 +16,7 @@ use clanforge_wait::report::text;
 use clanforge_wait::report::workflow::{Level, annotation, escape_data};
 use clanforge_wait::schedule::{Next, Policy, Schedule, Seen, later};
 use clanforge_wait::sim::Reply;
+use clanforge_wait::untrusted::one_line;
 use common::read_github_output;
 use common::{Gate, serve};
 use proptest::prelude::*;
@@ -254,13 +254,13 @@ proptest! {
     /// spaces are added.
     #[test]
     fn no_server_text_forms_a_command_for_any_ci(text in hostile_text()) {
-        for shown in [one_line(&text), trace::escape(&text)] {
+        for shown in [one_line(&text), clanforge_wait::untrusted::escaped(&text)] {
             prop_assert!(!shown.contains("##"), "{shown:?}");
             for line in [shown.clone(), format!("ERROR update/1: {shown}")] {
                 prop_assert_eq!(acted_on_by(&line), None, "{:?}", line);
             }
         }
-        let plain = !text.chars().any(clanforge_wait::job::hidden) && text.chars().count() < 250;
+        let plain = !text.chars().any(clanforge_wait::untrusted::hidden) && text.chars().count() < 250;
         if plain {
             let words = |t: &str| t.chars().filter(|c| !c.is_whitespace()).collect::<String>();
             prop_assert_eq!(words(&one_line(&text)), words(&text));
@@ -501,7 +501,7 @@ proptest! {
         let all = run.all_output();
         let shown: Vec<char> = all
             .chars()
-            .filter(|&c| c != '\n' && clanforge_wait::job::hidden(c))
+            .filter(|&c| c != '\n' && clanforge_wait::untrusted::hidden(c))
             .collect();
         prop_assert!(shown.is_empty(), "{:?} reached an output:\n{}", shown, all);
     }

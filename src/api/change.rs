@@ -166,16 +166,6 @@ impl Change {
         }
         shown
     }
-
-    /// Every secret the request holds, and the parts of it that could show up on their own
-    /// (the password, the user, a `credentials=` value): what GitHub must mask and what any
-    /// error text is scrubbed of.
-    pub fn secrets(&self) -> Vec<Secret> {
-        match &self.call {
-            Call::CreateUpdate { url: Some(url), .. } => url_secrets(url),
-            _ => Vec::new(),
-        }
-    }
 }
 
 enum Param<'a> {
@@ -299,18 +289,6 @@ fn percent_decode(text: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
-/// `text` with every secret replaced by `***`: for error messages from a create, which a
-/// server may fill with what it was sent.
-pub fn scrub(text: &str, secrets: &[Secret]) -> String {
-    let mut secrets: Vec<&str> = secrets.iter().map(Secret::expose).collect();
-    // The longest first, so that a part of a longer secret can't leave the rest of it.
-    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
-    secrets
-        .into_iter()
-        .filter(|s| !s.is_empty())
-        .fold(text.to_owned(), |text, secret| text.replace(secret, "***"))
-}
-
 /// How one send ended.
 // "Not sent" is the outcome's own name, the words the log uses for it.
 #[allow(clippy::enum_variant_names)]
@@ -334,7 +312,7 @@ impl Client {
     /// outcome is for the caller to resolve by reading state.
     pub async fn send(&self, change: Change, budget: Duration) -> Sent {
         let url = self.change_url(&change);
-        let scrubbed = |text: String| scrub(&text, &change.secrets());
+        let scrubbed = |text: String| crate::untrusted::redact(&text);
         let fetched = match tokio::time::timeout(budget, self.fetch_raw(&url)).await {
             Err(_) => {
                 return Sent::Unknown(format!(
@@ -570,6 +548,7 @@ mod tests {
             assert!(secrets.iter().any(|s| s == part), "{part} in {secrets:?}");
         }
         let text = "bad url s3://AKIAKEY:se%2Fcret@my-bucket/builds/?region=eu-west-1 (se/cret)";
-        assert_eq!(scrub(text, &url_secrets(&url)), "bad url *** (***)");
+        crate::untrusted::redact_also(&url_secrets(&url));
+        assert_eq!(crate::untrusted::redact(text), "bad url *** (***)");
     }
 }

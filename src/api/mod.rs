@@ -7,7 +7,8 @@
 pub mod change;
 pub mod trace;
 
-use crate::job::{Answer, BodyError, JobStatus, excerpt, one_line};
+use crate::job::{Answer, BodyError, JobStatus};
+use crate::untrusted::{excerpt, one_line};
 use crate::kind::{JobRef, same_id};
 use crate::secret::Secret;
 use reqwest::header::{ACCEPT, DATE, HeaderMap, HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
@@ -22,6 +23,10 @@ pub const MAX_BODY: usize = 1 << 20;
 /// `--max-body` sets: 64 MiB holds about 150,000 install entries of a real answer's size
 /// (430 bytes each), three times the 50,000 the gate is measured with.
 pub const MAX_LIST_BODY: usize = 64 << 20;
+
+/// How many ambiguous answers in a row end a job: a server mid-update may send one, but a gate
+/// that keeps being told nothing clear says so (exit 4) rather than wait out its deadline.
+pub const AMBIGUOUS_TRIES: u32 = 3;
 
 /// How a transient error for a body that is not JSON begins.
 pub const UNREADABLE: &str = "unreadable answer";
@@ -127,6 +132,10 @@ pub enum PollError {
     },
     #[error("the API's answer can't be used: {0}")]
     Unusable(String),
+    /// A field the verdict reads says neither one thing nor the other: never a success. Retried
+    /// as a bad answer, then the gate's end ([`AMBIGUOUS_TRIES`]).
+    #[error("the API's answer is ambiguous: {0}; not read as a success")]
+    Ambiguous(crate::evidence::Ambiguous),
     /// Retrying would meet the same certificate.
     #[error("the API's TLS certificate is not trusted ({0})")]
     Untrusted(String),
@@ -167,7 +176,10 @@ pub enum Fix {
 
 impl PollError {
     pub fn is_transient(&self) -> bool {
-        matches!(self, Self::Transient { .. } | Self::NoAnswer { .. })
+        matches!(
+            self,
+            Self::Transient { .. } | Self::NoAnswer { .. } | Self::Ambiguous(_)
+        )
     }
 
     pub fn fix(&self) -> Option<Fix> {
@@ -589,6 +601,7 @@ fn classify<T>(
                 retry_after,
             }),
             Err(e @ BodyError::NoState { .. }) => Err(PollError::Unusable(e.to_string())),
+            Err(BodyError::Ambiguous(unclear)) => Err(PollError::Ambiguous(unclear)),
         },
         _ => Err(PollError::Rejected {
             status: code,
@@ -698,7 +711,7 @@ fn redirects(
             to.scheme(),
             to.host_str().unwrap_or_default(),
             to.port().map(|p| format!(":{p}")).unwrap_or_default(),
-            crate::job::visible_words(to.path())
+            crate::untrusted::visible_words(to.path())
         );
         let status = attempt.status().as_u16();
         let same_origin = first

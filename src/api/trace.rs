@@ -8,9 +8,9 @@
 //! URL and each part of it) is `***` wherever the server may have echoed it. The body's first
 //! 4 KiB are kept on one line, with every control and invisible format character escaped.
 
-use super::change::{scrub, url_shown};
-use crate::job::push_visible;
+use super::change::url_shown;
 use crate::secret::Secret;
+use crate::untrusted::{escaped, escaped_start};
 use reqwest::header::{CONTENT_TYPE, DATE, HeaderMap, RETRY_AFTER};
 use reqwest::{StatusCode, Url};
 use std::fmt::Write as _;
@@ -47,7 +47,6 @@ impl TraceTo {
 /// The open trace.
 pub struct Trace {
     sink: Mutex<Box<dyn Write + Send>>,
-    secrets: Vec<Secret>,
 }
 
 impl std::fmt::Debug for Trace {
@@ -57,15 +56,15 @@ impl std::fmt::Debug for Trace {
 }
 
 impl Trace {
-    /// Opens the trace; `secrets` are redacted from everything it writes.
-    pub fn open(to: &TraceTo, secrets: Vec<Secret>) -> io::Result<Self> {
+    /// Opens the trace. Every secret the run knows is redacted from everything it writes (see
+    /// [`crate::untrusted`]).
+    pub fn open(to: &TraceTo) -> io::Result<Self> {
         let sink: Box<dyn Write + Send> = match to {
             TraceTo::Stderr => Box::new(io::stderr()),
             TraceTo::File(path) => Box::new(append(path)?),
         };
         Ok(Self {
             sink: Mutex::new(sink),
-            secrets,
         })
     }
 
@@ -109,10 +108,10 @@ impl Trace {
         self.clean(&shown)
     }
 
-    /// Server text made safe: secrets scrubbed, then every control and format character
+    /// Server text made safe: secrets redacted, then every control and format character
     /// escaped, so that it stays on one line and can't reach a terminal or a CI as a command.
     fn clean(&self, text: &str) -> String {
-        escape(&scrub(text, &self.secrets))
+        escaped(text)
     }
 
     fn write(&self, text: &str) {
@@ -164,13 +163,13 @@ impl Pending<'_> {
         text.push('\n');
         match body {
             Ok(body) => {
-                let kept = &body[..body.len().min(BODY_BYTES)];
-                let more = if body.len() > kept.len() { " (first 4 KiB)" } else { "" };
+                let more = if body.len() > BODY_BYTES { " (first 4 KiB)" } else { "" };
+                // Redacted before it is cut: a secret across the cut leaves no half.
                 let _ = writeln!(
                     text,
                     "trace   body, {} bytes{more}: {}",
                     body.len(),
-                    self.trace.clean(&String::from_utf8_lossy(kept))
+                    escaped_start(body, BODY_BYTES)
                 );
             }
             Err(why) => {
@@ -208,21 +207,6 @@ impl Drop for Pending<'_> {
     }
 }
 
-/// Text on one line with `\n`, `\r`, `\t` and every other control or invisible format
-/// character (the bidi overrides among them) written as an escape.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c => push_visible(&mut out, c),
-        }
-    }
-    crate::job::defuse(&out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -230,17 +214,17 @@ mod tests {
     #[test]
     fn escapes_what_could_move_the_cursor_or_reorder_text() {
         assert_eq!(
-            escape("a\nb\r\t\u{1b}[2J\u{202e}gnp.exe\u{7f}\u{85}"),
+            escaped("a\nb\r\t\u{1b}[2J\u{202e}gnp.exe\u{7f}\u{85}"),
             "a\\nb\\r\\t\\u{1b}[2J\\u{202e}gnp.exe\\u{7f}\\u{85}"
         );
-        assert_eq!(escape("{\"jobstateid\": 4, \"é\": 1}"), "{\"jobstateid\": 4, \"é\": 1}");
+        assert_eq!(escaped("{\"jobstateid\": 4, \"é\": 1}"), "{\"jobstateid\": 4, \"é\": 1}");
     }
 
     #[test]
     fn the_target_hides_the_update_url_and_the_secrets() {
+        crate::untrusted::redact_also([&Secret::new("hunter22")]);
         let trace = Trace {
             sink: Mutex::new(Box::new(io::sink())),
-            secrets: vec![Secret::new("hunter22")],
         };
         let url = Url::parse(
             "http://x/cfp/v1/imageupdate/create?accountserviceid=7&desc=hunter22\

@@ -97,7 +97,8 @@ pub struct Cli {
 
     /// API root [default: https://api.multiplay.dev with a token, https://api.multiplay.co.uk
     /// with keys]
-    #[arg(long, env = "CLANFORGE_BASE_URL", value_name = "URL", global = true)]
+    #[arg(long, env = "CLANFORGE_BASE_URL", value_name = "URL", global = true,
+          hide_env_values = true)]
     pub base_url: Option<String>,
 
     /// Also trust this PEM certificate authority (a TLS-intercepting corporate proxy)
@@ -169,7 +170,7 @@ pub struct Cli {
     pub no_fail_fast: bool,
 
     /// Write the final result to FILE as one JSON object
-    #[arg(long, value_name = "FILE", global = true)]
+    #[arg(long, env = "CLANFORGE_RESULT_FILE", value_name = "FILE", global = true)]
     pub result_file: Option<PathBuf>,
 
     /// Write the result as CLANFORGE_<KEY>=value lines (for GitLab's dotenv reports)
@@ -186,7 +187,7 @@ pub struct Cli {
     pub summary: Option<PathBuf>,
 
     /// Print the final result on stdout as one JSON object
-    #[arg(long, global = true)]
+    #[arg(long, env = "CLANFORGE_JSON", value_parser = boolish, global = true)]
     pub json: bool,
 
     /// Log lines as text, or as one JSON object each

@@ -27,8 +27,6 @@ pub struct Config {
     pub ca_cert: Option<Vec<u8>>,
     /// The deadline, the schedule and the rest of the wait's rules.
     pub settings: Settings,
-    /// What the log warns of before the first request (a key given as a flag).
-    pub warnings: Vec<String>,
     /// `--trace-http`: where each request and its answer are written.
     pub trace: Option<TraceTo>,
     /// `--max-body`: the cap on a fleet's answers, in bytes.
@@ -287,7 +285,6 @@ impl Cli {
                 policy,
                 seed: None,
             },
-            warnings: Vec::new(),
             trace: self.trace_http.as_deref().and_then(TraceTo::parse),
             max_body: self.max_body,
         })

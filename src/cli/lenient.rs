@@ -25,7 +25,7 @@ pub(super) fn lenient(args: &[OsString], error: &clap::Error) -> Usage {
         dotenv: value("dotenv").map(PathBuf::from),
         junit: value("junit").map(PathBuf::from),
         summary: value("summary").map(PathBuf::from),
-        json: flag("json"),
+        json: flag("json") && !Flag::of("json").is_some_and(|f| f.env_says_false()),
         log_format: text("log_format")
             .and_then(|f| LogFormat::from_str(&f, true).ok())
             .unwrap_or_default(),
@@ -50,9 +50,20 @@ pub(super) fn lenient(args: &[OsString], error: &clap::Error) -> Usage {
     }
 }
 
+/// The variables a proxy is read from (reqwest's), whose user-info is a secret too.
+const PROXY_VARIABLES: [&str; 6] = [
+    "HTTPS_PROXY",
+    "https_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+];
+
 /// Every secret the command line gives, valid or not, so that it is masked all the same: the
-/// keys and the update URL (with each of its parts) from their flags or variables, and any
-/// argument that looks like a URL with credentials, wherever it stands.
+/// keys and the update URL (with each of its parts) from their flags or variables, the base
+/// URL's and the proxies' user-info, and any argument that looks like a URL with credentials,
+/// wherever it stands.
 pub(super) fn secrets(args: &[OsString]) -> Vec<Secret> {
     let loose = Loose::read(args);
     let text = |id: &str| loose.text(id);
@@ -61,8 +72,14 @@ pub(super) fn secrets(args: &[OsString]) -> Vec<Secret> {
         .filter_map(text)
         .filter(|key| !key.is_empty())
         .map(Secret::new);
+    // The base URL and the proxies may carry a user and password of their own.
+    let proxies = PROXY_VARIABLES
+        .into_iter()
+        .filter_map(|name| std::env::var(name).ok());
     let urls: Vec<Secret> = text("url")
         .into_iter()
+        .chain(text("base_url").and_then(|url| credential_url(&url)))
+        .chain(proxies.filter_map(|url| credential_url(&url)))
         .chain(
             args.iter()
                 .filter_map(|arg| credential_url(&arg.to_string_lossy())),

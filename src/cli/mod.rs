@@ -58,6 +58,9 @@ pub struct Parsed {
     pub demo: bool,
     /// The run, or one line that says what to fix (exit 2).
     pub config: Result<Config, String>,
+    /// What the log warns of before anything else: a secret given as a flag, a `CLANFORGE_*`
+    /// variable nothing reads.
+    pub warnings: Vec<String>,
 }
 
 impl Parsed {
@@ -69,6 +72,7 @@ impl Parsed {
             update_id: usage.update_id,
             demo: usage.demo,
             config: Err(usage.message),
+            warnings: Vec::new(),
         }
     }
 
@@ -82,6 +86,7 @@ impl Parsed {
             update_id: config.update_ids(),
             demo: config.demo(),
             config: Ok(config),
+            warnings: Vec::new(),
         }
     }
 }
@@ -102,26 +107,69 @@ where
     // Found once, the same way on every path: what is given (flags, variables, anything that
     // looks like a URL with credentials), whether clap takes the line or not.
     let secrets = lenient::secrets(&args);
-    match Cli::try_parse_from(&args) {
+    let unknown = unknown_variables(std::env::vars_os().map(|(name, _)| name));
+    let parsed = match Cli::try_parse_from(&args) {
         Ok(Cli {
             command: Some(Sub::Completions { shell }),
             ..
-        }) => Err(Shown::Completions(shell)),
+        }) => return Err(Shown::Completions(shell)),
         Ok(mut cli) => {
             cli.settle_given = lenient::chosen(&args, "settle");
-            Ok(match cli.config() {
-                Ok(mut config) => {
-                    config.warnings = flag_secrets(&args);
-                    Parsed::ready(cli.outputs(), config, secrets)
+            match cli.config() {
+                Ok(config) => {
+                    let mut parsed = Parsed::ready(cli.outputs(), config, secrets);
+                    parsed.warnings = flag_secrets(&args);
+                    parsed
                 }
                 Err(e) => Parsed::refused(cli.usage(e.to_string()), secrets),
-            })
+            }
         }
         Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
-            Err(Shown::Clap(e))
+            return Err(Shown::Clap(e));
         }
-        Err(e) => Ok(Parsed::refused(lenient::lenient(&args, &e), secrets)),
+        Err(e) => Parsed::refused(lenient::lenient(&args, &e), secrets),
+    };
+    let mut parsed = parsed;
+    parsed.warnings.extend(unknown);
+    Ok(parsed)
+}
+
+/// A warning for each `CLANFORGE_*` variable among `names` that no flag reads and no output of
+/// ours sets (a dotenv file's keys come back as variables in a later job), naming the closest
+/// one that is read: `CLANFORGE_TIMOUT` is silently ignored otherwise.
+fn unknown_variables(names: impl Iterator<Item = OsString>) -> Vec<String> {
+    let mut known = Vec::new();
+    let mut stack = vec![Cli::command()];
+    while let Some(command) = stack.pop() {
+        known.extend(
+            command
+                .get_arguments()
+                .filter_map(|arg| arg.get_env())
+                .map(|env| env.to_string_lossy().into_owned()),
+        );
+        stack.extend(command.get_subcommands().cloned());
     }
+    let set = crate::outcome::Summary::default()
+        .pairs()
+        .map(|(key, _)| crate::report::dotenv::variable(key));
+    let mut unknown: Vec<String> = names
+        .filter_map(|name| name.into_string().ok())
+        .filter(|name| name.starts_with("CLANFORGE_"))
+        .filter(|name| !known.contains(name) && !set.contains(name))
+        .collect();
+    unknown.sort();
+    unknown.dedup();
+    unknown
+        .into_iter()
+        .map(|name| {
+            let closest = known
+                .iter()
+                .min_by_key(|candidate| strsim::levenshtein(&name, candidate))
+                .map(|c| format!(" (did you mean {c}?)"))
+                .unwrap_or_default();
+            format!("{name} is set, but clanforge-wait reads no such variable{closest}: it is ignored")
+        })
+        .collect()
 }
 
 /// What the command line asked to be printed instead of a run.

@@ -2,7 +2,8 @@
 //! reporter is dropped.
 
 use crate::event::{Report, ReportError, Reporter};
-use crate::job::{one_line, unix_now};
+use crate::job::unix_now;
+use crate::untrusted::one_line;
 
 const SECTION: &str = "clanforge_wait";
 

@@ -141,7 +141,7 @@ fn escape(text: &str) -> String {
             '\n' => out.push_str("&#10;"),
             '\t' => out.push_str("&#9;"),
             c if allowed(c) => out.push(c),
-            c => crate::job::push_escape(&mut out, c),
+            c => crate::untrusted::push_escape(&mut out, c),
         }
     }
     out

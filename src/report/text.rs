@@ -5,7 +5,8 @@
 use crate::api::{Fix, PollError};
 use crate::chain::{IfLocked, Step};
 use crate::event::{End, Finished, Found, GateRun, Report, StartError};
-use crate::job::{JobStatus, one_line};
+use crate::job::JobStatus;
+use crate::untrusted::one_line;
 use crate::kind::{JobKind, JobRef, ids_of};
 use crate::outcome::{JobSummary, Outcome, Signal, Summary, whole_seconds};
 use crate::verdict::{self, Verdict};

@@ -77,6 +77,10 @@ pub struct Image {
     pub faults: Vec<(JobKind, CreateFault)>,
     /// The image's default update source, with credentials, as `image/options` sends it.
     pub update_url: String,
+    /// The update can't fetch its source: it fails, its `joberror` quoting the URL it was
+    /// given as a storage error would (decoded, and as it came).
+    #[cfg(feature = "test-support")]
+    pub source_fails: bool,
 }
 
 impl Image {
@@ -97,6 +101,8 @@ impl Image {
             faults: Vec::new(),
             update_url: "s3://SIMKEYID:sim%2Fsecret-in-url@sim-bucket/builds/?region=eu-west-1"
                 .into(),
+            #[cfg(feature = "test-support")]
+            source_fails: false,
         }
     }
 
@@ -123,6 +129,10 @@ struct Made {
     changes: usize,
     /// Diffs: accepted (a version made) or rejected.
     closed: bool,
+    /// Updates: the `url` parameter, as the query's decoding gave it (read by the tests'
+    /// `source_fails`).
+    #[cfg_attr(not(feature = "test-support"), allow(dead_code))]
+    source: Option<String>,
 }
 
 impl Made {
@@ -154,6 +164,7 @@ impl World {
                 takes: Duration::from_secs(60),
                 changes: 3,
                 closed: false,
+                source: None,
             });
         }
         Self {
@@ -310,6 +321,7 @@ impl World {
             takes,
             changes,
             closed: false,
+            source: query.get("url").cloned(),
         });
         Ok(())
     }
@@ -379,6 +391,16 @@ impl World {
             .then(|| created + made.takes.as_secs_f64().ceil() as i64);
         let mut body = status_body(Some(&made.job), state, name, progress, unix, eta);
         body["jobcreated"] = json!(created);
+        #[cfg(feature = "test-support")]
+        if let (true, true, Some(source)) = (self.image.source_fails, state == 5, &made.source) {
+            let decoded = percent_encoding::percent_decode_str(source).decode_utf8_lossy();
+            body["jobstateid"] = json!(6);
+            body["jobstatename"] = json!("Failed");
+            body["jobfailed"] = json!(1);
+            body["joberror"] = json!(format!(
+                "fetch failed for {decoded}: 403 Forbidden (url as sent: {source})"
+            ));
+        }
         if made.job.kind == JobKind::ImageDiff {
             let files: serde_json::Map<String, Value> = (0..made.changes)
                 .map(|i| (format!("bin/file{i}.pak"), json!({"size": 1024 * i})))

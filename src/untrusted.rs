@@ -1,0 +1,345 @@
+//! The one door for text the gate did not write (a server's answers, an error's cause): every
+//! secret the gate knows redacted, hidden characters made visible, every CI's command syntax
+//! broken, one line, bounded. Every destination (the log, the result and dotenv files, JUnit,
+//! the summaries, every CI's outputs, the trace) gets server text only through here.
+//!
+//! Secrets are registered once, when the command line is read ([`redact_also`]), in every form
+//! a server could echo them in: raw, percent-encoded once and twice (either case of hex), and
+//! as a JSON string escapes them (with PHP's `\/` and `\uXXXX`). They are redacted before any
+//! cut, and again after the text is made visible, so that neither a cut nor a folded space can
+//! leave part of one.
+
+use crate::secret::Secret;
+use std::sync::RwLock;
+
+/// What a redacted secret reads as.
+pub const REDACTED: &str = "***";
+
+/// Every form of every secret, longest first (a part of a longer one can't leave the rest).
+static SECRETS: RwLock<Vec<String>> = RwLock::new(Vec::new());
+
+/// Adds `secrets` (in every form a server could echo) to what all server text is redacted of.
+pub fn redact_also<'a>(secrets: impl IntoIterator<Item = &'a Secret>) {
+    let mut known = SECRETS.write().unwrap_or_else(|e| e.into_inner());
+    for secret in secrets {
+        let raw = secret.expose();
+        if raw.trim().is_empty() {
+            continue;
+        }
+        known.extend(forms(raw));
+    }
+    known.retain(|form| !form.is_empty());
+    known.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+    known.dedup();
+}
+
+/// The forms a secret may come back in: raw, percent-encoded once and twice, and each of
+/// those as a JSON string (once or twice) or PHP's `json_encode` would write it.
+fn forms(raw: &str) -> Vec<String> {
+    let mut plain = vec![raw.to_owned(), raw.trim().to_owned()];
+    for upper in [true, false] {
+        let once = percent_encoded(raw, upper, false);
+        let form = percent_encoded(raw, upper, true);
+        plain.push(percent_encoded(&once, upper, false));
+        plain.push(percent_encoded(&form, upper, true));
+        plain.push(once);
+        plain.push(form);
+    }
+    let mut forms = plain.clone();
+    for form in &plain[..2] {
+        let json = json_escaped(form);
+        forms.push(json_escaped(&json));
+        forms.push(php_escaped(&json));
+        forms.push(json);
+    }
+    forms
+}
+
+/// `text` as it stands inside a JSON string.
+fn json_escaped(text: &str) -> String {
+    let json = serde_json::to_string(text).unwrap_or_default();
+    json.get(1..json.len().saturating_sub(1)).unwrap_or_default().to_owned()
+}
+
+/// A JSON string's inside as PHP's `json_encode` writes it: `\/`, and `\uXXXX` for all
+/// but ASCII.
+fn php_escaped(json: &str) -> String {
+    let mut php = String::with_capacity(json.len());
+    for c in json.chars() {
+        match c {
+            '/' => php.push_str("\\/"),
+            c if !c.is_ascii() => {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    php.push_str(&format!("\\u{unit:04x}"));
+                }
+            }
+            c => php.push(c),
+        }
+    }
+    php
+}
+
+/// `text` percent-encoded: every byte but ASCII letters, digits and `-._~` as `%XX` (a space as
+/// `+` in `form`, the query's encoding).
+fn percent_encoded(text: &str, upper: bool, form: bool) -> String {
+    let mut out = String::with_capacity(text.len() * 3);
+    for byte in text.bytes() {
+        match byte {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                out.push(byte as char);
+            }
+            b' ' if form => out.push('+'),
+            b'*' if form => out.push('*'),
+            _ if upper => out.push_str(&format!("%{byte:02X}")),
+            _ => out.push_str(&format!("%{byte:02x}")),
+        }
+    }
+    out
+}
+
+/// The longest form of a secret registered, in bytes: how far past a cut a secret can reach.
+fn longest() -> usize {
+    SECRETS
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .first()
+        .map_or(0, String::len)
+}
+
+/// `text` with every known secret, in any of its forms, replaced by [`REDACTED`].
+pub fn redact(text: &str) -> String {
+    let known = SECRETS.read().unwrap_or_else(|e| e.into_inner());
+    let mut text = text.to_owned();
+    for secret in known.iter() {
+        if text.contains(secret.as_str()) {
+            text = text.replace(secret.as_str(), REDACTED);
+        }
+    }
+    text
+}
+
+/// Server text on one line, hidden characters made visible, and a bounded length.
+pub fn one_line(text: &str) -> String {
+    const MAX: usize = 300;
+    cut(visible_words(text), MAX)
+}
+
+/// `line` cut to `max` characters, `…` marking a cut.
+fn cut(line: String, max: usize) -> String {
+    if line.chars().count() > max {
+        line.chars().take(max).collect::<String>() + "…"
+    } else {
+        line
+    }
+}
+
+/// The start of a body, on one line, for an error message.
+pub fn excerpt(body: &[u8]) -> String {
+    const MAX: usize = 120;
+    let line = visible_words(&redacted_start(body, MAX * 4));
+    if line.is_empty() {
+        return "(empty body)".to_owned();
+    }
+    cut(line, MAX)
+}
+
+/// At least the first `max` bytes of `body` (where it has them) as text, every secret
+/// redacted, and nothing of a secret that the end would cut: a secret is redacted whole
+/// before any cut, however far it reaches past it.
+fn redacted_start(body: &[u8], max: usize) -> String {
+    let longest = longest();
+    let window = &body[..body.len().min(max.saturating_add(longest))];
+    let mut text = redact(&String::from_utf8_lossy(window));
+    if window.len() < body.len() {
+        // A secret the window cuts starts in its last `longest` bytes, which redaction left
+        // as they were: drop them.
+        let mut end = text.len().saturating_sub(longest);
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+    }
+    text
+}
+
+/// A character that text from a server must not carry into a log: C0 and C1 controls, DEL,
+/// and the invisible format characters (the bidi overrides and isolates that reorder what a
+/// reader sees, zero-width spaces and joiners, the byte-order mark, the tag characters).
+pub fn hidden(c: char) -> bool {
+    c.is_control()
+        || matches!(c,
+            '\u{ad}' | '\u{600}'..='\u{605}' | '\u{61c}' | '\u{6dd}' | '\u{70f}' | '\u{180e}'
+            | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{206f}'
+            | '\u{feff}' | '\u{fff9}'..='\u{fffb}' | '\u{110bd}' | '\u{1d173}'..='\u{1d17a}'
+            | '\u{e0001}' | '\u{e0020}'..='\u{e007f}')
+}
+
+/// The words of `text`, one space apart, every secret redacted and every hidden character
+/// made visible as its escape (`\u{202e}`): the one filter all server text goes through
+/// before it reaches any destination, so that it can't leak a key, move a cursor, reorder a
+/// line, or start a line of its own.
+pub fn visible_words(text: &str) -> String {
+    let text = redact(text);
+    let mut visible = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_whitespace() {
+            visible.push(c);
+        } else {
+            push_visible(&mut visible, c);
+        }
+    }
+    let words = visible.split_whitespace().collect::<Vec<_>>().join(" ");
+    // Folding spaces or showing escapes can make a secret of what was not one.
+    defuse(&redact(&words))
+}
+
+/// Text on one line for the trace, with `\n`, `\r`, `\t` and every other control or invisible
+/// format character (the bidi overrides among them) written as an escape, every secret
+/// redacted first and every CI marker broken.
+pub fn escaped(text: &str) -> String {
+    let text = redact(text);
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c => push_visible(&mut out, c),
+        }
+    }
+    defuse(&redact(&out))
+}
+
+/// The first `max` bytes of `body` as the trace shows them ([`escaped`]): redacted before the
+/// cut, so that a secret across it leaves no half.
+pub fn escaped_start(body: &[u8], max: usize) -> String {
+    let text = escaped(&redacted_start(body, max));
+    if body.len() <= max {
+        return text;
+    }
+    let mut end = max.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text[..end].to_owned()
+}
+
+/// `text` with every CI command marker broken by a space after its first character, so that no
+/// CI reads it as a command wherever it lands in a line: `##` anywhere (TeamCity's
+/// `##teamcity[`, Azure's `##vso[` and `##[`, GitHub's legacy `##[`) becomes `# #`, and a
+/// start that would open a line as one (GitHub's `::`, Buildkite's `---`, `+++`, `~~~` and
+/// `^^^ +++`) becomes `: :`, `- --`, …. The text stays readable, and no CI is assumed: the
+/// gate can't know who reads its log.
+pub fn defuse(text: &str) -> String {
+    const OPENERS: [&str; 5] = ["::", "---", "+++", "~~~", "^^^"];
+    let mut out = String::with_capacity(text.len() + 4);
+    // A reader may trim the line first: the opener is looked for after any leading space.
+    let indent = text.len() - text.trim_start().len();
+    out.push_str(&text[..indent]);
+    let rest = &text[indent..];
+    let mut chars = rest.chars();
+    if OPENERS.iter().any(|opener| rest.starts_with(opener))
+        && let Some(first) = chars.next()
+    {
+        out.push(first);
+        out.push(' ');
+    }
+    for c in chars {
+        if c == '#' && out.ends_with('#') {
+            out.push(' ');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Pushes `c`, or its escape (`\u{1b}`) if it is [`hidden`].
+pub fn push_visible(out: &mut String, c: char) {
+    if hidden(c) {
+        push_escape(out, c);
+    } else {
+        out.push(c);
+    }
+}
+
+/// Pushes `c` as its escape, `\u{1b}`: how every output shows a character it can't carry.
+pub fn push_escape(out: &mut String, c: char) {
+    use std::fmt::Write as _;
+    let _ = write!(out, "\\u{{{:x}}}", c as u32);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_line_shows_controls_and_invisible_format_characters_as_escapes() {
+        assert_eq!(
+            one_line("ok\u{202e}exe.gnp\u{1b}[2J\u{200b}\u{85}\u{7f}\u{7}\u{0}\n done"),
+            "ok\\u{202e}exe.gnp\\u{1b}[2J\\u{200b} \\u{7f}\\u{7}\\u{0} done"
+        );
+        // OSC 0 (a window title) and OSC 8 (a link): their ESC and BEL shown, inert.
+        assert_eq!(
+            excerpt(b"\x1b]0;pwned\x07 \x1b]8;;http://x\x1b\\link"),
+            "\\u{1b}]0;pwned\\u{7} \\u{1b}]8;;http://x\\u{1b}\\link"
+        );
+    }
+
+    #[test]
+    fn no_ci_command_marker_survives_and_the_text_stays_readable() {
+        assert_eq!(
+            one_line("bad ##teamcity[buildStatus status='SUCCESS'] ##vso[task.complete result=Succeeded;]"),
+            "bad # #teamcity[buildStatus status='SUCCESS'] # #vso[task.complete result=Succeeded;]"
+        );
+        assert_eq!(one_line("###[error]x"), "# # #[error]x");
+        assert_eq!(one_line("\n--- :boom: group"), "- -- :boom: group");
+        assert_eq!(one_line("::error::x"), ": :error::x");
+        assert_eq!(one_line("^^^ +++"), "^ ^^ +++");
+        assert_eq!(one_line("a --- b ~~~ c"), "a --- b ~~~ c");
+        assert_eq!(one_line("#\u{200b}#"), "#\\u{200b}#");
+    }
+
+    #[test]
+    fn server_text_is_one_clean_line() {
+        assert_eq!(one_line("a\r\nb\u{1b}[31m c"), "a b\\u{1b}[31m c");
+    }
+
+    #[test]
+    fn excerpt_is_one_short_line() {
+        let long = format!("<html>\n{}\n</html>", "x".repeat(500));
+        let e = excerpt(long.as_bytes());
+        assert!(!e.contains('\n'));
+        assert!(e.chars().count() <= 121);
+    }
+
+    #[test]
+    fn a_secret_is_redacted_in_every_form_and_across_every_cut() {
+        // Unique to this test: the registry is the process's.
+        let secret = "Zq9/u+v=w é\"unit-test-only";
+        redact_also([&Secret::new(secret)]);
+        let encoded = "Zq9%2Fu%2Bv%3Dw%20%C3%A9%22unit-test-only";
+        let twice = "Zq9%252Fu%252Bv%253Dw%2520%25C3%25A9%2522unit-test-only";
+        let php = r#"Zq9\/u+v=w \u00e9\"unit-test-only"#;
+        let twice_lower = "Zq9%252fu%252bv%253dw%2520%25c3%25a9%2522unit-test-only";
+        for form in [secret, encoded, twice, twice_lower, php] {
+            let text = format!("fetch failed for s3://user:{form}@bucket/x");
+            assert_eq!(one_line(&text), "fetch failed for s3://user:***@bucket/x", "{form}");
+            assert!(!escaped(&text).contains("unit-test-only"), "{form}");
+        }
+        // Across the excerpt's and the trace's cuts.
+        let body = format!("{}{secret}", "x".repeat(470));
+        assert!(!excerpt(body.as_bytes()).contains("Zq9"));
+        let body = format!("{}{secret}{}", "x".repeat(4090), "y".repeat(100));
+        let shown = escaped_start(body.as_bytes(), 4096);
+        assert!(!shown.contains("Zq9") && shown.len() <= 4096, "{shown}");
+        // One redacted early shortens the text: a later one the window cuts must not move
+        // under the cut.
+        let body = format!("{secret}{}{secret}{}", "x".repeat(4000), "y".repeat(9000));
+        assert!(!escaped_start(body.as_bytes(), 4096).contains("Zq9"));
+        assert!(!excerpt(format!("{secret}{}{secret}", "x".repeat(400)).as_bytes()).contains("Zq9"));
+        // Folded whitespace can't form one either.
+        redact_also([&Secret::new("two words unit-test-only")]);
+        assert_eq!(one_line("two\nwords unit-test-only"), "***");
+    }
+}
