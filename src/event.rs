@@ -260,7 +260,10 @@ impl Report {
     pub fn keeping(mut self, checkpoint: &crate::chain::Ids) -> Self {
         let not_run = self.summary.polls == 0
             && self.summary.jobs.is_empty()
-            && matches!(self.outcome, Outcome::Usage | Outcome::Cancelled(_));
+            && matches!(
+                self.outcome,
+                Outcome::Usage | Outcome::Cancelled(_) | Outcome::TimedOut
+            );
         if not_run {
             let s = &mut self.summary;
             for (slot, id) in [

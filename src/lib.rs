@@ -55,10 +55,30 @@ where
     // Before anything else, so that a signal while the gate sets up (reading a key file,
     // loading TLS roots, starting the demo) still ends with every output written.
     let mut cancel = pin!(cancellation());
-    let parsed = match cli::parse(args) {
-        Ok(parsed) => parsed,
-        // --help, --version, completions.
-        Err(shown) => return shown.print(),
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    // Read on a thread of its own: an input file that blocks (`--secret-key-file <(vault
+    // read …)` before its writer comes) can't hold the gate past a signal or its deadline.
+    let reading = tokio::task::spawn_blocking({
+        let args = args.clone();
+        move || cli::parse(args)
+    });
+    let setup = cli::setup_deadline(&args);
+    let (parsed, stopped) = tokio::select! {
+        biased;
+        signal = cancel.as_mut() => (
+            cli::unread(&args, "cancelled while reading its files".into()),
+            Some(Err(signal)),
+        ),
+        () = tokio::time::sleep(setup) => (
+            cli::unread(&args, "its files were not read in time".into()),
+            Some(Ok(setup)),
+        ),
+        read = reading => match read {
+            Ok(Ok(parsed)) => (parsed, None),
+            // --help, --version, completions.
+            Ok(Err(shown)) => return shown.print(),
+            Err(e) => (cli::unread(&args, format!("the command line could not be read: {e}")), None),
+        },
     };
     // Every secret the gate holds is redacted from server text from here on, whatever it
     // reaches: the log, every output, the trace.
@@ -99,21 +119,22 @@ where
         .iter()
         .find_map(|r| r.check().err())
         .map(|e| e.to_string());
+    // Two outputs that name one file would clobber each other (a result file that is
+    // $GITHUB_OUTPUT would empty the earlier steps' outputs): a usage error, and neither is
+    // opened, so that nothing in it is lost.
+    let shared = report::shared_files(&named_outputs(&parsed));
+    let (shared_error, shared) = shared.unzip();
+    setup_error = setup_error.or(shared_error);
+    let own = |path: &Option<std::path::PathBuf>| {
+        path.clone()
+            .filter(|p| !shared.as_ref().is_some_and(|shared| shared.contains(p)))
+    };
     // The files the command line names, each opened now: one that can't be is a usage error.
     let files: [Option<Result<Box<dyn Reporter>, _>>; 4] = [
-        outputs
-            .result_file
-            .clone()
-            .map(|p| ResultFile::create(p).map(boxed)),
-        outputs.dotenv.clone().map(|p| Dotenv::create(p).map(boxed)),
-        outputs
-            .junit
-            .clone()
-            .map(|p| report::junit::file(p).map(boxed)),
-        outputs
-            .summary
-            .clone()
-            .map(|p| report::markdown::file(p).map(boxed)),
+        own(&outputs.result_file).map(|p| ResultFile::create(p).map(boxed)),
+        own(&outputs.dotenv).map(|p| Dotenv::create(p).map(boxed)),
+        own(&outputs.junit).map(|p| report::junit::file(p).map(boxed)),
+        own(&outputs.summary).map(|p| report::markdown::file(p).map(boxed)),
     ];
     for file in files.into_iter().flatten() {
         match file {
@@ -122,13 +143,49 @@ where
         }
     }
     let (update_id, demo) = (&parsed.update_id, parsed.demo);
-    let report = match (setup_error.as_deref(), &parsed.config) {
-        (Some(message), _) => text::usage(update_id, message, demo),
-        (None, Err(message)) => text::usage(update_id, message, demo),
-        (None, Ok(config)) => gate(config, &mut reporters, cancel.as_mut()).await,
+    let report = match (stopped, setup_error.as_deref(), &parsed.config) {
+        (Some(Err(signal)), _, _) => text::cancelled_before_start(signal, update_id, demo),
+        (Some(Ok(deadline)), _, _) => text::files_not_read(deadline, update_id, demo),
+        (None, Some(message), _) => text::usage(update_id, message, demo),
+        (None, None, Err(message)) => text::usage(update_id, message, demo),
+        (None, None, Ok(config)) => gate(config, &mut reporters, cancel.as_mut()).await,
     };
     let report = report.keeping(&checkpoint);
     finish(&mut reporters, report).exit_code()
+}
+
+/// Every file the gate writes, with what names it: the command line's, the trace, and
+/// GitHub's when GitHub runs us.
+fn named_outputs(parsed: &cli::Parsed) -> Vec<(&'static str, std::path::PathBuf)> {
+    let outputs = &parsed.outputs;
+    let mut named: Vec<(&'static str, std::path::PathBuf)> = [
+        ("--result-file", &outputs.result_file),
+        ("--dotenv", &outputs.dotenv),
+        ("--junit", &outputs.junit),
+        ("--summary", &outputs.summary),
+    ]
+    .into_iter()
+    .filter_map(|(what, path)| Some((what, path.clone()?)))
+    .collect();
+    if let Ok(config) = &parsed.config
+        && let Some(TraceTo::File(path)) = &config.trace
+    {
+        named.push(("--trace-http", path.clone()));
+    }
+    let var = |name: &str| std::env::var(name).ok();
+    if report::Platform::detect(var).contains(&report::Platform::GitHub) {
+        for name in ["GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY"] {
+            if let Some(path) = std::env::var_os(name).filter(|p| !p.is_empty()) {
+                let what = if name == "GITHUB_OUTPUT" {
+                    "$GITHUB_OUTPUT"
+                } else {
+                    "$GITHUB_STEP_SUMMARY"
+                };
+                named.push((what, path.into()));
+            }
+        }
+    }
+    named
 }
 
 fn boxed<R: Reporter + 'static>(reporter: R) -> Box<dyn Reporter> {
@@ -295,20 +352,22 @@ fn finish(reporters: &mut Vec<Box<dyn Reporter>>, report: Report) -> Outcome {
     }
 }
 
-/// The first SIGINT or SIGTERM: a cancelled CI job. The handlers are installed when this is
-/// called, not when the future is first polled.
+/// The first SIGINT, SIGTERM or SIGHUP: a cancelled CI job (or a dropped session). The
+/// handlers are installed when this is called, not when the future is first polled.
 #[cfg(unix)]
 fn cancellation() -> impl Future<Output = Signal> {
     use tokio::signal::unix::{SignalKind, signal};
     let handlers = (
         signal(SignalKind::interrupt()),
         signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
     );
     async move {
         match handlers {
-            (Ok(mut int), Ok(mut term)) => tokio::select! {
+            (Ok(mut int), Ok(mut term), Ok(mut hup)) => tokio::select! {
                 _ = int.recv() => Signal::Interrupt,
                 _ = term.recv() => Signal::Terminate,
+                _ = hup.recv() => Signal::Hangup,
             },
             // Without handlers the default action (exit) still stops the gate.
             _ => std::future::pending().await,

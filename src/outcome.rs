@@ -29,6 +29,8 @@ pub enum Outcome {
 pub enum Signal {
     Interrupt,
     Terminate,
+    /// The terminal or session went away (an ssh drop; some agents cancel with it).
+    Hangup,
 }
 
 /// Every exit code, its outcome and what it means: the single source for `--help` and the
@@ -58,14 +60,15 @@ pub const EXIT_CODES: &[(u8, &str, &str)] = &[
     (
         4,
         "error",
-        "API error: credentials or ASID refused, job not found, an error answer, a locked image, \
-         a create refused or of unknown outcome",
+        "API error: credentials or ASID refused, job not found, an error answer, an answer that \
+         says neither success nor failure, a locked image, a create refused or of unknown outcome",
     ),
     (
         5,
         "stalled",
         "a job's state, progress and ETA did not change for --stall-timeout",
     ),
+    (129, "cancelled", "hung up by SIGHUP (a dropped session, some agents' cancel)"),
     (130, "cancelled", "interrupted by SIGINT"),
     (143, "cancelled", "terminated by SIGTERM"),
 ];
@@ -79,6 +82,7 @@ impl Outcome {
             Self::TimedOut => 3,
             Self::ApiError => 4,
             Self::Stalled => 5,
+            Self::Cancelled(Signal::Hangup) => 129,
             Self::Cancelled(Signal::Interrupt) => 130,
             Self::Cancelled(Signal::Terminate) => 143,
         }
@@ -242,6 +246,7 @@ mod tests {
             Stalled,
             Cancelled(Signal::Interrupt),
             Cancelled(Signal::Terminate),
+            Cancelled(Signal::Hangup),
         ] {
             let row = EXIT_CODES.iter().find(|row| row.0 == outcome.exit_code());
             assert_eq!(row.map(|r| r.1), Some(outcome.result()), "{outcome:?}");

@@ -14,7 +14,6 @@ use crate::untrusted::{escaped, escaped_start};
 use reqwest::header::{CONTENT_TYPE, DATE, HeaderMap, RETRY_AFTER};
 use reqwest::{StatusCode, Url};
 use std::fmt::Write as _;
-use std::fs::OpenOptions;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -123,7 +122,7 @@ impl Trace {
 
 /// Opens `path` to append to it, as `--trace-http` does: set-up checks it before any request.
 pub fn append(path: &Path) -> io::Result<std::fs::File> {
-    OpenOptions::new().create(true).append(true).open(path)
+    crate::report::open_append(path)
 }
 
 /// A request in flight. Dropped unfinished, it was cut off (its budget or the deadline ran

@@ -267,6 +267,9 @@ pub const BASE_URL: &str = "https://api.multiplay.co.uk";
 pub const TOKEN_BASE_URL: &str = "https://api.multiplay.dev";
 /// The longest `--timeout`: a month is longer than any CI job may run.
 pub const MAX_TIMEOUT: Duration = Duration::from_secs(30 * 24 * 3600);
+/// `--timeout`'s default, as its `default_value` says.
+pub(super) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+
 /// The longest interval or request timeout: an hour between looks is already a long one.
 pub const MAX_INTERVAL: Duration = Duration::from_secs(3600);
 

@@ -259,7 +259,7 @@ impl Cli {
             )?)
         };
         let ca_cert = match &self.ca_cert {
-            Some(path) => Some(read("--ca-cert (CLANFORGE_CA_CERT)", path)?),
+            Some(path) => Some(read("--ca-cert (CLANFORGE_CA_CERT)", path, CA_CERT_CAP)?),
             None => None,
         };
         let policy = self.policy()?;
@@ -409,17 +409,39 @@ fn key(value: &Option<Secret>, flag: &'static str) -> Result<Secret, UsageError>
     }
 }
 
-fn read(flag: &'static str, path: &Path) -> Result<Vec<u8>, UsageError> {
-    std::fs::read(path).map_err(|e| UsageError::File {
+/// The most a key, a token or a URL file may hold: a real one is under a kilobyte.
+pub(super) const SECRET_FILE_CAP: u64 = 64 << 10;
+/// The most a certificate bundle may hold.
+const CA_CERT_CAP: u64 = 1 << 20;
+
+/// Reads at most `cap` bytes of `path`: a file larger than that (`/dev/zero`, a log named by
+/// mistake) is refused, never read whole. A FIFO with no writer blocks here, on the thread the
+/// command line is read on: the gate's signals and deadline still end it ([`crate::main`]).
+pub(super) fn read(flag: &'static str, path: &Path, cap: u64) -> Result<Vec<u8>, UsageError> {
+    use std::io::Read as _;
+    let error = |reason: String| UsageError::File {
         flag,
         path: path.display().to_string(),
-        reason: format!("can't be read ({e})"),
-    })
+        reason,
+    };
+    let file = std::fs::File::open(path).map_err(|e| error(format!("can't be read ({e})")))?;
+    let mut bytes = Vec::new();
+    file.take(cap + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| error(format!("can't be read ({e})")))?;
+    if bytes.len() as u64 > cap {
+        let shown = match cap {
+            c if c >= 1 << 20 => format!("{} MiB", c >> 20),
+            c => format!("{} KiB", c >> 10),
+        };
+        return Err(error(format!("holds more than {shown}, the most it may: is it the right file?")));
+    }
+    Ok(bytes)
 }
 
 /// A secret from a file, without the trailing newline that `echo` and editors leave.
 fn secret_from_file(flag: &'static str, path: &Path) -> Result<Option<Secret>, UsageError> {
-    let bytes = read(flag, path)?;
+    let bytes = read(flag, path, SECRET_FILE_CAP)?;
     let text = String::from_utf8(bytes).map_err(|_| UsageError::File {
         flag,
         path: path.display().to_string(),

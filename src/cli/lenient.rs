@@ -14,6 +14,24 @@ use std::path::PathBuf;
 /// reading with nothing required and every value plain text, then the arguments themselves
 /// (`--flag VALUE`, `--flag=VALUE`), then the flag's variable.
 pub(super) fn lenient(args: &[OsString], error: &clap::Error) -> Usage {
+    let mut usage = unread(args, message(args, error));
+    for (id, named, what) in [
+        ("result_file", &usage.outputs.result_file, "no result file was written"),
+        ("dotenv", &usage.outputs.dotenv, "no dotenv file was written"),
+        ("junit", &usage.outputs.junit, "no JUnit file was written"),
+        ("summary", &usage.outputs.summary, "no summary file was written"),
+    ] {
+        let long = Flag::of(id).map(|f| f.long).unwrap_or_default();
+        if named.is_none() && usage.message.contains(&format!("--{long}")) {
+            usage.message.push_str(&format!("; {what}: fix --{long} to have one"));
+        }
+    }
+    usage
+}
+
+/// What a command line names (its outputs, the update ID, whether it is a demo), read without
+/// opening any file it names: for a line that can't run with `message`.
+pub(super) fn unread(args: &[OsString], message: String) -> Usage {
     let loose = Loose::read(args);
     let (value, text, flag) = (
         |id: &str| loose.value(id),
@@ -30,18 +48,6 @@ pub(super) fn lenient(args: &[OsString], error: &clap::Error) -> Usage {
             .and_then(|f| LogFormat::from_str(&f, true).ok())
             .unwrap_or_default(),
     };
-    let mut message = message(args, error);
-    for (id, named, what) in [
-        ("result_file", &outputs.result_file, "no result file was written"),
-        ("dotenv", &outputs.dotenv, "no dotenv file was written"),
-        ("junit", &outputs.junit, "no JUnit file was written"),
-        ("summary", &outputs.summary, "no summary file was written"),
-    ] {
-        let long = Flag::of(id).map(|f| f.long).unwrap_or_default();
-        if named.is_none() && message.contains(&format!("--{long}")) {
-            message.push_str(&format!("; {what}: fix --{long} to have one"));
-        }
-    }
     Usage {
         outputs,
         update_id: text("update_id").unwrap_or_default(),
@@ -141,6 +147,11 @@ impl<'a> Loose<'a> {
             .any(|m| m.try_get_one::<bool>(id).ok().flatten() == Some(&true))
             || Flag::of(id).is_some_and(|flag| flag.given(self.args))
     }
+}
+
+/// The value of clap's argument `id` as given (flag or variable), read leniently.
+pub(super) fn text_of(args: &[OsString], id: &str) -> Option<String> {
+    Loose::read(args).text(id)
 }
 
 /// Clap's argument `id` was given, on the command line or by its variable, not defaulted.

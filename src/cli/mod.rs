@@ -172,6 +172,20 @@ fn unknown_variables(names: impl Iterator<Item = OsString>) -> Vec<String> {
         .collect()
 }
 
+/// A command line whose reading did not finish (an input file that blocked, then a signal or
+/// the deadline came): what it names, found without opening any file, and `why` it can't run.
+pub fn unread(args: &[OsString], why: String) -> Parsed {
+    Parsed::refused(lenient::unread(args, why), lenient::secrets(args))
+}
+
+/// How long reading the command line's files may take: its `--timeout`, whose deadline bounds
+/// every path (the default when it can't be read).
+pub fn setup_deadline(args: &[OsString]) -> std::time::Duration {
+    lenient::text_of(args, "timeout")
+        .and_then(|t| humantime::parse_duration(&t).ok())
+        .unwrap_or(args::DEFAULT_TIMEOUT)
+}
+
 /// What the command line asked to be printed instead of a run.
 #[derive(Debug)]
 pub enum Shown {

@@ -354,7 +354,7 @@ impl SourceArgs {
         const FLAG: &str = "--url-file (CLANFORGE_UPDATE_URL_FILE)";
         plan.url = match &self.url_file {
             Some(path) => {
-                let bytes = std::fs::read(path).map_err(|e| file_error(FLAG, path, e))?;
+                let bytes = super::config::read(FLAG, path, super::config::SECRET_FILE_CAP)?;
                 let text = String::from_utf8(bytes).map_err(|_| UsageError::File {
                     flag: FLAG,
                     path: path.display().to_string(),
@@ -447,11 +447,17 @@ pub(super) fn id(value: &Option<String>, flag: &'static str) -> Result<Option<St
 /// stopped before it wrote anything), resumes nothing.
 fn resume(path: &Path) -> Result<Ids, UsageError> {
     const FLAG: &str = "--resume-from";
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Ids::default()),
-        Err(e) => return Err(file_error(FLAG, path, e)),
-    };
+    /// A deploy's result file is a few kilobytes.
+    const CAP: u64 = 16 << 20;
+    if !path.exists() {
+        return Ok(Ids::default());
+    }
+    let bytes = super::config::read(FLAG, path, CAP)?;
+    let text = String::from_utf8(bytes).map_err(|_| UsageError::File {
+        flag: FLAG,
+        path: path.display().to_string(),
+        reason: "is not UTF-8 text".into(),
+    })?;
     if text.trim().is_empty() {
         return Ok(Ids::default());
     }
@@ -494,14 +500,6 @@ fn resume(path: &Path) -> Result<Ids, UsageError> {
         pending,
     }
     .settled())
-}
-
-fn file_error(flag: &'static str, path: &Path, e: std::io::Error) -> UsageError {
-    UsageError::File {
-        flag,
-        path: path.display().to_string(),
-        reason: format!("can't be read ({e})"),
-    }
 }
 
 #[cfg(test)]

@@ -9,9 +9,7 @@ use crate::event::{Event, Report, ReportError, Reporter};
 use crate::outcome::Summary;
 use crate::outcome::Outcome;
 use crate::secret::Secret;
-use std::fs::OpenOptions;
-use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(Debug)]
 pub struct GitHub {
@@ -97,15 +95,12 @@ impl Reporter for GitHub {
     }
 }
 
-fn append(what: &'static str, path: &PathBuf, text: &str) -> Result<(), ReportError> {
-    OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .and_then(|mut file| file.write_all(text.as_bytes()))
+fn append(what: &'static str, path: &Path, text: &str) -> Result<(), ReportError> {
+    super::open_append(path)
+        .and_then(|mut file| super::write_patiently(&mut file, text.as_bytes()))
         .map_err(|source| ReportError {
             what,
-            path: path.clone(),
+            path: path.to_path_buf(),
             source,
         })
 }

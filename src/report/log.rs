@@ -25,8 +25,11 @@ pub const HEARTBEAT: Duration = Duration::from_secs(60);
 /// Installs the process's log subscriber for `mode` and returns the reporter that writes to it.
 pub fn init(mode: LogMode) -> LogReporter {
     let started = std::time::Instant::now();
+    // A log that can't be written (stderr on /dev/full, a closed pipe) is dropped: the
+    // subscriber's own report of it would panic on the same stderr.
     let builder = tracing_subscriber::fmt()
         .with_writer(io::stderr)
+        .log_internal_errors(false)
         .with_target(false)
         .with_max_level(tracing::Level::INFO);
     // `Err` only when a subscriber is installed already (tests calling in twice): keep it.
@@ -97,6 +100,7 @@ where
 {
     tracing_subscriber::fmt()
         .with_writer(writer)
+        .log_internal_errors(false)
         .with_target(false)
         .with_max_level(tracing::Level::INFO)
         .with_ansi(false)

@@ -103,23 +103,18 @@ impl OutputFile {
             return Ok(Self { what, path, target });
         }
         if is_stream(&path, meta.as_ref()) {
-            let file = fs::OpenOptions::new()
-                .append(true)
-                .open(&path)
-                .map_err(|e| error(&path, e))?;
+            let file = open_append(&path).map_err(|e| error(&path, e))?;
             return Ok(Self {
                 what,
                 path,
                 target: Target::Stream(file),
             });
         }
-        // Follow a link to what it names, so that the link itself stays.
-        let target = match fs::symlink_metadata(&path) {
-            Ok(meta) if meta.file_type().is_symlink() => {
-                fs::canonicalize(&path).unwrap_or_else(|_| path.clone())
-            }
-            _ => path.clone(),
-        };
+        // Through any link to the file it names, made or not, so that the link itself stays;
+        // and proven now that its folder takes the new file the end renames over it, before
+        // anything is emptied.
+        let target = through_links(&path);
+        takes_new_files(&target).map_err(|e| error(&path, e))?;
         File::create(&target).map_err(|e| error(&path, e))?;
         Ok(Self {
             what,
@@ -136,7 +131,7 @@ impl OutputFile {
                 out.write_all(contents).and_then(|()| out.flush())
             }
             Target::Stderr => std::io::stderr().lock().write_all(contents),
-            Target::Stream(stream) => stream.write_all(contents).and_then(|()| stream.flush()),
+            Target::Stream(stream) => write_patiently(stream, contents),
         };
         written.map_err(|source| ReportError {
             what: self.what,
@@ -144,6 +139,165 @@ impl OutputFile {
             source,
         })
     }
+}
+
+/// Opens `path` to append to it, made if need be, without blocking: a FIFO with no reader is
+/// an error now (one a reader could come to later would hold the gate in `open` past its
+/// deadline and its signals). Writes then go through [`write_patiently`].
+pub fn open_append(path: &Path) -> std::io::Result<File> {
+    let mut options = fs::OpenOptions::new();
+    options.create(true).append(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+    options.open(path).map_err(|e| {
+        #[cfg(unix)]
+        if e.raw_os_error() == Some(libc::ENXIO) {
+            return std::io::Error::other(
+                "it is a FIFO with no reader: start what reads it before the gate",
+            );
+        }
+        e
+    })
+}
+
+/// How long a write to a stream that is full (a pipe nobody reads) is retried: short enough
+/// that a signal or the deadline still ends the gate within a second.
+const STREAM_PATIENCE: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Writes all of `contents` to a file opened by [`open_append`]: a stream that stays full for
+/// [`STREAM_PATIENCE`] is an error, never a hang.
+pub fn write_patiently(file: &mut File, mut contents: &[u8]) -> std::io::Result<()> {
+    let started = std::time::Instant::now();
+    while !contents.is_empty() {
+        match file.write(contents) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => contents = &contents[n..],
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                if started.elapsed() > STREAM_PATIENCE {
+                    return Err(std::io::Error::other(
+                        "its reader took nothing for 500ms (a pipe nobody reads?)",
+                    ));
+                }
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// `path` through every symbolic link to the path it finally names, which may not exist yet.
+fn through_links(path: &Path) -> PathBuf {
+    let mut path = path.to_owned();
+    // As many hops as the kernel follows.
+    for _ in 0..40 {
+        match fs::read_link(&path) {
+            Ok(target) => {
+                path = match path.parent() {
+                    Some(folder) => folder.join(target),
+                    None => target,
+                };
+            }
+            Err(_) => break,
+        }
+    }
+    path
+}
+
+/// The folder `path` is in.
+fn folder_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(folder) if !folder.as_os_str().is_empty() => folder,
+        _ => Path::new("."),
+    }
+}
+
+/// `path`'s folder is there and takes a new file: the atomic replace will work.
+fn takes_new_files(path: &Path) -> std::io::Result<()> {
+    let folder = folder_of(path);
+    match fs::metadata(folder) {
+        Ok(meta) if meta.is_dir() => {}
+        Ok(_) => {
+            return Err(std::io::Error::other(format!(
+                "{} is not a folder",
+                folder.display()
+            )));
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(std::io::Error::new(
+                e.kind(),
+                format!("the folder {} does not exist", folder.display()),
+            ));
+        }
+        Err(e) => return Err(e),
+    }
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let probe = folder.join(format!(".{name}.{:08x}.probe", fastrand::u32(..)));
+    fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe)
+        .map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!(
+                    "its folder {} takes no new file ({e}), and the result is written as a new \
+                     file renamed over it",
+                    folder.display()
+                ),
+            )
+        })?;
+    let _ = fs::remove_file(&probe);
+    Ok(())
+}
+
+/// Which file a path names, for telling two outputs apart: through its links, and its folder
+/// made absolute (the file may not exist yet); a file that exists is also known by its inode,
+/// so that a hard link is the same file too. `None` for a stream, written in place.
+fn identity(path: &Path) -> Option<(PathBuf, Option<(u64, u64)>)> {
+    let meta = fs::metadata(path).ok();
+    if is_stream(path, meta.as_ref()) || meta.as_ref().and_then(standard_stream).is_some() {
+        return None;
+    }
+    let target = through_links(path);
+    let folder = fs::canonicalize(folder_of(&target)).unwrap_or_else(|_| folder_of(&target).into());
+    let name = target.file_name().map(|n| folder.join(n)).unwrap_or(folder);
+    #[cfg(unix)]
+    let inode = {
+        use std::os::unix::fs::MetadataExt;
+        meta.map(|m| (m.dev(), m.ino()))
+    };
+    #[cfg(not(unix))]
+    let inode = None;
+    Some((name, inode))
+}
+
+/// Two of `named` (what names each output, and its path) that are the same file, which would
+/// clobber each other: what to say, and every path that shares its file with another.
+pub fn shared_files(named: &[(&str, PathBuf)]) -> Option<(String, Vec<PathBuf>)> {
+    let known: Vec<_> = named
+        .iter()
+        .filter_map(|(what, path)| Some((*what, path, identity(path)?)))
+        .collect();
+    let mut message = None;
+    let mut shared = Vec::new();
+    for (i, (what, path, id)) in known.iter().enumerate() {
+        for (other, other_path, other_id) in &known[i + 1..] {
+            let same = id.0 == other_id.0 || (id.1.is_some() && id.1 == other_id.1);
+            if same {
+                message.get_or_insert_with(|| {
+                    format!(
+                        "{what} and {other} name the same file ({}): each output needs a file of \
+                         its own, or one would overwrite the other",
+                        path.display()
+                    )
+                });
+                shared.extend([path.to_path_buf(), other_path.to_path_buf()]);
+            }
+        }
+    }
+    message.map(|message| (message, shared))
 }
 
 /// A path written in place rather than replaced: a file descriptor's (`/dev/fd/N`), or anything
@@ -231,10 +385,7 @@ pub fn checkpoint_ids(path: &Path) -> Ids {
 /// Writes `contents` to a new file beside `path`, syncs it, gives it `path`'s permissions and
 /// renames it over `path`: a reader sees the old file or the new one, never half of one.
 fn replace(path: &Path, contents: &[u8]) -> std::io::Result<()> {
-    let folder = match path.parent() {
-        Some(folder) if !folder.as_os_str().is_empty() => folder,
-        _ => Path::new("."),
-    };
+    let folder = folder_of(path);
     let name = path.file_name().unwrap_or_default().to_string_lossy();
     let (temp, mut file) = loop {
         let temp = folder.join(format!(".{name}.{:08x}.tmp", fastrand::u32(..)));

@@ -376,6 +376,17 @@ pub fn cancelled_before_start(signal: Signal, update_id: &str, simulated: bool) 
     not_started(Outcome::Cancelled(signal), update_id, message, simulated)
 }
 
+/// The report of a gate whose command line's files were still not read when its deadline
+/// passed (a FIFO with no writer).
+pub fn files_not_read(deadline: std::time::Duration, update_id: &str, simulated: bool) -> Report {
+    let message = format!(
+        "the {} deadline (--timeout) passed while the gate read the files its command line names \
+         (a FIFO or a process substitution with no writer?): nothing was asked of Clanforge",
+        humantime::format_duration(deadline)
+    );
+    not_started(Outcome::TimedOut, update_id, message, simulated)
+}
+
 fn not_started(outcome: Outcome, update_id: &str, message: String, simulated: bool) -> Report {
     Report {
         outcome,
@@ -394,6 +405,7 @@ fn signal_name(signal: Signal) -> &'static str {
     match signal {
         Signal::Interrupt => "SIGINT",
         Signal::Terminate => "SIGTERM",
+        Signal::Hangup => "SIGHUP",
     }
 }
 
