@@ -16,6 +16,9 @@
 //!
 //! (Once a deploy has made a version, the install list is the deploy's: `install/1` is gone.)
 //!
+//! `SIM_FLEET=N` makes `install/1` a fleet of N running installs at the first look (about 55
+//! bytes an entry), done at the next.
+//!
 //! `update/666` fails at once with an error text that tries to forge CI commands (a GitHub
 //! workflow command, a GitLab section, a dotenv line, a TeamCity service message, an Azure
 //! logging command, a Buildkite group): the runner suites check none takes.
@@ -36,11 +39,17 @@ fn main() -> std::io::Result<()> {
             Script::Timeline(Duration::from_secs(seconds))
         }
     };
-    let installs = Script::Installs {
-        version: 1,
-        machines: [seconds / 2, seconds * 3 / 4, seconds]
-            .map(Duration::from_secs)
-            .to_vec(),
+    // SIM_FLEET=N: `install/1` is a fleet of N running installs at the first look, and done
+    // at the next (what footprint.sh measures a fleet's size with).
+    let fleet = std::env::var("SIM_FLEET").ok().and_then(|n| n.parse().ok());
+    let installs = match fleet {
+        Some(entries) => Script::Replies(vec![Reply::lean_fleet(entries, 1), Reply::installs(&[])]),
+        None => Script::Installs {
+            version: 1,
+            machines: [seconds / 2, seconds * 3 / 4, seconds]
+                .map(Duration::from_secs)
+                .to_vec(),
+        },
     };
     let updates: u64 = std::env::args()
         .nth(2)

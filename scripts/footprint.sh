@@ -9,7 +9,10 @@
 #   - the scale rows: 500 and 2,000 jobs (already complete) in one gate (2,000 also with every
 #     CI's reporter on, and the JUnit and summary files): peak RSS, CPU per
 #     request and the gap between requests (100 ms is the floor), against the figures kept
-#     from the run that set them (6.3 / 9.9 MiB, 0.5-0.6 ms CPU per request).
+#     from the run that set them (6.3 / 9.9 MiB, 0.5-0.6 ms CPU per request);
+#   - the fleet rows: an install list of 10,000, 50,000 and 100,000 running installs (about
+#     55 bytes an entry) at the first look, done at the next: peak RSS, side by side with the
+#     binary FOOTPRINT_BASELINE names (e.g. the last release's), when it is set.
 # Installs hyperfine, GNU time and curl from Debian if they are missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -113,6 +116,32 @@ scale() {
     printf "%.2f MiB, %.2f ms CPU per request, %.1f ms between requests\n",
       r / 1024, (u + s) * 1000 / n, w * 1000 / n }'
 }
+# A fleet's install list at the first look, done at the next: the peak RSS of `$1` reading it.
+fleet() {
+  local n=$1 bin=$2 file="$tmp/fleet.url.$1.$RANDOM" url
+  SIM_FLEET=$n "$sim" 0 >"$file" 2>/dev/null &
+  echo $! >>"$tmp/pids"
+  for _ in $(seq 100); do
+    [ -s "$file" ] && break
+    sleep 0.05
+  done
+  url=$(cat "$file")
+  /usr/bin/time -o "$tmp/time.fleet" -f "%M %x" "$bin" --base-url "$url" --asid 1 \
+    --fixed-interval 100ms --timeout 2m install/1 >/dev/null 2>&1 || true
+  read -r rss code < <(tail -n 1 "$tmp/time.fleet")
+  if [ "$code" != 0 ]; then echo "exit $code"; else mib $((rss * 1024)); fi
+}
+fleet_row() {
+  local n=$1 ours baseline=""
+  ours=$(fleet "$n" "$gate")
+  if [ -n "${FOOTPRINT_BASELINE:-}" ]; then
+    baseline=" (baseline: $(fleet "$n" "$FOOTPRINT_BASELINE"))"
+  fi
+  echo "$ours$baseline"
+}
+fleet10k=$(fleet_row 10000)
+fleet50k=$(fleet_row 50000)
+fleet100k=$(fleet_row 100000)
 scale500=$(scale 500)
 scale2000=$(scale 2000)
 scale2000ci=$(scale 2000 ci)
@@ -132,4 +161,7 @@ cat <<EOF2
 | 500 jobs in one gate: peak RSS, CPU per request, gap | ${scale500} | ≤ 6.3 MiB, 0.5-0.6 ms, ≥ 100 ms |
 | 2,000 jobs in one gate: peak RSS, CPU per request, gap | ${scale2000} | ≤ 9.9 MiB, 0.5-0.6 ms, ≥ 100 ms |
 | the same, every CI's reporter on (GitHub, TeamCity, Azure, Buildkite), JUnit and summary files | ${scale2000ci} | as above |
+| an install list of 10,000 running installs (0.55 MB): peak RSS | ${fleet10k} | |
+| an install list of 50,000 running installs (2.8 MB): peak RSS | ${fleet50k} | |
+| an install list of 100,000 running installs (5.6 MB): peak RSS | ${fleet100k} | ≤ 24 MiB |
 EOF2

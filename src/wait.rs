@@ -184,6 +184,8 @@ struct Track {
     end: Option<(End, Duration)>,
     polls: u32,
     failures: u32,
+    /// Ambiguous answers in a row.
+    ambiguous: u32,
     last: Option<JobStatus>,
     last_error: Option<PollError>,
     retry_after: Option<Duration>,
@@ -214,6 +216,7 @@ impl Track {
             end: None,
             polls: 0,
             failures: 0,
+            ambiguous: 0,
             last: None,
             last_error: None,
             retry_after: None,
@@ -235,10 +238,14 @@ impl Track {
         reporter: &mut dyn Reporter,
     ) -> Taken {
         self.polls += 1;
+        self.ambiguous = match &answer {
+            Err(PollError::Ambiguous(_)) => self.ambiguous + 1,
+            _ => 0,
+        };
         let status = match answer {
             Ok(status) => status,
             // Told nothing clear too often: the gate says it is unsure (exit 4).
-            Err(error @ PollError::Ambiguous(_)) if self.failures + 1 >= AMBIGUOUS_TRIES => {
+            Err(error @ PollError::Ambiguous(_)) if self.ambiguous >= AMBIGUOUS_TRIES => {
                 return Taken::Ended(End::Refused(error));
             }
             Err(error) if error.is_transient() => {
