@@ -146,16 +146,19 @@ pub fn state(obj: &Map<String, Value>) -> Result<Option<StateRead>, Ambiguous> {
             Ambiguous::new("jobstateid", Some(value), "not a state's ID")
         })?),
     };
-    let name = match obj.get("jobstatename") {
+    // Read as sent; only what is shown goes through the filter (which may redact a secret
+    // out of the middle of a word).
+    let said = match obj.get("jobstatename") {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) if s.trim().is_empty() => None,
-        Some(Value::String(s)) => Some(one_line(s)),
+        Some(Value::String(s)) => Some(s.as_str()),
         Some(value) => {
             return Err(Ambiguous::new("jobstatename", Some(value), "not a state's name"));
         }
     };
+    let name = said.map(one_line);
     let by_id = id.map(JobState::from_id);
-    let by_name = name.as_deref().map(JobState::from_name);
+    let by_name = said.map(JobState::from_name);
     let state = match (by_id, by_name) {
         (None, None) => return Ok(None),
         (Some(one), None) | (None, Some(one)) => one,

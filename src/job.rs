@@ -208,7 +208,11 @@ pub enum Answer {
     /// A body with `success: false` or `error: true`.
     Error {
         code: Option<i64>,
+        /// Through the one filter, to be shown.
         message: String,
+        /// As the server sent it, only to be read (the job a lock message names): a secret
+        /// redacted from `message` could have cut an ID in two. Never shown.
+        said: String,
     },
 }
 
@@ -362,7 +366,13 @@ pub(crate) fn status_of(
         failed,
         error,
         eta: int(obj.get("jobeta")),
-        job_id: id_key.and_then(|key| text(obj.get(key))),
+        // A number compares as one (`424242.0` is 424242); anything else is shown as it came.
+        job_id: id_key.and_then(|key| {
+            let value = obj.get(key)?;
+            evidence::id(value)
+                .map(|id| id.to_string())
+                .or_else(|| text(Some(value)))
+        }),
         created: int(obj.get("jobcreated")),
         changes: changes(obj),
         ..JobStatus::synthesized(read.state)
@@ -394,12 +404,18 @@ pub(crate) fn error_of(obj: &Map<String, Value>) -> Result<Option<Answer>, Ambig
         (Err(unclear), _) | (_, Err(unclear)) => return Err(unclear),
         (Ok(false), Ok(false)) => return Ok(None),
     }
-    let message = text(obj.get("error_message"))
-        .or_else(|| text(obj.get("message")))
+    let said = ["error_message", "message"]
+        .into_iter()
+        .find_map(|key| match obj.get(key) {
+            Some(Value::String(s)) if !s.trim().is_empty() => Some(s.clone()),
+            Some(Value::Number(n)) => Some(n.to_string()),
+            _ => None,
+        })
         .unwrap_or_else(|| "the API reported an error without a message".to_owned());
     Ok(Some(Answer::Error {
         code: int(obj.get("error_code")),
-        message,
+        message: one_line(&said),
+        said,
     }))
 }
 
@@ -562,7 +578,8 @@ mod tests {
             parse_answer(body.as_bytes(), "updateid"),
             Ok(Answer::Error {
                 code: Some(1),
-                message: "image locked by diffid: 218595".into()
+                message: "image locked by diffid: 218595".into(),
+                said: "image locked by diffid: 218595".into(),
             })
         );
         assert!(matches!(

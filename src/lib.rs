@@ -174,13 +174,11 @@ fn named_outputs(parsed: &cli::Parsed) -> Vec<(&'static str, std::path::PathBuf)
     }
     let var = |name: &str| std::env::var(name).ok();
     if report::Platform::detect(var).contains(&report::Platform::GitHub) {
-        for name in ["GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY"] {
+        for (name, what) in [
+            ("GITHUB_OUTPUT", "$GITHUB_OUTPUT"),
+            ("GITHUB_STEP_SUMMARY", "$GITHUB_STEP_SUMMARY"),
+        ] {
             if let Some(path) = std::env::var_os(name).filter(|p| !p.is_empty()) {
-                let what = if name == "GITHUB_OUTPUT" {
-                    "$GITHUB_OUTPUT"
-                } else {
-                    "$GITHUB_STEP_SUMMARY"
-                };
                 named.push((what, path.into()));
             }
         }

@@ -493,3 +493,41 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_short_secret_is_redacted_from_what_is_shown_but_not_from_what_is_read() {
+    // Keys this short are unwise, but they must not change a verdict: "e" is in "Completed",
+    // "5" in the job's ID and in the lock's.
+    let server = Sim::new()
+        .credentials("5", "e")
+        .job(
+            UPDATE_ID,
+            Script::Replies(vec![Reply::json(
+                json!({"jobstateid": 5, "jobstatename": "Completed", "updateid": 424242.0}),
+            )]),
+        )
+        .spawn()
+        .unwrap();
+    let run = Gate::against(&server)
+        .env("CLANFORGE_ACCESS_KEY", "5")
+        .env("CLANFORGE_SECRET_KEY", "e")
+        .run();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let locked = Sim::new()
+        .credentials("5", "e")
+        .job(
+            UPDATE_ID,
+            Script::Replies(vec![Reply::error(200, 1, "image locked by diffid: 218595")]),
+        )
+        .spawn()
+        .unwrap();
+    let run = Gate::against(&locked)
+        .env("CLANFORGE_ACCESS_KEY", "5")
+        .env("CLANFORGE_SECRET_KEY", "e")
+        .run();
+    assert_eq!(run.code, 4, "{}", run.stderr);
+    assert_eq!(run.result()["locked_by"], "diff/218595");
+    // What is shown of the server's text is redacted all the same.
+    let error = run.result()["error"].as_str().unwrap().to_owned();
+    assert!(error.contains("diffid: 218***9***"), "{error}");
+}

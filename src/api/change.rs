@@ -8,7 +8,8 @@
 //! answer came back). Only the caller can resolve an unknown outcome, by reading state.
 
 use super::{Client, PollError, certificate_error, classify, endpoint, transport_error};
-use crate::job::{int, object, text};
+use crate::evidence;
+use crate::job::object;
 use crate::kind::{JobKind, JobRef};
 use crate::secret::Secret;
 use reqwest::Url;
@@ -342,7 +343,13 @@ impl Client {
             .expect("every change acts on a job that names its ID");
         let what = Endpoint(&change);
         let read = |body: &[u8]| {
-            object(body).map(|answer| answer.map(|obj| text(obj.get(key))).map_err(Into::into))
+            // An ID is a number, read as sent (not through the filter, which could redact part
+            // of it); anything else is no ID.
+            object(body).map(|answer| {
+                answer
+                    .map(|obj| obj.get(key).and_then(evidence::id).map(|id| id.to_string()))
+                    .map_err(Into::into)
+            })
         };
         let answer = classify(&what, fetched.status, None, &fetched.body, read)
             .map_err(|e| self.in_context(e, fetched.challenge.as_deref()));
@@ -408,7 +415,10 @@ impl Client {
                     .map(|obj| {
                         let id = |key| {
                             // 0 or an empty value is no lock.
-                            text(obj.get(key)).filter(|_| int(obj.get(key)) != Some(0))
+                            obj.get(key)
+                                .and_then(evidence::id)
+                                .filter(|&id| id != 0)
+                                .map(|id| id.to_string())
                         };
                         let diff = id("diffid").map(|id| JobRef::new(JobKind::ImageDiff, id));
                         let update = id("updateid").map(|id| JobRef::new(JobKind::ImageUpdate, id));

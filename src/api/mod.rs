@@ -527,7 +527,7 @@ impl Fetched {
             return Err(PollError::WrongJob {
                 job: job.to_string(),
                 key,
-                got: got.to_owned(),
+                got: one_line(got),
             });
         }
         status.server_time = self.server_time;
@@ -538,21 +538,34 @@ impl Fetched {
 /// What a body reader makes of a 2xx body: the value, or the API's error answer.
 type Read<T> = Result<Result<T, Refusal>, BodyError>;
 
-/// An error answer's code and message.
+/// An error answer's code and message (shown, and as said: see [`Answer::Error`]).
 #[derive(Debug)]
 struct Refusal {
     code: Option<i64>,
     message: String,
+    said: String,
 }
 
 impl From<Answer> for Refusal {
     fn from(answer: Answer) -> Self {
         match answer {
-            Answer::Error { code, message } => Self { code, message },
-            Answer::Status(_) => Self {
-                code: None,
-                message: "a job status where none was expected".into(),
+            Answer::Error {
+                code,
+                message,
+                said,
+            } => Self {
+                code,
+                message,
+                said,
             },
+            Answer::Status(_) => {
+                let message = "a job status where none was expected".to_owned();
+                Self {
+                    code: None,
+                    said: message.clone(),
+                    message,
+                }
+            }
         }
     }
 }
@@ -591,10 +604,14 @@ fn classify<T>(
         }),
         200..=299 => match read(body.as_ref().map_err(Clone::clone)?) {
             Ok(Ok(value)) => Ok(value),
-            Ok(Err(Refusal { code, message })) => Err(PollError::Api {
+            Ok(Err(Refusal {
                 code,
-                locked_by: change::lock_in(&message),
-                message: one_line(&message),
+                message,
+                said,
+            })) => Err(PollError::Api {
+                code,
+                locked_by: change::lock_in(&said),
+                message,
             }),
             Err(e @ BodyError::NotJson { .. }) => Err(PollError::Transient {
                 reason: format!("{UNREADABLE} (HTTP {code}): {e}"),
