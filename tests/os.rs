@@ -443,3 +443,52 @@ fn an_unknown_clanforge_variable_is_one_warning_naming_the_closest() {
         run.stderr
     );
 }
+
+#[test]
+fn no_variable_the_projects_files_name_is_warned_of() {
+    // Every CLANFORGE_* name the action, the templates, the scripts and the README use: each
+    // is the gate's, an output's, or another file's own, and none is warned of.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut names = std::collections::BTreeSet::new();
+    let mut files = vec![
+        root.join("action.yml"),
+        root.join("README.md"),
+        root.join("Dockerfile"),
+    ];
+    for folder in ["ci", "scripts", "dist", "examples"] {
+        let mut stack = vec![root.join(folder)];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else {
+                    files.push(path);
+                }
+            }
+        }
+    }
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap_or_default();
+        for (at, _) in text.match_indices("CLANFORGE_") {
+            let name: String = text[at..]
+                .chars()
+                .take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == '_')
+                .collect();
+            if name.len() > "CLANFORGE_".len() && !name.ends_with('_') {
+                names.insert(name);
+            }
+        }
+    }
+    assert!(names.len() > 30, "{names:?}");
+    let server = serve(vec![status(5, 100)]);
+    let mut gate = Gate::against(&server);
+    for name in &names {
+        // Set, but harmless: an unrelated value would be a usage error, not a warning.
+        if !gate.command().get_envs().any(|(n, _)| n == name.as_str()) {
+            gate = gate.env(name, "");
+        }
+    }
+    let run = gate.run();
+    assert!(!run.stderr.contains("is set, but"), "{}", run.stderr);
+}
