@@ -35,6 +35,37 @@ pub const VERDICT_FIELDS: &[&str] = &[
     "jobid",
 ];
 
+/// A JSON object read with the keys it gives twice: a reader that keeps one of them can't know
+/// which the server meant.
+#[derive(Debug, Default)]
+pub struct Object {
+    pub fields: Map<String, Value>,
+    pub duplicates: Vec<String>,
+}
+
+impl<'de> serde::Deserialize<'de> for Object {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = Object;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Object, A::Error> {
+                let mut obj = Object::default();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value: Value = map.next_value()?;
+                    if obj.fields.insert(key.clone(), value).is_some() {
+                        obj.duplicates.push(key);
+                    }
+                }
+                Ok(obj)
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 /// An answer that says neither one thing nor the other about a field the verdict reads.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{field} is {value}, {why}")]

@@ -261,10 +261,10 @@ pub fn parse_answer(body: &[u8], id_key: &str) -> Result<Answer, BodyError> {
 /// A body as a JSON object, or (inner `Err`) the error answer it is. A field the verdict reads
 /// given twice makes it ambiguous.
 pub(crate) fn object(body: &[u8]) -> Result<Result<Map<String, Value>, Answer>, BodyError> {
-    let read: Result<Object, _> = serde_json::from_slice(body);
-    let Object(obj, duplicates) = match read {
-        Ok(Object(Some(obj), duplicates)) => Object(Some(obj), duplicates),
-        Ok(Object(None, _)) => {
+    let obj = match serde_json::from_slice::<evidence::Object>(body) {
+        Ok(obj) => obj,
+        // JSON, but not an object.
+        Err(e) if e.classify() == serde_json::error::Category::Data => {
             return Err(BodyError::NoState {
                 expected: "JSON object",
                 excerpt: excerpt(body),
@@ -277,66 +277,11 @@ pub(crate) fn object(body: &[u8]) -> Result<Result<Map<String, Value>, Answer>, 
             });
         }
     };
-    let obj = obj.unwrap_or_default();
-    evidence::no_duplicate(&duplicates)?;
-    Ok(match error_of(&obj)? {
+    evidence::no_duplicate(&obj.duplicates)?;
+    Ok(match error_of(&obj.fields)? {
         Some(error) => Err(error),
-        None => Ok(obj),
+        None => Ok(obj.fields),
     })
-}
-
-/// A JSON value read as an object (`None` for any other value), with the keys it gave twice.
-struct Object(Option<Map<String, Value>>, Vec<String>);
-
-impl<'de> serde::Deserialize<'de> for Object {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(ObjectVisitor)
-    }
-}
-
-struct ObjectVisitor;
-
-impl<'de> serde::de::Visitor<'de> for ObjectVisitor {
-    type Value = Object;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("JSON")
-    }
-
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Object, A::Error> {
-        let (mut obj, mut duplicates) = (Map::new(), Vec::new());
-        while let Some(key) = map.next_key::<String>()? {
-            let value: Value = map.next_value()?;
-            if let Some(_earlier) = obj.insert(key.clone(), value) {
-                duplicates.push(key);
-            }
-        }
-        Ok(Object(Some(obj), duplicates))
-    }
-
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Object, A::Error> {
-        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
-        Ok(Object(None, Vec::new()))
-    }
-
-    fn visit_bool<E>(self, _: bool) -> Result<Object, E> {
-        Ok(Object(None, Vec::new()))
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<Object, E> {
-        Ok(Object(None, Vec::new()))
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<Object, E> {
-        Ok(Object(None, Vec::new()))
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<Object, E> {
-        Ok(Object(None, Vec::new()))
-    }
-    fn visit_str<E>(self, _: &str) -> Result<Object, E> {
-        Ok(Object(None, Vec::new()))
-    }
-    fn visit_unit<E>(self) -> Result<Object, E> {
-        Ok(Object(None, Vec::new()))
-    }
 }
 
 /// The job fields of one object (a status answer, an install entry); `None` without a state.

@@ -1,6 +1,7 @@
 //! The checks that turn the flags into a [`Config`]: what each value must be, and what the
 //! values must be together. Every error names the flag (and variable) to fix.
 
+use super::files;
 use super::args::{BASE_URL, CheckArgs, Cli, MAX_INTERVAL, MAX_TIMEOUT, Sub, TOKEN_BASE_URL};
 use super::errors::UsageError;
 use super::start::{self, Command};
@@ -13,7 +14,6 @@ use crate::schedule::Policy;
 use crate::secret::Secret;
 use crate::wait::Settings;
 use reqwest::Url;
-use std::path::Path;
 use std::time::Duration;
 
 /// A checked configuration: everything [`crate::main`] needs to run the gate.
@@ -259,7 +259,11 @@ impl Cli {
             )?)
         };
         let ca_cert = match &self.ca_cert {
-            Some(path) => Some(read("--ca-cert (CLANFORGE_CA_CERT)", path, CA_CERT_CAP)?),
+            Some(path) => Some(files::read(
+                "--ca-cert (CLANFORGE_CA_CERT)",
+                path,
+                files::CA_CERT_CAP,
+            )?),
             None => None,
         };
         let policy = self.policy()?;
@@ -301,7 +305,7 @@ impl Cli {
             })
         } else {
             let token = match &self.token_file {
-                Some(path) => secret_from_file("--token-file (CLANFORGE_TOKEN_FILE)", path)?,
+                Some(path) => files::secret("--token-file (CLANFORGE_TOKEN_FILE)", path)?,
                 None => self.token.clone(),
             };
             let token = token.filter(|t| !t.is_empty());
@@ -315,7 +319,7 @@ impl Cli {
                 (None, false) => Err(UsageError::NoCredentials),
                 (None, true) => {
                     let secret_key = match &self.secret_key_file {
-                        Some(path) => secret_from_file(
+                        Some(path) => files::secret(
                             "--secret-key-file (CLANFORGE_SECRET_KEY_FILE)",
                             path,
                         )?,
@@ -407,47 +411,6 @@ fn key(value: &Option<Secret>, flag: &'static str) -> Result<Secret, UsageError>
             hint: " (in CI, check that the secret exists and is passed to this step)",
         }),
     }
-}
-
-/// The most a key, a token or a URL file may hold: a real one is under a kilobyte.
-pub(super) const SECRET_FILE_CAP: u64 = 64 << 10;
-/// The most a certificate bundle may hold.
-const CA_CERT_CAP: u64 = 1 << 20;
-
-/// Reads at most `cap` bytes of `path`: a file larger than that (`/dev/zero`, a log named by
-/// mistake) is refused, never read whole. A FIFO with no writer blocks here, on the thread the
-/// command line is read on: the gate's signals and deadline still end it ([`crate::main`]).
-pub(super) fn read(flag: &'static str, path: &Path, cap: u64) -> Result<Vec<u8>, UsageError> {
-    use std::io::Read as _;
-    let error = |reason: String| UsageError::File {
-        flag,
-        path: path.display().to_string(),
-        reason,
-    };
-    let file = std::fs::File::open(path).map_err(|e| error(format!("can't be read ({e})")))?;
-    let mut bytes = Vec::new();
-    file.take(cap + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| error(format!("can't be read ({e})")))?;
-    if bytes.len() as u64 > cap {
-        let shown = match cap {
-            c if c >= 1 << 20 => format!("{} MiB", c >> 20),
-            c => format!("{} KiB", c >> 10),
-        };
-        return Err(error(format!("holds more than {shown}, the most it may: is it the right file?")));
-    }
-    Ok(bytes)
-}
-
-/// A secret from a file, without the trailing newline that `echo` and editors leave.
-fn secret_from_file(flag: &'static str, path: &Path) -> Result<Option<Secret>, UsageError> {
-    let bytes = read(flag, path, SECRET_FILE_CAP)?;
-    let text = String::from_utf8(bytes).map_err(|_| UsageError::File {
-        flag,
-        path: path.display().to_string(),
-        reason: "is not UTF-8 text".into(),
-    })?;
-    Ok(Some(Secret::new(text.trim_end_matches(['\r', '\n']))))
 }
 
 /// Only loopback may be reached over plain HTTP: Basic credentials travel in every request.

@@ -6,6 +6,7 @@ mod action;
 mod args;
 mod config;
 mod errors;
+mod files;
 mod lenient;
 pub mod start;
 

@@ -354,12 +354,7 @@ impl SourceArgs {
         const FLAG: &str = "--url-file (CLANFORGE_UPDATE_URL_FILE)";
         plan.url = match &self.url_file {
             Some(path) => {
-                let bytes = super::config::read(FLAG, path, super::config::SECRET_FILE_CAP)?;
-                let text = String::from_utf8(bytes).map_err(|_| UsageError::File {
-                    flag: FLAG,
-                    path: path.display().to_string(),
-                    reason: "is not UTF-8 text".into(),
-                })?;
+                let text = super::files::text(FLAG, path, super::files::SECRET_CAP)?;
                 Some(Secret::new(text.trim()))
             }
             None => self.url.clone(),
@@ -447,17 +442,10 @@ pub(super) fn id(value: &Option<String>, flag: &'static str) -> Result<Option<St
 /// stopped before it wrote anything), resumes nothing.
 fn resume(path: &Path) -> Result<Ids, UsageError> {
     const FLAG: &str = "--resume-from";
-    /// A deploy's result file is a few kilobytes.
-    const CAP: u64 = 16 << 20;
     if !path.exists() {
         return Ok(Ids::default());
     }
-    let bytes = super::config::read(FLAG, path, CAP)?;
-    let text = String::from_utf8(bytes).map_err(|_| UsageError::File {
-        flag: FLAG,
-        path: path.display().to_string(),
-        reason: "is not UTF-8 text".into(),
-    })?;
+    let text = super::files::text(FLAG, path, super::files::RESUME_CAP)?;
     if text.trim().is_empty() {
         return Ok(Ids::default());
     }
