@@ -10,6 +10,7 @@
 //! leave part of one.
 
 use crate::secret::Secret;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use std::sync::RwLock;
 
 /// What a redacted secret reads as.
@@ -80,22 +81,45 @@ fn php_escaped(json: &str) -> String {
     php
 }
 
-/// `text` percent-encoded: every byte but ASCII letters, digits and `-._~` as `%XX` (a space as
-/// `+` in `form`, the query's encoding).
+/// RFC 3986's unreserved characters stay as they are; every other byte is `%XX`: how a
+/// URL's part (a storage key in an update URL) is encoded.
+pub(crate) const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// What `application/x-www-form-urlencoded` (a query's values) leaves as it is; a space
+/// becomes `+`.
+const FORM: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'*')
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_');
+
+/// `text` percent-encoded as a URL's part, or (`form`) as a query's value; hex in upper case,
+/// or lower (`upper` false), as a server may echo either.
 fn percent_encoded(text: &str, upper: bool, form: bool) -> String {
-    let mut out = String::with_capacity(text.len() * 3);
-    for byte in text.bytes() {
-        match byte {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                out.push(byte as char);
-            }
-            b' ' if form => out.push('+'),
-            b'*' if form => out.push('*'),
-            _ if upper => out.push_str(&format!("%{byte:02X}")),
-            _ => out.push_str(&format!("%{byte:02x}")),
+    let encoded = match form {
+        true => utf8_percent_encode(text, FORM).to_string().replace("%20", "+"),
+        false => utf8_percent_encode(text, COMPONENT).to_string(),
+    };
+    if upper {
+        return encoded;
+    }
+    // The two hex digits after each `%` in lower case, nothing else.
+    let mut lower = String::with_capacity(encoded.len());
+    let mut hex_left = 0;
+    for c in encoded.chars() {
+        if hex_left > 0 {
+            lower.push(c.to_ascii_lowercase());
+            hex_left -= 1;
+        } else {
+            hex_left = if c == '%' { 2 } else { 0 };
+            lower.push(c);
         }
     }
-    out
+    lower
 }
 
 /// The longest form of a secret registered, in bytes: how far past a cut a secret can reach.

@@ -232,24 +232,17 @@ fn takes_new_files(path: &Path) -> std::io::Result<()> {
         }
         Err(e) => return Err(e),
     }
-    let name = path.file_name().unwrap_or_default().to_string_lossy();
-    let probe = folder.join(format!(".{name}.{:08x}.probe", fastrand::u32(..)));
-    fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&probe)
-        .map_err(|e| {
-            std::io::Error::new(
-                e.kind(),
-                format!(
-                    "its folder {} takes no new file ({e}), and the result is written as a new \
-                     file renamed over it",
-                    folder.display()
-                ),
-            )
-        })?;
-    let _ = fs::remove_file(&probe);
-    Ok(())
+    // Made and dropped (removed) at once.
+    temporary_in(folder, path).map(drop).map_err(|e| {
+        std::io::Error::new(
+            e.kind(),
+            format!(
+                "its folder {} takes no new file ({e}), and the result is written as a new \
+                 file renamed over it",
+                folder.display()
+            ),
+        )
+    })
 }
 
 /// Which file a path names, for telling two outputs apart: through its links, and its folder
@@ -386,37 +379,32 @@ pub fn checkpoint_ids(path: &Path) -> Ids {
 /// renames it over `path`: a reader sees the old file or the new one, never half of one.
 fn replace(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     let folder = folder_of(path);
-    let name = path.file_name().unwrap_or_default().to_string_lossy();
-    let (temp, mut file) = loop {
-        let temp = folder.join(format!(".{name}.{:08x}.tmp", fastrand::u32(..)));
-        match fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&temp)
-        {
-            Ok(file) => break (temp, file),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(e),
-        }
-    };
-    let done = (|| {
-        file.write_all(contents)?;
-        if let Ok(meta) = fs::metadata(path) {
-            file.set_permissions(meta.permissions())?;
-        }
-        file.sync_all()?;
-        fs::rename(&temp, path)?;
-        // The rename itself made durable: a checkpoint must survive the machine's crash too.
-        // A folder that can't be opened for it (not every platform allows) is not an error.
-        if let Ok(dir) = fs::File::open(folder) {
-            let _ = dir.sync_all();
-        }
-        Ok(())
-    })();
-    if done.is_err() {
-        let _ = fs::remove_file(&temp);
+    // Removed when dropped, unless persisted: a failure anywhere leaves no temporary file.
+    let mut file = temporary_in(folder, path)?;
+    file.write_all(contents)?;
+    if let Ok(meta) = fs::metadata(path) {
+        file.as_file().set_permissions(meta.permissions())?;
     }
-    done
+    file.as_file().sync_all()?;
+    file.persist(path).map_err(|e| e.error)?;
+    // The rename itself made durable: a checkpoint must survive the machine's crash too. A
+    // folder that can't be opened for it (not every platform allows) is not an error.
+    if let Ok(dir) = fs::File::open(folder) {
+        let _ = dir.sync_all();
+    }
+    Ok(())
+}
+
+/// A new temporary file in `folder`, named after `path` (`.result.json.XXXXXX.tmp`), with the
+/// permissions a file the gate makes has (the umask's), not `tempfile`'s owner-only default.
+fn temporary_in(folder: &Path, path: &Path) -> std::io::Result<tempfile::NamedTempFile> {
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let prefix = format!(".{name}.");
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(&prefix).suffix(".tmp");
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    builder.tempfile_in(folder)
 }
 
 /// How the log is written.
