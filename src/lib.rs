@@ -24,25 +24,24 @@ macro_rules! internal {
 }
 
 internal!(
-    api, chain, check, cli, dispatch, event, evidence, fleet, job, kind, outcome, predict, report,
-    schedule, secret, start, untrusted, verdict, wait,
+    api, cancel, chain, check, cli, dispatch, event, evidence, fleet, job, kind, outcome, predict,
+    report, schedule, secret, start, untrusted, verdict, wait,
 );
 pub mod sim;
 
 use crate::api::trace::{Trace, TraceTo};
 use crate::api::{Client, ClientError, Credentials};
+use crate::cancel::Cancel;
 use crate::chain::{Ids, Step};
 use crate::cli::{Action, Api, Config, LogFormat};
 use crate::event::{Event, Report, Reporter};
-use crate::outcome::{Outcome, Signal};
+use crate::outcome::Outcome;
 use crate::report::dotenv::Dotenv;
 use crate::report::result::{JsonStdout, ResultFile};
 use crate::report::{LogMode, log, text};
 use crate::secret::Secret;
 use std::ffi::OsString;
-use std::future::Future;
 use std::io::IsTerminal;
-use std::pin::{Pin, pin};
 use tracing::{error, info};
 
 /// The whole gate, from the command line to the exit code. Every path, usage errors and
@@ -54,7 +53,7 @@ where
 {
     // Before anything else, so that a signal while the gate sets up (reading a key file,
     // loading TLS roots, starting the demo) still ends with every output written.
-    let mut cancel = pin!(cancellation());
+    let cancel = Cancel::on_signals();
     let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
     // Read on a thread of its own: an input file that blocks (`--secret-key-file <(vault
     // read …)` before its writer comes) can't hold the gate past a signal or its deadline.
@@ -65,7 +64,7 @@ where
     let setup = cli::setup_deadline(&args);
     let (parsed, stopped) = tokio::select! {
         biased;
-        signal = cancel.as_mut() => (
+        signal = cancel.signalled() => (
             cli::unread(&args, "cancelled while reading its files".into()),
             Some(Err(signal)),
         ),
@@ -148,7 +147,7 @@ where
         (Some(Ok(deadline)), _, _) => text::files_not_read(deadline, update_id, demo),
         (None, Some(message), _) => text::usage(update_id, message, demo),
         (None, None, Err(message)) => text::usage(update_id, message, demo),
-        (None, None, Ok(config)) => gate(config, &mut reporters, cancel.as_mut()).await,
+        (None, None, Ok(config)) => gate(config, &mut reporters, &cancel).await,
     };
     let report = report.keeping(&checkpoint);
     finish(&mut reporters, report).exit_code()
@@ -209,18 +208,11 @@ fn title(parsed: &cli::Parsed) -> String {
 }
 
 /// Runs the configured action, against the simulator with `--demo`.
-async fn gate<C>(
-    config: &Config,
-    reporters: &mut Vec<Box<dyn Reporter>>,
-    mut cancel: Pin<&mut C>,
-) -> Report
-where
-    C: Future<Output = Signal>,
-{
+async fn gate(config: &Config, reporters: &mut Vec<Box<dyn Reporter>>, cancel: &Cancel) -> Report {
     let demo = config.demo();
     let client = tokio::select! {
         biased;
-        signal = cancel.as_mut() => {
+        signal = cancel.signalled() => {
             return text::cancelled_before_start(signal, &config.update_ids(), demo);
         }
         client = async {
@@ -346,40 +338,6 @@ fn finish(reporters: &mut Vec<Box<dyn Reporter>>, report: Report) -> Outcome {
         Err(e) => {
             error!("{e}");
             Outcome::Usage
-        }
-    }
-}
-
-/// The first SIGINT, SIGTERM or SIGHUP: a cancelled CI job (or a dropped session). The
-/// handlers are installed when this is called, not when the future is first polled.
-#[cfg(unix)]
-fn cancellation() -> impl Future<Output = Signal> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let handlers = (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-        signal(SignalKind::hangup()),
-    );
-    async move {
-        match handlers {
-            (Ok(mut int), Ok(mut term), Ok(mut hup)) => tokio::select! {
-                _ = int.recv() => Signal::Interrupt,
-                _ = term.recv() => Signal::Terminate,
-                _ = hup.recv() => Signal::Hangup,
-            },
-            // Without handlers the default action (exit) still stops the gate.
-            _ => std::future::pending().await,
-        }
-    }
-}
-
-/// Ctrl-C on Windows.
-#[cfg(not(unix))]
-fn cancellation() -> impl Future<Output = Signal> {
-    async {
-        match tokio::signal::ctrl_c().await {
-            Ok(()) => Signal::Interrupt,
-            Err(_) => std::future::pending().await,
         }
     }
 }

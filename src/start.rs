@@ -17,12 +17,11 @@ use crate::chain::{Ids, IfLocked, Pending, Plan, Step};
 use crate::event::{End, Event, Finished, Found, GateRun, Reporter, StartError};
 use crate::job::{JobStatus, unix_now};
 use crate::kind::{JobKind, JobRef};
-use crate::outcome::Signal;
+use crate::cancel::Cancel;
 use crate::schedule::{Next, Schedule, Seen, later};
 use crate::verdict;
 use crate::wait::{self, Settings};
 use std::future::Future;
-use std::pin::Pin;
 use tokio::time::{Instant, sleep_until, timeout};
 
 /// A job made this long before the gate's create went out (by the server's clock, whose
@@ -31,17 +30,14 @@ const CLOCK_SLACK: i64 = 2;
 
 /// Runs `plan`: each step's job made (at most once) or taken as known, then waited on.
 /// `simulated`: the API is `--demo`'s, which the checkpoints written on each create say.
-pub async fn run<C>(
+pub async fn run(
     client: &Client,
     plan: &Plan,
     settings: &Settings,
     reporter: &mut dyn Reporter,
     simulated: bool,
-    cancel: Pin<&mut C>,
-) -> GateRun
-where
-    C: Future<Output = Signal>,
-{
+    cancel: &Cancel,
+) -> GateRun {
     let started = Instant::now();
     let earlier: Vec<JobRef> = [Step::ImageUpdate, Step::ImageDiff, Step::ImageVersion]
         .into_iter()
@@ -58,7 +54,6 @@ where
         ids: plan.known.clone(),
         finished: Vec::new(),
         requests: 0,
-        signal: None,
         cancel,
         reporter,
         simulated,
@@ -148,7 +143,7 @@ fn change(plan: &Plan, step: Step, diff_id: &str) -> Option<Change> {
     })
 }
 
-struct Chain<'a, C> {
+struct Chain<'a> {
     client: &'a Client,
     plan: &'a Plan,
     settings: &'a Settings,
@@ -158,9 +153,7 @@ struct Chain<'a, C> {
     earlier: Vec<JobRef>,
     finished: Vec<Finished>,
     requests: u32,
-    /// A signal came: the cancellation future has resolved and must not be polled again.
-    signal: Option<Signal>,
-    cancel: Pin<&'a mut C>,
+    cancel: &'a Cancel,
     reporter: &'a mut dyn Reporter,
     /// The API is `--demo`'s: the checkpoints say so.
     simulated: bool,
@@ -177,10 +170,7 @@ enum SentAt {
     Server(i64),
 }
 
-impl<C> Chain<'_, C>
-where
-    C: Future<Output = Signal>,
-{
+impl Chain<'_> {
     /// One step; `false` when the chain stops here.
     async fn step(&mut self, index: usize, step: Step) -> bool {
         let known = self.plan.job(step, &self.ids);
@@ -229,7 +219,7 @@ where
                 }
             }
         };
-        if let Some(signal) = self.signal {
+        if let Some(signal) = self.cancel.signal() {
             let finished = self.ended(job, End::Cancelled(signal));
             self.finished.push(finished);
             return false;
@@ -265,7 +255,7 @@ where
             std::slice::from_ref(&job),
             &settings,
             &mut *self.reporter,
-            self.cancel.as_mut(),
+            self.cancel,
         )
         .await;
         self.requests += run.requests;
@@ -275,17 +265,11 @@ where
         };
         finished.elapsed = self.started.elapsed();
         finished.timeout = self.settings.timeout;
-        if let End::Cancelled(signal) = finished.end {
-            self.signal = Some(signal);
-        }
         finished
     }
 
     /// Records a step that made no job, and stops the chain.
     fn stop(&mut self, step: Step, end: End) -> bool {
-        if let End::Cancelled(signal) = end {
-            self.signal = Some(signal);
-        }
         let finished = self.ended(JobRef::new(step, ""), end);
         self.finished.push(finished);
         false
@@ -418,19 +402,9 @@ where
             .settings
             .request_timeout
             .min(self.deadline.saturating_duration_since(Instant::now()));
-        let send = self.client.send(change, budget);
-        tokio::pin!(send);
-        if self.signal.is_some() {
-            return send.await;
-        }
-        tokio::select! {
-            biased;
-            sent = &mut send => sent,
-            signal = self.cancel.as_mut() => {
-                self.signal = Some(signal);
-                send.await
-            }
-        }
+        // A create on the wire is awaited whatever signal comes (within its budget): its answer
+        // is what a rerun needs. The chain stops after it.
+        self.client.send(change, budget).await
     }
 
     /// After a create whose outcome is unknown: what locks the image now, and when it was made.
@@ -569,7 +543,7 @@ where
                     }
                 }
                 self.reporter.on_event(&Event::Rejected { diff: &lock });
-                if let Some(signal) = self.signal {
+                if let Some(signal) = self.cancel.signal() {
                     return Err(End::Cancelled(signal));
                 }
                 Ok(())
@@ -579,15 +553,9 @@ where
 
     /// Sleeps until `at`, unless a signal comes first.
     async fn pause(&mut self, at: Instant) -> Result<(), End> {
-        if let Some(signal) = self.signal {
-            return Err(End::Cancelled(signal));
-        }
         tokio::select! {
             biased;
-            signal = self.cancel.as_mut() => {
-                self.signal = Some(signal);
-                Err(End::Cancelled(signal))
-            }
+            signal = self.cancel.signalled() => Err(End::Cancelled(signal)),
             () = sleep_until(at) => Ok(()),
         }
     }

@@ -8,16 +8,15 @@
 //! back every job (the limit is the account's, not the job's).
 
 use crate::api::{AMBIGUOUS_TRIES, Client, PollError};
+use crate::cancel::Cancel;
 use crate::dispatch::Dispatch;
 use crate::event::{End, Event, Finished, GateRun, Reporter};
 use crate::job::{JobState, JobStatus, Phase, unix_now};
 use crate::kind::JobRef;
-use crate::outcome::Signal;
 use crate::predict::Observation;
 use crate::schedule::{Next, Policy, Schedule, Seen, later};
 use reqwest::Url;
 use std::collections::BTreeSet;
-use std::future::Future;
 use std::time::Duration;
 use tokio::time::{Instant, sleep_until, timeout};
 
@@ -54,7 +53,7 @@ pub async fn wait(
     jobs: &[JobRef],
     settings: &Settings,
     reporter: &mut dyn Reporter,
-    cancel: impl Future<Output = Signal>,
+    cancel: &Cancel,
 ) -> GateRun {
     let started = Instant::now();
     let deadline = later(started, settings.timeout);
@@ -81,7 +80,7 @@ pub async fn wait(
         let polling = gate.run(client, settings, reporter);
         tokio::select! {
             biased;
-            signal = cancel => Some(End::Cancelled(signal)),
+            signal = cancel.signalled() => Some(End::Cancelled(signal)),
             () = sleep_until(deadline) => Some(End::TimedOut),
             stop = polling => stop,
         }

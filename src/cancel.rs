@@ -1,0 +1,79 @@
+//! Cancellation: the first SIGINT, SIGTERM or SIGHUP (Ctrl-C on Windows), as a value every part
+//! of the gate can wait on as often as it likes, and ask which signal came (oha keeps a
+//! cancellation token the same way). A future that has resolved must never be polled again;
+//! a [`Cancel`] can be asked again and again.
+
+use crate::outcome::Signal;
+use std::future::Future;
+use tokio::sync::watch;
+
+/// Whether a signal has come, and which.
+#[derive(Debug, Clone)]
+pub struct Cancel(watch::Receiver<Option<Signal>>);
+
+impl Cancel {
+    /// Listens for the signals from now on. The handlers are installed before this returns,
+    /// so that a signal while the gate still sets up is not lost. Call within the runtime.
+    pub fn on_signals() -> Self {
+        let (tell, listen) = watch::channel(None);
+        let first = first_signal();
+        tokio::spawn(async move {
+            let signal = first.await;
+            let _ = tell.send(Some(signal));
+        });
+        Self(listen)
+    }
+
+    /// The signal that came, if one has.
+    pub fn signal(&self) -> Option<Signal> {
+        *self.0.borrow()
+    }
+
+    /// Resolves with the signal once one has come; at once if one has.
+    pub async fn signalled(&self) -> Signal {
+        let mut listen = self.0.clone();
+        loop {
+            if let Some(signal) = *listen.borrow_and_update() {
+                return signal;
+            }
+            if listen.changed().await.is_err() {
+                // No signal can come any more: wait for ever, as the handlers would.
+                return std::future::pending().await;
+            }
+        }
+    }
+}
+
+/// The first SIGINT, SIGTERM or SIGHUP: a cancelled CI job (or a dropped session). The
+/// handlers are installed when this is called, not when the future is first polled.
+#[cfg(unix)]
+fn first_signal() -> impl Future<Output = Signal> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let handlers = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+    );
+    async move {
+        match handlers {
+            (Ok(mut int), Ok(mut term), Ok(mut hup)) => tokio::select! {
+                _ = int.recv() => Signal::Interrupt,
+                _ = term.recv() => Signal::Terminate,
+                _ = hup.recv() => Signal::Hangup,
+            },
+            // Without handlers the default action (exit) still stops the gate.
+            _ => std::future::pending().await,
+        }
+    }
+}
+
+/// Ctrl-C on Windows.
+#[cfg(not(unix))]
+fn first_signal() -> impl Future<Output = Signal> {
+    async {
+        match tokio::signal::ctrl_c().await {
+            Ok(()) => Signal::Interrupt,
+            Err(_) => std::future::pending().await,
+        }
+    }
+}
