@@ -1,6 +1,8 @@
 //! Drives the real binary against the simulated API on 127.0.0.1.
 #![allow(dead_code)] // each test file uses its own subset of these helpers
 
+pub mod ci;
+
 use clanforge_wait::sim::{Reply, Script, Sim, SimServer};
 use serde_json::Value;
 use std::process::{Command, Stdio};
