@@ -192,8 +192,9 @@ impl End {
     }
 
     /// The job's `result` word.
-    pub fn result(&self) -> &'static str {
-        self.outcome().map_or("unfinished", Outcome::result)
+    pub fn result(&self) -> crate::outcome::Word {
+        self.outcome()
+            .map_or(crate::outcome::Word::Unfinished, Outcome::result)
     }
 
     /// An end that stops a fail-fast gate: the job failed, stalled or the API refused it.

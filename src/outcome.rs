@@ -110,16 +110,62 @@ impl Outcome {
     }
 
     /// The `result` key.
-    pub fn result(self) -> &'static str {
+    pub fn result(self) -> Word {
         match self {
-            Self::Completed => "success",
+            Self::Completed => Word::Success,
+            Self::DryRun => Word::DryRun,
+            Self::Failed => Word::Failed,
+            Self::TimedOut => Word::Timeout,
+            Self::Stalled => Word::Stalled,
+            Self::Usage | Self::ApiError => Word::Error,
+            Self::Cancelled(_) => Word::Cancelled,
+        }
+    }
+}
+
+/// The `result` key's word, for the gate or a job: what every output writes, and what the
+/// reports decide on (a JUnit case's element, a chart bar's tag), as a value, not a string.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Word {
+    Success,
+    DryRun,
+    Failed,
+    Timeout,
+    Stalled,
+    #[default]
+    Error,
+    Cancelled,
+    /// What a deploy writes the moment it creates a job: the gate goes on.
+    Running,
+    /// A job a fail-fast gate stopped waiting on when another ended it.
+    Unfinished,
+}
+
+impl Word {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Success => "success",
             Self::DryRun => "dry-run",
             Self::Failed => "failed",
-            Self::TimedOut => "timeout",
+            Self::Timeout => "timeout",
             Self::Stalled => "stalled",
-            Self::Usage | Self::ApiError => "error",
-            Self::Cancelled(_) => "cancelled",
+            Self::Error => "error",
+            Self::Cancelled => "cancelled",
+            Self::Running => "running",
+            Self::Unfinished => "unfinished",
         }
+    }
+
+    /// Success, or a dry run that printed its plan.
+    pub fn passed(self) -> bool {
+        matches!(self, Self::Success | Self::DryRun)
+    }
+}
+
+impl std::fmt::Display for Word {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -146,7 +192,7 @@ pub struct JobSummary {
     pub job: String,
     pub kind: &'static str,
     pub id: String,
-    pub result: &'static str,
+    pub result: Word,
     pub state_id: Option<i64>,
     pub state: String,
     pub progress: Option<u8>,
@@ -171,7 +217,7 @@ pub struct JobSummary {
 /// `jobs` describe the gate as a whole; for one job, that job.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Summary {
-    pub result: &'static str,
+    pub result: Word,
     pub update_id: String,
     pub state_id: Option<i64>,
     pub state: String,
@@ -206,7 +252,7 @@ impl Summary {
     pub fn pairs(&self) -> [(&'static str, String); 16] {
         let opt = |n: Option<i64>| n.map(|n| n.to_string()).unwrap_or_default();
         [
-            ("result", self.result.to_owned()),
+            ("result", self.result.to_string()),
             ("update_id", self.update_id.clone()),
             ("state_id", opt(self.state_id)),
             ("state", self.state.clone()),
@@ -249,7 +295,7 @@ mod tests {
             Cancelled(Signal::Hangup),
         ] {
             let row = EXIT_CODES.iter().find(|row| row.0 == outcome.exit_code());
-            assert_eq!(row.map(|r| r.1), Some(outcome.result()), "{outcome:?}");
+            assert_eq!(row.map(|r| r.1), Some(outcome.result().as_str()), "{outcome:?}");
         }
         assert_eq!(DryRun.exit_code(), 0);
         assert!(EXIT_CODES[0].2.contains("dry-run"));
@@ -276,7 +322,7 @@ mod tests {
     #[test]
     fn pairs_name_every_serialized_key_in_order() {
         let summary = Summary {
-            result: "success",
+            result: Word::Success,
             update_id: "1".into(),
             state_id: None,
             state: String::new(),

@@ -7,7 +7,7 @@ use crate::api::PollError;
 use crate::chain::{Pending, Step};
 use crate::event::{End, Finished, GateRun, StartError};
 use crate::kind::{self, JobKind, JobRef, ids_of};
-use crate::outcome::{JobSummary, Outcome, Summary, whole_seconds};
+use crate::outcome::{JobSummary, Outcome, Summary, Word, whole_seconds};
 
 /// What a gate's run means.
 #[derive(Debug, Clone)]
@@ -115,12 +115,12 @@ pub fn checkpoint(
         job: job.reference(),
         kind: job.kind.name(),
         id: job.id.clone(),
-        result: "running",
+        result: Word::Running,
         elapsed_seconds,
         ..JobSummary::default()
     }));
     Summary {
-        result: "running",
+        result: Word::Running,
         update_id: kind::update_ids(jobs()),
         elapsed_seconds,
         simulated,

@@ -8,6 +8,7 @@
 
 use super::{log_line, markdown};
 use super::timeline::Timeline;
+use crate::outcome::Word;
 use crate::event::{Event, Report, ReportError, Reporter};
 use crate::kind::JobRef;
 use std::io::{self, Write};
@@ -82,13 +83,13 @@ impl Reporter for Buildkite {
             super::ci_key(s.jobs.first().map_or("", |job| job.job.as_str()))
         });
         let style = match s.result {
-            "success" | "dry-run" => "success",
-            "cancelled" | "timeout" | "stalled" => "warning",
-            _ => "error",
+            Word::Success | Word::DryRun => "success",
+            Word::Cancelled | Word::Timeout | Word::Stalled => "warning",
+            Word::Failed | Word::Error | Word::Running | Word::Unfinished => "error",
         };
         self.annotate(&context, style, &markdown::summary(report, &self.timeline));
         for (key, value) in [
-            ("clanforge-result", s.result.to_owned()),
+            ("clanforge-result", s.result.to_string()),
             ("clanforge-update-id", s.update_id.clone()),
             ("clanforge-diff-id", s.diff_id.clone()),
             ("clanforge-image-version-id", s.image_version_id.clone()),

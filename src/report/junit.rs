@@ -13,6 +13,7 @@
 
 use super::text::job_line;
 use super::timeline::{TimedFile, Timeline};
+use crate::outcome::Word;
 use crate::event::{Report, ReportError};
 use crate::outcome::JobSummary;
 use std::fmt::Write as _;
@@ -33,11 +34,11 @@ enum Verdict {
     Error,
 }
 
-fn verdict(result: &str) -> Verdict {
+fn verdict(result: Word) -> Verdict {
     match result {
-        "success" | "dry-run" => Verdict::Passed,
-        "failed" | "stalled" | "unfinished" => Verdict::Failure,
-        _ => Verdict::Error,
+        Word::Success | Word::DryRun => Verdict::Passed,
+        Word::Failed | Word::Stalled | Word::Unfinished => Verdict::Failure,
+        Word::Timeout | Word::Error | Word::Cancelled | Word::Running => Verdict::Error,
     }
 }
 
@@ -108,7 +109,7 @@ pub fn xml(report: &Report, timeline: &Timeline) -> String {
                 out,
                 "      <{element} message=\"{}\" type=\"{}\">{}</{element}>",
                 escape(&message),
-                escape(job.result),
+                escape(job.result.as_str()),
                 escape(&message),
             );
         }

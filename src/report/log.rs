@@ -232,7 +232,7 @@ impl Reporter for LogReporter {
         if let Some(bars) = &self.bars {
             bars.clear();
         }
-        let (result, code) = (report.summary.result, report.outcome.exit_code());
+        let (result, code) = (report.summary.result.as_str(), report.outcome.exit_code());
         match report.outcome {
             outcome if outcome.is_success() => {
                 info!(result, exit_code = code, "{}", report.message)

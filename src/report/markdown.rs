@@ -4,6 +4,7 @@
 
 use super::text::human;
 use super::timeline::{TimedFile, Timeline};
+use crate::outcome::Word;
 use crate::event::{Report, ReportError};
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
@@ -26,7 +27,7 @@ pub fn table(report: &Report) -> String {
         "### clanforge-wait: {}{}\n\n\
          | job | result | state | progress | elapsed | polls | error |\n\
          |---|---|---|---|---|---|---|\n",
-        cell(s.result),
+        cell(s.result.as_str()),
         if s.simulated {
             " (simulated by --demo: not a real Clanforge job)"
         } else {
@@ -38,7 +39,7 @@ pub fn table(report: &Report) -> String {
         let elapsed = human(Duration::from_secs(job.elapsed_seconds));
         let cells = [
             job.job.as_str(),
-            job.result,
+            job.result.as_str(),
             job.state.as_str(),
             progress.as_str(),
             elapsed.as_str(),
@@ -52,7 +53,7 @@ pub fn table(report: &Report) -> String {
     if s.jobs.is_empty() {
         let cells = [
             s.update_id.as_str(),
-            s.result,
+            s.result.as_str(),
             "",
             "",
             "",
@@ -114,15 +115,17 @@ pub fn gantt(report: &Report, timeline: &Timeline) -> String {
             // A bar of no length is not drawn: one second at least.
             let ended = ended.max(began + Duration::from_secs(1));
             let tag = match job.result {
-                "success" | "dry-run" => "done",
-                "unfinished" | "cancelled" => "active",
-                _ => "crit",
+                Word::Success | Word::DryRun => "done",
+                Word::Unfinished | Word::Cancelled => "active",
+                Word::Failed | Word::Timeout | Word::Stalled | Word::Error | Word::Running => {
+                    "crit"
+                }
             };
             chart.push_str(&format!(
                 "    {} {} ({}) :{tag}, job{n}, {}, {}\n",
                 name(job.kind),
                 name(&job.id),
-                name(job.result),
+                name(job.result.as_str()),
                 clock(began),
                 clock(ended),
             ));

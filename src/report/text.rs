@@ -437,7 +437,7 @@ pub fn problems(report: &Report) -> Vec<(String, String)> {
         .summary
         .jobs
         .iter()
-        .filter(|job| !matches!(job.result, "success" | "dry-run"))
+        .filter(|job| !job.result.passed())
         .map(|job| (job.job.clone(), job_line(job)))
         .collect();
     if problems.is_empty() {
