@@ -33,15 +33,16 @@ use crate::api::trace::{Trace, TraceTo};
 use crate::api::{Client, ClientError, Credentials};
 use crate::cancel::Cancel;
 use crate::chain::{Ids, Step};
-use crate::cli::{Action, Api, Config, LogFormat};
+use crate::cli::{Action, Api, Config, LogFormat, Parsed, Shown};
 use crate::event::{Event, Report, Reporter};
-use crate::outcome::Outcome;
+use crate::outcome::{Outcome, Signal};
 use crate::report::dotenv::Dotenv;
 use crate::report::result::{JsonStdout, ResultFile};
 use crate::report::{LogMode, log, text};
 use crate::secret::Secret;
 use std::ffi::OsString;
 use std::io::IsTerminal;
+use std::path::PathBuf;
 use tracing::{error, info};
 
 /// The whole gate, from the command line to the exit code. Every path, usage errors and
@@ -55,29 +56,10 @@ where
     // loading TLS roots, starting the demo) still ends with every output written.
     let cancel = Cancel::on_signals();
     let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
-    // Read on a thread of its own: an input file that blocks (`--secret-key-file <(vault
-    // read …)` before its writer comes) can't hold the gate past a signal or its deadline.
-    let reading = tokio::task::spawn_blocking({
-        let args = args.clone();
-        move || cli::parse(args)
-    });
-    let setup = cli::setup_deadline(&args);
-    let (parsed, stopped) = tokio::select! {
-        biased;
-        signal = cancel.signalled() => (
-            cli::unread(&args, "cancelled while reading its files".into()),
-            Some(Err(signal)),
-        ),
-        () = tokio::time::sleep(setup) => (
-            cli::unread(&args, "its files were not read in time".into()),
-            Some(Ok(setup)),
-        ),
-        read = reading => match read {
-            Ok(Ok(parsed)) => (parsed, None),
-            // --help, --version, completions.
-            Ok(Err(shown)) => return shown.print(),
-            Err(e) => (cli::unread(&args, format!("the command line could not be read: {e}")), None),
-        },
+    let (parsed, stopped) = match read(&args, &cancel).await {
+        Ok(read) => read,
+        // --help, --version, completions.
+        Err(shown) => return shown.print(),
     };
     // Every secret the gate holds is redacted from server text from here on, whatever it
     // reaches: the log, every output, the trace.
@@ -114,21 +96,74 @@ where
         .flatten()
         .map(|path| report::checkpoint_ids(path))
         .fold(Ids::default(), Ids::or);
+    let setup_error = open_files(&parsed, &mut reporters);
+    let (update_id, demo) = (&parsed.update_id, parsed.demo);
+    let report = match (stopped, setup_error.as_deref(), &parsed.config) {
+        (Some(Stopped::Signal(signal)), _, _) => {
+            text::cancelled_before_start(signal, update_id, demo)
+        }
+        (Some(Stopped::Deadline(deadline)), _, _) => {
+            text::files_not_read(deadline, update_id, demo)
+        }
+        (None, Some(message), _) => text::usage(update_id, message, demo),
+        (None, None, Err(message)) => text::usage(update_id, message, demo),
+        (None, None, Ok(config)) => gate(config, &mut reporters, &cancel).await,
+    };
+    let report = report.keeping(&checkpoint);
+    finish(&mut reporters, report).exit_code()
+}
+
+/// What stopped the gate before its command line's files were read.
+#[derive(Debug, Clone, Copy)]
+enum Stopped {
+    Signal(Signal),
+    /// `--timeout`, which bounds every path.
+    Deadline(std::time::Duration),
+}
+
+/// Reads the command line (and the files it names) on a thread of its own: an input file
+/// that blocks (`--secret-key-file <(vault read …)` before its writer comes) can't hold the
+/// gate past a signal or its deadline. Then what it names is found without opening a file.
+async fn read(args: &[OsString], cancel: &Cancel) -> Result<(Parsed, Option<Stopped>), Shown> {
+    let reading = tokio::task::spawn_blocking({
+        let args = args.to_vec();
+        move || cli::parse(args)
+    });
+    let setup = cli::setup_deadline(args);
+    let unread = |why: &str| cli::unread(args, why.to_owned());
+    Ok(tokio::select! {
+        biased;
+        signal = cancel.signalled() => (
+            unread("cancelled while reading its files"),
+            Some(Stopped::Signal(signal)),
+        ),
+        () = tokio::time::sleep(setup) => (
+            unread("its files were not read in time"),
+            Some(Stopped::Deadline(setup)),
+        ),
+        read = reading => match read {
+            Ok(parsed) => (parsed?, None),
+            Err(e) => (unread(&format!("the command line could not be read: {e}")), None),
+        },
+    })
+}
+
+/// Checks every reporter's output and opens the files the command line names, each now: one
+/// that can't be is a usage error (the first, returned), before any request. Two outputs that
+/// name one file would clobber each other (a result file that is `$GITHUB_OUTPUT` would empty
+/// the earlier steps' outputs): a usage error too, and neither is opened, so nothing is lost.
+fn open_files(parsed: &Parsed, reporters: &mut Vec<Box<dyn Reporter>>) -> Option<String> {
+    let outputs = &parsed.outputs;
     let mut setup_error = reporters
         .iter()
         .find_map(|r| r.check().err())
         .map(|e| e.to_string());
-    // Two outputs that name one file would clobber each other (a result file that is
-    // $GITHUB_OUTPUT would empty the earlier steps' outputs): a usage error, and neither is
-    // opened, so that nothing in it is lost.
-    let shared = report::shared_files(&named_outputs(&parsed));
-    let (shared_error, shared) = shared.unzip();
+    let (shared_error, shared) = report::shared_files(&named_outputs(parsed)).unzip();
     setup_error = setup_error.or(shared_error);
-    let own = |path: &Option<std::path::PathBuf>| {
+    let own = |path: &Option<PathBuf>| {
         path.clone()
             .filter(|p| !shared.as_ref().is_some_and(|shared| shared.contains(p)))
     };
-    // The files the command line names, each opened now: one that can't be is a usage error.
     let files: [Option<Result<Box<dyn Reporter>, _>>; 4] = [
         own(&outputs.result_file).map(|p| ResultFile::create(p).map(boxed)),
         own(&outputs.dotenv).map(|p| Dotenv::create(p).map(boxed)),
@@ -141,23 +176,14 @@ where
             Err(e) => setup_error = setup_error.or(Some(e.to_string())),
         }
     }
-    let (update_id, demo) = (&parsed.update_id, parsed.demo);
-    let report = match (stopped, setup_error.as_deref(), &parsed.config) {
-        (Some(Err(signal)), _, _) => text::cancelled_before_start(signal, update_id, demo),
-        (Some(Ok(deadline)), _, _) => text::files_not_read(deadline, update_id, demo),
-        (None, Some(message), _) => text::usage(update_id, message, demo),
-        (None, None, Err(message)) => text::usage(update_id, message, demo),
-        (None, None, Ok(config)) => gate(config, &mut reporters, &cancel).await,
-    };
-    let report = report.keeping(&checkpoint);
-    finish(&mut reporters, report).exit_code()
+    setup_error
 }
 
 /// Every file the gate writes, with what names it: the command line's, the trace, and
 /// GitHub's when GitHub runs us.
-fn named_outputs(parsed: &cli::Parsed) -> Vec<(&'static str, std::path::PathBuf)> {
+fn named_outputs(parsed: &Parsed) -> Vec<(&'static str, PathBuf)> {
     let outputs = &parsed.outputs;
-    let mut named: Vec<(&'static str, std::path::PathBuf)> = [
+    let mut named: Vec<(&'static str, PathBuf)> = [
         ("--result-file", &outputs.result_file),
         ("--dotenv", &outputs.dotenv),
         ("--junit", &outputs.junit),
@@ -190,7 +216,7 @@ fn boxed<R: Reporter + 'static>(reporter: R) -> Box<dyn Reporter> {
 }
 
 /// The log group's title: what the gate does.
-fn title(parsed: &cli::Parsed) -> String {
+fn title(parsed: &Parsed) -> String {
     match &parsed.config {
         Ok(config) => match &config.action {
             Action::Start(plan) | Action::DryRun(plan) => {
