@@ -122,6 +122,72 @@ pub struct LogReporter {
     started: Instant,
 }
 
+/// The events whose lines are a few words: each its own, so that `on_event` reads as a table.
+impl LogReporter {
+    fn polled(&mut self, job: &JobRef, status: &JobStatus, poll: u32) {
+        let shown = (status.state_label().to_owned(), status.progress);
+        if self.last.get(job) == Some(&shown) {
+            self.heartbeat(poll);
+        } else {
+            self.last.insert(job.clone(), shown);
+            self.progress(job, status, poll);
+        }
+    }
+
+    fn settling(&mut self, job: &JobRef, settle: Duration) {
+        self.line();
+        info!(
+            "{}nothing is queued yet for {job}; waiting up to {} from the start (--settle) for \
+             work to appear before calling it done",
+            self.prefix(job),
+            human(settle)
+        );
+    }
+
+    fn creating(&mut self, step: Step, request: &str) {
+        self.line();
+        let (index, total) = self.step.unwrap_or((1, 1));
+        info!(
+            step = step.step_name(),
+            "[{index}/{total}] {}: {request} (changes state: sent once, never retried)",
+            step.step_name()
+        );
+    }
+
+    fn adopted(&mut self, job: &JobRef, created: i64) {
+        self.line();
+        warn!(
+            job = %job.reference(),
+            "{}the create's answer was lost; image/options names {job}, made after the request \
+             went out (jobcreated {created}): waiting on it as the one created",
+            self.prefix(job)
+        );
+    }
+
+    fn dry_run(&mut self, requests: &[String]) {
+        self.line();
+        info!("dry run: these requests would go out, in order; none is sent");
+        for request in requests {
+            info!("  {request}");
+        }
+    }
+
+    fn checked(&mut self, check: &Check) {
+        self.line();
+        let Check {
+            name,
+            verdict,
+            detail,
+        } = check;
+        match verdict {
+            CheckVerdict::Ok => info!("check {name}: ok, {detail}"),
+            CheckVerdict::Info => info!("check {name}: {detail}"),
+            CheckVerdict::Warning => warn!("check {name}: warning, {detail}"),
+            CheckVerdict::Failed => error!("check {name}: FAILED, {detail}"),
+        }
+    }
+}
+
 impl Reporter for LogReporter {
     fn on_event(&mut self, event: &Event<'_>) {
         match event {
@@ -130,54 +196,22 @@ impl Reporter for LogReporter {
                 urls,
                 timeout,
             } => self.started(jobs, urls, *timeout),
-            Event::Polled { job, status, poll } => {
-                let shown = (status.state_label().to_owned(), status.progress);
-                if self.last.get(*job) == Some(&shown) {
-                    self.heartbeat(*poll);
-                } else {
-                    self.last.insert((*job).clone(), shown);
-                    self.progress(job, status, *poll);
-                }
-            }
+            Event::Polled { job, status, poll } => self.polled(job, status, *poll),
             Event::Tick => self.heartbeat(0),
             Event::UnknownState { job, status } => self.unknown_state(job, status),
-            Event::Settling { job, settle } => {
-                self.line();
-                info!(
-                    "{}nothing is queued yet for {job}; waiting up to {} from the start \
-                     (--settle) for work to appear before calling it done",
-                    self.prefix(job),
-                    human(*settle)
-                );
-            }
+            Event::Settling { job, settle } => self.settling(job, *settle),
             Event::Step {
                 index,
                 total,
                 step,
                 job,
             } => self.step(*index, *total, *step, *job),
-            Event::Creating { step, request } => {
-                self.line();
-                let (index, total) = self.step.unwrap_or((1, 1));
-                info!(
-                    step = step.step_name(),
-                    "[{index}/{total}] {}: {request} (changes state: sent once, never retried)",
-                    step.step_name()
-                );
-            }
+            Event::Creating { step, request } => self.creating(*step, request),
             Event::Created { job, .. } => {
                 self.line();
                 info!(job = %job.reference(), "{}created", self.prefix(job));
             }
-            Event::Adopted { job, created } => {
-                self.line();
-                warn!(
-                    job = %job.reference(),
-                    "{}the create's answer was lost; image/options names {job}, made after the \
-                     request went out (jobcreated {created}): waiting on it as the one created",
-                    self.prefix(job)
-                );
-            }
+            Event::Adopted { job, created } => self.adopted(job, *created),
             Event::Locked {
                 lock,
                 image,
@@ -192,27 +226,8 @@ impl Reporter for LogReporter {
                 warn!("rejected {diff} (reinstall=0): it no longer locks the image");
             }
             Event::NoChanges { diff, full } => self.no_changes(diff, *full),
-            Event::DryRun { requests } => {
-                self.line();
-                info!("dry run: these requests would go out, in order; none is sent");
-                for request in *requests {
-                    info!("  {request}");
-                }
-            }
-            Event::Checked { check } => {
-                self.line();
-                let Check {
-                    name,
-                    verdict,
-                    detail,
-                } = check;
-                match verdict {
-                    CheckVerdict::Ok => info!("check {name}: ok, {detail}"),
-                    CheckVerdict::Info => info!("check {name}: {detail}"),
-                    CheckVerdict::Warning => warn!("check {name}: warning, {detail}"),
-                    CheckVerdict::Failed => error!("check {name}: FAILED, {detail}"),
-                }
-            }
+            Event::DryRun { requests } => self.dry_run(requests),
+            Event::Checked { check } => self.checked(check),
             Event::ReadRetrying {
                 what,
                 error,
