@@ -87,45 +87,51 @@ pub fn xml(report: &Report, timeline: &Timeline) -> String {
         escape(started.trim_end_matches('Z')),
     );
     for job in cases {
-        let (began, ended) = timeline.interval(job);
-        let time = ended
-            .duration_since(began)
-            .unwrap_or_default()
-            .as_secs_f64();
-        let _ = writeln!(
-            out,
-            "    <testcase name=\"{}\" classname=\"clanforge-wait.{}\" time=\"{time:.3}\">",
-            escape(&job.job),
-            escape(job.kind),
-        );
-        let message: String = job_line(job).chars().take(MAX_MESSAGE).collect();
-        let element = match verdict(job.result) {
-            Verdict::Passed => None,
-            Verdict::Failure => Some("failure"),
-            Verdict::Error => Some("error"),
-        };
-        if let Some(element) = element {
-            let _ = writeln!(
-                out,
-                "      <{element} message=\"{}\" type=\"{}\">{}</{element}>",
-                escape(&message),
-                escape(job.result.as_str()),
-                escape(&message),
-            );
-        }
-        let mut lines: Vec<String> = timeline
-            .of(&job.job)
-            .map(|span| span.lines.iter().cloned().collect())
-            .unwrap_or_default();
-        lines.push(format!("{}: {}", job.job, job.result));
-        let _ = writeln!(
-            out,
-            "      <system-out>{}</system-out>\n    </testcase>",
-            escape(&lines.join("\n")).replace("&#10;", "\n")
-        );
+        case(&mut out, job, timeline);
     }
     out.push_str("  </testsuite>\n</testsuites>\n");
     out
+}
+
+/// One job's `<testcase>`: its time, a `<failure>` or an `<error>` unless it passed, and its
+/// log lines.
+fn case(out: &mut String, job: &JobSummary, timeline: &Timeline) {
+    let (began, ended) = timeline.interval(job);
+    let time = ended
+        .duration_since(began)
+        .unwrap_or_default()
+        .as_secs_f64();
+    let _ = writeln!(
+        out,
+        "    <testcase name=\"{}\" classname=\"clanforge-wait.{}\" time=\"{time:.3}\">",
+        escape(&job.job),
+        escape(job.kind),
+    );
+    let message: String = job_line(job).chars().take(MAX_MESSAGE).collect();
+    let element = match verdict(job.result) {
+        Verdict::Passed => None,
+        Verdict::Failure => Some("failure"),
+        Verdict::Error => Some("error"),
+    };
+    if let Some(element) = element {
+        let _ = writeln!(
+            out,
+            "      <{element} message=\"{}\" type=\"{}\">{}</{element}>",
+            escape(&message),
+            escape(job.result.as_str()),
+            escape(&message),
+        );
+    }
+    let mut lines: Vec<String> = timeline
+        .of(&job.job)
+        .map(|span| span.lines.iter().cloned().collect())
+        .unwrap_or_default();
+    lines.push(format!("{}: {}", job.job, job.result));
+    let _ = writeln!(
+        out,
+        "      <system-out>{}</system-out>\n    </testcase>",
+        escape(&lines.join("\n")).replace("&#10;", "\n")
+    );
 }
 
 /// Text for an attribute or an element: the five XML characters as entities, a line break in an
