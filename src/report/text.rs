@@ -168,32 +168,7 @@ fn start_words(job: &JobRef, error: &StartError) -> String {
             image,
             if_locked,
             raced,
-        } => {
-            let what = if *raced {
-                format!(
-                    "image {image} is locked by {lock}: it appeared between the gate's check and \
-                     its create, which the API refused (nothing was created)"
-                )
-            } else {
-                format!("image {image} is locked by {lock}")
-            };
-            let advice = match (lock.kind, if_locked) {
-                (JobKind::ImageDiff, _) if !*raced => {
-                    "a diff holds the lock until a version is made from it or it is rejected: \
-                     accept or reject it in Clanforge, or run again with --if-locked wait (wait \
-                     for that) or --if-locked reject --yes-reject-diff (reject it)"
-                }
-                (JobKind::ImageDiff, _) => {
-                    "run again: --if-locked decides what to do about it (fail, wait, or \
-                     reject with --yes-reject-diff)"
-                }
-                (_, IfLocked::Reject) => {
-                    "an update can't be rejected: wait for it to end with --if-locked wait"
-                }
-                _ => "wait for that update to end, or run again with --if-locked wait",
-            };
-            format!("{what}; {advice}")
-        }
+        } => locked_words(lock, image, *if_locked, *raced),
         StartError::Checkpoint(error) => format!(
             "{error}: the deploy stopped here, before a create no rerun could know of; free the \
              space or fix the path, then run again with --resume-from"
@@ -202,53 +177,7 @@ fn start_words(job: &JobRef, error: &StartError) -> String {
             "the {noun}'s create could not be sent ({reason}): nothing was created; run the \
              step again"
         ),
-        StartError::Unknown { reason, found } => {
-            let head = format!(
-                "the {noun}'s create went out and its outcome is unknown ({reason}); it was not \
-                 sent again"
-            );
-            let check = "check the image's jobs in the Clanforge dashboard before you run the \
-                         step again";
-            let found = match found {
-                Found::Nothing if job.kind == JobKind::ImageUpdate => format!(
-                    "nothing locks the image now: no image update is running, so most likely \
-                     none was made (or one was made and has already ended); {check}"
-                ),
-                Found::Nothing => {
-                    format!(
-                        "nothing locks the image now, so most likely no {noun} was made; {check}"
-                    )
-                }
-                Found::Older { job, created } => format!(
-                    "{job} locks the image but was made before the gate's request{}, so it is not \
-                     the one the gate asked for; {check}",
-                    created
-                        .map(|c| format!(" (jobcreated {c})"))
-                        .unwrap_or_else(|| " (or says no jobcreated)".into())
-                ),
-                Found::Other(job) => format!("{job} locks the image; {check}"),
-                Found::StillLocked(diff) => format!(
-                    "{diff} still locks the image, so nothing came of it; run the step again (a \
-                     deploy: --resume-from its result file)"
-                ),
-                Found::Released(diff) => format!(
-                    "{diff} no longer locks the image, so a version was most likely made from it, \
-                     its ID unknown; check the image's versions in the Clanforge dashboard, and \
-                     follow the rollout with `clanforge-wait rollout/<imageid>`"
-                ),
-                Found::CantCheck => format!(
-                    "pass --game-id and --image-id so that the gate can look up what locks the \
-                     image (image/options); {check}"
-                ),
-                Found::ReadFailed(error) => {
-                    format!(
-                        "reading the lock failed too ({}); {check}",
-                        poll_error(error)
-                    )
-                }
-            };
-            format!("{head}: {found}")
-        }
+        StartError::Unknown { reason, found } => unknown_words(job, noun, reason, found),
         StartError::LockOutlasted { lock, image } => format!(
             "image {image} was still locked by {lock} when the deadline (--timeout) passed, \
              so no {noun} was created; accept or reject {lock} in Clanforge, or raise --timeout"
@@ -262,6 +191,83 @@ fn start_words(job: &JobRef, error: &StartError) -> String {
         ),
         StartError::Missing(what) => format!("{what} is needed for this step: pass it"),
     }
+}
+
+/// Why a lock stopped a step, and what to do about it.
+fn locked_words(lock: &JobRef, image: &str, if_locked: IfLocked, raced: bool) -> String {
+    let what = if raced {
+        format!(
+            "image {image} is locked by {lock}: it appeared between the gate's check and \
+             its create, which the API refused (nothing was created)"
+        )
+    } else {
+        format!("image {image} is locked by {lock}")
+    };
+    let advice = match (lock.kind, if_locked) {
+        (JobKind::ImageDiff, _) if !raced => {
+            "a diff holds the lock until a version is made from it or it is rejected: \
+             accept or reject it in Clanforge, or run again with --if-locked wait (wait \
+             for that) or --if-locked reject --yes-reject-diff (reject it)"
+        }
+        (JobKind::ImageDiff, _) => {
+            "run again: --if-locked decides what to do about it (fail, wait, or \
+             reject with --yes-reject-diff)"
+        }
+        (_, IfLocked::Reject) => {
+            "an update can't be rejected: wait for it to end with --if-locked wait"
+        }
+        _ => "wait for that update to end, or run again with --if-locked wait",
+    };
+    format!("{what}; {advice}")
+}
+
+/// A create whose outcome is unknown: what the gate found when it looked, and what to check.
+fn unknown_words(job: &JobRef, noun: &str, reason: &str, found: &Found) -> String {
+    let head = format!(
+        "the {noun}'s create went out and its outcome is unknown ({reason}); it was not \
+         sent again"
+    );
+    let check = "check the image's jobs in the Clanforge dashboard before you run the \
+                 step again";
+    let found = match found {
+        Found::Nothing if job.kind == JobKind::ImageUpdate => format!(
+            "nothing locks the image now: no image update is running, so most likely \
+             none was made (or one was made and has already ended); {check}"
+        ),
+        Found::Nothing => {
+            format!(
+                "nothing locks the image now, so most likely no {noun} was made; {check}"
+            )
+        }
+        Found::Older { job, created } => format!(
+            "{job} locks the image but was made before the gate's request{}, so it is not \
+             the one the gate asked for; {check}",
+            created
+                .map(|c| format!(" (jobcreated {c})"))
+                .unwrap_or_else(|| " (or says no jobcreated)".into())
+        ),
+        Found::Other(job) => format!("{job} locks the image; {check}"),
+        Found::StillLocked(diff) => format!(
+            "{diff} still locks the image, so nothing came of it; run the step again (a \
+             deploy: --resume-from its result file)"
+        ),
+        Found::Released(diff) => format!(
+            "{diff} no longer locks the image, so a version was most likely made from it, \
+             its ID unknown; check the image's versions in the Clanforge dashboard, and \
+             follow the rollout with `clanforge-wait rollout/<imageid>`"
+        ),
+        Found::CantCheck => format!(
+            "pass --game-id and --image-id so that the gate can look up what locks the \
+             image (image/options); {check}"
+        ),
+        Found::ReadFailed(error) => {
+            format!(
+                "reading the lock failed too ({}); {check}",
+                poll_error(error)
+            )
+        }
+    };
+    format!("{head}: {found}")
 }
 
 /// One job's error (empty when none) and its line for a person.
