@@ -296,28 +296,7 @@ fn job_words(finished: &Finished) -> (String, String) {
             format!("{job} completed: its work was seen and is gone ({seen}) {after}"),
         ),
         End::Completed => (String::new(), format!("{job} completed ({seen}) {after}")),
-        End::JobFailed => {
-            let counts = last.and_then(|s| s.counts);
-            let mut why = format!("state {}", last.map_or("unknown", |s| s.state_label()));
-            if last.is_some_and(|s| s.failed) {
-                why.push_str(", jobfailed set");
-            }
-            if let Some(c) = counts.filter(|c| c.failed > 0) {
-                why = format!("{} failed", count(c.failed as u32, "machine or install"));
-            }
-            let error = last
-                .and_then(|s| s.error.as_deref())
-                .map(one_line)
-                .unwrap_or_else(|| match counts {
-                    Some(c) if job.kind == JobKind::Rollout => format!(
-                        "{} failed to install (--max-failed-machines allows fewer)",
-                        count(c.failed as u32, "machine")
-                    ),
-                    _ => format!("the job ended with {why}"),
-                });
-            let message = format!("{job} failed ({why}) {after}: {error}");
-            (error, message)
-        }
+        End::JobFailed => failed_words(job, last, &after),
         End::Refused(error) => {
             let error = poll_error(error);
             let message = format!("{shown}: {error}");
@@ -328,18 +307,7 @@ fn job_words(finished: &Finished) -> (String, String) {
             (error.clone(), error)
         }
         End::TimedOut | End::RetryAfterPastDeadline(_) => {
-            let limit = human(finished.timeout);
-            let why = match &finished.end {
-                End::RetryAfterPastDeadline(asked) => format!(
-                    "the API asked for a {} pause (Retry-After), past the {limit} deadline",
-                    human(*asked),
-                ),
-                _ => format!("the {limit} deadline (--timeout) passed"),
-            };
-            let error = format!(
-                "gave up waiting on {shown} {after}: {why}; last seen: {seen}; the job may \
-                 still be running in Clanforge (raise --timeout if such jobs take longer)"
-            );
+            let error = gave_up_words(finished, &shown, &after, &seen);
             (error.clone(), error)
         }
         End::Stalled(sat) => {
@@ -366,6 +334,46 @@ fn job_words(finished: &Finished) -> (String, String) {
             (error.clone(), error)
         }
     }
+}
+
+/// A job that failed: its error, or why it counts as failed; and the line that says so.
+fn failed_words(job: &JobRef, last: Option<&JobStatus>, after: &str) -> (String, String) {
+    let counts = last.and_then(|s| s.counts);
+    let mut why = format!("state {}", last.map_or("unknown", |s| s.state_label()));
+    if last.is_some_and(|s| s.failed) {
+        why.push_str(", jobfailed set");
+    }
+    if let Some(c) = counts.filter(|c| c.failed > 0) {
+        why = format!("{} failed", count(c.failed as u32, "machine or install"));
+    }
+    let error = last
+        .and_then(|s| s.error.as_deref())
+        .map(one_line)
+        .unwrap_or_else(|| match counts {
+            Some(c) if job.kind == JobKind::Rollout => format!(
+                "{} failed to install (--max-failed-machines allows fewer)",
+                count(c.failed as u32, "machine")
+            ),
+            _ => format!("the job ended with {why}"),
+        });
+    let message = format!("{job} failed ({why}) {after}: {error}");
+    (error, message)
+}
+
+/// A job the deadline (or a `Retry-After` past it) ended: what was last seen, and what to do.
+fn gave_up_words(finished: &Finished, shown: &str, after: &str, seen: &str) -> String {
+    let limit = human(finished.timeout);
+    let why = match &finished.end {
+        End::RetryAfterPastDeadline(asked) => format!(
+            "the API asked for a {} pause (Retry-After), past the {limit} deadline",
+            human(*asked),
+        ),
+        _ => format!("the {limit} deadline (--timeout) passed"),
+    };
+    format!(
+        "gave up waiting on {shown} {after}: {why}; last seen: {seen}; the job may still be \
+         running in Clanforge (raise --timeout if such jobs take longer)"
+    )
 }
 
 /// The report of a gate that could not start: a flag or variable to fix (exit 2).
