@@ -216,14 +216,6 @@ impl Cli {
             });
         }
         self.check_demo()?;
-        let required = |value: &Option<String>, flag, fallback: &str| {
-            let value = value.as_deref().map(str::trim).unwrap_or_default();
-            match (value.is_empty(), self.demo) {
-                (false, _) => Ok(value.to_owned()),
-                (true, true) => Ok(fallback.to_owned()),
-                (true, false) => Err(UsageError::Empty { flag, hint: "" }),
-            }
-        };
         let jobs = self.job_refs()?;
         let action = match self.run_command() {
             None if let Some(check) = self.check_args() => Action::Check(self.probe(check)?),
@@ -238,26 +230,8 @@ impl Cli {
         };
         let credentials = self.credentials()?;
         let bearer = matches!(credentials, Credentials::Bearer(_));
-        // The operator's v1 calls take no ASID: with a token it is optional.
-        let asid = match (bearer, self.asid.as_deref().map(str::trim)) {
-            (true, None | Some("")) => String::new(),
-            _ => required(&self.asid, "--asid (CLANFORGE_ASID)", DEMO_ASID)?,
-        };
-        if !self.demo && !asid.is_empty() {
-            start::id(&Some(asid.clone()), "--asid (CLANFORGE_ASID)")?;
-        }
-        if asid.is_empty() {
-            needs_no_asid(&action)?;
-        }
-        let api = if self.demo {
-            Api::Demo
-        } else {
-            let default = if bearer { TOKEN_BASE_URL } else { BASE_URL };
-            Api::Real(base_url(
-                self.base_url.as_deref().unwrap_or(default),
-                self.allow_insecure_http,
-            )?)
-        };
+        let asid = self.asid(bearer, &action)?;
+        let api = self.api(bearer)?;
         let ca_cert = match &self.ca_cert {
             Some(path) => Some(files::read(
                 "--ca-cert (CLANFORGE_CA_CERT)",
@@ -292,6 +266,42 @@ impl Cli {
             trace: self.trace_http.as_deref().and_then(TraceTo::parse),
             max_body: self.max_body,
         })
+    }
+
+    /// The account service ID: given (a positive integer), the demo's, or none with a token
+    /// (the operator's v1 calls take none) where the action needs none.
+    fn asid(&self, bearer: bool, action: &Action) -> Result<String, UsageError> {
+        let given = self.asid.as_deref().map(str::trim).unwrap_or_default();
+        let asid = match (given.is_empty(), bearer, self.demo) {
+            (false, _, _) => given.to_owned(),
+            (true, true, _) => String::new(),
+            (true, false, true) => DEMO_ASID.to_owned(),
+            (true, false, false) => {
+                return Err(UsageError::Empty {
+                    flag: "--asid (CLANFORGE_ASID)",
+                    hint: "",
+                });
+            }
+        };
+        if !self.demo && !asid.is_empty() {
+            start::id(&Some(asid.clone()), "--asid (CLANFORGE_ASID)")?;
+        }
+        if asid.is_empty() {
+            needs_no_asid(action)?;
+        }
+        Ok(asid)
+    }
+
+    /// The API: the demo's simulator, or the base URL (by default the dialect's host).
+    fn api(&self, bearer: bool) -> Result<Api, UsageError> {
+        if self.demo {
+            return Ok(Api::Demo);
+        }
+        let default = if bearer { TOKEN_BASE_URL } else { BASE_URL };
+        Ok(Api::Real(base_url(
+            self.base_url.as_deref().unwrap_or(default),
+            self.allow_insecure_http,
+        )?))
     }
 
     /// The keys: the demo's placeholders, or both given (the secret key perhaps from a file).
