@@ -4,6 +4,7 @@
 
 mod action;
 mod args;
+mod base_url;
 mod config;
 mod errors;
 mod files;
