@@ -2,7 +2,7 @@
 //! and image versions (each create sent at most once) and waits on them and on the fleet's
 //! installs under one deadline, then says how they ended: an exit code, a log, a result.
 //!
-//! The library's public surface is what the binary needs ([`main`]) and the simulated API the
+//! The library's public surface is what the binary needs ([`run`]) and the simulated API the
 //! examples serve ([`sim`]). Everything else is private; the `test-support` feature, which the
 //! tests and examples enable, opens the modules to them.
 //!
@@ -35,7 +35,9 @@ use crate::cancel::Cancel;
 use crate::chain::{Ids, Step};
 use crate::cli::{Action, Api, Config, LogFormat, Parsed, Shown};
 use crate::event::{Event, Report, Reporter};
-use crate::outcome::{Outcome, Signal};
+/// How the gate ended: what [`run`] returns, and its exit code.
+pub use crate::outcome::Outcome;
+use crate::outcome::Signal;
 use crate::report::dotenv::Dotenv;
 use crate::report::result::{JsonStdout, ResultFile};
 use crate::report::{LogMode, log, text};
@@ -45,9 +47,10 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use tracing::{error, info};
 
-/// The whole gate, from the command line to the exit code. Every path, usage errors and
-/// signals included, writes every output it can name.
-pub async fn main<I, T>(args: I) -> u8
+/// The whole gate, from the command line to its outcome (whose exit code is in one table:
+/// [`Outcome::exit_code`]). Every path, usage errors and signals included, writes every
+/// output it can name. `--help`, `--version` and `completions` print and complete.
+pub async fn run<I, T>(args: I) -> Outcome
 where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
@@ -59,7 +62,10 @@ where
     let (parsed, stopped) = match read(&args, &cancel).await {
         Ok(read) => read,
         // --help, --version, completions.
-        Err(shown) => return shown.print(),
+        Err(shown) => {
+            shown.print();
+            return Outcome::Completed;
+        }
     };
     // Every secret the gate holds is redacted from server text from here on, whatever it
     // reaches: the log, every output, the trace.
@@ -110,7 +116,7 @@ where
         (None, None, Ok(config)) => gate(config, &mut reporters, &cancel).await,
     };
     let report = report.keeping(&checkpoint);
-    finish(&mut reporters, report).exit_code()
+    finish(&mut reporters, report)
 }
 
 /// What stopped the gate before its command line's files were read.

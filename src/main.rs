@@ -1,3 +1,4 @@
+use std::io::Write as _;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -7,12 +8,16 @@ fn main() -> ExitCode {
     {
         Ok(runtime) => runtime,
         Err(e) => {
-            eprintln!("Error: could not start the async runtime: {e}");
+            // A stderr that can't be written has nowhere to say so either.
+            let _ = writeln!(
+                std::io::stderr(),
+                "Error: could not start the async runtime: {e}"
+            );
             return ExitCode::from(2);
         }
     };
-    let code = runtime.block_on(clanforge_wait::main(std::env::args_os()));
+    let outcome = runtime.block_on(clanforge_wait::run(std::env::args_os()));
     // Don't wait for a request or resolver thread still in flight at the deadline.
     runtime.shutdown_background();
-    ExitCode::from(code)
+    ExitCode::from(outcome.exit_code())
 }

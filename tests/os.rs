@@ -492,3 +492,26 @@ fn no_variable_the_projects_files_name_is_warned_of() {
     let run = gate.run();
     assert!(!run.stderr.contains("is set, but"), "{}", run.stderr);
 }
+
+#[test]
+fn completions_and_help_into_a_closed_pipe_do_not_panic() {
+    // `clanforge-wait completions bash | head -1`: the reader is gone before the script is.
+    for args in [
+        &["completions", "bash"][..],
+        &["--help"],
+        &["deploy", "--help"],
+    ] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let output = Command::new(binary())
+            .args(args)
+            .env_clear()
+            .stdout(writer)
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+}

@@ -204,22 +204,17 @@ pub enum Shown {
 }
 
 impl Shown {
-    /// Prints it on stdout; the exit code.
-    pub fn print(self) -> u8 {
+    /// Prints it on stdout. A stdout that can't take it (`| head -1` closed it) is not an
+    /// error to report, and never a panic: the script is made first, then written.
+    pub fn print(self) {
         match self {
             Self::Clap(e) => {
                 let _ = e.print();
-                e.exit_code() as u8
             }
             Self::Completions(shell) => {
-                let mut command = Cli::command();
-                clap_complete::generate(
-                    shell,
-                    &mut command,
-                    "clanforge-wait",
-                    &mut std::io::stdout(),
-                );
-                0
+                let mut script = Vec::new();
+                clap_complete::generate(shell, &mut Cli::command(), "clanforge-wait", &mut script);
+                let _ = std::io::Write::write_all(&mut std::io::stdout(), &script);
             }
         }
     }
