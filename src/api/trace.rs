@@ -104,13 +104,7 @@ impl Trace {
             shown.push('?');
             shown.push_str(&pairs.join("&"));
         }
-        self.clean(&shown)
-    }
-
-    /// Server text made safe: secrets redacted, then every control and format character
-    /// escaped, so that it stays on one line and can't reach a terminal or a CI as a command.
-    fn clean(&self, text: &str) -> String {
-        escaped(text)
+        escaped(&shown)
     }
 
     fn write(&self, text: &str) {
@@ -147,7 +141,7 @@ impl Pending<'_> {
         let header = |name| {
             headers
                 .get(name)
-                .map(|v| self.trace.clean(&String::from_utf8_lossy(v.as_bytes())))
+                .map(|v| escaped(&String::from_utf8_lossy(v.as_bytes())))
         };
         let mut text = format!("trace   HTTP {status} in {took}");
         for (name, value) in [
@@ -172,7 +166,7 @@ impl Pending<'_> {
                 );
             }
             Err(why) => {
-                let _ = writeln!(text, "trace   body not read: {}", self.trace.clean(&why));
+                let _ = writeln!(text, "trace   body not read: {}", escaped(&why));
             }
         }
         self.outcome = Some(text);
@@ -183,7 +177,7 @@ impl Pending<'_> {
         let took = self.took();
         self.outcome = Some(format!(
             "trace   no answer after {took}: {}\n",
-            self.trace.clean(error)
+            escaped(error)
         ));
     }
 
