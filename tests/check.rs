@@ -9,8 +9,6 @@ use clanforge_wait::sim::{Image, Reply, Script, Sim, SimServer};
 use common::*;
 use std::time::{Duration, SystemTime};
 
-const TOKEN: &str = "tok-en-XYZZY-never-print-me";
-
 /// An account with an empty install list and image 1234 of game 42.
 fn account(sim: Sim) -> Sim {
     sim.image(Image::quick(42, 1234)).serve_job(
@@ -37,11 +35,9 @@ fn check(url: &str) -> Gate {
         .flag("check")
 }
 
-fn with_token(gate: Gate) -> Gate {
-    gate.without("--asid")
-        .without_env("CLANFORGE_ACCESS_KEY")
-        .without_env("CLANFORGE_SECRET_KEY")
-        .env("CLANFORGE_TOKEN", TOKEN)
+/// The token and no ASID: `check` needs none with a token.
+fn token_only(gate: Gate) -> Gate {
+    with_token(gate.without("--asid"))
 }
 
 /// Every request was a read: the install list or image/options, never a create or reject.
@@ -89,7 +85,7 @@ fn a_good_set_up_with_keys_passes_with_reads_only() {
 #[test]
 fn a_good_set_up_with_a_token_sends_no_asid() {
     let server = token_host();
-    let run = with_token(check(&server.url())).run();
+    let run = token_only(check(&server.url())).run();
     run.assert_code(0)
         .assert_logged("with a token (Bearer auth)")
         .assert_logged("check ASID: none given")
@@ -132,7 +128,7 @@ fn keys_at_a_host_that_takes_tokens_are_told_to_set_the_token() {
 #[test]
 fn a_token_at_a_host_that_takes_keys_is_told_to_set_the_keys() {
     let server = keys_host();
-    let run = with_token(check(&server.url())).run();
+    let run = token_only(check(&server.url())).run();
     run.assert_code(4).assert_logged(
         "it asks for Basic auth): this host takes access and secret keys: set \
          CLANFORGE_ACCESS_KEY and CLANFORGE_SECRET_KEY (and unset CLANFORGE_TOKEN)",

@@ -7,8 +7,6 @@ mod common;
 use clanforge_wait::sim::{Script, Sim, SimServer};
 use common::*;
 
-const TOKEN: &str = "tok-en-XYZZY-never-print-me";
-
 /// A simulator that speaks the operator's dialect: it takes [`TOKEN`] and no ASID.
 fn token_host() -> SimServer {
     Sim::new()
@@ -19,13 +17,6 @@ fn token_host() -> SimServer {
         )
         .spawn()
         .unwrap()
-}
-
-/// A gate with the token in the environment and no keys.
-fn with_token(gate: Gate) -> Gate {
-    gate.without_env("CLANFORGE_ACCESS_KEY")
-        .without_env("CLANFORGE_SECRET_KEY")
-        .env("CLANFORGE_TOKEN", TOKEN)
 }
 
 #[test]

@@ -296,9 +296,8 @@ struct AzureStep {
     inputs: Vec<(String, String)>,
 }
 
-#[test]
-fn the_azure_pipeline_hands_its_output_variables_on_and_rolls_out_only_on_success() {
-    let file = example("ci/azure/azure-pipelines.yml");
+/// The pipeline's `variables` and `steps` as written (the subset of YAML it uses).
+fn azure_pipeline(file: &str) -> (BTreeMap<String, String>, Vec<AzureStep>) {
     let mut variables = BTreeMap::new();
     let mut steps: Vec<AzureStep> = Vec::new();
     let mut section = "";
@@ -342,6 +341,12 @@ fn the_azure_pipeline_hands_its_output_variables_on_and_rolls_out_only_on_succes
             _ => {}
         }
     }
+    (variables, steps)
+}
+
+#[test]
+fn the_azure_pipeline_hands_its_output_variables_on_and_rolls_out_only_on_success() {
+    let (variables, steps) = azure_pipeline(&example("ci/azure/azure-pipelines.yml"));
     assert_eq!(steps.len(), 3, "{steps:?}");
     let publish = steps
         .iter()

@@ -3,6 +3,8 @@
 
 mod common;
 
+use clanforge_wait::sim::SimServer;
+use common::deploy::{deploy, quick_image, world};
 use common::*;
 
 /// Finding 8: no value may change a URL's shape, and Basic auth can't carry a ':' in the user.
@@ -80,25 +82,10 @@ fn redirects_stay_within_the_origin_and_a_loop_is_one_error() {
 }
 
 /// `deploy` of image 1234 on the simulated image, checkpointed to `file`.
-fn deploy(server: &clanforge_wait::sim::SimServer, file: &str) -> Gate {
-    Gate::against(server)
-        .without("--update-id")
+fn deploy_resuming(server: &SimServer, file: &str) -> Gate {
+    deploy(server)
         .arg("--result-file", file)
-        .flag("deploy")
-        .arg("--game-id", "42")
-        .arg("--image-id", "1234")
-        .arg("--machine-id", "5678")
         .arg("--resume-from", file)
-}
-
-/// The simulator with image 1234 of game 42, its jobs quick.
-fn quick_image() -> clanforge_wait::sim::SimServer {
-    use clanforge_wait::sim::{Image, Sim};
-    Sim::new()
-        .credentials(ACCESS_KEY, SECRET_KEY)
-        .image(Image::quick(42, 1234))
-        .spawn()
-        .unwrap()
 }
 
 fn creates(server: &clanforge_wait::sim::SimServer, endpoint: &str) -> usize {
@@ -114,7 +101,7 @@ fn killed_while_creating(
     dir: &tempfile::TempDir,
 ) -> String {
     let file = dir.path().join("deploy.json").display().to_string();
-    let running = deploy(server, &file).spawn();
+    let running = deploy_resuming(server, &file).spawn();
     let started = std::time::Instant::now();
     while creates(server, endpoint) == 0 {
         assert!(
@@ -157,7 +144,7 @@ fn a_kill_while_a_create_is_out_never_leads_to_a_second_create() {
         let dir = tempfile::tempdir().unwrap();
         let left = killed_while_creating(&server, endpoint, &dir);
         let file = dir.path().join("deploy.json").display().to_string();
-        let rerun = deploy(&server, &file).run();
+        let rerun = deploy_resuming(&server, &file).run();
         assert_eq!(creates(&server, endpoint), 1, "{step}: {}", rerun.stderr);
         let checkpoint: serde_json::Value = serde_json::from_str(&left).unwrap();
         assert!(
@@ -210,7 +197,7 @@ fn a_lost_create_whose_job_has_ended_is_not_sent_again() {
     // The quick update is long done by now.
     std::thread::sleep(std::time::Duration::from_millis(500));
     let file = dir.path().join("deploy.json").display().to_string();
-    let rerun = deploy(&server, &file).run();
+    let rerun = deploy_resuming(&server, &file).run();
     rerun
         .assert_code(4)
         .assert_logged("an earlier run sent it at")
@@ -223,10 +210,10 @@ fn a_lost_create_whose_job_has_ended_is_not_sent_again() {
 #[test]
 fn a_checkpoint_that_cannot_be_written_stops_the_deploy_before_its_create() {
     for flag in ["--result-file", "--dotenv"] {
-        let server = quick_image();
+        let server = world(quick_image());
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("deploy.json").display().to_string();
-        let run = deploy(&server, &file)
+        let run = deploy_resuming(&server, &file)
             .without("--resume-from")
             .arg(flag, "/dev/full")
             .run();
@@ -242,10 +229,10 @@ fn a_checkpoint_that_cannot_be_written_stops_the_deploy_before_its_create() {
 /// starts over.
 #[test]
 fn a_failed_rerun_keeps_the_checkpoint() {
-    let server = quick_image();
+    let server = world(quick_image());
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("deploy.json").display().to_string();
-    deploy(&server, &file).run().assert_code(0);
+    deploy_resuming(&server, &file).run().assert_code(0);
     let ids = |text: &str| {
         let json: serde_json::Value = serde_json::from_str(text).unwrap();
         ["update_id", "diff_id", "image_version_id"].map(|k| json[k].as_str().unwrap().to_owned())
@@ -255,12 +242,12 @@ fn a_failed_rerun_keeps_the_checkpoint() {
     for (why, gate, code) in [
         (
             "the secret missing",
-            deploy(&server, &file).without_env("CLANFORGE_SECRET_KEY"),
+            deploy_resuming(&server, &file).without_env("CLANFORGE_SECRET_KEY"),
             2,
         ),
         (
             "the keys refused",
-            deploy(&server, &file).env("CLANFORGE_SECRET_KEY", "wrong"),
+            deploy_resuming(&server, &file).env("CLANFORGE_SECRET_KEY", "wrong"),
             4,
         ),
     ] {
@@ -275,12 +262,12 @@ fn a_failed_rerun_keeps_the_checkpoint() {
     for (why, gate, code) in [
         (
             "the secret missing",
-            deploy(&server, &file).without_env("CLANFORGE_SECRET_KEY"),
+            deploy_resuming(&server, &file).without_env("CLANFORGE_SECRET_KEY"),
             2,
         ),
         (
             "the keys refused",
-            deploy(&server, &file).env("CLANFORGE_SECRET_KEY", "wrong"),
+            deploy_resuming(&server, &file).env("CLANFORGE_SECRET_KEY", "wrong"),
             4,
         ),
     ] {

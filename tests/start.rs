@@ -5,92 +5,16 @@
 mod common;
 
 use clanforge_wait::kind::JobKind;
-use clanforge_wait::sim::{CreateFault, Image, Request, Sim, SimServer};
+use clanforge_wait::sim::{CreateFault, Image};
+use common::deploy::*;
 use common::*;
 use std::time::Duration;
-
-const GAME: &str = "42";
-const IMAGE: &str = "1234";
-const MACHINE: &str = "5678";
-/// The update URL a pipeline passes: storage credentials inside.
-const URL: &str = "s3://AKIAURLKEY:url%2Fsecret-PLUGH@my-bucket/builds/42/?region=eu-west-1";
-
-fn image() -> Image {
-    Image::quick(42, 1234)
-}
-
-fn world(image: Image) -> SimServer {
-    Sim::new()
-        .credentials(ACCESS_KEY, SECRET_KEY)
-        .image(image)
-        .spawn()
-        .expect("the simulator starts")
-}
-
-/// `clanforge-wait … deploy --game-id … --image-id … --machine-id …` against `server`.
-fn deploy(server: &SimServer) -> Gate {
-    on_image(Gate::against(server).without("--update-id").flag("deploy"))
-}
-
-fn on_image(gate: Gate) -> Gate {
-    gate.arg("--game-id", GAME)
-        .arg("--image-id", IMAGE)
-        .arg("--machine-id", MACHINE)
-}
-
-/// The state-changing requests the server saw, as `path` (creates and rejects), in order.
-fn changes(server: &SimServer) -> Vec<String> {
-    server
-        .requests()
-        .iter()
-        .filter(|r| r.path.ends_with("/create") || r.path.ends_with("/reject"))
-        .map(|r| r.path.clone())
-        .collect()
-}
-
-/// No create or reject went out twice.
-#[track_caller]
-fn assert_each_sent_at_most_once(server: &SimServer) {
-    let sent = changes(server);
-    let mut unique = sent.clone();
-    unique.sort();
-    unique.dedup();
-    assert_eq!(
-        sent.len(),
-        unique.len(),
-        "a state-changing request went out twice: {sent:?}"
-    );
-}
-
-/// The first request whose path ends with `suffix`.
-#[track_caller]
-fn request(server: &SimServer, suffix: &str) -> Request {
-    server
-        .requests()
-        .into_iter()
-        .find(|r| r.path.ends_with(suffix))
-        .unwrap_or_else(|| panic!("no request to …{suffix}"))
-}
-
-/// None of `secrets` is anywhere in what the gate wrote, but in the runner's mask commands.
-#[track_caller]
-fn assert_never_shown(run: &Run, secrets: &[&str]) {
-    common::assert_never_shown("the outputs", &run.all_output(), secrets, GITHUB_MASK);
-}
-
-fn query(request: &Request, name: &str) -> Option<String> {
-    reqwest::Url::parse(&format!("http://x/?{}", request.query))
-        .unwrap()
-        .query_pairs()
-        .find(|(n, _)| n == name)
-        .map(|(_, v)| v.into_owned())
-}
 
 // ---- the chain ----------------------------------------------------------------------------
 
 #[test]
 fn deploy_runs_the_chain_once_and_writes_every_id() {
-    let server = world(image());
+    let server = world(quick_image());
     let run = deploy(&server).every_output().run();
     run.assert_code(0)
         .assert_logged("[1/4] update 5001: created")
@@ -147,7 +71,7 @@ fn deploy_runs_the_chain_once_and_writes_every_id() {
 
 #[test]
 fn each_create_asks_what_the_api_needs_and_the_version_what_the_flags_say() {
-    let server = world(image());
+    let server = world(quick_image());
     deploy(&server)
         .flag("--restart")
         .arg("--desc", "build 77")
@@ -175,7 +99,7 @@ fn each_create_asks_what_the_api_needs_and_the_version_what_the_flags_say() {
 
 #[test]
 fn until_version_stops_after_the_version_and_until_rollout_watches_the_rollout() {
-    let server = world(image());
+    let server = world(quick_image());
     let run = deploy(&server).arg("--until", "version").run();
     run.assert_code(0);
     assert_eq!(run.result()["step"], "version");
@@ -186,7 +110,7 @@ fn until_version_stops_after_the_version_and_until_rollout_watches_the_rollout()
             .any(|r| r.path.contains("imageinstall"))
     );
 
-    let server = world(image());
+    let server = world(quick_image());
     let run = deploy(&server).arg("--until", "rollout").run();
     run.assert_code(0)
         .assert_logged("[4/4] rollout of image 1234");
@@ -200,7 +124,7 @@ fn until_version_stops_after_the_version_and_until_rollout_watches_the_rollout()
 
 #[test]
 fn start_makes_one_job_and_prints_its_id() {
-    let server = world(image());
+    let server = world(quick_image());
     let run = on_image(
         Gate::against(&server)
             .without("--update-id")
@@ -243,7 +167,7 @@ fn start_makes_one_job_and_prints_its_id() {
 #[test]
 fn an_update_created_but_whose_answer_was_lost_is_adopted_not_made_again() {
     for fault in [CreateFault::LostAfter, CreateFault::ServerError] {
-        let server = world(image().fault(JobKind::ImageUpdate, fault));
+        let server = world(quick_image().fault(JobKind::ImageUpdate, fault));
         let run = deploy(&server).run();
         run.assert_code(0)
             .assert_logged("the create's answer was lost; image/options names image update 5001")
@@ -255,7 +179,7 @@ fn an_update_created_but_whose_answer_was_lost_is_adopted_not_made_again() {
 
 #[test]
 fn a_diff_created_but_whose_answer_was_lost_is_adopted_not_made_again() {
-    let server = world(image().fault(JobKind::ImageDiff, CreateFault::LostAfter));
+    let server = world(quick_image().fault(JobKind::ImageDiff, CreateFault::LostAfter));
     let run = deploy(&server).run();
     run.assert_code(0)
         .assert_logged("image/options names image diff 5002");
@@ -265,7 +189,7 @@ fn a_diff_created_but_whose_answer_was_lost_is_adopted_not_made_again() {
 
 #[test]
 fn a_create_lost_before_it_made_anything_fails_without_a_second_create() {
-    let server = world(image().fault(JobKind::ImageUpdate, CreateFault::LostBefore));
+    let server = world(quick_image().fault(JobKind::ImageUpdate, CreateFault::LostBefore));
     let run = deploy(&server).every_output().run();
     run.assert_code(4)
         .assert_logged("the image update's create went out and its outcome is unknown");
@@ -284,7 +208,7 @@ fn a_create_lost_before_it_made_anything_fails_without_a_second_create() {
 
 #[test]
 fn a_version_whose_answer_was_lost_is_not_made_again_and_the_gate_says_what_to_check() {
-    let server = world(image().fault(JobKind::ImageVersion, CreateFault::LostAfter));
+    let server = world(quick_image().fault(JobKind::ImageVersion, CreateFault::LostAfter));
     let run = deploy(&server).run();
     run.assert_code(4).assert_logged(
         "image diff 5002 no longer locks the image, so a version was most likely made",
@@ -298,7 +222,7 @@ fn a_version_whose_answer_was_lost_is_not_made_again_and_the_gate_says_what_to_c
 
 #[test]
 fn a_lock_by_an_older_diff_fails_by_default_naming_it_and_creating_nothing() {
-    let server = world(image().locked_by(218_595));
+    let server = world(quick_image().locked_by(218_595));
     let run = deploy(&server).every_output().run();
     run.assert_code(4)
         .assert_logged("image 1234 is locked by image diff 218595: stopping (--if-locked fail)")
@@ -320,7 +244,7 @@ fn a_lock_by_an_older_diff_fails_by_default_naming_it_and_creating_nothing() {
 fn if_locked_wait_waits_for_the_lock_to_go_then_creates_once() {
     let image = Image {
         unlocks_after: Some(Duration::from_millis(600)),
-        ..image().locked_by(218_595)
+        ..quick_image().locked_by(218_595)
     };
     let server = world(image);
     let run = deploy(&server).arg("--if-locked", "wait").run();
@@ -343,7 +267,7 @@ fn if_locked_wait_waits_for_the_lock_to_go_then_creates_once() {
 
 #[test]
 fn if_locked_wait_gives_up_at_the_deadline_without_creating() {
-    let server = world(image().locked_by(218_595));
+    let server = world(quick_image().locked_by(218_595));
     let run = deploy(&server)
         .arg("--if-locked", "wait")
         .arg("--timeout", "700ms")
@@ -357,7 +281,7 @@ fn if_locked_wait_gives_up_at_the_deadline_without_creating() {
 
 #[test]
 fn if_locked_reject_needs_its_confirmation_and_then_rejects_once_before_creating() {
-    let server = world(image().locked_by(218_595));
+    let server = world(quick_image().locked_by(218_595));
     let run = deploy(&server).arg("--if-locked", "reject").run();
     run.assert_code(2).assert_logged("add --yes-reject-diff");
     assert!(server.requests().is_empty(), "a usage error sends nothing");
@@ -382,7 +306,7 @@ fn if_locked_reject_needs_its_confirmation_and_then_rejects_once_before_creating
 fn a_diff_with_no_changes_stops_before_the_version_unless_full() {
     let empty = Image {
         empty_diff: true,
-        ..image()
+        ..quick_image()
     };
     let server = world(empty.clone());
     let run = deploy(&server).run();
@@ -404,7 +328,7 @@ fn a_diff_with_no_changes_stops_before_the_version_unless_full() {
 
 #[test]
 fn dry_run_prints_every_request_and_sends_none() {
-    let server = world(image());
+    let server = world(quick_image());
     let run = deploy(&server)
         .flag("--dry-run")
         .env("CLANFORGE_UPDATE_URL", URL)
@@ -429,7 +353,7 @@ fn dry_run_prints_every_request_and_sends_none() {
         "{}",
         run.stderr
     );
-    assert_never_shown(
+    assert_outputs_hide(
         &run,
         &[
             "AKIAURLKEY",
@@ -448,7 +372,7 @@ fn the_update_url_reaches_the_api_and_nothing_else() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("url");
     std::fs::write(&file, format!("{URL}\n")).unwrap();
-    let server = world(image().fault(JobKind::ImageUpdate, CreateFault::ServerError));
+    let server = world(quick_image().fault(JobKind::ImageUpdate, CreateFault::ServerError));
     let run = deploy(&server)
         .arg("--url-file", file.to_str().unwrap())
         .every_output()
@@ -469,7 +393,7 @@ fn the_update_url_reaches_the_api_and_nothing_else() {
         "SIMKEYID",
         "secret-in-url",
     ];
-    assert_never_shown(&run, &parts);
+    assert_outputs_hide(&run, &parts);
 }
 
 // ---- resumable ---------------------------------------------------------------------------
@@ -478,7 +402,7 @@ fn the_update_url_reaches_the_api_and_nothing_else() {
 fn a_deploy_that_timed_out_resumes_from_its_result_file_without_a_second_create() {
     let slow = Image {
         update_takes: Duration::from_millis(1500),
-        ..image()
+        ..quick_image()
     };
     let server = world(slow);
     let first = deploy(&server).arg("--timeout", "500ms").run();
@@ -505,7 +429,7 @@ fn a_deploy_that_timed_out_resumes_from_its_result_file_without_a_second_create(
 
 #[test]
 fn a_resumed_deploy_sends_no_create_for_a_step_already_done() {
-    let server = world(image());
+    let server = world(quick_image());
     let first = deploy(&server).arg("--until", "version").run();
     first.assert_code(0);
     let file = first.dir_path("resume.json");
@@ -544,7 +468,7 @@ fn a_resumed_deploy_sends_no_create_for_a_step_already_done() {
 
 #[test]
 fn sigterm_while_a_create_is_out_still_writes_what_it_made() {
-    let server = world(image().fault(JobKind::ImageUpdate, CreateFault::SlowAnswer));
+    let server = world(quick_image().fault(JobKind::ImageUpdate, CreateFault::SlowAnswer));
     let running = deploy(&server).github().spawn();
     std::thread::sleep(Duration::from_millis(700));
     running.signal("TERM");
@@ -562,7 +486,7 @@ fn sigterm_while_a_create_is_out_still_writes_what_it_made() {
 fn the_new_id_is_written_the_moment_it_is_known() {
     let slow = Image {
         update_takes: Duration::from_secs(5),
-        ..image()
+        ..quick_image()
     };
     let server = world(slow);
     let running = deploy(&server).github().dotenv().spawn();
@@ -593,7 +517,7 @@ fn the_new_id_is_written_the_moment_it_is_known() {
 
 #[test]
 fn deploy_names_each_missing_id_and_refuses_job_arguments() {
-    let server = world(image());
+    let server = world(quick_image());
     let run = deploy(&server).without("--game-id").run();
     run.assert_code(2)
         .assert_logged("--game-id (CLANFORGE_GAME_ID) is missing");
@@ -616,7 +540,7 @@ fn deploy_demo_plans_against_the_simulated_image_and_refuses_a_real_one() {
 
 #[test]
 fn a_refused_deploy_command_line_writes_every_output_and_masks_the_url() {
-    let server = world(image());
+    let server = world(quick_image());
     let run = deploy(&server)
         .arg("--until", "forever")
         .arg("--url", URL)
@@ -639,6 +563,6 @@ fn a_refused_deploy_command_line_writes_every_output_and_masks_the_url() {
         "{}",
         run.stderr
     );
-    assert_never_shown(&run, &["AKIAURLKEY", "url%2Fsecret", "url/secret"]);
+    assert_outputs_hide(&run, &["AKIAURLKEY", "url%2Fsecret", "url/secret"]);
     assert!(server.requests().is_empty());
 }

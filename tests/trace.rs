@@ -1,14 +1,12 @@
 //! `--trace-http` (issue 18): each request and its answer, what a user attaches to a bug
 //! report, with no secret in it. The fault suite traces every one of its faults too and checks
-//! each trace (`tests/faults.rs`, `check_trace`).
+//! each trace (`tests/faults/harness.rs`, `check_trace`).
 
 mod common;
 
 use clanforge_wait::sim::{Reply, Script, Sim};
 use common::*;
 use serde_json::json;
-
-const TOKEN: &str = "tok-en-XYZZY-never-print-me";
 
 #[test]
 fn the_trace_holds_the_request_the_answer_and_its_headers() {

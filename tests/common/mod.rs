@@ -2,6 +2,8 @@
 #![allow(dead_code)] // each test file uses its own subset of these helpers
 
 pub mod ci;
+pub mod deploy;
+pub mod strategies;
 
 use clanforge_wait::sim::{Reply, Script, Sim, SimServer};
 use serde_json::Value;
@@ -447,4 +449,20 @@ pub fn on_a_terminal_then(gate: &Gate, then: &str) -> Vec<u8> {
 #[cfg(target_os = "linux")]
 pub fn on_a_terminal(gate: &Gate) -> Vec<u8> {
     on_a_terminal_then(gate, "")
+}
+
+/// None of `secrets` is anywhere in what the gate wrote, but in GitHub's mask commands.
+#[track_caller]
+pub fn assert_outputs_hide(run: &Run, secrets: &[&str]) {
+    assert_never_shown("the outputs", &run.all_output(), secrets, GITHUB_MASK);
+}
+
+/// The suite's API token (the v2 dialect), never to be shown.
+pub const TOKEN: &str = "tok-en-XYZZY-never-print-me";
+
+/// A gate with the token in the environment and no keys.
+pub fn with_token(gate: Gate) -> Gate {
+    gate.without_env("CLANFORGE_ACCESS_KEY")
+        .without_env("CLANFORGE_SECRET_KEY")
+        .env("CLANFORGE_TOKEN", TOKEN)
 }

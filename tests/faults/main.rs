@@ -5,301 +5,19 @@
 //!
 //! `cargo test --test faults -- --nocapture` prints the figures for each fault.
 
+#[path = "../common/mod.rs"]
 mod common;
+mod harness;
+
+use harness::{Scenario, check, deploy_on, replies};
 
 use clanforge_wait::job::unix_now;
 use clanforge_wait::kind::JobKind;
-use clanforge_wait::sim::{CreateFault, Image, Reply, Script, Sim};
+use clanforge_wait::sim::{CreateFault, Image, Reply};
+use common::deploy::quick_image;
 use common::*;
 use serde_json::json;
 use std::time::{Duration, SystemTime};
-
-/// What a fault test sets up: the API's replies, in order (the last repeats), and flags.
-struct Scenario {
-    replies: Vec<Reply>,
-    args: Vec<(&'static str, &'static str)>,
-    /// More jobs in the same gate (`KIND/ID`), with their replies.
-    others: Vec<(&'static str, Vec<Reply>)>,
-    /// No server at all: connections are refused.
-    refused: bool,
-    /// A `deploy` on this simulated image instead of a wait on the update.
-    deploy: Option<Image>,
-    /// The requests the server must see, when the row says how many (`polls` agrees).
-    requests: Option<usize>,
-    /// A text the `error` key must hold.
-    error_has: Option<&'static str>,
-    /// The gate must end before the deadline (it gives up at once, not when time runs out).
-    before_deadline: bool,
-}
-
-fn replies(replies: Vec<Reply>) -> Scenario {
-    Scenario {
-        replies,
-        args: Vec::new(),
-        others: Vec::new(),
-        refused: false,
-        deploy: None,
-        requests: None,
-        error_has: None,
-        before_deadline: false,
-    }
-}
-
-/// `deploy --game-id 42 --image-id 1234 --machine-id 5678` on this image.
-fn deploy(image: Image) -> Scenario {
-    Scenario {
-        deploy: Some(image),
-        ..replies(Vec::new())
-    }
-}
-
-fn quick_image() -> Image {
-    Image::quick(42, 1234)
-}
-
-impl Scenario {
-    fn arg(mut self, flag: &'static str, value: &'static str) -> Self {
-        self.args.push((flag, value));
-        self
-    }
-
-    fn with(mut self, job: &'static str, replies: Vec<Reply>) -> Self {
-        self.others.push((job, replies));
-        self
-    }
-
-    fn requests(mut self, n: usize) -> Self {
-        self.requests = Some(n);
-        self
-    }
-
-    fn error_has(mut self, text: &'static str) -> Self {
-        self.error_has = Some(text);
-        self
-    }
-
-    fn before_deadline(mut self) -> Self {
-        self.before_deadline = true;
-        self
-    }
-}
-
-/// Peak RSS allowed during any fault.
-const MAX_RSS_KIB: u64 = 64 * 1024;
-/// The deadline used by faults that end in a timeout.
-const DEADLINE: Duration = Duration::from_secs(2);
-
-fn check(name: &str, logs: &[&str], exit: i32, scenario: Scenario) {
-    let (server, url) = if scenario.refused {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        (None, format!("http://127.0.0.1:{port}"))
-    } else if let Some(image) = scenario.deploy.clone() {
-        let server = Sim::new()
-            .credentials(ACCESS_KEY, SECRET_KEY)
-            .image(image)
-            .spawn()
-            .unwrap();
-        let url = server.url();
-        (Some(server), url)
-    } else {
-        let sim = Sim::new()
-            .credentials(ACCESS_KEY, SECRET_KEY)
-            .job(UPDATE_ID, Script::Replies(scenario.replies));
-        let sim = scenario.others.iter().fold(sim, |sim, (job, replies)| {
-            sim.serve_job(job.parse().unwrap(), Script::Replies(replies.clone()))
-        });
-        let server = sim.spawn().unwrap();
-        let url = server.url();
-        (Some(server), url)
-    };
-    let mut gate = Gate::new(&url).every_output().arg("--timeout", "2s");
-    // Every fault is traced, and the trace is checked like any output.
-    let trace = gate.path("trace.log");
-    gate = gate.flag(&format!("--trace-http={trace}"));
-    if scenario.deploy.is_some() {
-        gate = gate
-            .env("CLANFORGE_UPDATE_URL", UPDATE_URL)
-            .without("--update-id")
-            .flag("deploy")
-            .arg("--game-id", "42")
-            .arg("--image-id", "1234")
-            .arg("--machine-id", "5678");
-    }
-    let scenario_timeout = scenario
-        .args
-        .iter()
-        .find(|(flag, _)| *flag == "--timeout")
-        .map(|(_, value)| (*value).to_owned());
-    for (flag, value) in scenario.args {
-        // An empty value: a flag that takes none.
-        gate = match value {
-            "" => gate.flag(flag),
-            value => gate.arg(flag, value),
-        };
-    }
-    for (job, _) in &scenario.others {
-        gate = gate.flag(job);
-    }
-    let run = gate.run();
-    check_trace(
-        name,
-        &run.file("trace.log"),
-        server.as_ref().map(|s| s.requests().len()),
-    );
-    if let (Some(server), Some(n)) = (&server, scenario.requests) {
-        assert_eq!(server.requests().len(), n, "{name}: requests");
-        assert_eq!(run.result()["polls"], n, "{name}: polls");
-    }
-    if let Some(text) = scenario.error_has {
-        let error = run.result()["error"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
-        assert!(
-            error.contains(text),
-            "{name}: the error {error:?} lacks {text:?}"
-        );
-    }
-    if scenario.before_deadline {
-        assert!(run.elapsed < DEADLINE, "{name}: took {:?}", run.elapsed);
-    }
-    // A create or a reject goes out at most once, whatever the fault.
-    if let Some(server) = &server {
-        let mut changes: Vec<String> = server
-            .requests()
-            .into_iter()
-            .map(|r| r.path)
-            .filter(|p| p.ends_with("/create") || p.ends_with("/reject"))
-            .collect();
-        let sent = changes.len();
-        changes.dedup();
-        assert_eq!(
-            changes.len(),
-            sent,
-            "{name}: a state-changing request went twice"
-        );
-    }
-    drop(server);
-
-    assert_eq!(run.code, exit, "{name}: exit code; stderr:\n{}", run.stderr);
-    assert!(!run.stderr.contains("panicked"), "{name}: {}", run.stderr);
-    // What the table says the gate does, the log shows.
-    for line in logs {
-        assert!(
-            run.stderr.contains(line),
-            "{name}: {line:?} is not in the log:\n{}",
-            run.stderr
-        );
-    }
-    // Every output, written and in agreement.
-    let result = run.result();
-    let word = result["result"].as_str().unwrap().to_owned();
-    let expected_word = match exit {
-        0 => "success",
-        1 => "failed",
-        3 => "timeout",
-        5 => "stalled",
-        _ => "error",
-    };
-    assert_eq!(word, expected_word, "{name}");
-    let printed: serde_json::Value = serde_json::from_str(run.stdout.trim()).unwrap();
-    assert_eq!(printed, result, "{name}: --json and --result-file differ");
-    // The runner keeps a key's last value: a deploy writes each new ID the moment it is known
-    // (`result=running`), then the final values.
-    let outputs = read_github_output(&run.file("github_output"));
-    let last = outputs.iter().rev().find(|(key, _)| key == "result");
-    assert_eq!(last.map(|(_, v)| v.as_str()), Some(word.as_str()), "{name}");
-    assert!(
-        run.file("ci.env")
-            .starts_with(&format!("CLANFORGE_RESULT={word}\n")),
-        "{name}"
-    );
-    assert!(
-        run.file("step_summary").contains(&format!("| {word} |")),
-        "{name}"
-    );
-    // The deadline holds: the suite's, or the row's own.
-    let deadline = deadline_of(&scenario_timeout);
-    assert!(
-        run.elapsed <= deadline + Duration::from_secs(1),
-        "{name}: took {:?}",
-        run.elapsed
-    );
-    // Memory stays bounded.
-    if let Some(kib) = run.peak_rss_kib {
-        assert!(kib < MAX_RSS_KIB, "{name}: peak RSS {kib} KiB");
-    }
-    // No key anywhere but in the runner's own mask commands (the trace among the outputs).
-    assert_never_shown(name, &run.all_output(), SECRETS, GITHUB_MASK);
-    println!(
-        "fault: {name:<50} exit {exit}  elapsed {:>5} ms  peak RSS {} KiB",
-        run.elapsed.as_millis(),
-        run.peak_rss_kib.map_or("?".into(), |k| k.to_string())
-    );
-}
-
-/// The deadline a row runs under: its own `--timeout`, or the suite's.
-fn deadline_of(timeout: &Option<String>) -> Duration {
-    timeout
-        .as_deref()
-        .map_or(DEADLINE, |t| humantime::parse_duration(t).unwrap())
-}
-
-/// The deploys' build source: storage credentials, raw and encoded, that must never show.
-const UPDATE_URL: &str = "s3://AKIAFAULTSOURCE:fault%2Fsource+secret@fault-bucket/build/";
-
-/// Everything secret in a fault run: the keys, the Basic header's value, the URL's parts.
-const SECRETS: &[&str] = &[
-    ACCESS_KEY,
-    SECRET_KEY,
-    BASIC,
-    "AKIAFAULTSOURCE",
-    "fault%2Fsource",
-    "fault/source",
-    "source+secret",
-    "fault-bucket/build",
-];
-
-/// The trace of a fault run: a head line for each request the server saw (at least one when
-/// none could), each followed by how it ended, every line the trace's own, on one line.
-fn check_trace(name: &str, trace: &str, served: Option<usize>) {
-    let heads = trace.lines().filter(|l| l.contains(" GET /cfp/")).count();
-    // A redirect followed is a request of its own, traced when it goes out; its answer is the
-    // one its first request ends with.
-    let hops = trace
-        .lines()
-        .filter(|l| l.ends_with("(a redirect followed)"))
-        .count();
-    match served {
-        Some(n) => assert_eq!(heads, n, "{name}: a trace line per request:\n{trace}"),
-        None => assert!(heads >= 1, "{name}: no request traced:\n{trace}"),
-    }
-    let ends = trace
-        .lines()
-        .filter(|l| {
-            [
-                "trace   HTTP ",
-                "trace   no answer after ",
-                "trace   cut off after ",
-            ]
-            .iter()
-            .any(|start| l.starts_with(start))
-        })
-        .count();
-    assert_eq!(
-        ends,
-        heads - hops,
-        "{name}: each request ends once in the trace:\n{trace}"
-    );
-    for line in trace.lines() {
-        assert!(line.starts_with("trace "), "{name}: a stray line {line:?}");
-        assert!(!line.chars().any(char::is_control), "{name}: {line:?}");
-    }
-}
 
 /// One test per fault, and the table the README repeats.
 macro_rules! faults {
@@ -362,11 +80,14 @@ faults! {
     too_many_requests_with_retry_after_seconds:
         "429 with `Retry-After: 1`" =>
         "waits at least the second asked for, then polls again", logs ["HTTP 429 Too Many Requests from the API; retrying in 1.0s", "completed"], exit 0,
-        replies(vec![Reply::http(429, "{}").with_header("Retry-After", "1"), status(5, 100)]);
+        replies(vec![Reply::http(429, "{}").with_header("Retry-After", "1"), status(5, 100)])
+            .requests(2).gap(Duration::from_secs(1), Duration::from_secs(3));
     too_many_requests_with_retry_after_date:
         "429 with `Retry-After` as an HTTP-date" =>
         "waits until that date by the server's own clock, then polls again", logs ["HTTP 429 Too Many Requests from the API; retrying in", "completed"], exit 0,
-        replies(vec![Reply::http(429, "{}").with_header("Retry-After", &at(Duration::from_secs(1))), status(5, 100)]);
+        replies(vec![Reply::http(429, "{}").with_header("Retry-After", &at(Duration::from_secs(2))), status(5, 100)])
+            // The date has whole-second resolution: it lies 1–2 s ahead.
+            .arg("--timeout", "5s").requests(2).gap(Duration::from_millis(900), Duration::from_secs(4));
     retry_after_past_the_deadline:
         "`Retry-After` that ends after the deadline" =>
         "gives up at once rather than idle until the deadline", logs ["the API asked for a 1h pause (Retry-After), past the 2.0s deadline"], exit 3,
@@ -432,19 +153,22 @@ faults! {
             .arg("--timeout", "20s");
     numbers_as_strings_nulls_and_missing_fields:
         "numbers as strings, nulls, missing optional fields" =>
-        "reads them as numbers or absent", logs ["Running, 10%", "completed (Completed)"], exit 0,
+        "reads them as numbers or absent", logs ["Running, 10%", "completed (Complete, 100%)"], exit 0,
         replies(vec![
             Reply::json(json!({"jobstateid": "4", "jobprogress": "10", "jobeta": null, "jobstart": null})),
-            Reply::json(json!({"jobstatename": "Completed"})),
-        ]);
+            Reply::json(json!({"jobstateid": "5", "jobprogress": "100", "jobfailed": "0", "jobstart": "1700000000",
+                               "jobeta": "1700000600", "success": "true"})),
+        ])
+            .requests(2).result_has("state_id", json!(5)).result_has("progress", json!(100));
     progress_and_state_going_backwards:
         "progress and state going backwards" =>
         "logs each change and waits on; only a terminal state ends the wait", logs ["Running, 50%", "Queued, 0%", "Running, 20%", "completed"], exit 0,
         replies(vec![status(4, 50), status(3, 0), status(4, 20), status(5, 100)]);
     an_unknown_state:
         "an unknown state (`jobstateid` 9)" =>
-        "warns once and waits on; the deadline bounds it", logs ["the API reports a job state this gate does not know (unknown state, jobstateid 9)", "completed"], exit 0,
-        replies(vec![Reply::json(json!({"jobstateid": 9})), Reply::json(json!({"jobstateid": 9})), status(5, 100)]);
+        "warns once and waits on; the deadline bounds it", logs ["the API reports a job state this gate does not know (Verifying, jobstateid 9)", "completed"], exit 0,
+        replies(vec![Reply::json(json!({"jobstateid": 9, "jobstatename": "Verifying"})), Reply::json(json!({"jobstateid": 9, "jobstatename": "Verifying"})), status(5, 100)])
+            .requests(3).logged_once("does not know");
     an_eta_a_minute_past:
         "`jobeta` a minute in the past" =>
         "says the ETA has passed and waits on", logs ["Running, 90%, ETA passed 1m", "completed"], exit 0,
@@ -527,7 +251,7 @@ faults! {
     unauthorized:
         "401 Unauthorized" =>
         "exits 4 at once: check the keys and the ASID", logs ["(HTTP 401: Unauthorized): check --access-key, --secret-key and --asid"], exit 4,
-        replies(vec![Reply::error(401, 401, "Unauthorized")]);
+        replies(vec![Reply::error(401, 401, "Unauthorized")]).requests(1);
     forbidden:
         "403 Forbidden" =>
         "exits 4 at once: check the keys and the ASID", logs ["(HTTP 403: Forbidden): check --access-key, --secret-key and --asid"], exit 4,
@@ -539,42 +263,43 @@ faults! {
     a_failed_job:
         "the job fails (`jobfailed`, state Failed or Squashed)" =>
         "exits 1 with the job's error", logs ["failed (state Failed, jobfailed set)", "disk full"], exit 1,
-        replies(vec![status(4, 30), Reply::json(json!({"jobstateid": 6, "jobfailed": 1, "joberror": "disk full"}))]);
+        replies(vec![status(4, 30), Reply::json(json!({"jobstateid": 6, "jobfailed": 1, "joberror": "disk full"}))])
+            .error_has("disk full").result_has("job_failed", json!(true));
     deploy_a_create_lost_after_the_job_was_made:
         "`deploy`: a create's answer lost after the job was made (connection reset)" =>
         "sends no second create: reads `image/options`, adopts the update made after its request, deploys on",
         logs ["image/options names image update 5001", "every step completed"], exit 0,
-        deploy(quick_image().fault(JobKind::ImageUpdate, CreateFault::LostAfter));
+        deploy_on(quick_image().fault(JobKind::ImageUpdate, CreateFault::LostAfter));
     deploy_a_create_lost_before_anything_was_made:
         "`deploy`: a create lost before anything was made" =>
         "sends no second create; exits 4: nothing locks the image, so most likely nothing was made (check before re-running)",
         logs ["nothing locks the image now, so most likely no image diff was made"], exit 4,
-        deploy(quick_image().fault(JobKind::ImageDiff, CreateFault::LostBefore));
+        deploy_on(quick_image().fault(JobKind::ImageDiff, CreateFault::LostBefore));
     deploy_a_5xx_on_a_create:
         "`deploy`: a 502 on a create (the job was made)" =>
         "sends no second create: adopts the diff made after its request, deploys on",
         logs ["image/options names image diff 5002", "every step completed"], exit 0,
-        deploy(quick_image().fault(JobKind::ImageDiff, CreateFault::ServerError));
+        deploy_on(quick_image().fault(JobKind::ImageDiff, CreateFault::ServerError));
     deploy_a_create_redirected:
         "`deploy`: a create answered with a redirect (the job was made)" =>
         "does not follow it (that would send the create again): adopts the update made after its request, deploys on",
         logs ["the create's answer was lost; image/options names image update 5001", "every step completed"], exit 0,
-        deploy(quick_image().fault(JobKind::ImageUpdate, CreateFault::Redirected));
+        deploy_on(quick_image().fault(JobKind::ImageUpdate, CreateFault::Redirected));
     deploy_a_lost_version_create:
         "`deploy`: a version create's answer lost" =>
         "sends no second create; exits 4: the diff no longer locks the image, so a version was most likely made; says where to look",
         logs ["no longer locks the image, so a version was most likely made"], exit 4,
-        deploy(quick_image().fault(JobKind::ImageVersion, CreateFault::LostAfter));
+        deploy_on(quick_image().fault(JobKind::ImageVersion, CreateFault::LostAfter));
     deploy_a_lock_held_by_an_older_diff:
         "`deploy`: a lock held by an older diff" =>
         "creates nothing; exits 4 naming the diff (`locked_by`) and the `--if-locked` choices",
         logs ["image 1234 is locked by image diff 218595"], exit 4,
-        deploy(quick_image().locked_by(218_595));
+        deploy_on(quick_image().locked_by(218_595));
     deploy_a_diff_with_no_changes:
         "`deploy`: a diff with no changes" =>
         "stops before the version: exits 1 saying the diff still locks the image and `--full` packages it",
         logs ["image diff 5002 found no changes"], exit 1,
-        deploy(Image { empty_diff: true, ..quick_image() });
+        deploy_on(Image { empty_diff: true, ..quick_image() });
 }
 
 #[test]
@@ -593,6 +318,6 @@ fn the_readme_reliability_table_is_this_suite() {
     assert_eq!(
         &readme[start..end],
         table,
-        "update the README's Reliability table from tests/faults.rs"
+        "update the README's Reliability table from tests/faults/main.rs"
     );
 }
