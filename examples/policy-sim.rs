@@ -24,9 +24,9 @@
 //! `Schedule` code; the others are their documented rules. Nothing sleeps: the clock is a
 //! number, handed to the schedule as an offset from one `Instant`.
 
-use clanforge_wait::dispatch::Dispatch;
-use clanforge_wait::predict::Observation;
-use clanforge_wait::schedule::{Next, Policy, Schedule, Seen};
+use clanforge_wait::testing::Dispatch;
+use clanforge_wait::testing::Observation;
+use clanforge_wait::testing::{Next, Policy, Schedule, Seen};
 use std::time::Duration;
 use tokio::time::Instant;
 

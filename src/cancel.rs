@@ -1,7 +1,9 @@
 //! Cancellation: the first SIGINT, SIGTERM or SIGHUP (Ctrl-C on Windows), as a value every part
 //! of the gate can wait on as often as it likes, and ask which signal came (oha keeps a
 //! cancellation token the same way). A future that has resolved must never be polled again;
-//! a [`Cancel`] can be asked again and again.
+//! a [`Cancel`] can be asked again and again. Not `tokio_util`'s `CancellationToken`, which
+//! says that a cancel came but not which signal: the exit code (130, 143, 129) and the result's
+//! words need which, and a watch channel of `Option<Signal>` carries it in a few lines.
 
 use crate::outcome::Signal;
 use std::future::Future;
@@ -9,12 +11,12 @@ use tokio::sync::watch;
 
 /// Whether a signal has come, and which.
 #[derive(Debug, Clone)]
-pub struct Cancel(watch::Receiver<Option<Signal>>);
+pub(crate) struct Cancel(watch::Receiver<Option<Signal>>);
 
 impl Cancel {
     /// Listens for the signals from now on. The handlers are installed before this returns,
     /// so that a signal while the gate still sets up is not lost. Call within the runtime.
-    pub fn on_signals() -> Self {
+    pub(crate) fn on_signals() -> Self {
         let (tell, listen) = watch::channel(None);
         let first = first_signal();
         tokio::spawn(async move {
@@ -25,12 +27,12 @@ impl Cancel {
     }
 
     /// The signal that came, if one has.
-    pub fn signal(&self) -> Option<Signal> {
+    pub(crate) fn signal(&self) -> Option<Signal> {
         *self.0.borrow()
     }
 
     /// Resolves with the signal once one has come; at once if one has.
-    pub async fn signalled(&self) -> Signal {
+    pub(crate) async fn signalled(&self) -> Signal {
         let mut listen = self.0.clone();
         loop {
             if let Some(signal) = *listen.borrow_and_update() {

@@ -8,7 +8,7 @@ use crate::secret::Secret;
 /// One step of the deploy chain, in order: update → diff → version → installs or rollout. A
 /// step is the kind of job it waits on: a new kind is a new step with nothing to mirror, and
 /// every place that must say what a step means fails to compile until it does.
-pub type Step = JobKind;
+pub(crate) type Step = JobKind;
 
 impl JobKind {
     /// The `step` key's word.
@@ -33,7 +33,7 @@ impl JobKind {
 
 /// What to do when a diff or an update locks the image (`--if-locked`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
-pub enum IfLocked {
+pub(crate) enum IfLocked {
     /// Exit 4, naming the job that holds the lock.
     #[default]
     Fail,
@@ -45,7 +45,7 @@ pub enum IfLocked {
 
 /// The IDs of the chain's jobs, as far as they are known.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Ids {
+pub(crate) struct Ids {
     pub update: Option<String>,
     pub diff: Option<String>,
     pub version: Option<String>,
@@ -55,7 +55,7 @@ pub struct Ids {
 
 /// A create sent whose outcome is not known: the `pending_create` key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Pending {
+pub(crate) struct Pending {
     pub step: Step,
     /// When it went out, Unix seconds by the server's clock (as far as the gate knew it).
     pub sent_at: i64,
@@ -63,7 +63,7 @@ pub struct Pending {
 
 impl Pending {
     /// `update 1796170000`, as the key holds it; `None` for anything else.
-    pub fn parse(text: &str) -> Option<Self> {
+    pub(crate) fn parse(text: &str) -> Option<Self> {
         let (name, at) = text.trim().split_once(' ')?;
         let step = [Step::ImageUpdate, Step::ImageDiff, Step::ImageVersion]
             .into_iter()
@@ -81,7 +81,7 @@ impl std::fmt::Display for Pending {
 
 impl Ids {
     /// The job of a step that makes one, if its ID is known.
-    pub fn job(&self, step: Step) -> Option<JobRef> {
+    pub(crate) fn job(&self, step: Step) -> Option<JobRef> {
         let id = match step {
             Step::ImageUpdate => self.update.as_ref(),
             Step::ImageDiff => self.diff.as_ref(),
@@ -92,7 +92,7 @@ impl Ids {
     }
 
     /// These IDs, with `other`'s where these have none.
-    pub fn or(self, other: Self) -> Self {
+    pub(crate) fn or(self, other: Self) -> Self {
         Self {
             update: self.update.or(other.update),
             diff: self.diff.or(other.diff),
@@ -103,7 +103,7 @@ impl Ids {
 
     /// These IDs, without a pending create whose job's ID is known after all (given as a flag,
     /// or written by a later run).
-    pub fn settled(mut self) -> Self {
+    pub(crate) fn settled(mut self) -> Self {
         if let Some(pending) = self.pending
             && self.job(pending.step).is_some()
         {
@@ -112,7 +112,7 @@ impl Ids {
         self
     }
 
-    pub fn set(&mut self, job: &JobRef) {
+    pub(crate) fn set(&mut self, job: &JobRef) {
         let id = Some(job.id.clone());
         match job.kind {
             JobKind::ImageUpdate => self.update = id,
@@ -130,7 +130,7 @@ impl Ids {
 impl Plan {
     /// The job `step` waits on, as far as `ids` know it: the one it made, or for the installs
     /// and the rollout, those of the version made and of the image.
-    pub fn job(&self, step: Step, ids: &Ids) -> Option<JobRef> {
+    pub(crate) fn job(&self, step: Step, ids: &Ids) -> Option<JobRef> {
         match step {
             Step::Install => ids
                 .version
@@ -147,7 +147,7 @@ impl Plan {
 
 /// A start or a deploy, checked.
 #[derive(Debug, Clone)]
-pub struct Plan {
+pub(crate) struct Plan {
     /// `start update`, `deploy`: the word the log and the result use.
     pub command: &'static str,
     /// The steps to run, in order.

@@ -19,10 +19,10 @@ use reqwest::Url;
 use std::time::{Duration, Instant};
 
 /// A server clock further off than this is worth a warning: ETAs are the server's times.
-pub const CLOCK_SKEW: i64 = 30;
+pub(crate) const CLOCK_SKEW: i64 = 30;
 
 /// Runs every check and reports each; the report says whether all passed.
-pub async fn run(
+pub(crate) async fn run(
     client: &Client,
     probe: &Probe,
     settings: &Settings,
@@ -61,8 +61,14 @@ impl Checks<'_> {
         self.base_url(client, &base);
         let proxy = proxy_for(&base, |name| std::env::var(name).ok());
         match &proxy {
-            Some((var, shown)) => self.say("proxy", CheckVerdict::Info, format!("{shown} (from {var})")),
-            None => self.say("proxy", CheckVerdict::Info, "none: requests go straight to the host".into()),
+            Some((var, shown)) => {
+                self.say("proxy", CheckVerdict::Info, format!("{shown} (from {var})"))
+            }
+            None => self.say(
+                "proxy",
+                CheckVerdict::Info,
+                "none: requests go straight to the host".into(),
+            ),
         }
         if !self.network(&base, proxy.is_some(), budget).await {
             return;
@@ -76,7 +82,11 @@ impl Checks<'_> {
             if let Err(error) = &first.read
                 && !tls_failure(error)
             {
-                self.say("request", CheckVerdict::Failed, format!("no answer: {}", poll_error(error)));
+                self.say(
+                    "request",
+                    CheckVerdict::Failed,
+                    format!("no answer: {}", poll_error(error)),
+                );
             }
             return;
         };
@@ -125,7 +135,11 @@ impl Checks<'_> {
         } else {
             "access and secret keys (Basic auth)"
         };
-        self.say("base URL", CheckVerdict::Info, format!("{base} ({whose}), with {dialect}"));
+        self.say(
+            "base URL",
+            CheckVerdict::Info,
+            format!("{base} ({whose}), with {dialect}"),
+        );
         // The classic mistakes a request would only show as a refusal or a 404.
         match (host, client.uses_token()) {
             ("api.multiplay.co.uk", true) => self.say(
@@ -149,7 +163,11 @@ impl Checks<'_> {
             let cfp = path.contains("/cfp");
             self.say(
                 "base path",
-                if cfp { CheckVerdict::Warning } else { CheckVerdict::Info },
+                if cfp {
+                    CheckVerdict::Warning
+                } else {
+                    CheckVerdict::Info
+                },
                 if cfp {
                     format!(
                         "--base-url has a path of its own ({path}), and the gate adds /cfp/v1/… \
@@ -174,18 +192,31 @@ impl Checks<'_> {
     /// DNS and a TCP connection, straight to the host or to the proxy. `false`: nothing
     /// further can work.
     async fn network(&mut self, base: &Url, proxied: bool, budget: Duration) -> bool {
-        let host = base.host_str().unwrap_or_default().trim_matches(['[', ']']).to_owned();
+        let host = base
+            .host_str()
+            .unwrap_or_default()
+            .trim_matches(['[', ']'])
+            .to_owned();
         let port = base.port_or_known_default().unwrap_or(443);
         if let Ok(ip) = host.parse::<std::net::IpAddr>() {
-            self.say("DNS", CheckVerdict::Info, format!("none needed: {ip} is an address"));
+            self.say(
+                "DNS",
+                CheckVerdict::Info,
+                format!("none needed: {ip} is an address"),
+            );
             return proxied || self.connect((ip, port).into(), budget).await;
         }
         let started = Instant::now();
-        let found = tokio::time::timeout(budget, tokio::net::lookup_host((host.as_str(), port))).await;
+        let found =
+            tokio::time::timeout(budget, tokio::net::lookup_host((host.as_str(), port))).await;
         let addrs: Vec<std::net::SocketAddr> = match found {
             Ok(Ok(addrs)) => addrs.collect(),
             Ok(Err(e)) if proxied => {
-                self.say("DNS", CheckVerdict::Info, format!("{host} does not resolve here ({e}); the proxy resolves it"));
+                self.say(
+                    "DNS",
+                    CheckVerdict::Info,
+                    format!("{host} does not resolve here ({e}); the proxy resolves it"),
+                );
                 return true;
             }
             Ok(Err(e)) => {
@@ -197,7 +228,14 @@ impl Checks<'_> {
                 return false;
             }
             Err(_) => {
-                self.say("DNS", CheckVerdict::Failed, format!("no answer for {host} within {}", humantime::format_duration(budget)));
+                self.say(
+                    "DNS",
+                    CheckVerdict::Failed,
+                    format!(
+                        "no answer for {host} within {}",
+                        humantime::format_duration(budget)
+                    ),
+                );
                 return false;
             }
         };
@@ -209,7 +247,11 @@ impl Checks<'_> {
             format!(
                 "{host} is {}{} ({} ms)",
                 shown.join(", "),
-                if more > 0 { format!(" and {more} more") } else { String::new() },
+                if more > 0 {
+                    format!(" and {more} more")
+                } else {
+                    String::new()
+                },
                 started.elapsed().as_millis()
             ),
         );
@@ -220,7 +262,11 @@ impl Checks<'_> {
         match addrs.first().copied() {
             Some(addr) => self.connect(addr, budget).await,
             None => {
-                self.say("connect", CheckVerdict::Failed, format!("{host} has no address"));
+                self.say(
+                    "connect",
+                    CheckVerdict::Failed,
+                    format!("{host} has no address"),
+                );
                 false
             }
         }
@@ -230,7 +276,11 @@ impl Checks<'_> {
         let started = Instant::now();
         match tokio::time::timeout(budget, tokio::net::TcpStream::connect(addr)).await {
             Ok(Ok(_)) => {
-                self.say("connect", CheckVerdict::Ok, format!("{addr} in {} ms", started.elapsed().as_millis()));
+                self.say(
+                    "connect",
+                    CheckVerdict::Ok,
+                    format!("{addr} in {} ms", started.elapsed().as_millis()),
+                );
                 true
             }
             Ok(Err(e)) => {
@@ -245,7 +295,10 @@ impl Checks<'_> {
                 self.say(
                     "connect",
                     CheckVerdict::Failed,
-                    format!("no connection to {addr} within {}: a firewall dropping packets?", humantime::format_duration(budget)),
+                    format!(
+                        "no connection to {addr} within {}: a firewall dropping packets?",
+                        humantime::format_duration(budget)
+                    ),
                 );
                 false
             }
@@ -278,7 +331,8 @@ impl Checks<'_> {
             (_, "https") if first.status.is_some() => self.say(
                 "TLS",
                 CheckVerdict::Ok,
-                "the certificate is trusted (rustls, the platform's roots and any --ca-cert)".into(),
+                "the certificate is trusted (rustls, the platform's roots and any --ca-cert)"
+                    .into(),
             ),
             (_, "http") => self.say("TLS", CheckVerdict::Info, "none: plain http://".into()),
             _ => {}
@@ -291,7 +345,11 @@ impl Checks<'_> {
         let dialect = if token { "the token" } else { "the keys" };
         match &first.read {
             Ok(()) => {
-                self.say("credentials", CheckVerdict::Ok, format!("{dialect} accepted"));
+                self.say(
+                    "credentials",
+                    CheckVerdict::Ok,
+                    format!("{dialect} accepted"),
+                );
                 if !client.asid().is_empty() {
                     self.say(
                         "ASID",
@@ -301,21 +359,17 @@ impl Checks<'_> {
                 }
                 true
             }
-            Err(error @ PollError::Refused { challenge, token, .. }) => {
-                let fix = match (challenge.as_deref(), token) {
-                    (Some("Bearer"), false) => {
-                        "this host takes a token: set CLANFORGE_TOKEN (and unset \
-                         CLANFORGE_ACCESS_KEY and CLANFORGE_SECRET_KEY)"
-                            .to_owned()
-                    }
-                    (Some("Basic"), true) => {
-                        "this host takes access and secret keys: set CLANFORGE_ACCESS_KEY and \
-                         CLANFORGE_SECRET_KEY (and unset CLANFORGE_TOKEN)"
-                            .to_owned()
-                    }
-                    _ => error.fix().map(advice).unwrap_or_default().to_owned(),
-                };
-                self.say("credentials", CheckVerdict::Failed, format!("{dialect} refused: {error}: {fix}"));
+            Err(
+                error @ PollError::Refused {
+                    challenge, token, ..
+                },
+            ) => {
+                let fix = refused_fix(challenge.as_deref(), *token, error);
+                self.say(
+                    "credentials",
+                    CheckVerdict::Failed,
+                    format!("{dialect} refused: {error}: {fix}"),
+                );
                 false
             }
             Err(PollError::NotFound { base_path, .. }) => {
@@ -326,7 +380,11 @@ impl Checks<'_> {
                     ),
                     None => "is this the Clanforge API? check --base-url".to_owned(),
                 };
-                self.say("API", CheckVerdict::Failed, format!("HTTP 404 on the install list: {fix}"));
+                self.say(
+                    "API",
+                    CheckVerdict::Failed,
+                    format!("HTTP 404 on the install list: {fix}"),
+                );
                 false
             }
             Err(PollError::Transient { reason, .. }) if reason.starts_with(UNREADABLE) => {
@@ -339,7 +397,9 @@ impl Checks<'_> {
             }
             Err(error @ PollError::Rejected { message, .. })
                 if client.asid().is_empty()
-                    && message.as_deref().is_some_and(|m| m.contains("accountserviceid")) =>
+                    && message
+                        .as_deref()
+                        .is_some_and(|m| m.contains("accountserviceid")) =>
             {
                 self.say(
                     "ASID",
@@ -357,7 +417,11 @@ impl Checks<'_> {
 
     fn clock(&mut self, server_time: Option<i64>) {
         let Some(server) = server_time else {
-            self.say("clock", CheckVerdict::Warning, "the answer has no Date header: the server's clock can't be compared".into());
+            self.say(
+                "clock",
+                CheckVerdict::Warning,
+                "the answer has no Date header: the server's clock can't be compared".into(),
+            );
             return;
         };
         let skew = server - unix_now();
@@ -376,7 +440,11 @@ impl Checks<'_> {
                 ),
             );
         } else {
-            self.say("clock", CheckVerdict::Ok, format!("the server's clock {words}"));
+            self.say(
+                "clock",
+                CheckVerdict::Ok,
+                format!("the server's clock {words}"),
+            );
         }
     }
 
@@ -398,19 +466,38 @@ impl Checks<'_> {
                 CheckVerdict::Failed,
                 format!("{what} not found (HTTP 404): check --image-id and --game-id"),
             ),
-            Ok(Err(error)) => self.say("image", CheckVerdict::Failed, format!("{what}: {}", poll_error(&error))),
+            Ok(Err(error)) => self.say(
+                "image",
+                CheckVerdict::Failed,
+                format!("{what}: {}", poll_error(&error)),
+            ),
             Err(_) => self.say(
                 "image",
                 CheckVerdict::Failed,
-                format!("{what}: no answer within {}", humantime::format_duration(budget)),
+                format!(
+                    "{what}: no answer within {}",
+                    humantime::format_duration(budget)
+                ),
             ),
         }
     }
 
     fn report(self, elapsed: Duration, simulated: bool) -> Report {
-        let failed: Vec<&Check> = self.seen.iter().filter(|c| c.verdict == CheckVerdict::Failed).collect();
-        let warnings = self.seen.iter().filter(|c| c.verdict == CheckVerdict::Warning).count();
-        let passed = self.seen.iter().filter(|c| c.verdict == CheckVerdict::Ok).count();
+        let failed: Vec<&Check> = self
+            .seen
+            .iter()
+            .filter(|c| c.verdict == CheckVerdict::Failed)
+            .collect();
+        let warnings = self
+            .seen
+            .iter()
+            .filter(|c| c.verdict == CheckVerdict::Warning)
+            .count();
+        let passed = self
+            .seen
+            .iter()
+            .filter(|c| c.verdict == CheckVerdict::Ok)
+            .count();
         let (outcome, error, message) = match failed.first() {
             None => (
                 Outcome::Completed,
@@ -475,7 +562,11 @@ fn proxy_for(url: &Url, var: impl Fn(&str) -> Option<String>) -> Option<(String,
             return None;
         }
     }
-    let scheme_var = if url.scheme() == "https" { "HTTPS_PROXY" } else { "HTTP_PROXY" };
+    let scheme_var = if url.scheme() == "https" {
+        "HTTPS_PROXY"
+    } else {
+        "HTTP_PROXY"
+    };
     let (name, value) = get(scheme_var).or_else(|| get("ALL_PROXY"))?;
     let shown = match Url::parse(&value).or_else(|_| Url::parse(&format!("http://{value}"))) {
         Ok(proxy) => format!(
@@ -489,23 +580,50 @@ fn proxy_for(url: &Url, var: impl Fn(&str) -> Option<String>) -> Option<(String,
     Some((name, shown))
 }
 
+/// What to do about refused credentials: the other dialect when the host's challenge names it.
+fn refused_fix(challenge: Option<&str>, token: bool, error: &PollError) -> String {
+    match (challenge, token) {
+        (Some("Bearer"), false) => "this host takes a token: set CLANFORGE_TOKEN (and unset \
+             CLANFORGE_ACCESS_KEY and CLANFORGE_SECRET_KEY)"
+            .to_owned(),
+        (Some("Basic"), true) => "this host takes access and secret keys: set \
+             CLANFORGE_ACCESS_KEY and CLANFORGE_SECRET_KEY (and unset CLANFORGE_TOKEN)"
+            .to_owned(),
+        _ => error.fix().map(advice).unwrap_or_default().to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn vars(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
-        |name| pairs.iter().find(|(n, _)| *n == name).map(|(_, v)| (*v).to_owned())
+        |name| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| (*v).to_owned())
+        }
     }
 
     #[test]
     fn the_proxy_is_shown_without_its_password() {
         let url = Url::parse("https://api.multiplay.dev").unwrap();
         assert_eq!(
-            proxy_for(&url, vars(&[("HTTPS_PROXY", "http://bob:hunter22@proxy.corp:3128")])),
+            proxy_for(
+                &url,
+                vars(&[("HTTPS_PROXY", "http://bob:hunter22@proxy.corp:3128")])
+            ),
             Some(("HTTPS_PROXY".into(), "http://proxy.corp:3128".into()))
         );
         assert_eq!(
-            proxy_for(&url, vars(&[("https_proxy", "proxy.corp:8080"), ("NO_PROXY", "localhost, .multiplay.dev")])),
+            proxy_for(
+                &url,
+                vars(&[
+                    ("https_proxy", "proxy.corp:8080"),
+                    ("NO_PROXY", "localhost, .multiplay.dev")
+                ])
+            ),
             None
         );
         assert_eq!(proxy_for(&url, vars(&[("HTTP_PROXY", "http://p:1")])), None);

@@ -16,7 +16,7 @@ use std::time::Duration;
 /// What the loop tells reporters while it runs. Every event but the first and the ticks names
 /// its job.
 #[derive(Debug)]
-pub enum Event<'a> {
+pub(crate) enum Event<'a> {
     Started {
         jobs: &'a [JobRef],
         /// Each job's status URL, in the same order.
@@ -90,7 +90,7 @@ pub enum Event<'a> {
 
 /// One line of `check`: what was looked at, how it went, and what was seen (or what to fix).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Check {
+pub(crate) struct Check {
     /// `DNS`, `connect`, `credentials`, …
     pub name: &'static str,
     pub verdict: CheckVerdict,
@@ -98,7 +98,7 @@ pub struct Check {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CheckVerdict {
+pub(crate) enum CheckVerdict {
     Ok,
     /// Works, but something deserves a look (a clock far off, a base URL with a path).
     Warning,
@@ -110,7 +110,7 @@ pub enum CheckVerdict {
 
 /// Why a step could not make its job. Each names what the gate knows and nothing more.
 #[derive(Debug, Clone)]
-pub enum StartError {
+pub(crate) enum StartError {
     /// A diff or update locks the image. `raced`: it appeared between the check and the
     /// create, which the API refused.
     Locked {
@@ -136,7 +136,7 @@ pub enum StartError {
 
 /// What reading state found after a create whose outcome is unknown.
 #[derive(Debug, Clone)]
-pub enum Found {
+pub(crate) enum Found {
     /// Nothing locks the image: most likely nothing was made.
     Nothing,
     /// A job of the kind locks the image, but it was made before the request went out.
@@ -156,7 +156,7 @@ pub enum Found {
 
 /// Why a wait ended.
 #[derive(Debug, Clone)]
-pub enum End {
+pub(crate) enum End {
     Completed,
     JobFailed,
     /// The API refused us or answered something we can't use.
@@ -175,7 +175,7 @@ pub enum End {
 
 impl End {
     /// What this end means for the gate; `None` for a job stopped because another failed.
-    pub fn outcome(&self) -> Option<Outcome> {
+    pub(crate) fn outcome(&self) -> Option<Outcome> {
         Some(match self {
             Self::Completed => Outcome::Completed,
             Self::JobFailed => Outcome::Failed,
@@ -192,20 +192,20 @@ impl End {
     }
 
     /// The job's `result` word.
-    pub fn result(&self) -> crate::outcome::Word {
+    pub(crate) fn result(&self) -> crate::outcome::Word {
         self.outcome()
             .map_or(crate::outcome::Word::Unfinished, Outcome::result)
     }
 
     /// An end that stops a fail-fast gate: the job failed, stalled or the API refused it.
-    pub fn fails_fast(&self) -> bool {
+    pub(crate) fn fails_fast(&self) -> bool {
         matches!(self, Self::JobFailed | Self::Refused(_) | Self::Stalled(_))
     }
 }
 
 /// How one job's wait ended: what the loop saw, without a word of prose.
 #[derive(Debug, Clone)]
-pub struct Finished {
+pub(crate) struct Finished {
     pub job: JobRef,
     pub end: End,
     /// The last status the API gave, if any.
@@ -229,7 +229,7 @@ pub struct Finished {
 
 /// How a gate of one or more jobs went.
 #[derive(Debug, Clone)]
-pub struct GateRun {
+pub(crate) struct GateRun {
     /// One per job, in the order given.
     pub jobs: Vec<Finished>,
     /// Requests sent: jobs that share an endpoint share its requests.
@@ -247,7 +247,7 @@ pub struct GateRun {
 
 /// What every reporter gets at the end: the outcome, the result keys and one line for a person.
 #[derive(Debug, Clone)]
-pub struct Report {
+pub(crate) struct Report {
     pub outcome: Outcome,
     pub summary: Summary,
     /// One line for a person: what happened and, where there is something to do, what.
@@ -258,7 +258,7 @@ impl Report {
     /// A gate that made no request (a usage error, a signal before the first) keeps the IDs an
     /// earlier run's checkpoint held: its result word says it did not run, and a later
     /// `--resume-from` still finds what was made.
-    pub fn keeping(mut self, checkpoint: &crate::chain::Ids) -> Self {
+    pub(crate) fn keeping(mut self, checkpoint: &crate::chain::Ids) -> Self {
         let not_run = self.summary.polls == 0
             && self.summary.jobs.is_empty()
             && matches!(
@@ -290,7 +290,7 @@ impl Report {
 }
 
 /// A destination for the wait loop's events and its final report.
-pub trait Reporter {
+pub(crate) trait Reporter {
     /// Before the first request: can this destination be written? A path that can't is a
     /// usage error then, not a surprise at the end.
     fn check(&self) -> Result<(), ReportError> {
@@ -345,7 +345,7 @@ fn each(
 
 #[derive(Debug, thiserror::Error)]
 #[error("could not write {what} {}: {source}", path.display())]
-pub struct ReportError {
+pub(crate) struct ReportError {
     pub what: &'static str,
     pub path: PathBuf,
     pub source: std::io::Error,

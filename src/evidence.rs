@@ -17,7 +17,7 @@ use serde_json::{Map, Value};
 
 /// The top-level fields of an answer that the verdict reads: given twice, the answer is
 /// ambiguous (a JSON reader keeps the last, a server may have meant the first).
-pub const VERDICT_FIELDS: &[&str] = &[
+pub(crate) const VERDICT_FIELDS: &[&str] = &[
     "success",
     "error",
     "jobstateid",
@@ -38,7 +38,7 @@ pub const VERDICT_FIELDS: &[&str] = &[
 /// A JSON object read with the keys it gives twice: a reader that keeps one of them can't know
 /// which the server meant.
 #[derive(Debug, Default)]
-pub struct Object {
+pub(crate) struct Object {
     pub fields: Map<String, Value>,
     pub duplicates: Vec<String>,
 }
@@ -51,7 +51,10 @@ impl<'de> serde::Deserialize<'de> for Object {
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
                 f.write_str("a JSON object")
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Object, A::Error> {
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Object, A::Error> {
                 let mut obj = Object::default();
                 while let Some(key) = map.next_key::<String>()? {
                     let value: Value = map.next_value()?;
@@ -94,7 +97,7 @@ fn shown(value: &Value) -> String {
 
 /// A flag's reading: `Ok(None)` absent or `null`; `Ok(Some(_))` a value that clearly says
 /// one or the other; `Err` anything else.
-pub fn flag(obj: &Map<String, Value>, key: &str) -> Result<Option<bool>, Ambiguous> {
+pub(crate) fn flag(obj: &Map<String, Value>, key: &str) -> Result<Option<bool>, Ambiguous> {
     let unclear = |value| Ambiguous::new(key, Some(value), "which says neither true nor false");
     match obj.get(key) {
         None | Some(Value::Null) => Ok(None),
@@ -116,12 +119,12 @@ pub fn flag(obj: &Map<String, Value>, key: &str) -> Result<Option<bool>, Ambiguo
 }
 
 /// `jobfailed` and its like: set, not set, or ambiguous. Absent is not set.
-pub fn failed(obj: &Map<String, Value>, key: &str) -> Result<bool, Ambiguous> {
+pub(crate) fn failed(obj: &Map<String, Value>, key: &str) -> Result<bool, Ambiguous> {
     flag(obj, key).map(|set| set == Some(true))
 }
 
 /// A whole number, as a JSON number or a string holding one; `1.0` is 1, `1.5` is none.
-pub fn integer(value: &Value) -> Option<i64> {
+pub(crate) fn integer(value: &Value) -> Option<i64> {
     match value {
         Value::Number(n) => n.as_i64().or_else(|| exact(n.as_f64()?)),
         Value::String(s) => {
@@ -139,28 +142,30 @@ fn exact(f: f64) -> Option<i64> {
 }
 
 /// An ID as a number, whatever its JSON form (`1`, `1.0`, `"1"`, `" 0001 "`).
-pub fn id(value: &Value) -> Option<u64> {
+pub(crate) fn id(value: &Value) -> Option<u64> {
     integer(value).and_then(|n| u64::try_from(n).ok())
 }
 
 /// An ID's text as a number (`"1.0"` is 1), for IDs that came as text.
-pub fn id_text(text: &str) -> Option<u64> {
+pub(crate) fn id_text(text: &str) -> Option<u64> {
     id(&Value::String(text.to_owned()))
 }
 
 /// A count the verdict needs (machines pending, failed): a whole number, not negative, there.
-pub fn count(obj: &Map<String, Value>, key: &str) -> Result<u64, Ambiguous> {
+pub(crate) fn count(obj: &Map<String, Value>, key: &str) -> Result<u64, Ambiguous> {
     let value = obj.get(key);
     let missing = || Ambiguous::new(key, value, "not a count of machines");
     match value {
         None | Some(Value::Null) => Err(missing()),
-        Some(v) => integer(v).and_then(|n| u64::try_from(n).ok()).ok_or_else(missing),
+        Some(v) => integer(v)
+            .and_then(|n| u64::try_from(n).ok())
+            .ok_or_else(missing),
     }
 }
 
 /// A job's state, from `jobstateid` and `jobstatename`: with its ID and name as they came.
 #[derive(Debug, Clone, PartialEq)]
-pub struct StateRead {
+pub(crate) struct StateRead {
     pub state: JobState,
     pub id: Option<i64>,
     pub name: Option<String>,
@@ -170,12 +175,13 @@ pub struct StateRead {
 /// read, or two that disagree where one of them could mean failure or success, is ambiguous:
 /// `5` with "Failed", `5` with a name this client does not know, an unknown ID with
 /// "Completed". One that says failed wins over one it does not know.
-pub fn state(obj: &Map<String, Value>) -> Result<Option<StateRead>, Ambiguous> {
+pub(crate) fn state(obj: &Map<String, Value>) -> Result<Option<StateRead>, Ambiguous> {
     let id = match obj.get("jobstateid") {
         None | Some(Value::Null) => None,
-        Some(value) => Some(integer(value).ok_or_else(|| {
-            Ambiguous::new("jobstateid", Some(value), "not a state's ID")
-        })?),
+        Some(value) => Some(
+            integer(value)
+                .ok_or_else(|| Ambiguous::new("jobstateid", Some(value), "not a state's ID"))?,
+        ),
     };
     // Read as sent; only what is shown goes through the filter (which may redact a secret
     // out of the middle of a word).
@@ -184,7 +190,11 @@ pub fn state(obj: &Map<String, Value>) -> Result<Option<StateRead>, Ambiguous> {
         Some(Value::String(s)) if s.trim().is_empty() => None,
         Some(Value::String(s)) => Some(s.as_str()),
         Some(value) => {
-            return Err(Ambiguous::new("jobstatename", Some(value), "not a state's name"));
+            return Err(Ambiguous::new(
+                "jobstatename",
+                Some(value),
+                "not a state's name",
+            ));
         }
     };
     let name = said.map(one_line);
@@ -219,8 +229,11 @@ pub fn state(obj: &Map<String, Value>) -> Result<Option<StateRead>, Ambiguous> {
 }
 
 /// `Err` naming the first of `duplicates` that the verdict reads.
-pub fn no_duplicate(duplicates: &[String]) -> Result<(), Ambiguous> {
-    match duplicates.iter().find(|key| VERDICT_FIELDS.contains(&key.as_str())) {
+pub(crate) fn no_duplicate(duplicates: &[String]) -> Result<(), Ambiguous> {
+    match duplicates
+        .iter()
+        .find(|key| VERDICT_FIELDS.contains(&key.as_str()))
+    {
         Some(key) => Err(Ambiguous {
             field: one_line(key),
             value: "given twice".to_owned(),
@@ -244,14 +257,39 @@ mod tests {
 
     #[test]
     fn a_flag_is_set_not_set_or_ambiguous() {
-        for not in [json!(0), json!("0"), json!(false), json!("false"), json!(" FALSE "), json!(0.0), json!(null)] {
+        for not in [
+            json!(0),
+            json!("0"),
+            json!(false),
+            json!("false"),
+            json!(" FALSE "),
+            json!(0.0),
+            json!(null),
+        ] {
             assert_eq!(failed(&obj(json!({ "f": not })), "f"), Ok(false), "{not}");
         }
         assert_eq!(failed(&obj(json!({})), "f"), Ok(false));
-        for set in [json!(1), json!(-1), json!(0.5), json!(2), json!("true"), json!("yes"), json!("1"), json!(true), json!("0.5")] {
+        for set in [
+            json!(1),
+            json!(-1),
+            json!(0.5),
+            json!(2),
+            json!("true"),
+            json!("yes"),
+            json!("1"),
+            json!(true),
+            json!("0.5"),
+        ] {
             assert_eq!(failed(&obj(json!({ "f": set })), "f"), Ok(true), "{set}");
         }
-        for unclear in [json!(""), json!("maybe"), json!("no"), json!([1]), json!({}), json!("NaN")] {
+        for unclear in [
+            json!(""),
+            json!("maybe"),
+            json!("no"),
+            json!([1]),
+            json!({}),
+            json!("NaN"),
+        ] {
             let error = failed(&obj(json!({ "f": unclear })), "f").unwrap_err();
             assert_eq!(error.field, "f");
         }
@@ -259,7 +297,14 @@ mod tests {
 
     #[test]
     fn ids_compare_as_numbers_whatever_their_form() {
-        for form in [json!(7), json!(7.0), json!("7"), json!(" 7 "), json!("7.0"), json!("0007")] {
+        for form in [
+            json!(7),
+            json!(7.0),
+            json!("7"),
+            json!(" 7 "),
+            json!("7.0"),
+            json!("0007"),
+        ] {
             assert_eq!(id(&form), Some(7), "{form}");
         }
         for not in [json!(7.5), json!("x"), json!(-7), json!(null), json!(true)] {
@@ -270,7 +315,13 @@ mod tests {
     #[test]
     fn a_count_must_be_there_and_be_a_count() {
         assert_eq!(count(&obj(json!({"n": "3"})), "n"), Ok(3));
-        for bad in [json!({}), json!({"n": null}), json!({"n": "2 machines"}), json!({"n": -1}), json!({"n": 1.5})] {
+        for bad in [
+            json!({}),
+            json!({"n": null}),
+            json!({"n": "2 machines"}),
+            json!({"n": -1}),
+            json!({"n": 1.5}),
+        ] {
             assert!(count(&obj(bad.clone()), "n").is_err(), "{bad}");
         }
     }
@@ -278,12 +329,30 @@ mod tests {
     #[test]
     fn a_state_id_and_name_that_contradict_are_ambiguous() {
         let read = |v: Value| state(&obj(v)).map(|s| s.map(|s| s.state));
-        assert_eq!(read(json!({"jobstateid": 5, "jobstatename": "Completed"})), Ok(Some(JobState::Complete)));
-        assert_eq!(read(json!({"jobstateid": 6, "jobstatename": "Borked"})), Ok(Some(JobState::Failed)));
-        assert_eq!(read(json!({"jobstateid": 99, "jobstatename": "Running"})), Ok(Some(JobState::Running)));
-        assert_eq!(read(json!({"jobstateid": 99, "jobstatename": "Failed"})), Ok(Some(JobState::Failed)));
-        assert_eq!(read(json!({"jobstateid": 6, "jobstatename": "Squashed"})), Ok(Some(JobState::Failed)));
-        assert_eq!(read(json!({"jobstateid": 4, "jobstatename": "Queued"})), Ok(Some(JobState::Queued)));
+        assert_eq!(
+            read(json!({"jobstateid": 5, "jobstatename": "Completed"})),
+            Ok(Some(JobState::Complete))
+        );
+        assert_eq!(
+            read(json!({"jobstateid": 6, "jobstatename": "Borked"})),
+            Ok(Some(JobState::Failed))
+        );
+        assert_eq!(
+            read(json!({"jobstateid": 99, "jobstatename": "Running"})),
+            Ok(Some(JobState::Running))
+        );
+        assert_eq!(
+            read(json!({"jobstateid": 99, "jobstatename": "Failed"})),
+            Ok(Some(JobState::Failed))
+        );
+        assert_eq!(
+            read(json!({"jobstateid": 6, "jobstatename": "Squashed"})),
+            Ok(Some(JobState::Failed))
+        );
+        assert_eq!(
+            read(json!({"jobstateid": 4, "jobstatename": "Queued"})),
+            Ok(Some(JobState::Queued))
+        );
         for bad in [
             json!({"jobstateid": 5, "jobstatename": "Failed"}),
             json!({"jobstateid": 4, "jobstatename": "Completed"}),

@@ -28,7 +28,7 @@ const ENTRY_FIELDS: &[&str] = &[
 /// is only these), and the installs of `version` (every install when it is empty) folded into
 /// counts. `installs` is `None` when the answer has no list (or something else under that key).
 #[derive(Debug, Default)]
-pub struct InstallList {
+pub(crate) struct InstallList {
     pub top: Map<String, Value>,
     pub installs: Option<Fold>,
     /// A top-level key the verdict reads, given twice.
@@ -38,7 +38,7 @@ pub struct InstallList {
 /// What the gate keeps of a version's installs: counts and the few facts the log shows, each
 /// entry added as it is read and then dropped. A fleet's size costs no memory but its IDs.
 #[derive(Debug, Default)]
-pub struct Fold {
+pub(crate) struct Fold {
     /// Installs still to do (not failed).
     pub left: u64,
     pub failed: u64,
@@ -79,7 +79,7 @@ impl Fold {
 
 /// Reads an install list, each entry folded in as it is parsed: what is kept of a
 /// 100,000-entry answer is counts and 100,000 IDs, not 100,000 statuses.
-pub fn read(body: &[u8], version: &str) -> serde_json::Result<InstallList> {
+pub(crate) fn read(body: &[u8], version: &str) -> serde_json::Result<InstallList> {
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     let list = ListSeed { version }.deserialize(&mut deserializer)?;
     deserializer.end()?;
@@ -324,7 +324,11 @@ mod tests {
         assert_eq!(installs.least, Some(JobState::Running));
         assert_eq!(installs.units, [1]);
         assert_eq!(read(body, "").unwrap().installs.unwrap().left, 2);
-        let error = read(br#"{"success": false, "installs": null, "error": true}"#, "").unwrap();
+        let error = read(
+            br#"{"success": false, "installs": null, "error": true}"#,
+            "",
+        )
+        .unwrap();
         assert!(error.installs.is_none() && error.top.contains_key("error"));
         assert!(read(b"[1]", "").is_err() && read(b"{} trailing", "").is_err());
     }
@@ -342,10 +346,13 @@ mod tests {
             let fold = read(body.as_bytes(), "7").unwrap().installs.unwrap();
             assert!(fold.ambiguous.is_some(), "{entry}");
         }
-        let fold = read(br#"{"installs": [{"jobid": "x", "jobstateid": 6, "target_imageversionid": 7.0}]}"#, "7")
-            .unwrap()
-            .installs
-            .unwrap();
+        let fold = read(
+            br#"{"installs": [{"jobid": "x", "jobstateid": 6, "target_imageversionid": 7.0}]}"#,
+            "7",
+        )
+        .unwrap()
+        .installs
+        .unwrap();
         assert_eq!((fold.failed, fold.ambiguous), (1, None));
         let twice = read(br#"{"installs": [], "installs": [1]}"#, "7").unwrap();
         assert_eq!(twice.duplicates, ["installs"]);

@@ -226,12 +226,12 @@ fn read_rollout(body: &[u8]) -> Result<Answer, BodyError> {
 }
 
 /// The `update_id` key: the IDs of the image updates among `jobs`, separated by spaces.
-pub fn update_ids<'a>(jobs: impl IntoIterator<Item = &'a JobRef>) -> String {
+pub(crate) fn update_ids<'a>(jobs: impl IntoIterator<Item = &'a JobRef>) -> String {
     ids_of(jobs, JobKind::ImageUpdate)
 }
 
 /// The IDs of the jobs of `kind` among `jobs`, separated by spaces (`diff_id`, …).
-pub fn ids_of<'a>(jobs: impl IntoIterator<Item = &'a JobRef>, kind: JobKind) -> String {
+pub(crate) fn ids_of<'a>(jobs: impl IntoIterator<Item = &'a JobRef>, kind: JobKind) -> String {
     let ids: Vec<&str> = jobs
         .into_iter()
         .filter(|job| job.kind == kind && !job.id.is_empty())
@@ -242,7 +242,7 @@ pub fn ids_of<'a>(jobs: impl IntoIterator<Item = &'a JobRef>, kind: JobKind) -> 
 
 /// Two IDs name the same job: equal as numbers whatever their form (`"0125"` and `125.0` are
 /// 125), else as text.
-pub fn same_id(got: &str, asked: &str) -> bool {
+pub(crate) fn same_id(got: &str, asked: &str) -> bool {
     let (got, asked) = (got.trim(), asked.trim());
     match (evidence::id_text(got), evidence::id_text(asked)) {
         (Some(a), Some(b)) => a == b,

@@ -3,31 +3,50 @@
 //! installs under one deadline, then says how they ended: an exit code, a log, a result.
 //!
 //! The library's public surface is what the binary needs ([`run`]) and the simulated API the
-//! examples serve ([`sim`]). Everything else is private; the `test-support` feature, which the
-//! tests and examples enable, opens the modules to them.
+//! examples serve ([`sim`], with the job names it takes). Everything else is `pub(crate)`; the
+//! `test-support` feature, which the tests and examples enable, adds the small API in
+//! `testing` that they use.
 //!
 //! Data flows one way: the API's answer (`api`) becomes a job status (`job`), the wait loop
 //! (`wait`, `start` for what it creates) turns statuses into events (`event`) on the schedule
 //! (`schedule`), the verdict (`verdict`) says what the facts mean, and reporters (`report`)
 //! write them out; the gate ends with an `outcome::Outcome` whose exit code is in one table.
 #![forbid(unsafe_code)]
+// Without the tests' feature, `testing` is not compiled and what it names looks unreachable:
+// the two lints are checked with the feature on (`cargo clippy --all-targets`).
+#![cfg_attr(
+    not(feature = "test-support"),
+    allow(unreachable_pub, unnameable_types)
+)]
 
-/// Modules private to the library, opened to the tests and examples by `test-support`.
-macro_rules! internal {
-    ($($name:ident),* $(,)?) => {$(
-        #[cfg(feature = "test-support")]
-        #[doc(hidden)]
-        pub mod $name;
-        #[cfg(not(feature = "test-support"))]
-        mod $name;
-    )*};
-}
+mod api;
+mod cancel;
+mod chain;
+mod check;
+mod cli;
+mod dispatch;
+mod event;
+mod evidence;
+mod fleet;
+mod job;
+mod kind;
+mod outcome;
+mod predict;
+mod report;
+mod schedule;
+mod secret;
+mod start;
+mod untrusted;
+mod verdict;
+mod wait;
 
-internal!(
-    api, cancel, chain, check, cli, dispatch, event, evidence, fleet, job, kind, outcome, predict,
-    report, schedule, secret, start, untrusted, verdict, wait,
-);
 pub mod sim;
+#[cfg(feature = "test-support")]
+#[doc(hidden)]
+pub mod testing;
+
+/// A job as the simulated API's builder names it: its kind and ID (and why a name is not one).
+pub use crate::kind::{JobKind, JobRef, RefError};
 
 use crate::api::trace::{Trace, TraceTo};
 use crate::api::{Client, ClientError, Credentials};
@@ -37,7 +56,8 @@ use crate::cli::{Action, Api, Config, LogFormat, Parsed, Shown};
 use crate::event::{Event, Report, Reporter};
 /// How the gate ended: what [`run`] returns, and its exit code.
 pub use crate::outcome::Outcome;
-use crate::outcome::Signal;
+/// The signal that cancelled a gate.
+pub use crate::outcome::Signal;
 use crate::report::dotenv::Dotenv;
 use crate::report::result::{JsonStdout, ResultFile};
 use crate::report::{LogMode, log, text};

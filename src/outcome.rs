@@ -68,7 +68,11 @@ pub const EXIT_CODES: &[(u8, &str, &str)] = &[
         "stalled",
         "a job's state, progress and ETA did not change for --stall-timeout",
     ),
-    (129, "cancelled", "hung up by SIGHUP (a dropped session, some agents' cancel)"),
+    (
+        129,
+        "cancelled",
+        "hung up by SIGHUP (a dropped session, some agents' cancel)",
+    ),
     (130, "cancelled", "interrupted by SIGINT"),
     (143, "cancelled", "terminated by SIGTERM"),
 ];
@@ -171,13 +175,13 @@ impl std::fmt::Display for Word {
 
 /// A duration in whole seconds, rounded to the nearest as the log rounds: the
 /// `elapsed_seconds` key agrees with the log's "after 2.6s" (3).
-pub fn whole_seconds(d: std::time::Duration) -> u64 {
+pub(crate) fn whole_seconds(d: std::time::Duration) -> u64 {
     d.as_secs()
         .saturating_add(u64::from(d.subsec_millis() >= 500))
 }
 
 /// `--help`'s exit-code section.
-pub fn exit_codes_help() -> String {
+pub(crate) fn exit_codes_help() -> String {
     let mut help = String::from("Exit codes:\n");
     for (code, _, meaning) in EXIT_CODES {
         help.push_str(&format!("  {code:>3}  {meaning}\n"));
@@ -187,7 +191,7 @@ pub fn exit_codes_help() -> String {
 
 /// One job's row in the `jobs` key.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct JobSummary {
+pub(crate) struct JobSummary {
     /// `KIND/ID`.
     pub job: String,
     pub kind: &'static str,
@@ -216,7 +220,7 @@ pub struct JobSummary {
 /// The final result: the keys of `--json`, `--result-file` and the CI outputs. The keys but
 /// `jobs` describe the gate as a whole; for one job, that job.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct Summary {
+pub(crate) struct Summary {
     pub result: Word,
     pub update_id: String,
     pub state_id: Option<i64>,
@@ -249,7 +253,7 @@ pub struct Summary {
 impl Summary {
     /// Every key with its value as text, in the documented order: what the CI outputs write.
     /// Absent numbers are empty strings; `job_failed` is `true` or `false`.
-    pub fn pairs(&self) -> [(&'static str, String); 16] {
+    pub(crate) fn pairs(&self) -> [(&'static str, String); 16] {
         let opt = |n: Option<i64>| n.map(|n| n.to_string()).unwrap_or_default();
         [
             ("result", self.result.to_string()),
@@ -295,7 +299,11 @@ mod tests {
             Cancelled(Signal::Hangup),
         ] {
             let row = EXIT_CODES.iter().find(|row| row.0 == outcome.exit_code());
-            assert_eq!(row.map(|r| r.1), Some(outcome.result().as_str()), "{outcome:?}");
+            assert_eq!(
+                row.map(|r| r.1),
+                Some(outcome.result().as_str()),
+                "{outcome:?}"
+            );
         }
         assert_eq!(DryRun.exit_code(), 0);
         assert!(EXIT_CODES[0].2.contains("dry-run"));

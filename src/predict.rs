@@ -31,7 +31,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 /// The narrowest window: ETAs are whole seconds.
-pub const MIN_SPREAD: Duration = Duration::from_secs(1);
+pub(crate) const MIN_SPREAD: Duration = Duration::from_secs(1);
 
 /// What one successful poll tells us about the end.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -43,7 +43,7 @@ pub struct Observation {
 
 /// When the job should end: not before `earliest`, and (if known) not after `latest`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Window {
+pub(crate) struct Window {
     pub earliest: Instant,
     pub latest: Option<Instant>,
     pub basis: Basis,
@@ -57,7 +57,7 @@ pub struct Window {
 
 /// What a window rests on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Basis {
+pub(crate) enum Basis {
     /// An ETA seen once: a claim not yet borne out by a second look.
     Claim,
     /// An ETA that has kept its word.
@@ -85,7 +85,7 @@ impl Promise {
 }
 
 #[derive(Debug, Default)]
-pub struct Predictor {
+pub(crate) struct Predictor {
     /// What the progress says of the end ([`Self::by_progress`]), as of the last value seen:
     /// worked out once per observation, not at every question.
     progress_window: Option<Window>,
@@ -112,7 +112,7 @@ pub struct Predictor {
 }
 
 impl Predictor {
-    pub fn observe(&mut self, at: Instant, observation: Observation) {
+    pub(crate) fn observe(&mut self, at: Instant, observation: Observation) {
         self.last_seen = Some(at);
         if let Some(p) = observation.progress {
             // Progress that goes backwards restarts the rate: the job is not what it was.
@@ -203,7 +203,7 @@ impl Predictor {
 
     /// The window of plausible end times to follow, as of the last observation, if anything
     /// predicts one: the soonest that has not passed yet, else the one that ends last.
-    pub fn window(&self) -> Option<Window> {
+    pub(crate) fn window(&self) -> Option<Window> {
         let now = self.last_seen?;
         // An ETA that has kept its word says more than the progress rate's bounds, as long as
         // the two agree; when the progress rate says the job ends before the ETA's window even

@@ -24,14 +24,14 @@ use backon::{BackoffBuilder, ExponentialBackoff, ExponentialBuilder};
 use std::time::Duration;
 use tokio::time::Instant;
 
-pub const FACTOR: f32 = 1.5;
+pub(crate) const FACTOR: f32 = 1.5;
 /// The largest share of a wait that jitter takes away.
-pub const JITTER: f64 = 0.2;
+pub(crate) const JITTER: f64 = 0.2;
 /// The guided policy's shortest wait (or `interval`, if shorter).
-pub const MIN_WAIT: Duration = Duration::from_secs(1);
+pub(crate) const MIN_WAIT: Duration = Duration::from_secs(1);
 /// The guided policy's longest wait, as a multiple of `max`: only while the job cannot
 /// plausibly have ended yet.
-pub const FAR_FACTOR: u32 = 10;
+pub(crate) const FAR_FACTOR: u32 = 10;
 /// Inside the window, a step is this fraction of the window's width (then capped).
 const STEPS_PER_WINDOW: u32 = 12;
 
@@ -40,8 +40,14 @@ pub enum Policy {
     Fixed(Duration),
     /// No flag chooses it: the policy simulator's baseline, which `Guided` must beat.
     #[cfg_attr(not(feature = "test-support"), allow(dead_code))]
-    Backoff { interval: Duration, max: Duration },
-    Guided { interval: Duration, max: Duration },
+    Backoff {
+        interval: Duration,
+        max: Duration,
+    },
+    Guided {
+        interval: Duration,
+        max: Duration,
+    },
 }
 
 /// What the last poll saw.
@@ -291,7 +297,10 @@ mod tests {
         let got = waits(backoff(10 * S, 10 * S), nothing, 50, 86_400 * S).await;
         let min = got.iter().min().unwrap();
         let max = got.iter().max().unwrap();
-        assert!(max.saturating_sub(*min) > S, "jitter too small: {min:?}..{max:?}");
+        assert!(
+            max.saturating_sub(*min) > S,
+            "jitter too small: {min:?}..{max:?}"
+        );
     }
 
     #[tokio::test(start_paused = true)]

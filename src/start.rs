@@ -13,11 +13,11 @@
 
 use crate::api::change::{Change, ImageOptions, Sent};
 use crate::api::{Client, PollError};
+use crate::cancel::Cancel;
 use crate::chain::{Ids, Pending, Plan, Step};
 use crate::event::{End, Event, Finished, Found, GateRun, Reporter, StartError};
 use crate::job::{JobStatus, unix_now};
 use crate::kind::{JobKind, JobRef};
-use crate::cancel::Cancel;
 use crate::schedule::{Next, Schedule, Seen, later};
 use crate::verdict;
 use crate::wait::{self, Settings};
@@ -32,7 +32,7 @@ mod lock;
 
 /// Runs `plan`: each step's job made (at most once) or taken as known, then waited on.
 /// `simulated`: the API is `--demo`'s, which the checkpoints written on each create say.
-pub async fn run(
+pub(crate) async fn run(
     client: &Client,
     plan: &Plan,
     settings: &Settings,
@@ -81,7 +81,7 @@ pub async fn run(
 
 /// The requests `plan` would send, in order, as `--dry-run` prints them. Placeholders stand for
 /// the IDs the creates would return.
-pub fn dry_run(client: &Client, asid: &str, plan: &Plan) -> Vec<String> {
+pub(crate) fn dry_run(client: &Client, asid: &str, plan: &Plan) -> Vec<String> {
     // What is known, and placeholders for the rest.
     let or = |id: &Option<String>, placeholder: &str| {
         Some(id.clone().unwrap_or_else(|| placeholder.to_owned()))

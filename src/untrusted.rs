@@ -14,13 +14,13 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use std::sync::RwLock;
 
 /// What a redacted secret reads as.
-pub const REDACTED: &str = "***";
+pub(crate) const REDACTED: &str = "***";
 
 /// Every form of every secret, longest first (a part of a longer one can't leave the rest).
 static SECRETS: RwLock<Vec<String>> = RwLock::new(Vec::new());
 
 /// Adds `secrets` (in every form a server could echo) to what all server text is redacted of.
-pub fn redact_also<'a>(secrets: impl IntoIterator<Item = &'a Secret>) {
+pub(crate) fn redact_also<'a>(secrets: impl IntoIterator<Item = &'a Secret>) {
     let mut known = SECRETS.write().unwrap_or_else(|e| e.into_inner());
     for secret in secrets {
         let raw = secret.expose();
@@ -59,7 +59,9 @@ fn forms(raw: &str) -> Vec<String> {
 /// `text` as it stands inside a JSON string.
 fn json_escaped(text: &str) -> String {
     let json = serde_json::to_string(text).unwrap_or_default();
-    json.get(1..json.len().saturating_sub(1)).unwrap_or_default().to_owned()
+    json.get(1..json.len().saturating_sub(1))
+        .unwrap_or_default()
+        .to_owned()
 }
 
 /// A JSON string's inside as PHP's `json_encode` writes it: `\/`, and `\uXXXX` for all
@@ -101,7 +103,9 @@ const FORM: &AsciiSet = &NON_ALPHANUMERIC
 /// or lower (`upper` false), as a server may echo either.
 fn percent_encoded(text: &str, upper: bool, form: bool) -> String {
     let encoded = match form {
-        true => utf8_percent_encode(text, FORM).to_string().replace("%20", "+"),
+        true => utf8_percent_encode(text, FORM)
+            .to_string()
+            .replace("%20", "+"),
         false => utf8_percent_encode(text, COMPONENT).to_string(),
     };
     if upper {
@@ -132,7 +136,7 @@ fn longest() -> usize {
 }
 
 /// `text` with every known secret, in any of its forms, replaced by [`REDACTED`].
-pub fn redact(text: &str) -> String {
+pub(crate) fn redact(text: &str) -> String {
     let known = SECRETS.read().unwrap_or_else(|e| e.into_inner());
     let mut text = text.to_owned();
     for secret in known.iter() {
@@ -159,7 +163,7 @@ fn cut(line: String, max: usize) -> String {
 }
 
 /// The start of a body, on one line, for an error message.
-pub fn excerpt(body: &[u8]) -> String {
+pub(crate) fn excerpt(body: &[u8]) -> String {
     const MAX: usize = 120;
     let line = visible_words(&redacted_start(body, MAX * 4));
     if line.is_empty() {
@@ -203,7 +207,7 @@ pub fn hidden(c: char) -> bool {
 /// made visible as its escape (`\u{202e}`): the one filter all server text goes through
 /// before it reaches any destination, so that it can't leak a key, move a cursor, reorder a
 /// line, or start a line of its own.
-pub fn visible_words(text: &str) -> String {
+pub(crate) fn visible_words(text: &str) -> String {
     let text = redact(text);
     let mut visible = String::with_capacity(text.len());
     for c in text.chars() {
@@ -237,7 +241,7 @@ pub fn escaped(text: &str) -> String {
 
 /// The first `max` bytes of `body` as the trace shows them ([`escaped`]): redacted before the
 /// cut, so that a secret across it leaves no half.
-pub fn escaped_start(body: &[u8], max: usize) -> String {
+pub(crate) fn escaped_start(body: &[u8], max: usize) -> String {
     let text = escaped(&redacted_start(body, max));
     if body.len() <= max {
         return text;
@@ -255,7 +259,7 @@ pub fn escaped_start(body: &[u8], max: usize) -> String {
 /// start that would open a line as one (GitHub's `::`, Buildkite's `---`, `+++`, `~~~` and
 /// `^^^ +++`) becomes `: :`, `- --`, …. The text stays readable, and no CI is assumed: the
 /// gate can't know who reads its log.
-pub fn defuse(text: &str) -> String {
+pub(crate) fn defuse(text: &str) -> String {
     const OPENERS: [&str; 5] = ["::", "---", "+++", "~~~", "^^^"];
     let mut out = String::with_capacity(text.len() + 4);
     // A reader may trim the line first: the opener is looked for after any leading space.
@@ -279,7 +283,7 @@ pub fn defuse(text: &str) -> String {
 }
 
 /// Pushes `c`, or its escape (`\u{1b}`) if it is [`hidden`].
-pub fn push_visible(out: &mut String, c: char) {
+pub(crate) fn push_visible(out: &mut String, c: char) {
     if hidden(c) {
         push_escape(out, c);
     } else {
@@ -288,7 +292,7 @@ pub fn push_visible(out: &mut String, c: char) {
 }
 
 /// Pushes `c` as its escape, `\u{1b}`: how every output shows a character it can't carry.
-pub fn push_escape(out: &mut String, c: char) {
+pub(crate) fn push_escape(out: &mut String, c: char) {
     use std::fmt::Write as _;
     let _ = write!(out, "\\u{{{:x}}}", c as u32);
 }
@@ -313,7 +317,9 @@ mod tests {
     #[test]
     fn no_ci_command_marker_survives_and_the_text_stays_readable() {
         assert_eq!(
-            one_line("bad ##teamcity[buildStatus status='SUCCESS'] ##vso[task.complete result=Succeeded;]"),
+            one_line(
+                "bad ##teamcity[buildStatus status='SUCCESS'] ##vso[task.complete result=Succeeded;]"
+            ),
             "bad # #teamcity[buildStatus status='SUCCESS'] # #vso[task.complete result=Succeeded;]"
         );
         assert_eq!(one_line("###[error]x"), "# # #[error]x");
@@ -348,7 +354,11 @@ mod tests {
         let twice_lower = "Zq9%252fu%252bv%253dw%2520%25c3%25a9%2522unit-test-only";
         for form in [secret, encoded, twice, twice_lower, php] {
             let text = format!("fetch failed for s3://user:{form}@bucket/x");
-            assert_eq!(one_line(&text), "fetch failed for s3://user:***@bucket/x", "{form}");
+            assert_eq!(
+                one_line(&text),
+                "fetch failed for s3://user:***@bucket/x",
+                "{form}"
+            );
             assert!(!escaped(&text).contains("unit-test-only"), "{form}");
         }
         // Across the excerpt's and the trace's cuts.
@@ -361,7 +371,9 @@ mod tests {
         // under the cut.
         let body = format!("{secret}{}{secret}{}", "x".repeat(4000), "y".repeat(9000));
         assert!(!escaped_start(body.as_bytes(), 4096).contains("Zq9"));
-        assert!(!excerpt(format!("{secret}{}{secret}", "x".repeat(400)).as_bytes()).contains("Zq9"));
+        assert!(
+            !excerpt(format!("{secret}{}{secret}", "x".repeat(400)).as_bytes()).contains("Zq9")
+        );
         // Folded whitespace can't form one either.
         redact_also([&Secret::new("two words unit-test-only")]);
         assert_eq!(one_line("two\nwords unit-test-only"), "***");

@@ -11,7 +11,7 @@ use crate::outcome::{JobSummary, Outcome, Summary, Word, whole_seconds};
 
 /// What a gate's run means.
 #[derive(Debug, Clone)]
-pub struct Verdict {
+pub(crate) struct Verdict {
     /// The worst of the jobs' outcomes (a success when every job completed).
     pub outcome: Outcome,
     /// The job whose end decided the outcome: it speaks for the gate in the single-value keys.
@@ -21,7 +21,7 @@ pub struct Verdict {
 }
 
 /// The verdict of `run`. `simulated`: the API was `--demo`'s simulator.
-pub fn conclude(run: &GateRun, simulated: bool) -> Verdict {
+pub(crate) fn conclude(run: &GateRun, simulated: bool) -> Verdict {
     let outcome = run
         .jobs
         .iter()
@@ -95,7 +95,7 @@ fn job_summary(finished: &Finished) -> JobSummary {
 /// The summary a deploy writes as it goes, `result` `running`: before a create goes out (`job`
 /// is `Err`: the intent, as `pending_create`) and the moment it answers (`Ok`: its new ID). The
 /// steps before it ended well (a chain goes on only then), so no row has an error to word.
-pub fn checkpoint(
+pub(crate) fn checkpoint(
     finished: &[Finished],
     earlier: &[JobRef],
     job: Result<&JobRef, Pending>,

@@ -22,13 +22,13 @@ use tokio::time::{Instant, sleep_until, timeout};
 
 /// Reporters get a [`Event::Tick`] at least this often while the loop sleeps, so that a
 /// heartbeat can be printed even when polls are far apart.
-pub const TICK: Duration = Duration::from_secs(15);
+pub(crate) const TICK: Duration = Duration::from_secs(15);
 
 #[cfg(doc)]
 use crate::dispatch::MIN_GAP;
 
 #[derive(Debug, Clone)]
-pub struct Settings {
+pub(crate) struct Settings {
     /// The overall deadline, counted from the start of the wait, for every job.
     pub timeout: Duration,
     /// The cap on one request; the time left to the deadline caps it further.
@@ -48,7 +48,7 @@ pub struct Settings {
 
 /// Waits on `jobs` and says how each ended. Never runs past `settings.timeout` by more than
 /// the time it takes to return, whatever the server does.
-pub async fn wait(
+pub(crate) async fn wait(
     client: &Client,
     jobs: &[JobRef],
     settings: &Settings,

@@ -107,7 +107,7 @@ proptest! {
         let all = run.all_output();
         let shown: Vec<char> = all
             .chars()
-            .filter(|&c| c != '\n' && clanforge_wait::untrusted::hidden(c))
+            .filter(|&c| c != '\n' && clanforge_wait::testing::hidden(c))
             .collect();
         prop_assert!(shown.is_empty(), "{:?} reached an output:\n{}", shown, all);
     }

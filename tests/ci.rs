@@ -257,7 +257,7 @@ fn the_dotenv_file_has_one_line_per_key() {
         .iter()
         .zip(&expected)
         .map(|(line, (key, _))| {
-            let name = clanforge_wait::report::dotenv::variable(key);
+            let name = clanforge_wait::testing::variable(key);
             let value = line
                 .strip_prefix(&format!("{name}="))
                 .unwrap_or_else(|| panic!("{line:?} is not {name}=…"));

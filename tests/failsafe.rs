@@ -4,9 +4,9 @@
 
 mod common;
 
-use clanforge_wait::job::{Answer, Phase};
-use clanforge_wait::kind::JobRef;
+use clanforge_wait::JobRef;
 use clanforge_wait::sim::{Image, Reply, Script, Sim};
+use clanforge_wait::testing::{Answer, Phase};
 use common::*;
 use proptest::prelude::*;
 use serde_json::{Value, json};

@@ -391,7 +391,7 @@ fn a_job_that_moves_slowly_is_not_stalled() {
 fn a_change_of_eta_alone_is_movement() {
     let eta = |seconds: i64| {
         Reply::json(json!({"jobstateid": 4, "jobprogress": 40,
-                           "jobeta": clanforge_wait::job::unix_now() + seconds}))
+                           "jobeta": clanforge_wait::testing::unix_now() + seconds}))
     };
     let mut replies: Vec<Reply> = (0..12).map(|i| eta(100 + i)).collect();
     replies.push(status(5, 100));

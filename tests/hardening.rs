@@ -121,7 +121,7 @@ fn killed_while_creating(
 /// the version. Creates are counted in the simulator's log across both runs.
 #[test]
 fn a_kill_while_a_create_is_out_never_leads_to_a_second_create() {
-    use clanforge_wait::kind::JobKind;
+    use clanforge_wait::JobKind;
     use clanforge_wait::sim::{CreateFault, Image, Sim};
     use std::time::Duration;
     for (kind, endpoint, step) in [
@@ -185,7 +185,7 @@ fn a_kill_while_a_create_is_out_never_leads_to_a_second_create() {
 /// image: the rerun stops (exit 4) rather than create a second update.
 #[test]
 fn a_lost_create_whose_job_has_ended_is_not_sent_again() {
-    use clanforge_wait::kind::JobKind;
+    use clanforge_wait::JobKind;
     use clanforge_wait::sim::{CreateFault, Image, Sim};
     let server = Sim::new()
         .credentials(ACCESS_KEY, SECRET_KEY)

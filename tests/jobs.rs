@@ -3,9 +3,9 @@
 
 mod common;
 
-use clanforge_wait::dispatch::MIN_GAP;
-use clanforge_wait::kind::JobRef;
+use clanforge_wait::JobRef;
 use clanforge_wait::sim::{Reply, Script, Sim, SimServer};
+use clanforge_wait::testing::MIN_GAP;
 use common::*;
 use serde_json::{Value, json};
 use std::time::Duration;

@@ -3,25 +3,15 @@
 
 mod common;
 
-use clanforge_wait::api::{PollError, parse_retry_after};
-use clanforge_wait::cli::{MAX_INTERVAL, MAX_TIMEOUT};
-use clanforge_wait::event::{End, Event, Finished, GateRun, Reporter};
-use clanforge_wait::job::{Answer, parse_answer, unix_now};
-use clanforge_wait::kind::{JobKind, JobRef};
-use clanforge_wait::predict::Observation;
-use clanforge_wait::report::dotenv::{MAX_BYTES, dotenv};
-use clanforge_wait::report::github::output_file;
-use clanforge_wait::report::log::{self, LogReporter};
-use clanforge_wait::report::text;
-use clanforge_wait::report::workflow::{Level, annotation, escape_data};
-use clanforge_wait::schedule::{Next, Policy, Schedule, Seen, later};
-use clanforge_wait::untrusted::one_line;
+use clanforge_wait::testing::{
+    Answer, Level, MAX_BYTES, MAX_INTERVAL, MAX_TIMEOUT, Next, Observation, Policy, Schedule, Seen,
+    annotation, dotenv, escape_data, later, log_of_a_failed_job, one_line, output_file,
+    parse_answer, parse_retry_after, unix_now,
+};
 use common::read_github_output;
 use common::strategies::*;
 use proptest::prelude::*;
 use serde_json::{Value, json};
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 use tokio::time::Instant;
 
@@ -58,80 +48,6 @@ fn json_value() -> impl Strategy<Value = Value> {
     })
 }
 
-/// Collects what the log prints.
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// The lines the gate's own log (plain mode, as in a CI log) prints for a job whose state name,
-/// error and a refusal's message are this server text.
-fn logged(state: &str, error: &str, refusal: &str) -> Vec<String> {
-    let capture = Capture::default();
-    let writer = capture.clone();
-    let subscriber = log::plain(move || writer.clone(), std::time::Instant::now());
-    tracing::subscriber::with_default(subscriber, || {
-        let mut log = LogReporter::plain_lines();
-        let job = JobRef::new(JobKind::ImageUpdate, "1");
-        let body = json!({"jobstateid": 6, "jobstatename": state, "jobprogress": 5,
-                          "jobfailed": 1, "joberror": error});
-        let Ok(Answer::Status(status)) = parse_answer(body.to_string().as_bytes(), "updateid")
-        else {
-            panic!("a status")
-        };
-        log.on_event(&Event::Polled {
-            job: &job,
-            status: &status,
-            poll: 1,
-        });
-        let refused = PollError::Rejected {
-            status: 400,
-            message: Some(refusal.to_owned()),
-        };
-        log.on_event(&Event::Retrying {
-            job: &job,
-            error: &refused,
-            failures: 1,
-            wait: Duration::from_secs(1),
-        });
-        let finished = Finished {
-            job: job.clone(),
-            end: End::JobFailed,
-            last: Some(status),
-            last_error: None,
-            polls: 1,
-            elapsed: Duration::from_secs(1),
-            timeout: Duration::from_secs(60),
-            stall_timeout: None,
-            seen_work: true,
-            settle: Duration::from_secs(30),
-            completed_units: 0,
-        };
-        let run = GateRun {
-            jobs: vec![finished],
-            requests: 1,
-            elapsed: Duration::from_secs(1),
-            step: None,
-            earlier: Vec::new(),
-            pending: None,
-        };
-        log.on_finish(&text::report(&run, false)).unwrap();
-    });
-    let bytes = capture.0.lock().unwrap().clone();
-    String::from_utf8_lossy(&bytes)
-        .lines()
-        .map(str::to_owned)
-        .collect()
-}
-
 /// An output name as the runner takes it.
 fn key() -> impl Strategy<Value = String> {
     "[A-Za-z_][A-Za-z0-9_-]{0,20}"
@@ -145,13 +61,13 @@ proptest! {
     /// spaces are added.
     #[test]
     fn no_server_text_forms_a_command_for_any_ci(text in hostile_text()) {
-        for shown in [one_line(&text), clanforge_wait::untrusted::escaped(&text)] {
+        for shown in [one_line(&text), clanforge_wait::testing::escaped(&text)] {
             prop_assert!(!shown.contains("##"), "{shown:?}");
             for line in [shown.clone(), format!("ERROR update/1: {shown}")] {
                 prop_assert_eq!(acted_on_by(&line), None, "{:?}", line);
             }
         }
-        let plain = !text.chars().any(clanforge_wait::untrusted::hidden) && text.chars().count() < 250;
+        let plain = !text.chars().any(clanforge_wait::testing::hidden) && text.chars().count() < 250;
         if plain {
             let words = |t: &str| t.chars().filter(|c| !c.is_whitespace()).collect::<String>();
             prop_assert_eq!(words(&one_line(&text)), words(&text));
@@ -202,7 +118,7 @@ proptest! {
     fn server_text_in_the_real_log_stays_on_its_line(
         state in hostile_text(), error in hostile_text(), refusal in hostile_text()
     ) {
-        let lines = logged(&state, &error, &refusal);
+        let lines = log_of_a_failed_job(&state, &error, &refusal);
         // One line per event: a change of state, a retry, the final line.
         prop_assert_eq!(lines.len(), 3, "{:?}", lines);
         for line in &lines {
@@ -221,7 +137,7 @@ proptest! {
         let lines: Vec<&str> = text.split_terminator('\n').collect();
         prop_assert_eq!(lines.len(), keys.len());
         for (line, key) in lines.iter().zip(keys) {
-            let prefix = format!("{}=", clanforge_wait::report::dotenv::variable(key));
+            let prefix = format!("{}=", clanforge_wait::testing::variable(key));
             prop_assert!(line.starts_with(&prefix), "{line:?}");
             let value = &line[prefix.len()..];
             prop_assert!(!value.contains(['\r', '\n']));

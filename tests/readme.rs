@@ -1,6 +1,6 @@
 //! The README repeats facts the code owns; these tests keep the two in step.
 
-use clanforge_wait::outcome::EXIT_CODES;
+use clanforge_wait::testing::EXIT_CODES;
 
 fn readme() -> String {
     std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README.md")
@@ -77,9 +77,8 @@ fn the_subcommands_help_matches_its_golden_files() {
 /// per subcommand. Rewrite with UPDATE_GOLDEN=1 after a change to the flags.
 #[test]
 fn the_man_pages_are_current() {
-    use clap::CommandFactory;
     let fresh = tempfile::tempdir().expect("a temp folder");
-    let command = clanforge_wait::cli::Cli::command().term_width(100);
+    let command = clanforge_wait::testing::command().term_width(100);
     clap_mangen::generate_to(command, fresh.path()).expect("the pages render");
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("man");
     let names = |dir: &std::path::Path| {

@@ -4,7 +4,7 @@
 
 mod common;
 
-use clanforge_wait::kind::JobKind;
+use clanforge_wait::JobKind;
 use clanforge_wait::sim::{CreateFault, Image};
 use common::deploy::*;
 use common::*;

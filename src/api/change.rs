@@ -18,7 +18,7 @@ use std::time::Duration;
 
 /// One state-changing request, built once and sent at most once.
 #[derive(Debug)]
-pub struct Change {
+pub(crate) struct Change {
     call: Call,
 }
 
@@ -45,7 +45,7 @@ enum Call {
 }
 
 impl Change {
-    pub fn create_update(
+    pub(crate) fn create_update(
         image_id: &str,
         machine_id: &str,
         desc: &str,
@@ -61,7 +61,7 @@ impl Change {
         }
     }
 
-    pub fn create_diff(image_id: &str, machine_id: &str) -> Self {
+    pub(crate) fn create_diff(image_id: &str, machine_id: &str) -> Self {
         Self {
             call: Call::CreateDiff {
                 image_id: image_id.to_owned(),
@@ -70,7 +70,7 @@ impl Change {
         }
     }
 
-    pub fn create_version(diff_id: &str, restart: bool, full: bool) -> Self {
+    pub(crate) fn create_version(diff_id: &str, restart: bool, full: bool) -> Self {
         Self {
             call: Call::CreateVersion {
                 diff_id: diff_id.to_owned(),
@@ -80,7 +80,7 @@ impl Change {
         }
     }
 
-    pub fn reject_diff(diff_id: &str) -> Self {
+    pub(crate) fn reject_diff(diff_id: &str) -> Self {
         Self {
             call: Call::RejectDiff {
                 diff_id: diff_id.to_owned(),
@@ -89,7 +89,7 @@ impl Change {
     }
 
     /// The kind of job the call makes (or, for a reject, acts on).
-    pub fn kind(&self) -> JobKind {
+    pub(crate) fn kind(&self) -> JobKind {
         match &self.call {
             Call::CreateUpdate { .. } => JobKind::ImageUpdate,
             Call::CreateDiff { .. } | Call::RejectDiff { .. } => JobKind::ImageDiff,
@@ -148,7 +148,7 @@ impl Change {
 
     /// `GET /cfp/v1/imageupdate/create?accountserviceid=7&imageid=…`, as `--dry-run` prints
     /// it: the update URL shows its scheme and host only, and the keys are never part of it.
-    pub fn shown(&self, asid: &str) -> String {
+    pub(crate) fn shown(&self, asid: &str) -> String {
         let text: Vec<(&str, &str)> = self
             .params()
             .into_iter()
@@ -183,7 +183,7 @@ const CREDENTIAL_SCHEMES: [&str; 4] = ["s3", "gs", "steam", "cos"];
 /// percent-encoded, so that with the query's own encoding they arrive double-encoded; a part
 /// that holds a `%XX` escape already is taken as encoded and sent as given, never twice. The
 /// user-info ends at the URL's last `@` (storage keys hold none).
-pub fn url_sent(url: &str) -> String {
+pub(crate) fn url_sent(url: &str) -> String {
     let url = url.trim();
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_owned();
@@ -217,7 +217,7 @@ fn encoded(part: &str) -> String {
 
 /// An update URL as it may be shown: its scheme and host, nothing of its path, user, password
 /// or query (`s3://bucket/…`).
-pub fn url_shown(url: &Secret) -> String {
+pub(crate) fn url_shown(url: &Secret) -> String {
     match Url::parse(&url_sent(url.expose())) {
         Ok(parsed) => match parsed.host_str() {
             Some(host) if !host.is_empty() => format!("{}://{host}/…", parsed.scheme()),
@@ -228,7 +228,7 @@ pub fn url_shown(url: &Secret) -> String {
 }
 
 /// The URL and each secret part of it, as written and decoded.
-pub fn url_secrets(url: &Secret) -> Vec<Secret> {
+pub(crate) fn url_secrets(url: &Secret) -> Vec<Secret> {
     let whole = url.expose().trim();
     let sent = url_sent(whole);
     let mut parts = vec![whole.to_owned(), sent.clone()];
@@ -237,7 +237,13 @@ pub fn url_secrets(url: &Secret) -> Vec<Secret> {
         && let Some((userinfo, _)) = rest.rsplit_once('@')
     {
         parts.push(userinfo.to_owned());
-        parts.extend(userinfo.split_once(':').map(|(u, p)| [u.to_owned(), p.to_owned()]).into_iter().flatten());
+        parts.extend(
+            userinfo
+                .split_once(':')
+                .map(|(u, p)| [u.to_owned(), p.to_owned()])
+                .into_iter()
+                .flatten(),
+        );
     }
     if let Ok(parsed) = Url::parse(&sent) {
         parts.push(parsed.username().to_owned());
@@ -263,7 +269,9 @@ fn percent_decode(text: &str) -> Option<String> {
     if !text.contains('%') {
         return None;
     }
-    let decoded = percent_encoding::percent_decode_str(text).decode_utf8().ok()?;
+    let decoded = percent_encoding::percent_decode_str(text)
+        .decode_utf8()
+        .ok()?;
     Some(decoded.into_owned())
 }
 
@@ -271,7 +279,7 @@ fn percent_decode(text: &str) -> Option<String> {
 // "Not sent" is the outcome's own name, the words the log uses for it.
 #[allow(clippy::enum_variant_names)]
 #[derive(Debug)]
-pub enum Sent {
+pub(crate) enum Sent {
     /// The API answered with the new job's ID (for a reject, the diff's).
     Done { id: String },
     /// The API answered no: nothing changed. A lock names the job that holds it.
@@ -288,7 +296,7 @@ pub enum Sent {
 impl Client {
     /// Sends `change`, once, within `budget`. Never retried here or anywhere: an unknown
     /// outcome is for the caller to resolve by reading state.
-    pub async fn send(&self, change: Change, budget: Duration) -> Sent {
+    pub(crate) async fn send(&self, change: Change, budget: Duration) -> Sent {
         let url = self.change_url(&change);
         let scrubbed = |text: String| crate::untrusted::redact(&text);
         let fetched = match tokio::time::timeout(budget, self.fetch_raw(&url)).await {
@@ -377,13 +385,18 @@ impl Client {
                 _ => (name.to_owned(), value.to_owned()),
             })
             .collect();
-        let params: Vec<(&str, &str)> = sent.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+        let params: Vec<(&str, &str)> =
+            sent.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
         endpoint(&self.base, change.path(), &self.asid, &params)
     }
 
     /// `image/options` for one image: which diff or update locks it now. A read: safe to
     /// repeat on the schedule.
-    pub async fn options(&self, game_id: &str, image_id: &str) -> Result<ImageOptions, PollError> {
+    pub(crate) async fn options(
+        &self,
+        game_id: &str,
+        image_id: &str,
+    ) -> Result<ImageOptions, PollError> {
         let url = self.options_url(game_id, image_id);
         let fetched = self.fetch(&url).await?;
         let read = |body: &[u8]| {
@@ -421,7 +434,7 @@ impl Client {
     }
 
     /// The `image/options` URL, as the reads go out and as `--dry-run` shows it.
-    pub fn options_url(&self, game_id: &str, image_id: &str) -> Url {
+    pub(crate) fn options_url(&self, game_id: &str, image_id: &str) -> Url {
         let params = [("gameid", game_id), ("imageid", image_id)];
         endpoint(
             &self.base,
@@ -435,7 +448,7 @@ impl Client {
 /// What `image/options` says about one image. Its `update_url` (which may hold storage
 /// credentials) is never read.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ImageOptions {
+pub(crate) struct ImageOptions {
     /// The diff (first) or update that locks the image now.
     pub lock: Option<JobRef>,
     /// The server's clock when it answered, Unix seconds.
@@ -443,7 +456,7 @@ pub struct ImageOptions {
 }
 
 /// The job named in "image locked by diffid: 218595" (or `updateid`).
-pub fn lock_in(message: &str) -> Option<JobRef> {
+pub(crate) fn lock_in(message: &str) -> Option<JobRef> {
     let lower = message.to_ascii_lowercase();
     let (kind, rest) = [
         ("diffid", JobKind::ImageDiff),

@@ -5,7 +5,7 @@ use crate::secret::Secret;
 
 /// Who the gate is, in the dialect of its host. Every part prints as `***`.
 #[derive(Debug, Clone)]
-pub enum Credentials {
+pub(crate) enum Credentials {
     /// Unity's host (`api.multiplay.co.uk`): an access key and a secret key, as Basic auth.
     Basic {
         access_key: Secret,
@@ -28,7 +28,7 @@ impl Credentials {
     }
 
     /// The `Authorization` scheme they are sent with.
-    pub fn scheme(&self) -> &'static str {
+    pub(crate) fn scheme(&self) -> &'static str {
         match self {
             Self::Basic { .. } => "Basic",
             Self::Bearer(_) => "Bearer",
@@ -37,15 +37,18 @@ impl Credentials {
 
     /// Every secret in them, to mask: for keys, the Basic header's value too, which a proxy
     /// or a debugging server may echo back.
-    pub fn secrets(&self) -> Vec<Secret> {
+    pub(crate) fn secrets(&self) -> Vec<Secret> {
         use base64::Engine as _;
         match self {
             Self::Basic {
                 access_key,
                 secret_key,
             } => {
-                let header = base64::engine::general_purpose::STANDARD
-                    .encode(format!("{}:{}", access_key.expose(), secret_key.expose()));
+                let header = base64::engine::general_purpose::STANDARD.encode(format!(
+                    "{}:{}",
+                    access_key.expose(),
+                    secret_key.expose()
+                ));
                 vec![access_key.clone(), secret_key.clone(), Secret::new(header)]
             }
             Self::Bearer(token) => vec![token.clone()],

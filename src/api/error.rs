@@ -12,10 +12,10 @@ use std::time::Duration;
 
 /// How many ambiguous answers in a row end a job: a server mid-update may send one, but a gate
 /// that keeps being told nothing clear says so (exit 4) rather than wait out its deadline.
-pub const AMBIGUOUS_TRIES: u32 = 3;
+pub(crate) const AMBIGUOUS_TRIES: u32 = 3;
 
 /// How a transient error for a body that is not JSON begins.
-pub const UNREADABLE: &str = "unreadable answer";
+pub(crate) const UNREADABLE: &str = "unreadable answer";
 
 /// What can go wrong with one poll. The messages state facts; what the user can do about one
 /// is a [`Fix`], which the reporters put into words.
@@ -154,7 +154,7 @@ fn detail(message: &Option<String>) -> String {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum ClientError {
+pub(crate) enum ClientError {
     /// The extra certificate authority given is not one.
     #[error("holds no PEM certificate{}", .0.as_deref().map(|r| format!(" ({r})")).unwrap_or_default())]
     CaCert(Option<String>),
@@ -286,7 +286,9 @@ pub(super) fn transport_error(e: &reqwest::Error) -> PollError {
 
 /// A certificate rustls refused, wherever it sits in the chain. `io::Error::source` skips the
 /// error it wraps (and they nest), so each `io::Error` is opened by hand.
-pub(super) fn certificate_error<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
+pub(super) fn certificate_error<'a>(
+    e: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a rustls::Error> {
     let mut cause = Some(e);
     while let Some(error) = cause {
         let inner = error

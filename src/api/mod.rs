@@ -3,36 +3,37 @@
 //! Who it is lives in [`credentials`]; the state-changing calls in [`change`]; `--trace-http`
 //! in [`trace`].
 
-pub mod change;
+pub(crate) mod change;
 mod credentials;
 mod error;
-pub mod trace;
+pub(crate) mod trace;
 
-pub use credentials::Credentials;
-pub use error::{AMBIGUOUS_TRIES, ClientError, Fix, PollError, UNREADABLE};
+pub(crate) use credentials::Credentials;
+pub(crate) use error::{AMBIGUOUS_TRIES, ClientError, UNREADABLE};
+pub use error::{Fix, PollError};
 use error::{RedirectRefused, certificate_error, classify, root_cause, transport_error};
 
 use crate::job::{Answer, JobStatus};
-use crate::untrusted::one_line;
 use crate::kind::{JobRef, same_id};
+use crate::untrusted::one_line;
 use reqwest::header::{ACCEPT, DATE, HeaderMap, HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
 use reqwest::{StatusCode, Url};
 use std::time::{Duration, SystemTime};
 
 /// Answers larger than this are not read: a status answer is a few hundred bytes, and memory
 /// stays bounded whatever a server or proxy sends.
-pub const MAX_BODY: usize = 1 << 20;
+pub(crate) const MAX_BODY: usize = 1 << 20;
 
 /// The default cap on a fleet's answers (the install list, the rollout status), which
 /// `--max-body` sets: 64 MiB holds about 150,000 install entries of a real answer's size
 /// (430 bytes each), three times the 50,000 the gate is measured with.
-pub const MAX_LIST_BODY: usize = 64 << 20;
+pub(crate) const MAX_LIST_BODY: usize = 64 << 20;
 
-pub const USER_AGENT: &str = concat!("clanforge-wait/", env!("CARGO_PKG_VERSION"));
+pub(crate) const USER_AGENT: &str = concat!("clanforge-wait/", env!("CARGO_PKG_VERSION"));
 
 /// A client for one account service ID.
 #[derive(Debug)]
-pub struct Client {
+pub(crate) struct Client {
     /// Follows a redirect of a read within the base URL's origin only, and none of a
     /// state-changing call (see [`redirects`]).
     http: reqwest::Client,
@@ -48,7 +49,7 @@ pub struct Client {
 
 impl Client {
     /// `ca_cert`: extra trusted roots (PEM), added to the platform's.
-    pub fn new(
+    pub(crate) fn new(
         base: Url,
         asid: String,
         credentials: Credentials,
@@ -91,7 +92,7 @@ impl Client {
     }
 
     /// Reads a fleet's answers (the install list, the rollout status) up to `bytes`.
-    pub fn with_max_body(mut self, bytes: usize) -> Self {
+    pub(crate) fn with_max_body(mut self, bytes: usize) -> Self {
         self.max_list_body = bytes;
         self
     }
@@ -109,30 +110,30 @@ impl Client {
     }
 
     /// Writes every request and its answer to `trace` from now on.
-    pub fn with_trace(self, trace: trace::Trace) -> Self {
+    pub(crate) fn with_trace(self, trace: trace::Trace) -> Self {
         // Set once, here, before any request: a second trace is never asked for.
         let _ = self.trace.set(trace);
         self
     }
 
     /// The account service ID every request names.
-    pub fn asid(&self) -> &str {
+    pub(crate) fn asid(&self) -> &str {
         &self.asid
     }
 
     /// The API root requests go to.
-    pub fn base(&self) -> &Url {
+    pub(crate) fn base(&self) -> &Url {
         &self.base
     }
 
     /// The credentials' dialect: a token (Bearer), or keys (Basic).
-    pub fn uses_token(&self) -> bool {
+    pub(crate) fn uses_token(&self) -> bool {
         matches!(self.credentials, Credentials::Bearer(_))
     }
 
     /// `check`'s read: the install list for the account, a read that changes nothing, as it
     /// came and as the wait would read it. The caller bounds its duration.
-    pub async fn probe(&self) -> Probed {
+    pub(crate) async fn probe(&self) -> Probed {
         let list: JobRef = "install".parse().expect("`install` is a job reference");
         let url = self.status_url(&list);
         let started = std::time::Instant::now();
@@ -161,13 +162,17 @@ impl Client {
 
     /// The job's status endpoint with `?accountserviceid=<asid>`, each part escaped. Jobs that
     /// share a URL (every `install/…`) share its requests.
-    pub fn status_url(&self, job: &JobRef) -> Url {
+    pub(crate) fn status_url(&self, job: &JobRef) -> Url {
         endpoint(&self.base, job.path(&self.asid), &self.asid, &[])
     }
 
     /// One request to `url`, read for each of `jobs` (which all have that status URL). The
     /// caller bounds its duration.
-    pub async fn poll(&self, url: &Url, jobs: &[&JobRef]) -> Vec<Result<JobStatus, PollError>> {
+    pub(crate) async fn poll(
+        &self,
+        url: &Url,
+        jobs: &[&JobRef],
+    ) -> Vec<Result<JobStatus, PollError>> {
         let fetched = self.fetch(url).await;
         jobs.iter()
             .map(|job| match &fetched {
@@ -268,7 +273,7 @@ impl Client {
 
 /// What one read of `check`'s found.
 #[derive(Debug)]
-pub struct Probed {
+pub(crate) struct Probed {
     /// The path read.
     pub path: String,
     pub took: Duration,
@@ -294,7 +299,9 @@ pub(crate) fn endpoint<'a>(
         .pop_if_empty()
         .extend(segments);
     // The operator's v1 calls take no ASID: without one, none is sent.
-    let asid = [("accountserviceid", asid)].into_iter().filter(|(_, a)| !a.is_empty());
+    let asid = [("accountserviceid", asid)]
+        .into_iter()
+        .filter(|(_, a)| !a.is_empty());
     let pairs: Vec<(&str, &str)> = asid.chain(params.iter().copied()).collect();
     url.set_query(None);
     if !pairs.is_empty() {
@@ -374,7 +381,7 @@ async fn read_capped(mut response: reqwest::Response, cap: Cap) -> Result<Vec<u8
 }
 
 /// The most redirects one request follows: a moved path needs one, a loop never ends.
-pub const MAX_REDIRECTS: usize = 3;
+pub(crate) const MAX_REDIRECTS: usize = 3;
 
 /// The redirect policy of reads: a hop is followed only within the origin (scheme, host and
 /// port) the request went to, so no answer from elsewhere is believed and `https` is never
@@ -410,7 +417,9 @@ fn redirects(
             .as_ref()
             .is_some_and(|first| first.origin() == to.origin());
         if !same_origin {
-            let from = first.map(|f| f.origin().ascii_serialization()).unwrap_or_default();
+            let from = first
+                .map(|f| f.origin().ascii_serialization())
+                .unwrap_or_default();
             let why = if from.starts_with("https:") && to.scheme() == "http" {
                 "a downgrade from https to http"
             } else {
@@ -452,8 +461,8 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::secret::Secret;
     use crate::kind::JobKind;
+    use crate::secret::Secret;
 
     fn client(base: &str) -> Client {
         let credentials = Credentials::Basic {

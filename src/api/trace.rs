@@ -20,11 +20,11 @@ use std::sync::Mutex;
 use std::time::{Instant, SystemTime};
 
 /// How much of a body the trace keeps.
-pub const BODY_BYTES: usize = 4096;
+pub(crate) const BODY_BYTES: usize = 4096;
 
 /// Where the trace goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TraceTo {
+pub(crate) enum TraceTo {
     Stderr,
     /// Appended to, created if missing.
     File(PathBuf),
@@ -33,7 +33,7 @@ pub enum TraceTo {
 impl TraceTo {
     /// `--trace-http`'s value: none or `-` is stderr; CLANFORGE_TRACE_HTTP may also be a word
     /// that turns it on (`1`, `true`) or off (`0`, `false`, empty: `None`).
-    pub fn parse(value: &str) -> Option<Self> {
+    pub(crate) fn parse(value: &str) -> Option<Self> {
         let value = value.trim();
         match value.to_ascii_lowercase().as_str() {
             "" | "0" | "false" | "no" | "off" => None,
@@ -44,7 +44,7 @@ impl TraceTo {
 }
 
 /// The open trace.
-pub struct Trace {
+pub(crate) struct Trace {
     sink: Mutex<Box<dyn Write + Send>>,
 }
 
@@ -57,7 +57,7 @@ impl std::fmt::Debug for Trace {
 impl Trace {
     /// Opens the trace. Every secret the run knows is redacted from everything it writes (see
     /// [`crate::untrusted`]).
-    pub fn open(to: &TraceTo) -> io::Result<Self> {
+    pub(crate) fn open(to: &TraceTo) -> io::Result<Self> {
         let sink: Box<dyn Write + Send> = match to {
             TraceTo::Stderr => Box::new(io::stderr()),
             TraceTo::File(path) => Box::new(append(path)?),
@@ -69,7 +69,7 @@ impl Trace {
 
     /// A request about to be sent with `scheme` auth: its lines are written when the returned
     /// guard is finished or dropped.
-    pub fn start(&self, url: &Url, scheme: &str) -> Pending<'_> {
+    pub(crate) fn start(&self, url: &Url, scheme: &str) -> Pending<'_> {
         let at = humantime::format_rfc3339_millis(SystemTime::now());
         Pending {
             trace: self,
@@ -81,7 +81,7 @@ impl Trace {
 
     /// A redirect followed: the request it makes, on a line of its own (its answer is the one
     /// the first request's lines end with).
-    pub fn redirected(&self, url: &Url, scheme: &str) {
+    pub(crate) fn redirected(&self, url: &Url, scheme: &str) {
         let at = humantime::format_rfc3339_millis(SystemTime::now());
         self.write(&format!(
             "trace {at} GET {} (auth {scheme} ***) (a redirect followed)\n",
@@ -115,13 +115,13 @@ impl Trace {
 }
 
 /// Opens `path` to append to it, as `--trace-http` does: set-up checks it before any request.
-pub fn append(path: &Path) -> io::Result<std::fs::File> {
+pub(crate) fn append(path: &Path) -> io::Result<std::fs::File> {
     crate::report::open_append(path)
 }
 
 /// A request in flight. Dropped unfinished, it was cut off (its budget or the deadline ran
 /// out, or the gate was cancelled) and says so.
-pub struct Pending<'a> {
+pub(crate) struct Pending<'a> {
     trace: &'a Trace,
     head: String,
     started: Instant,
@@ -136,7 +136,12 @@ impl std::fmt::Debug for Pending<'_> {
 
 impl Pending<'_> {
     /// The answer's status, headers and body (or why the body could not be read).
-    pub fn answered(&mut self, status: StatusCode, headers: &HeaderMap, body: Result<&[u8], String>) {
+    pub(crate) fn answered(
+        &mut self,
+        status: StatusCode,
+        headers: &HeaderMap,
+        body: Result<&[u8], String>,
+    ) {
         let took = self.took();
         let header = |name| {
             headers
@@ -156,7 +161,11 @@ impl Pending<'_> {
         text.push('\n');
         match body {
             Ok(body) => {
-                let more = if body.len() > BODY_BYTES { " (first 4 KiB)" } else { "" };
+                let more = if body.len() > BODY_BYTES {
+                    " (first 4 KiB)"
+                } else {
+                    ""
+                };
                 // Redacted before it is cut: a secret across the cut leaves no half.
                 let _ = writeln!(
                     text,
@@ -173,7 +182,7 @@ impl Pending<'_> {
     }
 
     /// No answer: the transport's error.
-    pub fn failed(&mut self, error: &str) {
+    pub(crate) fn failed(&mut self, error: &str) {
         let took = self.took();
         self.outcome = Some(format!(
             "trace   no answer after {took}: {}\n",
@@ -210,7 +219,10 @@ mod tests {
             escaped("a\nb\r\t\u{1b}[2J\u{202e}gnp.exe\u{7f}\u{85}"),
             "a\\nb\\r\\t\\u{1b}[2J\\u{202e}gnp.exe\\u{7f}\\u{85}"
         );
-        assert_eq!(escaped("{\"jobstateid\": 4, \"é\": 1}"), "{\"jobstateid\": 4, \"é\": 1}");
+        assert_eq!(
+            escaped("{\"jobstateid\": 4, \"é\": 1}"),
+            "{\"jobstateid\": 4, \"é\": 1}"
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@ use reqwest::Url;
 
 /// What the gate is asked to do: one variant per subcommand, matched once in [`crate::main`].
 #[derive(Debug)]
-pub enum Action {
+pub(crate) enum Action {
     /// Wait on these jobs, in the order given, without repeats.
     Wait(Vec<JobRef>),
     /// `start` or `deploy`: create what the plan says, then wait on it.
@@ -20,14 +20,14 @@ pub enum Action {
 
 /// What `check` looks at beyond the account.
 #[derive(Debug, Default)]
-pub struct Probe {
+pub(crate) struct Probe {
     /// `--game-id` and `--image-id`: the image to look up with image/options.
     pub image: Option<(String, String)>,
 }
 
 impl Action {
     /// The plan of a start or a dry run.
-    pub fn plan(&self) -> Option<&Plan> {
+    pub(crate) fn plan(&self) -> Option<&Plan> {
         match self {
             Self::Wait(_) | Self::Check(_) => None,
             Self::Start(plan) | Self::DryRun(plan) => Some(plan),
@@ -37,7 +37,7 @@ impl Action {
 
 /// Which API the gate talks to.
 #[derive(Debug, Clone)]
-pub enum Api {
+pub(crate) enum Api {
     Real(Url),
     /// `--demo`: the embedded simulator, whose address is known only once it serves.
     Demo,

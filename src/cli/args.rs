@@ -29,7 +29,7 @@ const AFTER_HELP: &str = "With several jobs, the exit code is the worst outcome,
 #[command(name = "clanforge-wait", version, about = ABOUT, subcommand_negates_reqs = true,
           disable_help_subcommand = true, override_usage = USAGE,
           after_help = format!("{}\n{AFTER_HELP}", exit_codes_help()))]
-pub struct Cli {
+pub(crate) struct Cli {
     /// Start what to wait on (start, deploy); without one, the gate waits on the jobs named
     #[command(subcommand)]
     pub command: Option<Sub>,
@@ -97,8 +97,13 @@ pub struct Cli {
 
     /// API root [default: https://api.multiplay.dev with a token, https://api.multiplay.co.uk
     /// with keys]
-    #[arg(long, env = "CLANFORGE_BASE_URL", value_name = "URL", global = true,
-          hide_env_values = true)]
+    #[arg(
+        long,
+        env = "CLANFORGE_BASE_URL",
+        value_name = "URL",
+        global = true,
+        hide_env_values = true
+    )]
     pub base_url: Option<String>,
 
     /// Also trust this PEM certificate authority (a TLS-intercepting corporate proxy)
@@ -170,7 +175,12 @@ pub struct Cli {
     pub no_fail_fast: bool,
 
     /// Write the final result to FILE as one JSON object
-    #[arg(long, env = "CLANFORGE_RESULT_FILE", value_name = "FILE", global = true)]
+    #[arg(
+        long,
+        env = "CLANFORGE_RESULT_FILE",
+        value_name = "FILE",
+        global = true
+    )]
     pub result_file: Option<PathBuf>,
 
     /// Write the result as CLANFORGE_<KEY>=value lines (for GitLab's dotenv reports)
@@ -228,7 +238,7 @@ pub struct Cli {
 // One value per process, parsed once: its size does not matter.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, clap::Subcommand)]
-pub enum Sub {
+pub(crate) enum Sub {
     #[command(flatten)]
     Run(Command),
     /// Is this pipeline set up right? Read-only requests (the install list; image/options with
@@ -245,7 +255,7 @@ pub enum Sub {
 /// `check`'s own flags.
 #[derive(Debug, clap::Args)]
 #[command(next_help_heading = "Image")]
-pub struct CheckArgs {
+pub(crate) struct CheckArgs {
     /// Also look the image up (image/options): found, and what locks it
     #[arg(long, env = "CLANFORGE_IMAGE_ID", value_name = "ID")]
     pub image_id: Option<String>,
@@ -255,16 +265,16 @@ pub struct CheckArgs {
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
+pub(crate) enum LogFormat {
     #[default]
     Text,
     Json,
 }
 
 /// The default API root for access and secret keys: Unity's host.
-pub const BASE_URL: &str = "https://api.multiplay.co.uk";
+pub(super) const BASE_URL: &str = "https://api.multiplay.co.uk";
 /// The default API root for a token: the operator's host.
-pub const TOKEN_BASE_URL: &str = "https://api.multiplay.dev";
+pub(super) const TOKEN_BASE_URL: &str = "https://api.multiplay.dev";
 /// The longest `--timeout`: a month is longer than any CI job may run.
 pub const MAX_TIMEOUT: Duration = Duration::from_secs(30 * 24 * 3600);
 /// `--timeout`'s default, as its `default_value` says.
@@ -312,7 +322,11 @@ fn size(value: &str) -> Result<usize, String> {
         "kb" => 1_000,
         "mb" => 1_000_000,
         "gb" => 1_000_000_000,
-        other => return Err(format!("unknown unit {other:?}: write a size such as 64MiB")),
+        other => {
+            return Err(format!(
+                "unknown unit {other:?}: write a size such as 64MiB"
+            ));
+        }
     };
     let bytes = number
         .parse::<u64>()

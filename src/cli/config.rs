@@ -1,12 +1,12 @@
 //! The checks that turn the flags into a [`Config`]: what each value must be, and what the
 //! values must be together. Every error names the flag (and variable) to fix.
 
-use super::base_url::base_url;
-use super::files;
-use super::args::{BASE_URL, CheckArgs, Cli, MAX_INTERVAL, MAX_TIMEOUT, Sub, TOKEN_BASE_URL};
-use super::errors::UsageError;
-use super::start::{self, Command};
 use super::action::{Action, Api, Probe};
+use super::args::{BASE_URL, CheckArgs, Cli, MAX_INTERVAL, MAX_TIMEOUT, Sub, TOKEN_BASE_URL};
+use super::base_url::base_url;
+use super::errors::UsageError;
+use super::files;
+use super::start::{self, Command};
 use super::{Outputs, Usage};
 use crate::api::Credentials;
 use crate::api::trace::TraceTo;
@@ -18,7 +18,7 @@ use std::time::Duration;
 
 /// A checked configuration: everything [`crate::main`] needs to run the gate.
 #[derive(Debug)]
-pub struct Config {
+pub(crate) struct Config {
     pub action: Action,
     pub api: Api,
     pub asid: String,
@@ -35,7 +35,7 @@ pub struct Config {
 
 impl Config {
     /// The IDs of the update jobs, space-separated: the `update_id` key.
-    pub fn update_ids(&self) -> String {
+    pub(crate) fn update_ids(&self) -> String {
         match &self.action {
             Action::Wait(jobs) => crate::kind::update_ids(jobs),
             Action::Start(plan) | Action::DryRun(plan) => {
@@ -46,7 +46,7 @@ impl Config {
     }
 
     /// Every secret to mask: the keys (but the demo's) and the update URL with its parts.
-    pub fn secrets(&self) -> Vec<Secret> {
+    pub(crate) fn secrets(&self) -> Vec<Secret> {
         let mut secrets = Vec::new();
         if !self.demo() {
             secrets.extend(self.credentials.secrets());
@@ -58,16 +58,16 @@ impl Config {
     }
 
     /// `--demo`: the API is the embedded simulator.
-    pub fn demo(&self) -> bool {
+    pub(crate) fn demo(&self) -> bool {
         matches!(self.api, Api::Demo)
     }
 }
 
-pub const DEMO_UPDATE_ID: &str = "1234567";
-pub const DEMO_VERSION_ID: &str = "99120";
+pub(crate) const DEMO_UPDATE_ID: &str = "1234567";
+pub(crate) const DEMO_VERSION_ID: &str = "99120";
 const DEMO_ASID: &str = "demo";
 /// `--demo --demo-token`'s token, which the simulator takes as the operator's host would.
-pub const DEMO_TOKEN: &str = "demo";
+pub(crate) const DEMO_TOKEN: &str = "demo";
 
 impl Cli {
     /// `start` or `deploy`, if given.
@@ -112,7 +112,7 @@ impl Cli {
     }
 
     /// The outputs the command line names.
-    pub fn outputs(&self) -> Outputs {
+    pub(crate) fn outputs(&self) -> Outputs {
         Outputs {
             result_file: self.result_file.clone(),
             dotenv: self.dotenv.clone(),
@@ -207,7 +207,7 @@ impl Cli {
         }
     }
 
-    pub fn config(&self) -> Result<Config, UsageError> {
+    pub(crate) fn config(&self) -> Result<Config, UsageError> {
         if self.demo_token && !self.demo {
             return Err(UsageError::Empty {
                 flag: "--demo (CLANFORGE_DEMO)",
@@ -329,10 +329,9 @@ impl Cli {
                 (None, false) => Err(UsageError::NoCredentials),
                 (None, true) => {
                     let secret_key = match &self.secret_key_file {
-                        Some(path) => files::secret(
-                            "--secret-key-file (CLANFORGE_SECRET_KEY_FILE)",
-                            path,
-                        )?,
+                        Some(path) => {
+                            files::secret("--secret-key-file (CLANFORGE_SECRET_KEY_FILE)", path)?
+                        }
                         None => self.secret_key.clone(),
                     };
                     let access_key = key(&self.access_key, "--access-key (CLANFORGE_ACCESS_KEY)")?;

@@ -4,7 +4,7 @@ use crate::kind::RefError;
 
 /// A flag or variable to fix (exit 2).
 #[derive(Debug, thiserror::Error, PartialEq)]
-pub enum UsageError {
+pub(crate) enum UsageError {
     #[error("--job (CLANFORGE_JOBS) {0}")]
     Job(#[from] RefError),
     #[error(

@@ -16,14 +16,28 @@ use std::path::PathBuf;
 pub(super) fn lenient(args: &[OsString], error: &clap::Error) -> Usage {
     let mut usage = unread(args, message(args, error));
     for (id, named, what) in [
-        ("result_file", &usage.outputs.result_file, "no result file was written"),
-        ("dotenv", &usage.outputs.dotenv, "no dotenv file was written"),
+        (
+            "result_file",
+            &usage.outputs.result_file,
+            "no result file was written",
+        ),
+        (
+            "dotenv",
+            &usage.outputs.dotenv,
+            "no dotenv file was written",
+        ),
         ("junit", &usage.outputs.junit, "no JUnit file was written"),
-        ("summary", &usage.outputs.summary, "no summary file was written"),
+        (
+            "summary",
+            &usage.outputs.summary,
+            "no summary file was written",
+        ),
     ] {
         let long = Flag::of(id).map(|f| f.long).unwrap_or_default();
         if named.is_none() && usage.message.contains(&format!("--{long}")) {
-            usage.message.push_str(&format!("; {what}: fix --{long} to have one"));
+            usage
+                .message
+                .push_str(&format!("; {what}: fix --{long} to have one"));
         }
     }
     usage

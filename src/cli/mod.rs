@@ -9,15 +9,15 @@ mod config;
 mod errors;
 mod files;
 mod lenient;
-pub mod start;
+pub(crate) mod start;
 
-pub use args::{Cli, LogFormat, Sub};
+pub(crate) use action::{Action, Api, Probe};
+pub(crate) use args::{Cli, LogFormat, Sub};
 #[cfg(feature = "test-support")]
 pub use args::{MAX_INTERVAL, MAX_TIMEOUT};
 pub(crate) use args::{boolish, secret};
-pub use action::{Action, Api, Probe};
-pub use config::{Config, DEMO_TOKEN, DEMO_UPDATE_ID, DEMO_VERSION_ID};
-pub use errors::UsageError;
+pub(crate) use config::{Config, DEMO_TOKEN, DEMO_UPDATE_ID, DEMO_VERSION_ID};
+pub(crate) use errors::UsageError;
 
 use crate::secret::Secret;
 use clap::error::ErrorKind;
@@ -28,7 +28,7 @@ use std::path::PathBuf;
 /// Where the gate writes its result, and how it logs: known even when the rest of the command
 /// line is not valid, so that a usage error is written everywhere a success would be.
 #[derive(Debug, Clone, Default)]
-pub struct Outputs {
+pub(crate) struct Outputs {
     pub result_file: Option<PathBuf>,
     pub dotenv: Option<PathBuf>,
     pub junit: Option<PathBuf>,
@@ -51,7 +51,7 @@ struct Usage {
 /// A command line, read: where its outputs go and what to mask, known on every path, and the
 /// run it asks for, or why it can't run.
 #[derive(Debug)]
-pub struct Parsed {
+pub(crate) struct Parsed {
     pub outputs: Outputs,
     /// Every secret given, valid or not: masked all the same.
     pub secrets: Vec<Secret>,
@@ -95,7 +95,7 @@ impl Parsed {
 
 /// Reads the command line (and the environment, and the files it names). `Err` only for what
 /// prints and exits (`--help`, `help`, `--version`, `completions`).
-pub fn parse<I, T>(args: I) -> Result<Parsed, Shown>
+pub(crate) fn parse<I, T>(args: I) -> Result<Parsed, Shown>
 where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
@@ -175,20 +175,22 @@ fn unknown_variables(names: impl Iterator<Item = OsString>) -> Vec<String> {
                 .min_by_key(|candidate| strsim::levenshtein(&name, candidate))
                 .map(|c| format!(" (did you mean {c}?)"))
                 .unwrap_or_default();
-            format!("{name} is set, but clanforge-wait reads no such variable{closest}: it is ignored")
+            format!(
+                "{name} is set, but clanforge-wait reads no such variable{closest}: it is ignored"
+            )
         })
         .collect()
 }
 
 /// A command line whose reading did not finish (an input file that blocked, then a signal or
 /// the deadline came): what it names, found without opening any file, and `why` it can't run.
-pub fn unread(args: &[OsString], why: String) -> Parsed {
+pub(crate) fn unread(args: &[OsString], why: String) -> Parsed {
     Parsed::refused(lenient::unread(args, why), lenient::secrets(args))
 }
 
 /// How long reading the command line's files may take: its `--timeout`, whose deadline bounds
 /// every path (the default when it can't be read).
-pub fn setup_deadline(args: &[OsString]) -> std::time::Duration {
+pub(crate) fn setup_deadline(args: &[OsString]) -> std::time::Duration {
     lenient::text_of(args, "timeout")
         .and_then(|t| humantime::parse_duration(&t).ok())
         .unwrap_or(args::DEFAULT_TIMEOUT)
@@ -196,7 +198,7 @@ pub fn setup_deadline(args: &[OsString]) -> std::time::Duration {
 
 /// What the command line asked to be printed instead of a run.
 #[derive(Debug)]
-pub enum Shown {
+pub(crate) enum Shown {
     /// `--help`, `--version`.
     Clap(clap::Error),
     /// `completions SHELL`.
@@ -206,7 +208,7 @@ pub enum Shown {
 impl Shown {
     /// Prints it on stdout. A stdout that can't take it (`| head -1` closed it) is not an
     /// error to report, and never a panic: the script is made first, then written.
-    pub fn print(self) {
+    pub(crate) fn print(self) {
         match self {
             Self::Clap(e) => {
                 let _ = e.print();

@@ -8,7 +8,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Start one job (an image update, a diff or an image version), once, and wait on it
     Start {
         #[command(subcommand)]
@@ -20,7 +20,7 @@ pub enum Command {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum StartJob {
+pub(crate) enum StartJob {
     /// Put a new build on the build machine (imageupdate/create, sent once), and wait on it
     Update {
         #[command(flatten)]
@@ -73,7 +73,7 @@ pub enum StartJob {
 /// The image, its build machine and its game.
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Image")]
-pub struct ImageArgs {
+pub(crate) struct ImageArgs {
     /// The game image to update
     #[arg(long, env = "CLANFORGE_IMAGE_ID", value_name = "ID")]
     pub image_id: Option<String>,
@@ -88,7 +88,7 @@ pub struct ImageArgs {
 /// Where the build comes from. The URL holds storage credentials.
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Build source")]
-pub struct SourceArgs {
+pub(crate) struct SourceArgs {
     /// The build's source (s3://KEY:SECRET@BUCKET/…, steam://USER:PASS@install/APPID/,
     /// gs://…); it holds credentials: prefer CLANFORGE_UPDATE_URL or --url-file to this flag
     /// [default: the image's own update URL]
@@ -111,7 +111,7 @@ pub struct SourceArgs {
 /// What to do about a lock.
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Locks")]
-pub struct LockArgs {
+pub(crate) struct LockArgs {
     /// When a diff or an update locks the image: fail (exit 4), wait until nothing does, or
     /// reject the diff (with --yes-reject-diff)
     #[arg(
@@ -129,7 +129,7 @@ pub struct LockArgs {
 /// How the version is packaged.
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Version")]
-pub struct VersionArgs {
+pub(crate) struct VersionArgs {
     /// Stop the affected servers during the install and restart them after (restart=1)
     #[arg(long, env = "CLANFORGE_RESTART", value_parser = boolish)]
     pub restart: bool,
@@ -141,7 +141,7 @@ pub struct VersionArgs {
 
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Steps")]
-pub struct DryRun {
+pub(crate) struct DryRun {
     /// Print every request the command would send (never the keys, the URL as scheme and host)
     /// and exit 0 without sending any
     #[arg(long)]
@@ -150,7 +150,7 @@ pub struct DryRun {
 
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Steps")]
-pub struct DeployArgs {
+pub(crate) struct DeployArgs {
     #[command(flatten)]
     pub image: ImageArgs,
     #[command(flatten)]
@@ -187,20 +187,20 @@ pub struct DeployArgs {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Until {
+pub(crate) enum Until {
     Version,
     Installs,
     Rollout,
 }
 
 /// `--demo`'s image: what the simulated deploy works on.
-pub const DEMO_GAME_ID: &str = "42";
-pub const DEMO_IMAGE_ID: &str = "1234";
-pub const DEMO_MACHINE_ID: &str = "5678";
+pub(crate) const DEMO_GAME_ID: &str = "42";
+pub(crate) const DEMO_IMAGE_ID: &str = "1234";
+pub(crate) const DEMO_MACHINE_ID: &str = "5678";
 
 impl Command {
     /// The checked plan. `demo`: the IDs a demo needs default to the simulated image's.
-    pub fn plan(&self, demo: bool) -> Result<Plan, UsageError> {
+    pub(crate) fn plan(&self, demo: bool) -> Result<Plan, UsageError> {
         match self {
             Self::Start { job } => job.plan(demo),
             Self::Deploy(args) => args.plan(demo),
@@ -208,7 +208,7 @@ impl Command {
     }
 
     /// `--dry-run`: print the requests instead of sending them.
-    pub fn dry_run(&self) -> bool {
+    pub(crate) fn dry_run(&self) -> bool {
         match self {
             Self::Start { job } => match job {
                 StartJob::Update { dry_run, .. }
@@ -220,7 +220,7 @@ impl Command {
     }
 
     /// Any flag that names a real image or job, for `--demo`'s refusal.
-    pub fn real_flag(&self) -> Option<&'static str> {
+    pub(crate) fn real_flag(&self) -> Option<&'static str> {
         let given = |v: &Option<String>| v.as_deref().is_some_and(|v| !v.trim().is_empty());
         let image = |a: &ImageArgs| {
             [

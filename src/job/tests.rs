@@ -91,8 +91,14 @@ fn no_form_of_a_failure_reads_as_success() {
     for (body, field) in [
         (r#"{"jobstateid": 5, "jobfailed": "maybe"}"#, "jobfailed"),
         (r#"{"jobstateid": 5, "jobfailed": ""}"#, "jobfailed"),
-        (r#"{"jobstateid": 5, "jobstatename": "Failed"}"#, "jobstateid and jobstatename"),
-        (r#"{"jobstateid": 5, "jobfailed": 1, "jobfailed": 0}"#, "jobfailed"),
+        (
+            r#"{"jobstateid": 5, "jobstatename": "Failed"}"#,
+            "jobstateid and jobstatename",
+        ),
+        (
+            r#"{"jobstateid": 5, "jobfailed": 1, "jobfailed": 0}"#,
+            "jobfailed",
+        ),
         (r#"{"jobstateid": 6, "jobstateid": 5}"#, "jobstateid"),
         (r#"{"jobstateid": 5, "joberror": "disk full"}"#, "joberror"),
         (r#"{"jobstateid": 5, "success": "perhaps"}"#, "success"),

@@ -8,15 +8,15 @@
 //! stderr with the log, which the agent reads too, so that they keep their order. Data and
 //! properties are escaped as Microsoft's `azure-pipelines-task-lib` escapes them.
 
-use super::{dotenv, log_line};
 use super::text::problems;
+use super::{dotenv, log_line};
 use crate::event::{Event, Report, ReportError, Reporter};
 use crate::outcome::Outcome;
 use crate::secret::Secret;
 use std::collections::BTreeMap;
 
 #[derive(Debug)]
-pub struct Azure {
+pub(crate) struct Azure {
     group: bool,
     /// The jobs waited on now, with their last progress (none yet: 0).
     progress: BTreeMap<String, u8>,
@@ -27,7 +27,7 @@ pub struct Azure {
 
 impl Azure {
     /// Registers the secrets, then opens the group: call it before anything else is printed.
-    pub fn start(secrets: &[&Secret], title: &str) -> Self {
+    pub(crate) fn start(secrets: &[&Secret], title: &str) -> Self {
         for secret in secrets {
             if !secret.is_empty() {
                 log_line(&command("task.setsecret", &[], secret.expose()));
@@ -90,7 +90,11 @@ impl Reporter for Azure {
 
     fn on_finish(&mut self, report: &Report) -> Result<(), ReportError> {
         if report.outcome.is_success() && self.shown.is_some_and(|p| p < 100) {
-            log_line(&command("task.setprogress", &[("value", "100")], "clanforge-wait"));
+            log_line(&command(
+                "task.setprogress",
+                &[("value", "100")],
+                "clanforge-wait",
+            ));
         }
         self.close();
         let kind = match report.outcome {
@@ -123,7 +127,7 @@ impl Drop for Azure {
 }
 
 /// `##vso[area.action key=value;…]message`, as the task library's `TaskCommand` writes it.
-pub fn command(name: &str, properties: &[(&str, &str)], message: &str) -> String {
+pub(crate) fn command(name: &str, properties: &[(&str, &str)], message: &str) -> String {
     let mut line = format!("##vso[{name}");
     if !properties.is_empty() {
         line.push(' ');
@@ -136,16 +140,15 @@ pub fn command(name: &str, properties: &[(&str, &str)], message: &str) -> String
     line
 }
 
-
 /// A command's message: `%` as `%AZP25`, then the line breaks as `%0D` and `%0A`.
-pub fn escape_data(text: &str) -> String {
+pub(crate) fn escape_data(text: &str) -> String {
     text.replace('%', "%AZP25")
         .replace('\r', "%0D")
         .replace('\n', "%0A")
 }
 
 /// A property's value: as the message, and `]` and `;` as `%5D` and `%3B`.
-pub fn escape_property(text: &str) -> String {
+pub(crate) fn escape_property(text: &str) -> String {
     escape_data(text).replace(']', "%5D").replace(';', "%3B")
 }
 
@@ -156,7 +159,11 @@ mod tests {
     #[test]
     fn commands_escape_as_the_task_library_does() {
         assert_eq!(
-            command("task.setvariable", &[("variable", "A;B]")], "50%\r\n##vso[x]"),
+            command(
+                "task.setvariable",
+                &[("variable", "A;B]")],
+                "50%\r\n##vso[x]"
+            ),
             "##vso[task.setvariable variable=A%3BB%5D;]50%AZP25%0D%0A##vso[x]"
         );
     }

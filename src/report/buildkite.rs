@@ -6,11 +6,11 @@
 //! The agent is run as Buildkite documents it, with the summary on stdin. No agent on PATH, or
 //! one that fails: one warning, and the gate's own exit code stands.
 
-use super::{log_line, markdown};
 use super::timeline::Timeline;
-use crate::outcome::Word;
+use super::{log_line, markdown};
 use crate::event::{Event, Report, ReportError, Reporter};
 use crate::kind::JobRef;
+use crate::outcome::Word;
 use std::io::{self, Write};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 const AGENT_LIMIT: Duration = Duration::from_secs(10);
 
 #[derive(Debug)]
-pub struct Buildkite {
+pub(crate) struct Buildkite {
     /// The annotation's context, once the gate's first job is known: `clanforge-wait-` and that
     /// job (`clanforge-wait-update-424242`), so that a retried step replaces its own annotation
     /// and two gates in one step keep theirs apart.
@@ -30,7 +30,7 @@ pub struct Buildkite {
 }
 
 impl Buildkite {
-    pub fn start(title: &str) -> Self {
+    pub(crate) fn start(title: &str) -> Self {
         log_line(&format!("--- {title}"));
         Self {
             context: None,
@@ -79,9 +79,10 @@ impl Reporter for Buildkite {
             log_line("^^^ +++");
         }
         // A gate that never started waiting (a usage error) is keyed by what it reports.
-        let context = self.context.clone().unwrap_or_else(|| {
-            super::ci_key(s.jobs.first().map_or("", |job| job.job.as_str()))
-        });
+        let context = self
+            .context
+            .clone()
+            .unwrap_or_else(|| super::ci_key(s.jobs.first().map_or("", |job| job.job.as_str())));
         let style = match s.result {
             Word::Success | Word::DryRun => "success",
             Word::Cancelled | Word::Timeout | Word::Stalled => "warning",
@@ -138,4 +139,3 @@ fn run_agent(args: &[&str], stdin: &str) -> Result<(), String> {
         }
     }
 }
-

@@ -10,10 +10,10 @@ use std::path::PathBuf;
 pub const MAX_BYTES: usize = 4 * 1024;
 
 #[derive(Debug)]
-pub struct Dotenv(OutputFile);
+pub(crate) struct Dotenv(OutputFile);
 
 impl Dotenv {
-    pub fn create(path: PathBuf) -> Result<Self, ReportError> {
+    pub(crate) fn create(path: PathBuf) -> Result<Self, ReportError> {
         OutputFile::create("the dotenv file (--dotenv)", path).map(Self)
     }
 }

@@ -6,13 +6,13 @@ use super::markdown;
 use super::timeline::Timeline;
 use super::workflow::{self, Group, Level, StopCommands};
 use crate::event::{Event, Report, ReportError, Reporter};
-use crate::outcome::Summary;
 use crate::outcome::Outcome;
+use crate::outcome::Summary;
 use crate::secret::Secret;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug)]
-pub struct GitHub {
+pub(crate) struct GitHub {
     output: Option<PathBuf>,
     step_summary: Option<PathBuf>,
     timeline: Timeline,
@@ -24,7 +24,11 @@ pub struct GitHub {
 impl GitHub {
     /// Masks the keys and opens the log group, with commands off. Call it before anything else
     /// is printed, so that no line can precede the masks.
-    pub fn start(var: impl Fn(&str) -> Option<String>, secrets: &[&Secret], title: &str) -> Self {
+    pub(crate) fn start(
+        var: impl Fn(&str) -> Option<String>,
+        secrets: &[&Secret],
+        title: &str,
+    ) -> Self {
         for secret in secrets {
             workflow::add_mask(secret.expose());
         }
@@ -88,7 +92,11 @@ impl Reporter for GitHub {
             );
         }
         if let Some(path) = &self.step_summary {
-            let summary = append("$GITHUB_STEP_SUMMARY", path, &markdown::summary(report, &self.timeline));
+            let summary = append(
+                "$GITHUB_STEP_SUMMARY",
+                path,
+                &markdown::summary(report, &self.timeline),
+            );
             written = written.and(summary);
         }
         written

@@ -8,12 +8,12 @@ use crate::untrusted::one_line;
 const SECTION: &str = "clanforge_wait";
 
 #[derive(Debug)]
-pub struct GitLab {
+pub(crate) struct GitLab {
     open: bool,
 }
 
 impl GitLab {
-    pub fn start(header: &str) -> Self {
+    pub(crate) fn start(header: &str) -> Self {
         marker(&format!(
             "section_start:{}:{SECTION}[collapsed=false]\r\x1b[0K{}",
             unix_now(),

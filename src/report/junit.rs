@@ -13,9 +13,9 @@
 
 use super::text::job_line;
 use super::timeline::{TimedFile, Timeline};
-use crate::outcome::Word;
 use crate::event::{Report, ReportError};
 use crate::outcome::JobSummary;
+use crate::outcome::Word;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
@@ -23,7 +23,7 @@ use std::path::PathBuf;
 const MAX_MESSAGE: usize = 1000;
 
 /// The JUnit file, written at the end; it keeps each job's lines for `<system-out>`.
-pub fn file(path: PathBuf) -> Result<TimedFile, ReportError> {
+pub(crate) fn file(path: PathBuf) -> Result<TimedFile, ReportError> {
     TimedFile::create("the JUnit file", path, Timeline::with_lines(), xml)
 }
 
@@ -43,7 +43,7 @@ fn verdict(result: Word) -> Verdict {
 }
 
 /// The report. Every attribute and text escaped, every character one XML 1.0 allows.
-pub fn xml(report: &Report, timeline: &Timeline) -> String {
+pub(crate) fn xml(report: &Report, timeline: &Timeline) -> String {
     let s = &report.summary;
     // A gate with no job (a usage error, a dry run): one case for the gate itself.
     let gate_case;

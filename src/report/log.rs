@@ -20,10 +20,10 @@ use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::time::FormatTime;
 
 /// A line at least this often while nothing changes.
-pub const HEARTBEAT: Duration = Duration::from_secs(60);
+pub(crate) const HEARTBEAT: Duration = Duration::from_secs(60);
 
 /// Installs the process's log subscriber for `mode` and returns the reporter that writes to it.
-pub fn init(mode: LogMode) -> LogReporter {
+pub(crate) fn init(mode: LogMode) -> LogReporter {
     let started = std::time::Instant::now();
     // A log that can't be written (stderr on /dev/full, a closed pipe) is dropped: the
     // subscriber's own report of it would panic on the same stderr.
@@ -94,7 +94,10 @@ impl Bars {
 }
 
 /// The subscriber of plain lines (a CI log), writing to `writer`: `  4.2s  INFO Running, 42%`.
-pub fn plain<W>(writer: W, started: std::time::Instant) -> impl tracing::Subscriber + Send + Sync
+pub(crate) fn plain<W>(
+    writer: W,
+    started: std::time::Instant,
+) -> impl tracing::Subscriber + Send + Sync
 where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
@@ -110,7 +113,7 @@ where
 }
 
 #[derive(Debug)]
-pub struct LogReporter {
+pub(crate) struct LogReporter {
     bars: Option<Bars>,
     /// The state and progress last shown, per job.
     last: BTreeMap<JobRef, (String, Option<u8>)>,
@@ -262,7 +265,7 @@ impl LogReporter {
     /// A reporter that logs to whatever subscriber is in force (see [`init`]), without a bar:
     /// for the tests, which install their own.
     #[cfg(feature = "test-support")]
-    pub fn plain_lines() -> Self {
+    pub(crate) fn plain_lines() -> Self {
         Self::new(None)
     }
 

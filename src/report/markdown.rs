@@ -4,8 +4,8 @@
 
 use super::text::human;
 use super::timeline::{TimedFile, Timeline};
-use crate::outcome::Word;
 use crate::event::{Report, ReportError};
+use crate::outcome::Word;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
@@ -14,14 +14,14 @@ use std::time::{Duration, SystemTime};
 const MAX_CELL: usize = 4096;
 
 /// The table, then the chart.
-pub fn summary(report: &Report, timeline: &Timeline) -> String {
+pub(crate) fn summary(report: &Report, timeline: &Timeline) -> String {
     let mut text = table(report);
     text.push_str(&gantt(report, timeline));
     text
 }
 
 /// A Markdown table of the result, one row per job, every cell escaped.
-pub fn table(report: &Report) -> String {
+pub(crate) fn table(report: &Report) -> String {
     let s = &report.summary;
     let mut table = format!(
         "### clanforge-wait: {}{}\n\n\
@@ -87,12 +87,11 @@ fn cell(text: &str) -> String {
     out
 }
 
-
 /// A Mermaid `gantt` of the jobs, a section per kind, each bar from the job's first event to its
 /// end: `done` (grey) for completed, `crit` (red) for failed, stalled, timed out or refused,
 /// `active` (blue) for one stopped before its end. Nothing in it is the server's text: a bar is
 /// named by its kind, its ID (digits) and our result word. Empty for a gate without jobs.
-pub fn gantt(report: &Report, timeline: &Timeline) -> String {
+pub(crate) fn gantt(report: &Report, timeline: &Timeline) -> String {
     let jobs = &report.summary.jobs;
     if jobs.is_empty() {
         return String::new();
@@ -150,7 +149,7 @@ fn clock(at: SystemTime) -> String {
 }
 
 /// `--summary FILE` (`CLANFORGE_SUMMARY`): the Markdown summary, on any CI or none.
-pub fn file(path: PathBuf) -> Result<TimedFile, ReportError> {
+pub(crate) fn file(path: PathBuf) -> Result<TimedFile, ReportError> {
     TimedFile::create("the summary file", path, Timeline::default(), summary)
 }
 

@@ -5,22 +5,22 @@
 //! The log's mode is decided once, in [`LogMode::detect`]; nothing else asks whether stderr
 //! is a terminal.
 
-pub mod azure;
-pub mod buildkite;
-pub mod dotenv;
-pub mod github;
-pub mod gitlab;
-pub mod junit;
-pub mod log;
-pub mod markdown;
+pub(crate) mod azure;
+pub(crate) mod buildkite;
+pub(crate) mod dotenv;
+pub(crate) mod github;
+pub(crate) mod gitlab;
+pub(crate) mod junit;
+pub(crate) mod log;
+pub(crate) mod markdown;
 mod platform;
-pub mod result;
-pub mod teamcity;
-pub mod text;
-pub mod timeline;
-pub mod workflow;
+pub(crate) mod result;
+pub(crate) mod teamcity;
+pub(crate) mod text;
+pub(crate) mod timeline;
+pub(crate) mod workflow;
 
-pub use platform::Platform;
+pub(crate) use platform::Platform;
 
 use crate::chain::Ids;
 use crate::event::{ReportError, Reporter};
@@ -31,7 +31,7 @@ use std::path::{Path, PathBuf};
 
 /// The reporters of the CI platforms we run on ([`Platform::detect`]). They print their first
 /// lines (GitHub's masks among them) now: call this before anything else is printed.
-pub fn ci_reporters(
+pub(crate) fn ci_reporters(
     var: impl Fn(&str) -> Option<String>,
     secrets: &[&Secret],
     title: &str,
@@ -44,14 +44,14 @@ pub fn ci_reporters(
 
 /// A line of a CI's own syntax, on stderr with the log so that the two keep their order. A log
 /// that can't be written has nowhere to report the failure either.
-pub fn log_line(line: &str) {
+pub(crate) fn log_line(line: &str) {
     let _ = writeln!(std::io::stderr().lock(), "{line}");
 }
 
 /// The name a CI keys a gate's item on (a TeamCity problem's identity, a Buildkite annotation's
 /// context): `clanforge-wait-update-424242` for `update/424242`, every character but ASCII
 /// letters and digits a `-`; `clanforge-wait` for none.
-pub fn ci_key(job: &str) -> String {
+pub(crate) fn ci_key(job: &str) -> String {
     let key: String = job
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
@@ -73,7 +73,7 @@ pub fn ci_key(job: &str) -> String {
 /// same file as fd 1 or 2, e.g. `/dev/stdout` with stdout sent to a log), a character device, a
 /// FIFO, a socket, or `/dev/fd/N`.
 #[derive(Debug)]
-pub struct OutputFile {
+pub(crate) struct OutputFile {
     what: &'static str,
     path: PathBuf,
     target: Target,
@@ -92,7 +92,7 @@ enum Target {
 }
 
 impl OutputFile {
-    pub fn create(what: &'static str, path: PathBuf) -> Result<Self, ReportError> {
+    pub(crate) fn create(what: &'static str, path: PathBuf) -> Result<Self, ReportError> {
         let error = |path: &Path, source| ReportError {
             what,
             path: path.to_owned(),
@@ -123,7 +123,7 @@ impl OutputFile {
         })
     }
 
-    pub fn write(&mut self, contents: &[u8]) -> Result<(), ReportError> {
+    pub(crate) fn write(&mut self, contents: &[u8]) -> Result<(), ReportError> {
         let written = match &mut self.target {
             Target::Replace => replace(&self.path, contents),
             Target::Stdout => {
@@ -144,7 +144,7 @@ impl OutputFile {
 /// Opens `path` to append to it, made if need be, without blocking: a FIFO with no reader is
 /// an error now (one a reader could come to later would hold the gate in `open` past its
 /// deadline and its signals). Writes then go through [`write_patiently`].
-pub fn open_append(path: &Path) -> std::io::Result<File> {
+pub(crate) fn open_append(path: &Path) -> std::io::Result<File> {
     let mut options = fs::OpenOptions::new();
     options.create(true).append(true);
     #[cfg(unix)]
@@ -166,7 +166,7 @@ const STREAM_PATIENCE: std::time::Duration = std::time::Duration::from_millis(50
 
 /// Writes all of `contents` to a file opened by [`open_append`]: a stream that stays full for
 /// [`STREAM_PATIENCE`] is an error, never a hang.
-pub fn write_patiently(file: &mut File, mut contents: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_patiently(file: &mut File, mut contents: &[u8]) -> std::io::Result<()> {
     let started = std::time::Instant::now();
     while !contents.is_empty() {
         match file.write(contents) {
@@ -268,7 +268,7 @@ fn identity(path: &Path) -> Option<(PathBuf, Option<(u64, u64)>)> {
 
 /// Two of `named` (what names each output, and its path) that are the same file, which would
 /// clobber each other: what to say, and every path that shares its file with another.
-pub fn shared_files(named: &[(&str, PathBuf)]) -> Option<(String, Vec<PathBuf>)> {
+pub(crate) fn shared_files(named: &[(&str, PathBuf)]) -> Option<(String, Vec<PathBuf>)> {
     let known: Vec<_> = named
         .iter()
         .filter_map(|(what, path)| Some((*what, path, identity(path)?)))
@@ -331,10 +331,9 @@ fn standard_stream(_meta: &fs::Metadata) -> Option<Target> {
 /// run that never starts keeps them: a later `--resume-from` must not start over. Only a regular
 /// file that the gate replaces is read: a stream (a FIFO would block; stdout sent to a log is
 /// the log) holds no checkpoint. Anything unreadable holds none.
-pub fn checkpoint_ids(path: &Path) -> Ids {
-    let replaced = |meta: &fs::Metadata| {
-        !is_stream(path, Some(meta)) && standard_stream(meta).is_none()
-    };
+pub(crate) fn checkpoint_ids(path: &Path) -> Ids {
+    let replaced =
+        |meta: &fs::Metadata| !is_stream(path, Some(meta)) && standard_stream(meta).is_none();
     let text = match fs::metadata(path) {
         Ok(meta) if replaced(&meta) && meta.len() < 1 << 20 => {
             fs::read_to_string(path).unwrap_or_default()
@@ -409,7 +408,7 @@ fn temporary_in(folder: &Path, path: &Path) -> std::io::Result<tempfile::NamedTe
 
 /// How the log is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LogMode {
+pub(crate) enum LogMode {
     /// A terminal: a live progress bar, with warnings and the final line above it.
     Bar,
     /// Not a terminal (a CI log), or colour is off: one plain line per change.
@@ -423,7 +422,7 @@ impl LogMode {
     /// so does a CI system, even one that gives its steps a terminal (act, some runners do): a
     /// bar frame in a CI log is noise, and one on the line of a `::add-mask::` would cost the
     /// mask. What counts as CI is [`Platform::any_ci`]'s to say.
-    pub fn detect(
+    pub(crate) fn detect(
         json: bool,
         stderr_is_terminal: bool,
         var: impl Fn(&str) -> Option<String>,

@@ -7,7 +7,7 @@ use crate::secret::Secret;
 
 /// A CI platform with a reporter of its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Platform {
+pub(crate) enum Platform {
     GitHub,
     GitLab,
     TeamCity,
@@ -47,7 +47,7 @@ impl Platform {
     }
 
     /// Every platform whose variable says so, in a fixed order.
-    pub fn detect(var: impl Fn(&str) -> Option<String>) -> Vec<Self> {
+    pub(crate) fn detect(var: impl Fn(&str) -> Option<String>) -> Vec<Self> {
         Self::ALL
             .into_iter()
             .filter(|p| var(p.variable()).is_some_and(|v| p.runs_us(&v)))
@@ -58,7 +58,7 @@ impl Platform {
     /// systems follow), or any platform's variable set at all: the log is then plain lines, even
     /// on a terminal. Broader than [`Platform::detect`] on purpose: a CI we have no reporter for
     /// still gets a log without bars.
-    pub fn any_ci(var: impl Fn(&str) -> Option<String>) -> bool {
+    pub(crate) fn any_ci(var: impl Fn(&str) -> Option<String>) -> bool {
         var("CI").is_some_and(|v| !matches!(v.trim(), "" | "false" | "0"))
             // Jenkins sets no CI and has no reporter of its own: JUnit is its output.
             || var("JENKINS_URL").is_some_and(|v| !v.is_empty())
@@ -68,7 +68,7 @@ impl Platform {
     }
 
     /// The platform's reporter. It prints its first lines (GitHub's masks among them) now.
-    pub fn reporter(
+    pub(crate) fn reporter(
         self,
         var: &dyn Fn(&str) -> Option<String>,
         secrets: &[&Secret],
@@ -126,7 +126,10 @@ mod tests {
     fn any_sign_of_ci_counts_for_the_log() {
         assert!(Platform::any_ci(vars(&[("GITHUB_ACTIONS", "1")])));
         assert!(Platform::any_ci(vars(&[("CI", "woodpecker")])));
-        assert!(Platform::any_ci(vars(&[("JENKINS_URL", "https://ci.example/")])));
+        assert!(Platform::any_ci(vars(&[(
+            "JENKINS_URL",
+            "https://ci.example/"
+        )])));
         assert!(Platform::any_ci(vars(&[("TF_BUILD", "True")])));
         assert!(!Platform::any_ci(vars(&[("CI", "false")])));
         assert!(!Platform::any_ci(vars(&[])));

@@ -8,10 +8,10 @@ use std::path::PathBuf;
 
 /// Writes the result to a file (`--result-file`).
 #[derive(Debug)]
-pub struct ResultFile(OutputFile);
+pub(crate) struct ResultFile(OutputFile);
 
 impl ResultFile {
-    pub fn create(path: PathBuf) -> Result<Self, ReportError> {
+    pub(crate) fn create(path: PathBuf) -> Result<Self, ReportError> {
         OutputFile::create("the result file (--result-file)", path).map(Self)
     }
 }
@@ -38,7 +38,7 @@ impl Reporter for ResultFile {
 
 /// Prints the result on stdout, as one line of JSON (`--json`).
 #[derive(Debug)]
-pub struct JsonStdout;
+pub(crate) struct JsonStdout;
 
 impl Reporter for JsonStdout {
     fn on_finish(&mut self, report: &Report) -> Result<(), ReportError> {

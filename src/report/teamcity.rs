@@ -19,14 +19,14 @@ const MAX_IDENTITY: usize = 60;
 const MAX_DESCRIPTION: usize = 4000;
 
 #[derive(Debug)]
-pub struct TeamCity {
+pub(crate) struct TeamCity {
     block: Option<String>,
     /// What each job last showed, so that a message goes out only at a change.
     shown: BTreeMap<String, String>,
 }
 
 impl TeamCity {
-    pub fn start(title: &str) -> Self {
+    pub(crate) fn start(title: &str) -> Self {
         message("blockOpened", &[("name", title)]);
         Self {
             block: Some(title.to_owned()),
@@ -72,7 +72,10 @@ impl Reporter for TeamCity {
         let s = &report.summary;
         for (key, value) in [
             ("clanforge_wait.polls", s.polls.to_string()),
-            ("clanforge_wait.elapsed_seconds", s.elapsed_seconds.to_string()),
+            (
+                "clanforge_wait.elapsed_seconds",
+                s.elapsed_seconds.to_string(),
+            ),
         ] {
             message("buildStatisticValue", &[("key", key), ("value", &value)]);
         }
@@ -87,7 +90,7 @@ impl Drop for TeamCity {
 }
 
 /// `##teamcity[name key='value' …]`.
-pub fn render(name: &str, attributes: &[(&str, &str)]) -> String {
+pub(crate) fn render(name: &str, attributes: &[(&str, &str)]) -> String {
     let mut line = format!("##teamcity[{name}");
     for (key, value) in attributes {
         line.push_str(&format!(" {key}='{}'", escape(value)));
@@ -113,7 +116,7 @@ fn print(line: &str) {
 
 /// A value by TeamCity's rules: `|` `'` `[` `]` and the line breaks as `||` `|'` `|[` `|]` `|n`
 /// `|r`, and any other control or line-separating character as `|0xNNNN`.
-pub fn escape(value: &str) -> String {
+pub(crate) fn escape(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for c in value.chars() {
         match c {

@@ -6,14 +6,14 @@ use crate::api::{Fix, PollError};
 use crate::chain::{IfLocked, Step};
 use crate::event::{End, Finished, Found, GateRun, Report, StartError};
 use crate::job::JobStatus;
-use crate::untrusted::one_line;
 use crate::kind::{JobKind, JobRef, ids_of};
 use crate::outcome::{JobSummary, Outcome, Signal, Summary, whole_seconds};
+use crate::untrusted::one_line;
 use crate::verdict::{self, Verdict};
 use std::time::Duration;
 
 /// What to do about an error, naming the flags.
-pub fn advice(fix: Fix) -> &'static str {
+pub(crate) fn advice(fix: Fix) -> &'static str {
     match fix {
         Fix::Credentials => {
             "check --access-key, --secret-key and --asid; if this is the operator's host \
@@ -35,7 +35,7 @@ pub fn advice(fix: Fix) -> &'static str {
 }
 
 /// The final line, marked when the API was `--demo`'s: a demo must never pass for a result.
-pub fn simulated_mark(message: String, simulated: bool) -> String {
+pub(crate) fn simulated_mark(message: String, simulated: bool) -> String {
     if simulated {
         format!("{message} [simulated by --demo: no request reached Clanforge]")
     } else {
@@ -44,7 +44,7 @@ pub fn simulated_mark(message: String, simulated: bool) -> String {
 }
 
 /// A poll's error with what would fix it.
-pub fn poll_error(error: &PollError) -> String {
+pub(crate) fn poll_error(error: &PollError) -> String {
     match error.fix() {
         Some(fix) => format!("{error}: {}", advice(fix)),
         None => error.to_string(),
@@ -53,7 +53,7 @@ pub fn poll_error(error: &PollError) -> String {
 
 /// The report of a gate: the verdict ([`verdict::conclude`]) put into words. `simulated`: the
 /// API was `--demo`'s simulator, and every sentence says so.
-pub fn report(run: &GateRun, simulated: bool) -> Report {
+pub(crate) fn report(run: &GateRun, simulated: bool) -> Report {
     let Verdict {
         outcome,
         decider,
@@ -136,7 +136,7 @@ fn chain_words(
 }
 
 /// The report of `--dry-run`: the requests were printed, none was sent.
-pub fn dry_run(requests: usize, known: &[JobRef], simulated: bool) -> Report {
+pub(crate) fn dry_run(requests: usize, known: &[JobRef], simulated: bool) -> Report {
     let message = format!(
         "dry run: {} printed above; none was sent, nothing was created",
         count(requests as u32, "request")
@@ -235,9 +235,7 @@ fn unknown_words(job: &JobRef, noun: &str, reason: &str, found: &Found) -> Strin
              none was made (or one was made and has already ended); {check}"
         ),
         Found::Nothing => {
-            format!(
-                "nothing locks the image now, so most likely no {noun} was made; {check}"
-            )
+            format!("nothing locks the image now, so most likely no {noun} was made; {check}")
         }
         Found::Older { job, created } => format!(
             "{job} locks the image but was made before the gate's request{}, so it is not \
@@ -377,12 +375,12 @@ fn gave_up_words(finished: &Finished, shown: &str, after: &str, seen: &str) -> S
 }
 
 /// The report of a gate that could not start: a flag or variable to fix (exit 2).
-pub fn usage(update_id: &str, message: &str, simulated: bool) -> Report {
+pub(crate) fn usage(update_id: &str, message: &str, simulated: bool) -> Report {
     not_started(Outcome::Usage, update_id, message.to_owned(), simulated)
 }
 
 /// The report of a gate stopped by a signal before its first request.
-pub fn cancelled_before_start(signal: Signal, update_id: &str, simulated: bool) -> Report {
+pub(crate) fn cancelled_before_start(signal: Signal, update_id: &str, simulated: bool) -> Report {
     let message = format!(
         "cancelled by {} before the first request: nothing was asked of Clanforge",
         signal_name(signal)
@@ -392,7 +390,11 @@ pub fn cancelled_before_start(signal: Signal, update_id: &str, simulated: bool) 
 
 /// The report of a gate whose command line's files were still not read when its deadline
 /// passed (a FIFO with no writer).
-pub fn files_not_read(deadline: std::time::Duration, update_id: &str, simulated: bool) -> Report {
+pub(crate) fn files_not_read(
+    deadline: std::time::Duration,
+    update_id: &str,
+    simulated: bool,
+) -> Report {
     let message = format!(
         "the {} deadline (--timeout) passed while the gate read the files its command line names \
          (a FIFO or a process substitution with no writer?): nothing was asked of Clanforge",
@@ -433,7 +435,7 @@ fn last_seen(finished: &Finished) -> String {
 }
 
 /// "Running, 42%".
-pub fn describe(status: &JobStatus) -> String {
+pub(crate) fn describe(status: &JobStatus) -> String {
     match status.progress {
         Some(p) => format!("{}, {p}%", status.state_label()),
         None => status.state_label().to_owned(),
@@ -443,7 +445,7 @@ pub fn describe(status: &JobStatus) -> String {
 /// What a CI shows as its problems when the gate does not succeed: one per job that did not
 /// complete (its reference, and what happened to it), or, when no job says why (a usage error,
 /// a cancel before the first request, a refused start), one for the gate. Empty on success.
-pub fn problems(report: &Report) -> Vec<(String, String)> {
+pub(crate) fn problems(report: &Report) -> Vec<(String, String)> {
     if report.outcome.is_success() {
         return Vec::new();
     }
@@ -461,7 +463,7 @@ pub fn problems(report: &Report) -> Vec<(String, String)> {
 }
 
 /// A job as a CI's problem or a report's failure names it: `update/424242: failed: disk full`.
-pub fn job_line(job: &JobSummary) -> String {
+pub(crate) fn job_line(job: &JobSummary) -> String {
     if job.error.is_empty() {
         format!("{}: {}", job.job, job.result)
     } else {
@@ -470,7 +472,7 @@ pub fn job_line(job: &JobSummary) -> String {
 }
 
 /// "1 poll", "3 polls".
-pub fn count(n: u32, noun: &str) -> String {
+pub(crate) fn count(n: u32, noun: &str) -> String {
     if n == 1 {
         format!("1 {noun}")
     } else {
@@ -479,7 +481,7 @@ pub fn count(n: u32, noun: &str) -> String {
 }
 
 /// A duration for a person: "350ms", "4.2s", "1m 30s".
-pub fn human(d: Duration) -> String {
+pub(crate) fn human(d: Duration) -> String {
     if d < Duration::from_secs(1) {
         format!("{}ms", d.as_millis())
     } else if d < Duration::from_secs(10) {

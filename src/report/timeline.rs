@@ -16,7 +16,7 @@ use std::time::SystemTime;
 const MAX_LINES: usize = 200;
 
 #[derive(Debug)]
-pub struct Timeline {
+pub(crate) struct Timeline {
     /// When the gate began.
     pub started: SystemTime,
     clock: std::time::Instant,
@@ -28,7 +28,7 @@ pub struct Timeline {
 
 /// One job, from its first event.
 #[derive(Debug)]
-pub struct Span {
+pub(crate) struct Span {
     pub began: SystemTime,
     /// Lines for a person, each with the time since the gate began.
     pub lines: VecDeque<String>,
@@ -48,14 +48,14 @@ impl Default for Timeline {
 
 impl Timeline {
     /// A timeline that keeps each job's lines too (the last [`MAX_LINES`]).
-    pub fn with_lines() -> Self {
+    pub(crate) fn with_lines() -> Self {
         Self {
             lines: true,
             ..Self::default()
         }
     }
 
-    pub fn on_event(&mut self, event: &Event<'_>) {
+    pub(crate) fn on_event(&mut self, event: &Event<'_>) {
         match event {
             Event::Started { jobs, .. } => {
                 for job in *jobs {
@@ -108,7 +108,8 @@ impl Timeline {
         if span.lines.len() == MAX_LINES {
             span.lines.pop_front();
         }
-        span.lines.push_back(format!("{:>7.1}s {line}", at.as_secs_f64()));
+        span.lines
+            .push_back(format!("{:>7.1}s {line}", at.as_secs_f64()));
     }
 
     fn now(&self) -> SystemTime {
@@ -116,12 +117,12 @@ impl Timeline {
     }
 
     /// The job's span; one begun with the gate for a job no event named.
-    pub fn of(&self, job: &str) -> Option<&Span> {
+    pub(crate) fn of(&self, job: &str) -> Option<&Span> {
         self.jobs.get(job)
     }
 
     /// When `job` began and ended (`elapsed` after the gate began), never before it began.
-    pub fn interval(&self, job: &JobSummary) -> (SystemTime, SystemTime) {
+    pub(crate) fn interval(&self, job: &JobSummary) -> (SystemTime, SystemTime) {
         let began = self.of(&job.job).map_or(self.started, |s| s.began);
         let ended = self.started + job.elapsed;
         (began, ended.max(began))
@@ -131,14 +132,14 @@ impl Timeline {
 /// A file written at the end from the gate's timeline and its report: the JUnit file
 /// ([`super::junit::file`]), the summary ([`super::markdown::file`]).
 #[derive(Debug)]
-pub struct TimedFile {
+pub(crate) struct TimedFile {
     file: OutputFile,
     timeline: Timeline,
     render: fn(&Report, &Timeline) -> String,
 }
 
 impl TimedFile {
-    pub fn create(
+    pub(crate) fn create(
         what: &'static str,
         path: PathBuf,
         timeline: Timeline,

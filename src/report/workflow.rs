@@ -18,12 +18,12 @@ pub fn escape_data(text: &str) -> String {
 }
 
 /// Escapes a property value (`title=…`).
-pub fn escape_property(text: &str) -> String {
+pub(crate) fn escape_property(text: &str) -> String {
     escape_data(text).replace(':', "%3A").replace(',', "%2C")
 }
 
 /// A random token no server can guess: 128 bits from the operating system's generator.
-pub fn random_token(prefix: &str) -> String {
+pub(crate) fn random_token(prefix: &str) -> String {
     let mut bytes = [0u8; 16];
     // The OS generator fails only where there is none at all; the clock and the process ID
     // then still make a token no server text can have anticipated in this run.
@@ -38,9 +38,8 @@ pub fn random_token(prefix: &str) -> String {
     format!("{prefix}{hex}")
 }
 
-
 /// Masks `secret` in everything the runner logs from now on.
-pub fn add_mask(secret: &str) {
+pub(crate) fn add_mask(secret: &str) {
     if !secret.trim().is_empty() {
         log_line(&format!("::add-mask::{}", escape_data(secret)));
     }
@@ -65,16 +64,16 @@ pub fn annotation(level: Level, title: &str, message: &str) -> String {
     )
 }
 
-pub fn annotate(level: Level, title: &str, message: &str) {
+pub(crate) fn annotate(level: Level, title: &str, message: &str) {
     log_line(&annotation(level, title, message));
 }
 
 /// A collapsible log group, open until dropped.
 #[derive(Debug)]
-pub struct Group(());
+pub(crate) struct Group(());
 
 impl Group {
-    pub fn open(title: &str) -> Self {
+    pub(crate) fn open(title: &str) -> Self {
         log_line(&format!("::group::{}", escape_data(title)));
         Self(())
     }
@@ -88,12 +87,12 @@ impl Drop for Group {
 
 /// Workflow commands are off until dropped.
 #[derive(Debug)]
-pub struct StopCommands {
+pub(crate) struct StopCommands {
     token: String,
 }
 
 impl StopCommands {
-    pub fn start() -> Self {
+    pub(crate) fn start() -> Self {
         let token = random_token("clanforge-wait-");
         log_line(&format!("::stop-commands::{token}"));
         Self { token }

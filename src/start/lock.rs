@@ -2,16 +2,21 @@
 //! reject the diff; never a create that the API would refuse.
 
 use super::Chain;
+use crate::api::change::{Change, Sent};
 use crate::chain::IfLocked;
 use crate::event::{End, Event, Found, StartError};
 use crate::kind::{JobKind, JobRef};
-use crate::api::change::{Change, Sent};
 use crate::schedule::{Next, Schedule, Seen};
 use tokio::time::Instant;
 
 impl Chain<'_> {
     /// A lock held by someone else's job: what `--if-locked` says to do.
-    pub(super) async fn unlock(&mut self, lock: JobRef, game: &str, image: &str) -> Result<(), End> {
+    pub(super) async fn unlock(
+        &mut self,
+        lock: JobRef,
+        game: &str,
+        image: &str,
+    ) -> Result<(), End> {
         let if_locked = self.plan.if_locked;
         self.reporter.on_event(&Event::Locked {
             lock: &lock,

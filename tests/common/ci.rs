@@ -12,12 +12,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 /// Server text that is a command for every CI we know, and more.
-pub const HOSTILE: &str = "##teamcity[buildStatus status='SUCCESS' text='all good'] \
+pub(crate) const HOSTILE: &str = "##teamcity[buildStatus status='SUCCESS' text='all good'] \
     ##vso[task.complete result=Succeeded;]done\n##[error]pwned\n--- :boom: fake group\n\
     +++ open\n~~~ x\n^^^ +++\n::error::pwned\n##TeamCity[message text='x'] ##VSO[task.setvariable \
     variable=CLANFORGE_RESULT]success\u{1b}]0;title\u{7}";
 
-pub fn hostile_failure() -> Reply {
+pub(crate) fn hostile_failure() -> Reply {
     Reply::json(json!({
         "jobstateid": 6, "jobstatename": HOSTILE, "jobprogress": 40,
         "jobfailed": 1, "joberror": HOSTILE,
@@ -25,14 +25,14 @@ pub fn hostile_failure() -> Reply {
 }
 
 /// Where the oracles' scripts are.
-pub fn oracles() -> PathBuf {
+pub(crate) fn oracles() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oracles")
 }
 
 /// Runs an oracle (`node read_azure.cjs`, `python3 read_teamcity.py`, …) on `input`, and parses
 /// what it prints. One that is not installed fails the test, naming what to install.
 #[track_caller]
-pub fn oracle(script: &str, args: &[&str], input: &str) -> Value {
+pub(crate) fn oracle(script: &str, args: &[&str], input: &str) -> Value {
     let program = if script.ends_with(".py") {
         std::env::var("ORACLE_PYTHON").unwrap_or_else(|_| "python3".into())
     } else {
@@ -67,7 +67,7 @@ pub fn oracle(script: &str, args: &[&str], input: &str) -> Value {
     serde_json::from_slice(&out.stdout).expect("the oracle prints JSON")
 }
 
-pub fn world() -> SimServer {
+pub(crate) fn world() -> SimServer {
     Sim::new()
         .credentials(ACCESS_KEY, SECRET_KEY)
         .image(Image::quick(42, 1234))
@@ -76,7 +76,7 @@ pub fn world() -> SimServer {
 }
 
 /// The four runs each platform is shown: (name, exit code, the gate).
-pub fn scenarios() -> Vec<(&'static str, i32, Gate, SimServer)> {
+pub(crate) fn scenarios() -> Vec<(&'static str, i32, Gate, SimServer)> {
     let success = serve(vec![status(4, 50), status(5, 100)]);
     let failure = serve(vec![hostile_failure()]);
     let timeout = serve(vec![status(4, 10)]);
@@ -105,7 +105,7 @@ pub fn scenarios() -> Vec<(&'static str, i32, Gate, SimServer)> {
 }
 
 /// Every line of a run's two streams.
-pub fn lines(run: &Run) -> Vec<String> {
+pub(crate) fn lines(run: &Run) -> Vec<String> {
     format!("{}\n{}", run.stdout, run.stderr)
         .lines()
         .map(str::to_owned)
@@ -114,7 +114,7 @@ pub fn lines(run: &Run) -> Vec<String> {
 
 /// Azure's mask command is the one place a secret is named, to the agent.
 #[track_caller]
-pub fn assert_no_secret(run: &Run) {
+pub(crate) fn assert_no_secret(run: &Run) {
     assert_never_shown(
         "the outputs",
         &run.all_output(),

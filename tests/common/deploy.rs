@@ -3,19 +3,20 @@
 use super::{ACCESS_KEY, Gate, SECRET_KEY};
 use clanforge_wait::sim::{Image, Request, Sim, SimServer};
 
-pub const GAME: &str = "42";
-pub const IMAGE: &str = "1234";
-pub const MACHINE: &str = "5678";
+pub(crate) const GAME: &str = "42";
+pub(crate) const IMAGE: &str = "1234";
+pub(crate) const MACHINE: &str = "5678";
 /// The update URL a pipeline passes: storage credentials inside.
-pub const URL: &str = "s3://AKIAURLKEY:url%2Fsecret-PLUGH@my-bucket/builds/42/?region=eu-west-1";
+pub(crate) const URL: &str =
+    "s3://AKIAURLKEY:url%2Fsecret-PLUGH@my-bucket/builds/42/?region=eu-west-1";
 
 /// Image 1234 of game 42, its jobs quick.
-pub fn quick_image() -> Image {
+pub(crate) fn quick_image() -> Image {
     Image::quick(42, 1234)
 }
 
 /// The simulator with `image`, and the suite's keys.
-pub fn world(image: Image) -> SimServer {
+pub(crate) fn world(image: Image) -> SimServer {
     Sim::new()
         .credentials(ACCESS_KEY, SECRET_KEY)
         .image(image)
@@ -24,19 +25,19 @@ pub fn world(image: Image) -> SimServer {
 }
 
 /// `clanforge-wait … deploy --game-id … --image-id … --machine-id …` against `server`.
-pub fn deploy(server: &SimServer) -> Gate {
+pub(crate) fn deploy(server: &SimServer) -> Gate {
     on_image(Gate::against(server).without("--update-id").flag("deploy"))
 }
 
 /// `--game-id`, `--image-id` and `--machine-id` of the simulated image.
-pub fn on_image(gate: Gate) -> Gate {
+pub(crate) fn on_image(gate: Gate) -> Gate {
     gate.arg("--game-id", GAME)
         .arg("--image-id", IMAGE)
         .arg("--machine-id", MACHINE)
 }
 
 /// The state-changing requests the server saw, as `path` (creates and rejects), in order.
-pub fn changes(server: &SimServer) -> Vec<String> {
+pub(crate) fn changes(server: &SimServer) -> Vec<String> {
     server
         .requests()
         .iter()
@@ -47,7 +48,7 @@ pub fn changes(server: &SimServer) -> Vec<String> {
 
 /// No create or reject went out twice.
 #[track_caller]
-pub fn assert_each_sent_at_most_once(server: &SimServer) {
+pub(crate) fn assert_each_sent_at_most_once(server: &SimServer) {
     let sent = changes(server);
     let mut unique = sent.clone();
     unique.sort();
@@ -61,7 +62,7 @@ pub fn assert_each_sent_at_most_once(server: &SimServer) {
 
 /// The first request whose path ends with `suffix`.
 #[track_caller]
-pub fn request(server: &SimServer, suffix: &str) -> Request {
+pub(crate) fn request(server: &SimServer, suffix: &str) -> Request {
     server
         .requests()
         .into_iter()
@@ -70,7 +71,7 @@ pub fn request(server: &SimServer, suffix: &str) -> Request {
 }
 
 /// A query parameter of `request`, decoded.
-pub fn query(request: &Request, name: &str) -> Option<String> {
+pub(crate) fn query(request: &Request, name: &str) -> Option<String> {
     reqwest::Url::parse(&format!("http://x/?{}", request.query))
         .unwrap()
         .query_pairs()

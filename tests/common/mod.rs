@@ -1,32 +1,32 @@
 //! Drives the real binary against the simulated API on 127.0.0.1.
 #![allow(dead_code)] // each test file uses its own subset of these helpers
 
-pub mod ci;
-pub mod deploy;
-pub mod strategies;
+pub(crate) mod ci;
+pub(crate) mod deploy;
+pub(crate) mod strategies;
 
 use clanforge_wait::sim::{Reply, Script, Sim, SimServer};
 use serde_json::Value;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-pub const ACCESS_KEY: &str = "AKIA-access-XYZZY";
-pub const SECRET_KEY: &str = "s3cr3t-PLUGH-never-print-me";
+pub(crate) const ACCESS_KEY: &str = "AKIA-access-XYZZY";
+pub(crate) const SECRET_KEY: &str = "s3cr3t-PLUGH-never-print-me";
 /// The Basic header's value for the two keys: base64("ACCESS_KEY:SECRET_KEY").
-pub const BASIC: &str = "QUtJQS1hY2Nlc3MtWFlaWlk6czNjcjN0LVBMVUdILW5ldmVyLXByaW50LW1l";
-pub const UPDATE_ID: &str = "424242";
+pub(crate) const BASIC: &str = "QUtJQS1hY2Nlc3MtWFlaWlk6czNjcjN0LVBMVUdILW5ldmVyLXByaW50LW1l";
+pub(crate) const UPDATE_ID: &str = "424242";
 
 /// No run of the gate in these tests may take longer than this; a hung gate fails its test.
 const RUN_LIMIT: Duration = Duration::from_secs(30);
 
 /// The runner's mask commands, the one place a secret may be named: GitHub's and Azure's.
-pub const GITHUB_MASK: &str = "::add-mask::";
-pub const AZURE_MASK: &str = "##vso[task.setsecret]";
+pub(crate) const GITHUB_MASK: &str = "::add-mask::";
+pub(crate) const AZURE_MASK: &str = "##vso[task.setsecret]";
 
 /// None of `secrets` is anywhere in `text` (what `what` names) but on the lines of the runner's
 /// mask command `mask`.
 #[track_caller]
-pub fn assert_never_shown(what: &str, text: &str, secrets: &[&str], mask: &str) {
+pub(crate) fn assert_never_shown(what: &str, text: &str, secrets: &[&str], mask: &str) {
     for secret in secrets {
         let shown = text
             .lines()
@@ -36,7 +36,7 @@ pub fn assert_never_shown(what: &str, text: &str, secrets: &[&str], mask: &str) 
 }
 
 /// A simulator that serves image update [`UPDATE_ID`] by these replies and checks the keys.
-pub fn serve(replies: Vec<Reply>) -> SimServer {
+pub(crate) fn serve(replies: Vec<Reply>) -> SimServer {
     Sim::new()
         .credentials(ACCESS_KEY, SECRET_KEY)
         .job(UPDATE_ID, Script::Replies(replies))
@@ -46,21 +46,21 @@ pub fn serve(replies: Vec<Reply>) -> SimServer {
 
 /// The binary under test: this build's, or `CLANFORGE_WAIT_BIN` (e.g. an earlier release, to see
 /// a regression test fail on the code it was written against).
-pub fn binary() -> std::path::PathBuf {
+pub(crate) fn binary() -> std::path::PathBuf {
     std::env::var_os("CLANFORGE_WAIT_BIN")
         .map_or_else(|| env!("CARGO_BIN_EXE_clanforge-wait").into(), Into::into)
 }
 
 /// One run of the gate, configured like a pipeline would, with fast polling. Its files (the
 /// result, CI outputs) live in a temporary folder of its own.
-pub struct Gate {
+pub(crate) struct Gate {
     args: Vec<(String, Option<String>)>,
     envs: Vec<(String, String)>,
     dir: tempfile::TempDir,
 }
 
 impl Gate {
-    pub fn new(base_url: &str) -> Self {
+    pub(crate) fn new(base_url: &str) -> Self {
         let dir = tempfile::tempdir().expect("a temp folder");
         let mut gate = Self {
             args: Vec::new(),
@@ -86,12 +86,12 @@ impl Gate {
         gate
     }
 
-    pub fn against(server: &SimServer) -> Self {
+    pub(crate) fn against(server: &SimServer) -> Self {
         Self::new(&server.url())
     }
 
     /// A `--demo` run: no job, no API, no keys; just a result file and a deadline.
-    pub fn demo() -> Self {
+    pub(crate) fn demo() -> Self {
         let mut gate = Self::new("http://127.0.0.1:9");
         for flag in ["--base-url", "--update-id", "--asid"] {
             gate = gate.without(flag);
@@ -102,12 +102,12 @@ impl Gate {
     }
 
     /// A file in the run's folder.
-    pub fn path(&self, name: &str) -> String {
+    pub(crate) fn path(&self, name: &str) -> String {
         self.dir.path().join(name).display().to_string()
     }
 
     /// Runs as a GitHub Actions step would: outputs and summary go to files in the folder.
-    pub fn github(self) -> Self {
+    pub(crate) fn github(self) -> Self {
         let (output, summary) = (self.path("github_output"), self.path("step_summary"));
         self.env("GITHUB_ACTIONS", "true")
             .env("GITHUB_OUTPUT", &output)
@@ -115,46 +115,46 @@ impl Gate {
     }
 
     /// Every output at once: GitHub's, the dotenv file, `--json` and the result file.
-    pub fn every_output(self) -> Self {
+    pub(crate) fn every_output(self) -> Self {
         self.github().dotenv().flag("--json")
     }
 
     /// Writes a dotenv file, `ci.env`, in the folder.
-    pub fn dotenv(self) -> Self {
+    pub(crate) fn dotenv(self) -> Self {
         let path = self.path("ci.env");
         self.arg("--dotenv", &path)
     }
 
     /// Sets a flag with a value, replacing an earlier one.
-    pub fn arg(mut self, flag: &str, value: &str) -> Self {
+    pub(crate) fn arg(mut self, flag: &str, value: &str) -> Self {
         self.args.retain(|(f, _)| f != flag);
         self.args.push((flag.into(), Some(value.into())));
         self
     }
 
     /// Sets a flag without a value.
-    pub fn flag(mut self, flag: &str) -> Self {
+    pub(crate) fn flag(mut self, flag: &str) -> Self {
         self.args.push((flag.into(), None));
         self
     }
 
-    pub fn without(mut self, flag: &str) -> Self {
+    pub(crate) fn without(mut self, flag: &str) -> Self {
         self.args.retain(|(f, _)| f != flag);
         self
     }
 
-    pub fn env(mut self, name: &str, value: &str) -> Self {
+    pub(crate) fn env(mut self, name: &str, value: &str) -> Self {
         self.envs.retain(|(n, _)| n != name);
         self.envs.push((name.into(), value.into()));
         self
     }
 
-    pub fn without_env(mut self, name: &str) -> Self {
+    pub(crate) fn without_env(mut self, name: &str) -> Self {
         self.envs.retain(|(n, _)| n != name);
         self
     }
 
-    pub fn command(&self) -> Command {
+    pub(crate) fn command(&self) -> Command {
         let mut command = Command::new(binary());
         // Deterministic output: no CI, colour or CLANFORGE_* variables but the test's own.
         command.env_clear();
@@ -176,11 +176,11 @@ impl Gate {
         command
     }
 
-    pub fn run(self) -> Run {
+    pub(crate) fn run(self) -> Run {
         self.spawn().finish()
     }
 
-    pub fn spawn(self) -> Running {
+    pub(crate) fn spawn(self) -> Running {
         let started = Instant::now();
         let mut child = self.command().spawn().expect("the gate starts");
         // Drain both pipes as the gate writes, so that a long log can't fill one and stall it.
@@ -206,7 +206,7 @@ impl Gate {
 }
 
 /// A gate still running.
-pub struct Running {
+pub(crate) struct Running {
     child: std::process::Child,
     started: Instant,
     gate: Gate,
@@ -216,12 +216,12 @@ pub struct Running {
 
 impl Running {
     /// A file in the run's folder.
-    pub fn path(&self, name: &str) -> String {
+    pub(crate) fn path(&self, name: &str) -> String {
         self.gate.path(name)
     }
 
     /// Sends a signal by name (`TERM`, `INT`) with kill(1).
-    pub fn signal(&self, name: &str) {
+    pub(crate) fn signal(&self, name: &str) {
         let status = Command::new("kill")
             .args([format!("-{name}"), self.child.id().to_string()])
             .status()
@@ -229,7 +229,7 @@ impl Running {
         assert!(status.success());
     }
 
-    pub fn finish(self) -> Run {
+    pub(crate) fn finish(self) -> Run {
         let (started, mut child) = (self.started, self.child);
         let mut peak_rss_kib = None;
         let status = loop {
@@ -269,7 +269,7 @@ fn vm_hwm_kib(pid: u32) -> Option<u64> {
 }
 
 #[derive(Debug)]
-pub struct Run {
+pub(crate) struct Run {
     pub code: i32,
     pub stdout: String,
     pub stderr: String,
@@ -282,7 +282,7 @@ pub struct Run {
 
 impl Run {
     /// The result file, parsed.
-    pub fn result(&self) -> Value {
+    pub(crate) fn result(&self) -> Value {
         serde_json::from_str(&self.result_text).unwrap_or_else(|e| {
             panic!(
                 "the result file is not JSON ({e}): {:?}\n{self:?}",
@@ -292,17 +292,17 @@ impl Run {
     }
 
     /// A file the gate wrote in its folder; empty if it wrote none.
-    pub fn file(&self, name: &str) -> String {
+    pub(crate) fn file(&self, name: &str) -> String {
         std::fs::read_to_string(self.dir.path().join(name)).unwrap_or_default()
     }
 
     /// A path in the run's folder.
-    pub fn dir_path(&self, name: &str) -> String {
+    pub(crate) fn dir_path(&self, name: &str) -> String {
         self.dir.path().join(name).display().to_string()
     }
 
     /// Everything the gate wrote, for scanning.
-    pub fn all_output(&self) -> String {
+    pub(crate) fn all_output(&self) -> String {
         let mut all = format!("{}\n{}\n{}", self.stdout, self.stderr, self.result_text);
         for name in [
             "github_output",
@@ -319,7 +319,7 @@ impl Run {
 
     /// The log (stderr) holds `text`.
     #[track_caller]
-    pub fn assert_logged(&self, text: &str) -> &Self {
+    pub(crate) fn assert_logged(&self, text: &str) -> &Self {
         assert!(
             self.stderr.contains(text),
             "{text:?} is not in the log:\n{}",
@@ -330,7 +330,7 @@ impl Run {
 
     /// The log (stderr) holds `text` exactly once.
     #[track_caller]
-    pub fn assert_logged_once(&self, text: &str) -> &Self {
+    pub(crate) fn assert_logged_once(&self, text: &str) -> &Self {
         let count = self.stderr.matches(text).count();
         assert_eq!(
             count, 1,
@@ -341,7 +341,7 @@ impl Run {
     }
 
     #[track_caller]
-    pub fn assert_code(&self, code: i32) -> &Self {
+    pub(crate) fn assert_code(&self, code: i32) -> &Self {
         assert_eq!(self.code, code, "exit code; stderr:\n{}", self.stderr);
         self
     }
@@ -350,7 +350,7 @@ impl Run {
 /// Reads a `$GITHUB_OUTPUT` file by the runner's rules (actions/runner, `SetOutputFileCommand`):
 /// lines break at `\n`, `\r\n` or a lone `\r`; `NAME=VALUE` when `=` comes before any `<<`,
 /// else `NAME<<DELIMITER` followed by lines up to one equal to the delimiter.
-pub fn read_github_output(text: &str) -> Vec<(String, String)> {
+pub(crate) fn read_github_output(text: &str) -> Vec<(String, String)> {
     let normalized = text.replace("\r\n", "\n").replace('\r', "\n");
     let mut lines = normalized.split('\n').peekable();
     let mut pairs = Vec::new();
@@ -389,7 +389,7 @@ pub fn read_github_output(text: &str) -> Vec<(String, String)> {
 /// The workflow commands the runner would carry out for this log, by its rules: `::name…::`
 /// at the start of a (left-trimmed) line, `##[name…]` anywhere in a line, and nothing while
 /// `::stop-commands::TOKEN` is in force, until a line `::TOKEN::`.
-pub fn workflow_commands(log: &str) -> Vec<String> {
+pub(crate) fn workflow_commands(log: &str) -> Vec<String> {
     let mut commands = Vec::new();
     let mut stopped: Option<String> = None;
     for line in log.lines() {
@@ -413,7 +413,7 @@ pub fn workflow_commands(log: &str) -> Vec<String> {
 }
 
 /// A job status body, as the API sends it.
-pub fn status(state_id: i64, progress: u8) -> Reply {
+pub(crate) fn status(state_id: i64, progress: u8) -> Reply {
     Reply::status(state_id, progress)
 }
 
@@ -421,7 +421,7 @@ pub fn status(state_id: i64, progress: u8) -> Reply {
 /// steps, and returns every byte it wrote there. `then`: shell words run after the gate starts
 /// (`$!` is its PID), e.g. `sleep 1; kill -TERM $!`.
 #[cfg(target_os = "linux")]
-pub fn on_a_terminal_then(gate: &Gate, then: &str) -> Vec<u8> {
+pub(crate) fn on_a_terminal_then(gate: &Gate, then: &str) -> Vec<u8> {
     let command = gate.command();
     let mut line = vec![binary().display().to_string()];
     line.extend(
@@ -447,21 +447,21 @@ pub fn on_a_terminal_then(gate: &Gate, then: &str) -> Vec<u8> {
 
 /// [`on_a_terminal_then`] with nothing after.
 #[cfg(target_os = "linux")]
-pub fn on_a_terminal(gate: &Gate) -> Vec<u8> {
+pub(crate) fn on_a_terminal(gate: &Gate) -> Vec<u8> {
     on_a_terminal_then(gate, "")
 }
 
 /// None of `secrets` is anywhere in what the gate wrote, but in GitHub's mask commands.
 #[track_caller]
-pub fn assert_outputs_hide(run: &Run, secrets: &[&str]) {
+pub(crate) fn assert_outputs_hide(run: &Run, secrets: &[&str]) {
     assert_never_shown("the outputs", &run.all_output(), secrets, GITHUB_MASK);
 }
 
 /// The suite's API token (the v2 dialect), never to be shown.
-pub const TOKEN: &str = "tok-en-XYZZY-never-print-me";
+pub(crate) const TOKEN: &str = "tok-en-XYZZY-never-print-me";
 
 /// A gate with the token in the environment and no keys.
-pub fn with_token(gate: Gate) -> Gate {
+pub(crate) fn with_token(gate: Gate) -> Gate {
     gate.without_env("CLANFORGE_ACCESS_KEY")
         .without_env("CLANFORGE_SECRET_KEY")
         .env("CLANFORGE_TOKEN", TOKEN)

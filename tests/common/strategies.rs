@@ -1,13 +1,13 @@
 //! What a server may send, generated: job answers, `Retry-After` headers, hostile text; and
 //! the rule by which each CI would act on a line of it.
 
-use clanforge_wait::job::unix_now;
+use clanforge_wait::testing::unix_now;
 use proptest::prelude::*;
 use serde_json::Value;
 use std::time::{Duration, SystemTime};
 
 /// Any text, with plenty of what is dangerous in CI files and logs.
-pub fn hostile_text() -> impl Strategy<Value = String> {
+pub(crate) fn hostile_text() -> impl Strategy<Value = String> {
     let piece = prop_oneof![
         Just("\n".to_owned()),
         Just("\r\n".to_owned()),
@@ -38,7 +38,7 @@ pub fn hostile_text() -> impl Strategy<Value = String> {
 /// TeamCity's `##teamcity[` and Azure's `##vso[` anywhere in a line (in any case, to be strict),
 /// `##[` anywhere (GitHub's legacy form; Azure's at a line's start), GitHub's `::` at a line's
 /// start, Buildkite's `--- `, `+++ `, `~~~ ` and `^^^ +++` at a line's start.
-pub fn acted_on_by(line: &str) -> Option<&'static str> {
+pub(crate) fn acted_on_by(line: &str) -> Option<&'static str> {
     let lower = line.to_lowercase();
     let start = line.trim_start();
     if lower.contains("##teamcity[") {
@@ -61,7 +61,7 @@ pub fn acted_on_by(line: &str) -> Option<&'static str> {
 
 /// A value for `jobeta` or `jobstart` as a server might send it: any number, one near now, a
 /// numeric string of any length, or junk.
-pub fn timestamp() -> impl Strategy<Value = Value> {
+pub(crate) fn timestamp() -> impl Strategy<Value = Value> {
     let now = unix_now();
     prop_oneof![
         any::<i64>().prop_map(Value::from),
@@ -73,7 +73,7 @@ pub fn timestamp() -> impl Strategy<Value = Value> {
 }
 
 /// A `Retry-After` header as a server might send it.
-pub fn retry_after() -> impl Strategy<Value = String> {
+pub(crate) fn retry_after() -> impl Strategy<Value = String> {
     prop_oneof![
         "[0-9]{1,25}",
         any::<u64>().prop_map(|n| n.to_string()),
@@ -86,7 +86,7 @@ pub fn retry_after() -> impl Strategy<Value = String> {
 
 /// One poll's answer, as the schedule sees it.
 #[derive(Debug, Clone)]
-pub enum Poll {
+pub(crate) enum Poll {
     Status {
         eta: Value,
         start: Value,
@@ -96,7 +96,7 @@ pub enum Poll {
     Transient(String),
 }
 
-pub fn poll() -> impl Strategy<Value = Poll> {
+pub(crate) fn poll() -> impl Strategy<Value = Poll> {
     prop_oneof![
         (
             timestamp(),

@@ -6,7 +6,7 @@ use clanforge_wait::sim::{Image, Reply, Script, Sim, SimServer};
 use std::time::Duration;
 
 /// What a fault test sets up: the API's replies, in order (the last repeats), and flags.
-pub struct Scenario {
+pub(crate) struct Scenario {
     pub replies: Vec<Reply>,
     pub args: Vec<(&'static str, &'static str)>,
     /// More jobs in the same gate (`KIND/ID`), with their replies.
@@ -29,7 +29,7 @@ pub struct Scenario {
     pub logged_once: Option<&'static str>,
 }
 
-pub fn replies(replies: Vec<Reply>) -> Scenario {
+pub(crate) fn replies(replies: Vec<Reply>) -> Scenario {
     Scenario {
         replies,
         args: Vec::new(),
@@ -46,7 +46,7 @@ pub fn replies(replies: Vec<Reply>) -> Scenario {
 }
 
 /// `deploy --game-id 42 --image-id 1234 --machine-id 5678` on this image.
-pub fn deploy_on(image: Image) -> Scenario {
+pub(crate) fn deploy_on(image: Image) -> Scenario {
     Scenario {
         deploy: Some(image),
         ..replies(Vec::new())
@@ -54,42 +54,42 @@ pub fn deploy_on(image: Image) -> Scenario {
 }
 
 impl Scenario {
-    pub fn arg(mut self, flag: &'static str, value: &'static str) -> Self {
+    pub(crate) fn arg(mut self, flag: &'static str, value: &'static str) -> Self {
         self.args.push((flag, value));
         self
     }
 
-    pub fn with(mut self, job: &'static str, replies: Vec<Reply>) -> Self {
+    pub(crate) fn with(mut self, job: &'static str, replies: Vec<Reply>) -> Self {
         self.others.push((job, replies));
         self
     }
 
-    pub fn requests(mut self, n: usize) -> Self {
+    pub(crate) fn requests(mut self, n: usize) -> Self {
         self.requests = Some(n);
         self
     }
 
-    pub fn error_has(mut self, text: &'static str) -> Self {
+    pub(crate) fn error_has(mut self, text: &'static str) -> Self {
         self.error_has = Some(text);
         self
     }
 
-    pub fn result_has(mut self, key: &'static str, value: serde_json::Value) -> Self {
+    pub(crate) fn result_has(mut self, key: &'static str, value: serde_json::Value) -> Self {
         self.result_has.push((key, value));
         self
     }
 
-    pub fn gap(mut self, least: Duration, most: Duration) -> Self {
+    pub(crate) fn gap(mut self, least: Duration, most: Duration) -> Self {
         self.gap = Some((least, most));
         self
     }
 
-    pub fn logged_once(mut self, text: &'static str) -> Self {
+    pub(crate) fn logged_once(mut self, text: &'static str) -> Self {
         self.logged_once = Some(text);
         self
     }
 
-    pub fn before_deadline(mut self) -> Self {
+    pub(crate) fn before_deadline(mut self) -> Self {
         self.before_deadline = true;
         self
     }
@@ -130,7 +130,7 @@ fn serve_scenario(scenario: &Scenario) -> (Option<SimServer>, String) {
     }
 }
 
-pub fn check(name: &str, logs: &[&str], exit: i32, scenario: Scenario) {
+pub(crate) fn check(name: &str, logs: &[&str], exit: i32, scenario: Scenario) {
     let (server, url) = serve_scenario(&scenario);
     let mut gate = Gate::new(&url).every_output().arg("--timeout", "2s");
     // Every fault is traced, and the trace is checked like any output.

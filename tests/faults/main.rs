@@ -11,9 +11,9 @@ mod harness;
 
 use harness::{Scenario, check, deploy_on, replies};
 
-use clanforge_wait::job::unix_now;
-use clanforge_wait::kind::JobKind;
+use clanforge_wait::JobKind;
 use clanforge_wait::sim::{CreateFault, Image, Reply};
+use clanforge_wait::testing::unix_now;
 use common::deploy::quick_image;
 use common::*;
 use serde_json::json;
