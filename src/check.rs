@@ -10,10 +10,9 @@
 
 use crate::api::{Client, PollError, Probed, UNREADABLE};
 use crate::cli::Probe;
-use crate::event::{Check, CheckVerdict, Event, Report, Reporter};
+use crate::event::{Check, CheckVerdict, Checked, Event, Reporter};
 use crate::job::unix_now;
-use crate::outcome::{Outcome, Summary, whole_seconds};
-use crate::report::text::{advice, poll_error, simulated_mark};
+use crate::report::text::{advice, poll_error};
 use crate::wait::Settings;
 use reqwest::Url;
 use std::time::{Duration, Instant};
@@ -21,14 +20,13 @@ use std::time::{Duration, Instant};
 /// A server clock further off than this is worth a warning: ETAs are the server's times.
 pub(crate) const CLOCK_SKEW: i64 = 30;
 
-/// Runs every check and reports each; the report says whether all passed.
+/// Runs every check and reports each as it goes; what they saw is for the verdict to judge.
 pub(crate) async fn run(
     client: &Client,
     probe: &Probe,
     settings: &Settings,
     reporters: &mut dyn Reporter,
-    simulated: bool,
-) -> Report {
+) -> Checked {
     let started = Instant::now();
     let mut run = Checks {
         reporters,
@@ -36,7 +34,11 @@ pub(crate) async fn run(
         requests: 0,
     };
     run.all(client, probe, settings.request_timeout).await;
-    run.report(started.elapsed(), simulated)
+    Checked {
+        checks: run.seen,
+        requests: run.requests,
+        elapsed: started.elapsed(),
+    }
 }
 
 struct Checks<'a> {
@@ -479,61 +481,6 @@ impl Checks<'_> {
                     humantime::format_duration(budget)
                 ),
             ),
-        }
-    }
-
-    fn report(self, elapsed: Duration, simulated: bool) -> Report {
-        let failed: Vec<&Check> = self
-            .seen
-            .iter()
-            .filter(|c| c.verdict == CheckVerdict::Failed)
-            .collect();
-        let warnings = self
-            .seen
-            .iter()
-            .filter(|c| c.verdict == CheckVerdict::Warning)
-            .count();
-        let passed = self
-            .seen
-            .iter()
-            .filter(|c| c.verdict == CheckVerdict::Ok)
-            .count();
-        let (outcome, error, message) = match failed.first() {
-            None => (
-                Outcome::Completed,
-                String::new(),
-                format!(
-                    "check passed: {passed} checks ok{}, {} read-only requests, nothing changed",
-                    match warnings {
-                        0 => String::new(),
-                        1 => ", 1 warning".to_owned(),
-                        n => format!(", {n} warnings"),
-                    },
-                    self.requests
-                ),
-            ),
-            Some(first) => {
-                let error = format!("{}: {}", first.name, first.detail);
-                let message = format!(
-                    "check failed ({} of {} checks): {error}",
-                    failed.len(),
-                    failed.len() + passed
-                );
-                (Outcome::ApiError, error, message)
-            }
-        };
-        let message = simulated_mark(message, simulated);
-        Report {
-            outcome,
-            summary: Summary {
-                result: outcome.result(),
-                error,
-                elapsed_seconds: whole_seconds(elapsed),
-                polls: self.requests,
-                simulated,
-                ..Summary::default()
-            },
-            message,
         }
     }
 }

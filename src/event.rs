@@ -97,6 +97,28 @@ pub(crate) struct Check {
     pub detail: String,
 }
 
+/// What `check` saw: each probe's line, and how many requests it took.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Checked {
+    pub checks: Vec<Check>,
+    pub requests: u32,
+    pub elapsed: std::time::Duration,
+}
+
+impl Checked {
+    /// The checks that failed, in the order they ran.
+    pub(crate) fn failed(&self) -> impl Iterator<Item = &Check> {
+        self.checks
+            .iter()
+            .filter(|c| c.verdict == CheckVerdict::Failed)
+    }
+
+    /// How many checks ended with `verdict`.
+    pub(crate) fn count(&self, verdict: CheckVerdict) -> usize {
+        self.checks.iter().filter(|c| c.verdict == verdict).count()
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum CheckVerdict {
     Ok,

@@ -35,6 +35,7 @@ mod predict;
 mod report;
 mod schedule;
 mod secret;
+mod setup;
 mod start;
 mod untrusted;
 mod verdict;
@@ -48,24 +49,22 @@ pub mod testing;
 /// A job as the simulated API's builder names it: its kind and ID (and why a name is not one).
 pub use crate::kind::{JobKind, JobRef, RefError};
 
-use crate::api::trace::{Trace, TraceTo};
-use crate::api::{Client, ClientError, Credentials};
+use crate::api::trace::TraceTo;
 use crate::cancel::Cancel;
 use crate::chain::{Ids, Step};
-use crate::cli::{Action, Api, Config, LogFormat, Parsed, Shown};
+use crate::cli::{Action, Config, LogFormat, Parsed, Shown};
 use crate::event::{Event, Report, Reporter};
 /// How the gate ended: what [`run`] returns, and its exit code.
 pub use crate::outcome::Outcome;
 /// The signal that cancelled a gate.
 pub use crate::outcome::Signal;
-use crate::report::dotenv::Dotenv;
-use crate::report::result::{JsonStdout, ResultFile};
+use crate::report::result::JsonStdout;
 use crate::report::{LogMode, log, text};
 use crate::secret::Secret;
+use crate::verdict::{Did, NotStarted, Ran};
 use std::ffi::OsString;
 use std::io::IsTerminal;
-use std::path::PathBuf;
-use tracing::{error, info};
+use tracing::error;
 
 /// The whole gate, from the command line to its outcome (whose exit code is in one table:
 /// [`Outcome::exit_code`]). Every path, usage errors and signals included, writes every
@@ -122,20 +121,22 @@ where
         .flatten()
         .map(|path| report::checkpoint_ids(path))
         .fold(Ids::default(), Ids::or);
-    let setup_error = open_files(&parsed, &mut reporters);
-    let (update_id, demo) = (&parsed.update_id, parsed.demo);
-    let report = match (stopped, setup_error.as_deref(), &parsed.config) {
-        (Some(Stopped::Signal(signal)), _, _) => {
-            text::cancelled_before_start(signal, update_id, demo)
-        }
-        (Some(Stopped::Deadline(deadline)), _, _) => {
-            text::files_not_read(deadline, update_id, demo)
-        }
-        (None, Some(message), _) => text::usage(update_id, message, demo),
-        (None, None, Err(message)) => text::usage(update_id, message, demo),
-        (None, None, Ok(config)) => gate(config, &mut reporters, &cancel).await,
+    let setup_error = setup::open_files(&parsed, &mut reporters);
+    let (update_id, simulated) = (parsed.update_id, parsed.demo);
+    let not_started = |why| Ran {
+        did: Did::NotStarted { why, update_id },
+        simulated,
     };
-    let report = report.keeping(&checkpoint);
+    let ran = match (stopped, setup_error, parsed.config) {
+        (Some(Stopped::Signal(signal)), _, _) => not_started(NotStarted::Signal(signal)),
+        (Some(Stopped::Deadline(deadline)), _, _) => {
+            not_started(NotStarted::FilesNotRead(deadline))
+        }
+        (None, Some(error), _) => not_started(NotStarted::Setup(error)),
+        (None, None, Err(error)) => not_started(NotStarted::Usage(error)),
+        (None, None, Ok(config)) => gate(&config, &mut reporters, &cancel).await,
+    };
+    let report = text::report(&ran).keeping(&checkpoint);
     finish(&mut reporters, report)
 }
 
@@ -174,73 +175,6 @@ async fn read(args: &[OsString], cancel: &Cancel) -> Result<(Parsed, Option<Stop
     })
 }
 
-/// Checks every reporter's output and opens the files the command line names, each now: one
-/// that can't be is a usage error (the first, returned), before any request. Two outputs that
-/// name one file would clobber each other (a result file that is `$GITHUB_OUTPUT` would empty
-/// the earlier steps' outputs): a usage error too, and neither is opened, so nothing is lost.
-fn open_files(parsed: &Parsed, reporters: &mut Vec<Box<dyn Reporter>>) -> Option<String> {
-    let outputs = &parsed.outputs;
-    let mut setup_error = reporters
-        .iter()
-        .find_map(|r| r.check().err())
-        .map(|e| e.to_string());
-    let (shared_error, shared) = report::shared_files(&named_outputs(parsed)).unzip();
-    setup_error = setup_error.or(shared_error);
-    let own = |path: &Option<PathBuf>| {
-        path.clone()
-            .filter(|p| !shared.as_ref().is_some_and(|shared| shared.contains(p)))
-    };
-    let files: [Option<Result<Box<dyn Reporter>, _>>; 4] = [
-        own(&outputs.result_file).map(|p| ResultFile::create(p).map(boxed)),
-        own(&outputs.dotenv).map(|p| Dotenv::create(p).map(boxed)),
-        own(&outputs.junit).map(|p| report::junit::file(p).map(boxed)),
-        own(&outputs.summary).map(|p| report::markdown::file(p).map(boxed)),
-    ];
-    for file in files.into_iter().flatten() {
-        match file {
-            Ok(file) => reporters.push(file),
-            Err(e) => setup_error = setup_error.or(Some(e.to_string())),
-        }
-    }
-    setup_error
-}
-
-/// Every file the gate writes, with what names it: the command line's, the trace, and
-/// GitHub's when GitHub runs us.
-fn named_outputs(parsed: &Parsed) -> Vec<(&'static str, PathBuf)> {
-    let outputs = &parsed.outputs;
-    let mut named: Vec<(&'static str, PathBuf)> = [
-        ("--result-file", &outputs.result_file),
-        ("--dotenv", &outputs.dotenv),
-        ("--junit", &outputs.junit),
-        ("--summary", &outputs.summary),
-    ]
-    .into_iter()
-    .filter_map(|(what, path)| Some((what, path.clone()?)))
-    .collect();
-    if let Ok(config) = &parsed.config
-        && let Some(TraceTo::File(path)) = &config.trace
-    {
-        named.push(("--trace-http", path.clone()));
-    }
-    let var = |name: &str| std::env::var(name).ok();
-    if report::Platform::detect(var).contains(&report::Platform::GitHub) {
-        for (name, what) in [
-            ("GITHUB_OUTPUT", "$GITHUB_OUTPUT"),
-            ("GITHUB_STEP_SUMMARY", "$GITHUB_STEP_SUMMARY"),
-        ] {
-            if let Some(path) = std::env::var_os(name).filter(|p| !p.is_empty()) {
-                named.push((what, path.into()));
-            }
-        }
-    }
-    named
-}
-
-fn boxed<R: Reporter + 'static>(reporter: R) -> Box<dyn Reporter> {
-    Box::new(reporter)
-}
-
 /// The log group's title: what the gate does.
 fn title(parsed: &Parsed) -> String {
     match &parsed.config {
@@ -260,31 +194,38 @@ fn title(parsed: &Parsed) -> String {
 }
 
 /// Runs the configured action, against the simulator with `--demo`.
-async fn gate(config: &Config, reporters: &mut Vec<Box<dyn Reporter>>, cancel: &Cancel) -> Report {
-    let demo = config.demo();
+async fn gate(config: &Config, reporters: &mut Vec<Box<dyn Reporter>>, cancel: &Cancel) -> Ran {
+    let simulated = config.demo();
+    let not_started = |why| Ran {
+        did: Did::NotStarted {
+            why,
+            update_id: config.update_ids(),
+        },
+        simulated,
+    };
     let client = tokio::select! {
         biased;
-        signal = cancel.signalled() => {
-            return text::cancelled_before_start(signal, &config.update_ids(), demo);
-        }
+        signal = cancel.signalled() => return not_started(NotStarted::Signal(signal)),
         client = async {
             // A signal that came while set-up blocked (reading a key file) reaches its
             // handler's stream only once the runtime's driver has run: let it run first.
             tokio::task::yield_now().await;
-            client(config).await
+            setup::client(config).await
         } => client,
     };
     let client = match client {
         Ok(client) => client,
-        Err(message) => return text::usage(&config.update_ids(), &message, demo),
+        Err(error) => return not_started(NotStarted::Setup(error)),
     };
     let settings = &config.settings;
-    let run = match &config.action {
-        Action::Check(probe) => {
-            return check::run(&client, probe, settings, reporters, demo).await;
+    let did = match &config.action {
+        Action::Check(probe) => Did::Checked(check::run(&client, probe, settings, reporters).await),
+        Action::Wait(jobs) => {
+            Did::Waited(wait::wait(&client, jobs, settings, reporters, cancel).await)
         }
-        Action::Wait(jobs) => wait::wait(&client, jobs, settings, reporters, cancel).await,
-        Action::Start(plan) => start::run(&client, plan, settings, reporters, demo, cancel).await,
+        Action::Start(plan) => {
+            Did::Waited(start::run(&client, plan, settings, reporters, simulated, cancel).await)
+        }
         Action::DryRun(plan) => {
             let requests = start::dry_run(&client, &config.asid, plan);
             reporters.on_event(&Event::DryRun {
@@ -294,91 +235,13 @@ async fn gate(config: &Config, reporters: &mut Vec<Box<dyn Reporter>>, cancel: &
                 .into_iter()
                 .filter_map(|step| plan.known.job(step))
                 .collect();
-            return text::dry_run(requests.len(), &known, demo);
+            Did::DryRun {
+                requests: requests.len(),
+                known,
+            }
         }
     };
-    text::report(&run, demo)
-}
-
-/// The API client, for the real API or (`--demo`) a simulator started here.
-async fn client(config: &Config) -> Result<Client, String> {
-    let base_url = match &config.api {
-        Api::Real(url) => url.clone(),
-        Api::Demo => {
-            let (sim, serves) = match &config.action {
-                Action::Wait(_) => (
-                    sim::demo(cli::DEMO_UPDATE_ID, cli::DEMO_VERSION_ID),
-                    format!(
-                        "an image update of about {}s, an image version and its installs on \
-                         three machines",
-                        sim::DEMO_JOB.as_secs()
-                    ),
-                ),
-                Action::Check(_) => (
-                    sim::demo_check(),
-                    format!(
-                        "game {}, image {} and the account's install list",
-                        cli::start::DEMO_GAME_ID,
-                        cli::start::DEMO_IMAGE_ID,
-                    ),
-                ),
-                Action::Start(_) | Action::DryRun(_) => (
-                    sim::demo_deploy(),
-                    format!(
-                        "game {}, image {} on build machine {}, ready for an update, a diff, a \
-                         version and its installs on three machines",
-                        cli::start::DEMO_GAME_ID,
-                        cli::start::DEMO_IMAGE_ID,
-                        cli::start::DEMO_MACHINE_ID
-                    ),
-                ),
-            };
-            // The simulator speaks the dialect of the demo's credentials, and refuses the
-            // other one, as a real host would.
-            let (sim, dialect) = match &config.credentials {
-                Credentials::Bearer(_) => (
-                    sim.token(cli::DEMO_TOKEN),
-                    "the operator's dialect: a token, no ASID",
-                ),
-                Credentials::Basic { .. } => (
-                    sim.credentials("demo", "demo"),
-                    "Unity's dialect: keys and an ASID",
-                ),
-            };
-            let addr = sim
-                .serve_in_background()
-                .await
-                .map_err(|e| format!("--demo could not start the simulated API: {e}"))?;
-            info!(
-                "demo: a simulated Clanforge API ({dialect}) serves at http://{addr}: {serves}. \
-                 Nothing here is a real Clanforge result."
-            );
-            format!("http://{addr}")
-                .parse()
-                .map_err(|e| format!("--demo: {e}"))?
-        }
-    };
-    let client = Client::new(
-        base_url,
-        config.asid.clone(),
-        config.credentials.clone(),
-        config.ca_cert.as_deref(),
-    )
-    .map_err(|e| match e {
-        ClientError::CaCert(_) => format!("--ca-cert (CLANFORGE_CA_CERT) {e}"),
-        ClientError::Setup(_) => e.to_string(),
-    })?
-    .with_max_body(config.max_body);
-    Ok(match &config.trace {
-        None => client,
-        Some(to) => client.with_trace(Trace::open(to).map_err(|e| {
-            let path = match to {
-                TraceTo::File(path) => path.display().to_string(),
-                TraceTo::Stderr => "stderr".to_owned(),
-            };
-            format!("--trace-http (CLANFORGE_TRACE_HTTP) can't append to {path}: {e}")
-        })?),
-    })
+    Ran { did, simulated }
 }
 
 /// Hands the report to every reporter. An output that can't be written is an error a pipeline

@@ -103,8 +103,11 @@ pub fn log_of_a_failed_job(state: &str, error: &str, refusal: &str) -> Vec<Strin
             earlier: Vec::new(),
             pending: None,
         };
-        log.on_finish(&crate::report::text::report(&run, false))
-            .unwrap();
+        log.on_finish(&crate::report::text::report(&crate::verdict::Ran {
+            did: crate::verdict::Did::Waited(run),
+            simulated: false,
+        }))
+        .unwrap();
     });
     let bytes = capture.0.lock().unwrap().clone();
     String::from_utf8_lossy(&bytes)

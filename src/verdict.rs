@@ -5,9 +5,56 @@
 
 use crate::api::PollError;
 use crate::chain::{Pending, Step};
-use crate::event::{End, Finished, GateRun, StartError};
+use crate::cli::UsageError;
+use crate::event::{Checked, End, Finished, GateRun, StartError};
 use crate::kind::{self, JobKind, JobRef, ids_of};
-use crate::outcome::{JobSummary, Outcome, Summary, Word, whole_seconds};
+use crate::outcome::{JobSummary, Outcome, Signal, Summary, Word, whole_seconds};
+use crate::setup::SetupError;
+use std::time::Duration;
+
+/// What a gate did, as one value: all that its verdict and its words read, on every path.
+#[derive(Debug)]
+pub(crate) struct Ran {
+    pub did: Did,
+    /// The API was `--demo`'s simulator: the `simulated` key says so, and every sentence.
+    pub simulated: bool,
+}
+
+#[derive(Debug)]
+pub(crate) enum Did {
+    /// Waited on jobs (and, for `start` and `deploy`, made them).
+    Waited(GateRun),
+    /// `check`: what each probe saw.
+    Checked(Checked),
+    /// `--dry-run`: how many requests were printed (none sent), and the jobs already known.
+    DryRun { requests: usize, known: Vec<JobRef> },
+    /// No request was sent: why, and the update IDs the command line named.
+    NotStarted { why: NotStarted, update_id: String },
+}
+
+/// Why a gate sent no request: each cause its own type. [`NotStarted::outcome`] maps it to
+/// the outcome whose exit code is in the one table ([`crate::outcome::EXIT_CODES`]).
+#[derive(Debug)]
+pub(crate) enum NotStarted {
+    /// A flag or variable to fix.
+    Usage(UsageError),
+    /// Something on this machine to fix: an output, the trace, `--ca-cert`, the demo.
+    Setup(SetupError),
+    /// A signal came first.
+    Signal(Signal),
+    /// The deadline passed while the command line's files were read (a FIFO with no writer).
+    FilesNotRead(Duration),
+}
+
+impl NotStarted {
+    pub(crate) fn outcome(&self) -> Outcome {
+        match self {
+            Self::Usage(_) | Self::Setup(_) => Outcome::Usage,
+            Self::Signal(signal) => Outcome::Cancelled(*signal),
+            Self::FilesNotRead(_) => Outcome::TimedOut,
+        }
+    }
+}
 
 /// What a gate's run means.
 #[derive(Debug, Clone)]
@@ -20,8 +67,53 @@ pub(crate) struct Verdict {
     pub summary: Summary,
 }
 
-/// The verdict of `run`. `simulated`: the API was `--demo`'s simulator.
-pub(crate) fn conclude(run: &GateRun, simulated: bool) -> Verdict {
+/// The verdict of what a gate did: the one producer of the outcome and the result keys.
+pub(crate) fn conclude(ran: &Ran) -> Verdict {
+    let simulated = ran.simulated;
+    let (outcome, summary) = match &ran.did {
+        Did::Waited(run) => return waited(run, simulated),
+        Did::Checked(checked) => {
+            let outcome = match checked.failed().next() {
+                None => Outcome::Completed,
+                Some(_) => Outcome::ApiError,
+            };
+            let summary = Summary {
+                elapsed_seconds: whole_seconds(checked.elapsed),
+                polls: checked.requests,
+                ..Summary::default()
+            };
+            (outcome, summary)
+        }
+        Did::DryRun { known, .. } => {
+            let summary = Summary {
+                update_id: kind::update_ids(known),
+                diff_id: ids_of(known, JobKind::ImageDiff),
+                image_version_id: ids_of(known, JobKind::ImageVersion),
+                ..Summary::default()
+            };
+            (Outcome::DryRun, summary)
+        }
+        Did::NotStarted { why, update_id } => {
+            let summary = Summary {
+                update_id: update_id.clone(),
+                ..Summary::default()
+            };
+            (why.outcome(), summary)
+        }
+    };
+    Verdict {
+        outcome,
+        decider: 0,
+        summary: Summary {
+            result: outcome.result(),
+            simulated,
+            ..summary
+        },
+    }
+}
+
+/// The verdict of a wait: the worst job's outcome decides.
+fn waited(run: &GateRun, simulated: bool) -> Verdict {
     let outcome = run
         .jobs
         .iter()

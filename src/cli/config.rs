@@ -123,12 +123,12 @@ impl Cli {
         }
     }
 
-    pub(super) fn usage(&self, message: String) -> Usage {
+    pub(super) fn usage(&self, error: UsageError) -> Usage {
         Usage {
             outputs: self.outputs(),
             update_id: self.update_id.clone().unwrap_or_default(),
             demo: self.demo,
-            message,
+            error,
         }
     }
 

@@ -5,6 +5,9 @@ use crate::kind::RefError;
 /// A flag or variable to fix (exit 2).
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub(crate) enum UsageError {
+    /// What clap (or the lenient reading after it) found wrong, as one line.
+    #[error("{0}")]
+    CommandLine(String),
     #[error("--job (CLANFORGE_JOBS) {0}")]
     Job(#[from] RefError),
     #[error(

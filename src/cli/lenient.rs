@@ -2,7 +2,7 @@
 //! mask, found wherever they stand, and clap's message made one line that says what to fix and
 //! where the bad value came from (a flag, or a variable).
 
-use super::{Cli, LogFormat, Outputs, Usage};
+use super::{Cli, LogFormat, Outputs, Usage, UsageError};
 use crate::secret::Secret;
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{CommandFactory, ValueEnum};
@@ -14,7 +14,8 @@ use std::path::PathBuf;
 /// reading with nothing required and every value plain text, then the arguments themselves
 /// (`--flag VALUE`, `--flag=VALUE`), then the flag's variable.
 pub(super) fn lenient(args: &[OsString], error: &clap::Error) -> Usage {
-    let mut usage = unread(args, message(args, error));
+    let mut message = message(args, error);
+    let mut usage = unread(args, String::new());
     for (id, named, what) in [
         (
             "result_file",
@@ -34,12 +35,11 @@ pub(super) fn lenient(args: &[OsString], error: &clap::Error) -> Usage {
         ),
     ] {
         let long = Flag::of(id).map(|f| f.long).unwrap_or_default();
-        if named.is_none() && usage.message.contains(&format!("--{long}")) {
-            usage
-                .message
-                .push_str(&format!("; {what}: fix --{long} to have one"));
+        if named.is_none() && message.contains(&format!("--{long}")) {
+            message.push_str(&format!("; {what}: fix --{long} to have one"));
         }
     }
+    usage.error = UsageError::CommandLine(message);
     usage
 }
 
@@ -66,7 +66,7 @@ pub(super) fn unread(args: &[OsString], message: String) -> Usage {
         outputs,
         update_id: text("update_id").unwrap_or_default(),
         demo: flag("demo") && !Flag::of("demo").is_some_and(|f| f.env_says_false()),
-        message,
+        error: UsageError::CommandLine(message),
     }
 }
 

@@ -44,8 +44,8 @@ struct Usage {
     /// The update ID as given, for the result.
     pub update_id: String,
     pub demo: bool,
-    /// One line: what to fix.
-    pub message: String,
+    /// What to fix.
+    pub error: UsageError,
 }
 
 /// A command line, read: where its outputs go and what to mask, known on every path, and the
@@ -59,7 +59,7 @@ pub(crate) struct Parsed {
     pub update_id: String,
     pub demo: bool,
     /// The run, or one line that says what to fix (exit 2).
-    pub config: Result<Config, String>,
+    pub config: Result<Config, UsageError>,
     /// What the log warns of before anything else: a secret given as a flag, a `CLANFORGE_*`
     /// variable nothing reads.
     pub warnings: Vec<String>,
@@ -73,7 +73,7 @@ impl Parsed {
             secrets,
             update_id: usage.update_id,
             demo: usage.demo,
-            config: Err(usage.message),
+            config: Err(usage.error),
             warnings: Vec::new(),
         }
     }
@@ -123,7 +123,7 @@ where
                     parsed.warnings = flag_secrets(&args);
                     parsed
                 }
-                Err(e) => Parsed::refused(cli.usage(e.to_string()), secrets),
+                Err(e) => Parsed::refused(cli.usage(e), secrets),
             }
         }
         Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {

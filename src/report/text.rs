@@ -4,12 +4,14 @@
 
 use crate::api::{Fix, PollError};
 use crate::chain::{IfLocked, Step};
-use crate::event::{End, Finished, Found, GateRun, Report, StartError};
+use crate::event::{
+    Check, CheckVerdict, Checked, End, Finished, Found, GateRun, Report, StartError,
+};
 use crate::job::JobStatus;
-use crate::kind::{JobKind, JobRef, ids_of};
-use crate::outcome::{JobSummary, Outcome, Signal, Summary, whole_seconds};
+use crate::kind::{JobKind, JobRef};
+use crate::outcome::{JobSummary, Outcome, Signal, whole_seconds};
 use crate::untrusted::one_line;
-use crate::verdict::{self, Verdict};
+use crate::verdict::{self, Did, NotStarted, Ran, Verdict};
 use std::time::Duration;
 
 /// What to do about an error, naming the flags.
@@ -51,51 +53,105 @@ pub(crate) fn poll_error(error: &PollError) -> String {
     }
 }
 
-/// The report of a gate: the verdict ([`verdict::conclude`]) put into words. `simulated`: the
-/// API was `--demo`'s simulator, and every sentence says so.
-pub(crate) fn report(run: &GateRun, simulated: bool) -> Report {
+/// The report of what a gate did: the verdict ([`verdict::conclude`], the one producer of the
+/// outcome and the result keys) put into words, on every path. A simulated run's sentences say
+/// so.
+pub(crate) fn report(ran: &Ran) -> Report {
     let Verdict {
         outcome,
         decider,
         mut summary,
-    } = verdict::conclude(run, simulated);
-    let words: Vec<(String, String)> = run.jobs.iter().map(job_words).collect();
-    let single = run.jobs.len() == 1;
-    let (error, message) = if let Some(step) = run.step {
-        chain_words(run, outcome, step, &words[decider])
-    } else if single {
-        words[0].clone()
-    } else {
-        let reference = run.jobs[decider].job.reference();
-        let results: Vec<String> = run
-            .jobs
-            .iter()
-            .map(|f| format!("{} {}", f.job.reference(), f.end.result()))
-            .collect();
-        let (error, message) = &words[decider];
-        let error = if error.is_empty() {
-            String::new()
-        } else {
-            format!("{reference}: {error}")
-        };
-        let message = format!(
-            "{} jobs after {} and {}: {}; {message}",
-            run.jobs.len(),
-            human(run.elapsed),
-            count(run.requests, "request"),
-            results.join(", "),
-        );
-        (error, message)
+    } = verdict::conclude(ran);
+    let (error, message) = match &ran.did {
+        Did::Waited(run) => {
+            let words: Vec<(String, String)> = run.jobs.iter().map(job_words).collect();
+            for (row, (error, _)) in summary.jobs.iter_mut().zip(&words) {
+                row.error.clone_from(error);
+            }
+            gate_words(run, outcome, decider, &words)
+        }
+        Did::Checked(checked) => check_words(checked),
+        Did::DryRun { requests, .. } => (
+            String::new(),
+            format!(
+                "dry run: {} printed above; none was sent, nothing was created",
+                count(*requests as u32, "request")
+            ),
+        ),
+        Did::NotStarted { why, .. } => {
+            let message = not_started_words(why);
+            (message.clone(), message)
+        }
     };
     summary.error = error;
-    for (row, (error, _)) in summary.jobs.iter_mut().zip(&words) {
-        row.error.clone_from(error);
-    }
-    let message = simulated_mark(message, simulated);
     Report {
         outcome,
         summary,
-        message,
+        message: simulated_mark(message, ran.simulated),
+    }
+}
+
+/// A wait's error and line: one job's words, a chain's, or the sum of many jobs'.
+fn gate_words(
+    run: &GateRun,
+    outcome: Outcome,
+    decider: usize,
+    words: &[(String, String)],
+) -> (String, String) {
+    if let Some(step) = run.step {
+        return chain_words(run, outcome, step, &words[decider]);
+    }
+    if run.jobs.len() == 1 {
+        return words[0].clone();
+    }
+    let reference = run.jobs[decider].job.reference();
+    let results: Vec<String> = run
+        .jobs
+        .iter()
+        .map(|f| format!("{} {}", f.job.reference(), f.end.result()))
+        .collect();
+    let (error, message) = &words[decider];
+    let error = if error.is_empty() {
+        String::new()
+    } else {
+        format!("{reference}: {error}")
+    };
+    let message = format!(
+        "{} jobs after {} and {}: {}; {message}",
+        run.jobs.len(),
+        human(run.elapsed),
+        count(run.requests, "request"),
+        results.join(", "),
+    );
+    (error, message)
+}
+
+/// `check`'s error and line: how many passed, or the first that failed.
+fn check_words(checked: &Checked) -> (String, String) {
+    let passed = checked.count(CheckVerdict::Ok);
+    let failed: Vec<&Check> = checked.failed().collect();
+    match failed.first() {
+        None => (
+            String::new(),
+            format!(
+                "check passed: {passed} checks ok{}, {} read-only requests, nothing changed",
+                match checked.count(CheckVerdict::Warning) {
+                    0 => String::new(),
+                    1 => ", 1 warning".to_owned(),
+                    n => format!(", {n} warnings"),
+                },
+                checked.requests
+            ),
+        ),
+        Some(first) => {
+            let error = format!("{}: {}", first.name, first.detail);
+            let message = format!(
+                "check failed ({} of {} checks): {error}",
+                failed.len(),
+                failed.len() + passed
+            );
+            (error, message)
+        }
     }
 }
 
@@ -133,21 +189,6 @@ fn chain_words(
         steps.join(" → ")
     );
     (error, message)
-}
-
-/// The report of `--dry-run`: the requests were printed, none was sent.
-pub(crate) fn dry_run(requests: usize, known: &[JobRef], simulated: bool) -> Report {
-    let message = format!(
-        "dry run: {} printed above; none was sent, nothing was created",
-        count(requests as u32, "request")
-    );
-    let mut report = not_started(Outcome::DryRun, "", message, simulated);
-    let summary = &mut report.summary;
-    summary.update_id = crate::kind::update_ids(known);
-    summary.diff_id = ids_of(known, JobKind::ImageDiff);
-    summary.image_version_id = ids_of(known, JobKind::ImageVersion);
-    summary.error = String::new();
-    report
 }
 
 /// A job a step made, or the one it was about to make.
@@ -374,46 +415,21 @@ fn gave_up_words(finished: &Finished, shown: &str, after: &str, seen: &str) -> S
     )
 }
 
-/// The report of a gate that could not start: a flag or variable to fix (exit 2).
-pub(crate) fn usage(update_id: &str, message: &str, simulated: bool) -> Report {
-    not_started(Outcome::Usage, update_id, message.to_owned(), simulated)
-}
-
-/// The report of a gate stopped by a signal before its first request.
-pub(crate) fn cancelled_before_start(signal: Signal, update_id: &str, simulated: bool) -> Report {
-    let message = format!(
-        "cancelled by {} before the first request: nothing was asked of Clanforge",
-        signal_name(signal)
-    );
-    not_started(Outcome::Cancelled(signal), update_id, message, simulated)
-}
-
-/// The report of a gate whose command line's files were still not read when its deadline
-/// passed (a FIFO with no writer).
-pub(crate) fn files_not_read(
-    deadline: std::time::Duration,
-    update_id: &str,
-    simulated: bool,
-) -> Report {
-    let message = format!(
-        "the {} deadline (--timeout) passed while the gate read the files its command line names \
-         (a FIFO or a process substitution with no writer?): nothing was asked of Clanforge",
-        humantime::format_duration(deadline)
-    );
-    not_started(Outcome::TimedOut, update_id, message, simulated)
-}
-
-fn not_started(outcome: Outcome, update_id: &str, message: String, simulated: bool) -> Report {
-    Report {
-        outcome,
-        summary: Summary {
-            result: outcome.result(),
-            update_id: update_id.to_owned(),
-            error: message.clone(),
-            simulated,
-            ..Summary::default()
-        },
-        message,
+/// Why a gate sent no request, and what to fix.
+fn not_started_words(why: &NotStarted) -> String {
+    match why {
+        NotStarted::Usage(error) => error.to_string(),
+        NotStarted::Setup(error) => error.to_string(),
+        NotStarted::Signal(signal) => format!(
+            "cancelled by {} before the first request: nothing was asked of Clanforge",
+            signal_name(*signal)
+        ),
+        NotStarted::FilesNotRead(deadline) => format!(
+            "the {} deadline (--timeout) passed while the gate read the files its command line \
+             names (a FIFO or a process substitution with no writer?): nothing was asked of \
+             Clanforge",
+            humantime::format_duration(*deadline)
+        ),
     }
 }
 

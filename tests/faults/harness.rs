@@ -274,6 +274,7 @@ fn assert_outcome(name: &str, logs: &[&str], exit: i32, run: &Run, timeout: &Opt
     }
     // No key anywhere but in the runner's own mask commands (the trace among the outputs).
     assert_never_shown(name, &run.all_output(), SECRETS, GITHUB_MASK);
+    assert_outputs_as_before(name, exit, run);
     println!(
         "fault: {name:<50} exit {exit}  elapsed {:>5} ms  peak RSS {} KiB",
         run.elapsed.as_millis(),
@@ -338,4 +339,88 @@ fn check_trace(name: &str, trace: &str, served: Option<usize>) {
         assert!(line.starts_with("trace "), "{name}: a stray line {line:?}");
         assert!(!line.chars().any(char::is_control), "{name}: {line:?}");
     }
+}
+
+/// What a row's outputs say, with what varies from run to run masked (times, ports, counts of
+/// requests a deadline cuts): the exit code, the result file, the dotenv file and the log's
+/// final line. Kept in `tests/golden/faults/`, so a change of house can't change what a pipeline
+/// reads on any row unnoticed. Rewrite with `UPDATE_GOLDEN=1` after a deliberate change.
+fn assert_outputs_as_before(name: &str, exit: i32, run: &Run) {
+    let last_line = run.stderr.lines().last().unwrap_or_default();
+    let text = format!(
+        "exit {exit}\n--- result\n{}\n--- ci.env\n{}--- last line\n{last_line}\n",
+        serde_json::to_string_pretty(&run.result()).unwrap(),
+        run.file("ci.env"),
+    );
+    let text = masked(&text);
+    let slug: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect::<String>()
+        .split('-')
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join("-");
+    let slug = &slug[..slug.len().min(100)];
+    let golden = format!(
+        "{}/tests/golden/faults/{slug}.txt",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::create_dir_all(std::path::Path::new(&golden).parent().unwrap()).unwrap();
+        std::fs::write(&golden, &text).unwrap();
+    }
+    let expected = std::fs::read_to_string(&golden).unwrap_or_default();
+    assert_eq!(
+        text, expected,
+        "{name}: the outputs changed (UPDATE_GOLDEN=1 after review)"
+    );
+}
+
+/// `text` with what varies between runs masked: durations, ports, the seconds and requests a
+/// deadline or a retry's timing decides.
+fn masked(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        if c.is_ascii_digit() {
+            let end = rest
+                .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+                .unwrap_or(rest.len());
+            let (number, after) = rest.split_at(end);
+            let unit = ["ms", "s ", "s)", "s;", "s,", "s\n", "s\"", "m ", "h "]
+                .iter()
+                .find(|u| after.starts_with(**u));
+            let counted = [" request", " poll"].iter().any(|w| after.starts_with(w));
+            let port = out.ends_with("127.0.0.1:") || out.ends_with("localhost:");
+            let key = [
+                "\"elapsed_seconds\": ",
+                "\"polls\": ",
+                "\"elapsed_seconds\":",
+                "\"polls\":",
+                "_SECONDS=",
+                "_POLLS=",
+            ]
+            .iter()
+            .any(|k| out.ends_with(k));
+            // A Unix time (a create's intent is stamped with it).
+            let time = number.len() >= 10;
+            if unit.is_some() || counted || port || key || time {
+                out.push('#');
+            } else {
+                out.push_str(number);
+            }
+            rest = after;
+        } else {
+            out.push(c);
+            rest = &rest[c.len_utf8()..];
+        }
+    }
+    out
 }

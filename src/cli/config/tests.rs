@@ -200,7 +200,7 @@ fn a_refused_command_line_still_names_its_outputs_and_keys() {
     assert_eq!(usage.outputs.dotenv, Some(PathBuf::from("ci.env")));
     assert!(usage.outputs.json);
     assert_eq!(usage.secrets, [Secret::new("s3cret")]);
-    let message = usage.config.unwrap_err();
+    let message = usage.config.unwrap_err().to_string();
     assert!(message.contains("--timeout"), "{message}");
     assert!(!message.contains('\n'), "{message}");
 }
