@@ -28,6 +28,9 @@ pub(crate) enum Event<'a> {
         job: &'a JobRef,
         status: &'a JobStatus,
         poll: u32,
+        /// Nothing is queued for the job yet (an install list or a rollout that has shown no
+        /// work): its state reads Complete, and it is not done.
+        idle: bool,
     },
     /// The first poll that shows a state this client does not know.
     UnknownState {

@@ -169,7 +169,8 @@ pub(crate) async fn client(config: &Config) -> Result<Client, SetupError> {
         config.ca_cert.as_deref(),
     )
     .map_err(SetupError::Client)?
-    .with_max_body(config.max_body);
+    .with_max_body(config.max_body)
+    .with_unreachable_timeout(config.unreachable_timeout);
     Ok(match &config.trace {
         None => client,
         Some(to) => client.with_trace(Trace::open(to).map_err(|source| SetupError::Trace {

@@ -71,6 +71,7 @@ pub fn log_of_a_failed_job(state: &str, error: &str, refusal: &str) -> Vec<Strin
             job: &job,
             status: &status,
             poll: 1,
+            idle: false,
         });
         let refused = PollError::Rejected {
             status: 400,

@@ -263,15 +263,16 @@ impl Track {
         }
         self.seen_units.extend(status.units.iter().copied());
         let status = self.last.insert(status);
-        reporter.on_event(&Event::Polled {
-            job: &self.job,
-            status,
-            poll: self.polls,
-        });
         let phase = status.phase(settings.max_failed_machines);
         if phase == Phase::Waiting {
             self.seen_work = true;
         }
+        reporter.on_event(&Event::Polled {
+            job: &self.job,
+            status,
+            poll: self.polls,
+            idle: phase == Phase::Succeeded && self.job.kind.settles() && !self.seen_work,
+        });
         match phase {
             Phase::Failed => return Taken::Ended(End::JobFailed),
             Phase::Succeeded if !self.job.kind.settles() || self.seen_work => {

@@ -4,32 +4,11 @@
 mod common;
 
 use clanforge_wait::JobRef;
-use clanforge_wait::sim::{Reply, Script, Sim, SimServer};
+use clanforge_wait::sim::{Reply, Script, Sim};
 use clanforge_wait::testing::MIN_GAP;
 use common::*;
 use serde_json::{Value, json};
 use std::time::Duration;
-
-/// A simulator serving these jobs (`KIND/ID`) by these replies.
-fn serve_jobs(jobs: &[(&str, Vec<Reply>)]) -> SimServer {
-    jobs.iter()
-        .fold(
-            Sim::new().credentials(ACCESS_KEY, SECRET_KEY),
-            |sim, (job, replies)| {
-                sim.serve_job(job.parse().unwrap(), Script::Replies(replies.clone()))
-            },
-        )
-        .spawn()
-        .unwrap()
-}
-
-/// A gate on these jobs (and no --update-id).
-fn gate(server: &SimServer, jobs: &[&str]) -> Gate {
-    jobs.iter()
-        .fold(Gate::against(server).without("--update-id"), |gate, job| {
-            gate.flag(job)
-        })
-}
 
 /// The `jobs` key's row for `job`.
 fn row<'a>(result: &'a Value, job: &str) -> &'a Value {
@@ -56,7 +35,7 @@ fn every_job_style_kind_is_done_at_state_5_on_its_own_endpoint() {
         ("version/13", "/cfp/v1/imageversion/13/status"),
     ] {
         let server = serve_jobs(&[(job, vec![status(3, 0), status(4, 50), status(5, 100)])]);
-        let run = gate(&server, &[job]).run();
+        let run = on_jobs(&server, &[job]).run();
         run.assert_code(0)
             .assert_logged("completed (Complete, 100%)");
         assert_eq!(row(&run.result(), job)["result"], "success");
@@ -73,7 +52,7 @@ fn every_job_style_kind_is_done_at_state_5_on_its_own_endpoint() {
 fn every_job_style_kind_fails_on_a_failed_job() {
     for job in ["diff/12", "version/13"] {
         let server = serve_jobs(&[(job, vec![status(4, 10), failed_job()])]);
-        let run = gate(&server, &[job]).run();
+        let run = on_jobs(&server, &[job]).run();
         run.assert_code(1).assert_logged("no space left on device");
         assert_eq!(run.result()["error"], "no space left on device");
     }
@@ -85,12 +64,12 @@ fn every_kind_reports_an_api_error_and_an_unknown_id() {
                                      "error_message": "image locked by diffid: 218595"}));
     for job in ["diff/12", "version/13", "install/14", "rollout/15"] {
         let server = serve_jobs(&[(job, vec![refusal.clone()])]);
-        let run = gate(&server, &[job]).run();
+        let run = on_jobs(&server, &[job]).run();
         run.assert_code(4)
             .assert_logged("image locked by diffid: 218595");
         // Nothing served under that ID: the simulator answers 404.
         let server = serve_jobs(&[]);
-        let run = gate(&server, &[job]).run();
+        let run = on_jobs(&server, &[job]).run();
         run.assert_code(4).assert_logged("(HTTP 404");
     }
 }
@@ -108,7 +87,7 @@ fn every_kind_retries_what_is_transient() {
             _ => status(4, 50),
         };
         let server = serve_jobs(&[(job, vec![working, busy, done])]);
-        let run = gate(&server, &[job]).run();
+        let run = on_jobs(&server, &[job]).run();
         run.assert_code(0)
             .assert_logged("HTTP 503 Service Unavailable from the API; retrying");
     }
@@ -120,7 +99,7 @@ fn an_answer_for_another_diff_is_an_api_error() {
         "diff/12",
         vec![Reply::json(json!({"jobstateid": 5, "diffid": 99}))],
     )]);
-    let run = gate(&server, &["diff/12"]).run();
+    let run = on_jobs(&server, &["diff/12"]).run();
     run.assert_code(4)
         .assert_logged("the API answered for diffid 99 when asked for image diff 12");
 }
@@ -136,7 +115,7 @@ fn installs_of_another_version_do_not_block() {
             Reply::installs(&[(2, 42, 4, 20)]),
         ],
     )]);
-    let run = gate(&server, &["install/99"]).run();
+    let run = on_jobs(&server, &["install/99"]).run();
     run.assert_code(0)
         .assert_logged("the installs of image version 99 completed: its work was seen and is gone");
     let result = run.result();
@@ -158,7 +137,7 @@ fn a_failed_install_among_finished_ones_fails_the_gate() {
                  "joberror": "checksum mismatch"}]})),
         ],
     )]);
-    let run = gate(&server, &["install/99"]).run();
+    let run = on_jobs(&server, &["install/99"]).run();
     run.assert_code(1).assert_logged("checksum mismatch");
     assert_eq!(row(&run.result(), "install/99")["failed"], 1);
 }
@@ -166,11 +145,13 @@ fn a_failed_install_among_finished_ones_fails_the_gate() {
 #[test]
 fn an_empty_install_list_at_the_first_look_settles_before_it_is_done() {
     let server = serve_jobs(&[("install", vec![Reply::installs(&[])])]);
-    let run = gate(&server, &["install/99"])
+    let run = on_jobs(&server, &["install/99"])
         .arg("--settle", "600ms")
         .run();
     run.assert_code(0)
-        .assert_logged("nothing is queued yet for the installs of image version 99")
+        .assert_logged(
+            "install/99: nothing is queued yet: waiting until 0.6s (--settle 600ms, from the start)",
+        )
         .assert_logged("completed: nothing was queued within the 600ms settle period");
     assert!(
         run.elapsed >= Duration::from_millis(600),
@@ -190,7 +171,9 @@ fn work_that_appears_during_the_settle_period_is_waited_on() {
             Reply::installs(&[]),
         ],
     )]);
-    let run = gate(&server, &["install/99"]).arg("--settle", "10s").run();
+    let run = on_jobs(&server, &["install/99"])
+        .arg("--settle", "10s")
+        .run();
     run.assert_code(0)
         .assert_logged("its work was seen and is gone");
     assert!(run.elapsed < Duration::from_secs(5), "{:?}", run.elapsed);
@@ -206,7 +189,7 @@ fn every_install_reference_shares_one_request() {
             Reply::installs(&[]),
         ],
     )]);
-    let run = gate(
+    let run = on_jobs(
         &server,
         &["install/98", "install/99", "install/100", "install"],
     )
@@ -237,7 +220,7 @@ fn a_rollout_is_done_when_no_machine_is_pending() {
             Reply::rollout(0, 0, 4),
         ],
     )]);
-    let run = gate(&server, &["rollout/15"]).run();
+    let run = on_jobs(&server, &["rollout/15"]).run();
     run.assert_code(0)
         .assert_logged("Running, 75% (1 left, 3 done)");
     let result = run.result();
@@ -259,11 +242,11 @@ fn a_rollout_is_done_when_no_machine_is_pending() {
 fn failed_machines_over_the_limit_fail_the_rollout_and_under_it_do_not() {
     let replies = vec![Reply::rollout(3, 1, 0), Reply::rollout(0, 2, 2)];
     let server = serve_jobs(&[("rollout/15", replies.clone())]);
-    let run = gate(&server, &["rollout/15"]).run();
+    let run = on_jobs(&server, &["rollout/15"]).run();
     run.assert_code(1)
         .assert_logged("1 machine or install failed");
     let server = serve_jobs(&[("rollout/15", replies)]);
-    let run = gate(&server, &["rollout/15"])
+    let run = on_jobs(&server, &["rollout/15"])
         .arg("--max-failed-machines", "2")
         .run();
     run.assert_code(0);
@@ -297,7 +280,7 @@ fn three_jobs_end_in_their_own_order_under_one_deadline() {
         )
         .spawn()
         .unwrap();
-    let run = gate(&server, &["update/1", "diff/2", "version/3"])
+    let run = on_jobs(&server, &["update/1", "diff/2", "version/3"])
         .arg("--max-interval", "200ms")
         .run();
     run.assert_code(0)
@@ -320,7 +303,7 @@ fn the_first_failure_ends_the_gate_and_the_others_are_unfinished() {
         ("update/2", vec![status(4, 10), failed_job()]),
         ("update/3", done_after(50)),
     ]);
-    let run = gate(&server, &["update/1", "update/2", "update/3"])
+    let run = on_jobs(&server, &["update/1", "update/2", "update/3"])
         .every_output()
         .run();
     run.assert_code(1)
@@ -363,7 +346,7 @@ fn no_fail_fast_waits_on_every_job_and_exits_with_the_worst() {
             )],
         ),
     ]);
-    let run = gate(&server, &["update/1", "diff/2", "version/3", "install/4"])
+    let run = on_jobs(&server, &["update/1", "diff/2", "version/3", "install/4"])
         .flag("--no-fail-fast")
         .arg("--timeout", "2s")
         .run();
@@ -385,7 +368,7 @@ fn a_sigterm_writes_every_jobs_state() {
         ("update/1", vec![status(4, 10)]),
         ("diff/2", vec![status(3, 0)]),
     ]);
-    let running = gate(&server, &["update/1", "diff/2"])
+    let running = on_jobs(&server, &["update/1", "diff/2"])
         .every_output()
         .spawn();
     let started = std::time::Instant::now();
@@ -439,7 +422,7 @@ fn many_jobs_cost_no_more_requests_than_each_alone_and_never_burst() {
             .map(|(job, reference)| {
                 scope.spawn(move || {
                     let server = serve(std::slice::from_ref(job));
-                    slow(gate(&server, &[reference])).run().assert_code(0);
+                    slow(on_jobs(&server, &[reference])).run().assert_code(0);
                     server.requests().len()
                 })
             })
@@ -448,7 +431,7 @@ fn many_jobs_cost_no_more_requests_than_each_alone_and_never_burst() {
     });
     let server = serve(&jobs);
     let refs: Vec<&str> = refs.iter().map(String::as_str).collect();
-    slow(gate(&server, &refs)).run().assert_code(0);
+    slow(on_jobs(&server, &refs)).run().assert_code(0);
     let requests = server.requests();
     let sum: usize = alone.iter().sum();
     // Within 10 %, as the policy simulator's target: when a look comes depends on the clock.
@@ -469,7 +452,7 @@ fn many_jobs_cost_no_more_requests_than_each_alone_and_never_burst() {
 #[test]
 fn a_repeated_job_is_waited_on_once() {
     let server = serve_jobs(&[("update/424242", vec![status(5, 100)])]);
-    let run = gate(&server, &["update/424242"])
+    let run = on_jobs(&server, &["update/424242"])
         .arg("--update-id", UPDATE_ID)
         .run();
     run.assert_code(0);
@@ -487,7 +470,7 @@ fn a_malformed_reference_is_a_usage_error_that_names_it() {
         "update/abc",
     ] {
         let server = serve_jobs(&[]);
-        let run = gate(&server, &[bad]).run();
+        let run = on_jobs(&server, &[bad]).run();
         run.assert_code(2)
             .assert_logged(&format!("{bad:?} is not a job"));
         run.assert_logged("update, diff, version, install, rollout");
@@ -527,7 +510,9 @@ fn a_retry_after_holds_back_every_job() {
         ),
         ("diff/2", vec![status(4, 10), status(4, 20), status(5, 100)]),
     ]);
-    gate(&server, &["update/1", "diff/2"]).run().assert_code(0);
+    on_jobs(&server, &["update/1", "diff/2"])
+        .run()
+        .assert_code(0);
     let requests = server.requests();
     let limited = requests[0].at;
     assert_eq!(requests[0].path, "/cfp/v1/imageupdate/1/status");
@@ -546,7 +531,7 @@ fn the_step_summary_has_a_row_per_job() {
         ("update/1", vec![status(5, 100)]),
         ("rollout/2", vec![Reply::rollout(0, 0, 3)]),
     ]);
-    let run = gate(&server, &["update/1", "rollout/2"])
+    let run = on_jobs(&server, &["update/1", "rollout/2"])
         .arg("--settle", "200ms")
         .github()
         .run();
@@ -568,7 +553,7 @@ fn the_step_summary_has_a_row_per_job() {
 fn a_refusal_shared_by_every_install_reference_is_each_ones() {
     let refusal = Reply::json(json!({"success": false, "error_message": "forbidden"}));
     let server = serve_jobs(&[("install", vec![refusal])]);
-    let run = gate(&server, &["install/1", "install/2"]).run();
+    let run = on_jobs(&server, &["install/1", "install/2"]).run();
     run.assert_code(4);
     let result = run.result();
     assert_eq!(row(&result, "install/1")["result"], "error");
@@ -579,7 +564,7 @@ fn a_refusal_shared_by_every_install_reference_is_each_ones() {
 #[test]
 fn nothing_queued_is_not_a_stall() {
     let server = serve_jobs(&[("install", vec![Reply::installs(&[])])]);
-    let run = gate(&server, &["install/99"])
+    let run = on_jobs(&server, &["install/99"])
         .arg("--settle", "700ms")
         .arg("--stall-timeout", "200ms")
         .run();

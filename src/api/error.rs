@@ -80,6 +80,21 @@ pub enum PollError {
     /// hop too many. Retrying meets the same redirect.
     #[error("{0}")]
     Redirect(String),
+    /// No try reached the API (no address, refused, TLS failing) since the first, for
+    /// `--unreachable-timeout` and [`super::UNREACHED_TRIES`] tries, and it never answered:
+    /// the host or this machine's network is misconfigured, not down for a moment.
+    #[error(
+        "the API was never reached: {reason} (each of {tries} tries over {})",
+        humantime::format_duration(match over.as_secs() {
+            0 => Duration::from_millis(over.subsec_millis().into()),
+            secs => Duration::from_secs(secs),
+        })
+    )]
+    NeverReached {
+        reason: String,
+        tries: u32,
+        over: Duration,
+    },
     /// The request took longer than its budget. Worth another try.
     #[error("no answer within {}", humantime::format_duration(*.within))]
     NoAnswer { within: Duration },
@@ -106,6 +121,8 @@ pub enum Fix {
     RequestTimeout,
     /// The job's ID or the ASID, or the base URL's own path.
     BaseUrlPath,
+    /// The host, or this machine's way to it (DNS, firewall, proxy).
+    Reach,
 }
 
 impl PollError {
@@ -126,6 +143,7 @@ impl PollError {
             Self::NotFound { .. } => Some(Fix::JobId),
             Self::Untrusted(_) => Some(Fix::CaCert),
             Self::NoAnswer { .. } => Some(Fix::RequestTimeout),
+            Self::NeverReached { .. } => Some(Fix::Reach),
             _ => None,
         }
     }

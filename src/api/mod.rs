@@ -45,6 +45,38 @@ pub(crate) struct Client {
     /// `--trace-http`: every request and its answer, written as it ends. Shared with the
     /// redirect policy, which traces each hop it follows.
     trace: std::sync::Arc<std::sync::OnceLock<trace::Trace>>,
+    /// Whether the API has answered yet, and how long it has not been reached.
+    reach: std::sync::Mutex<Reach>,
+    /// `--unreachable-timeout`.
+    unreachable_timeout: Duration,
+}
+
+/// A host that has never answered, tried this many times at least, is never reached.
+pub(crate) const UNREACHED_TRIES: u32 = 3;
+
+/// Whether the API has answered this client, and the failed tries to reach it before that.
+#[derive(Debug, Default)]
+struct Reach {
+    answered: bool,
+    tries: u32,
+    since: Option<tokio::time::Instant>,
+}
+
+impl Reach {
+    /// Counts a try that could not reach the host: `Some` (tries, since the first) once it has
+    /// failed `UNREACHED_TRIES` times over `window` with no answer ever; after a first answer,
+    /// never (an API restarting mid-deploy is an outage to wait out).
+    fn failed(&mut self, window: Duration) -> Option<(u32, Duration)> {
+        if self.answered {
+            return None;
+        }
+        self.tries += 1;
+        let over = self
+            .since
+            .get_or_insert_with(tokio::time::Instant::now)
+            .elapsed();
+        (self.tries >= UNREACHED_TRIES && over >= window).then_some((self.tries, over))
+    }
 }
 
 impl Client {
@@ -88,7 +120,15 @@ impl Client {
             credentials,
             max_list_body: MAX_LIST_BODY,
             trace,
+            reach: std::sync::Mutex::default(),
+            unreachable_timeout: Duration::from_secs(30),
         })
+    }
+
+    /// Gives up on a host never reached after `window` (`--unreachable-timeout`).
+    pub(crate) fn with_unreachable_timeout(mut self, window: Duration) -> Self {
+        self.unreachable_timeout = window;
+        self
     }
 
     /// Reads a fleet's answers (the install list, the rollout status) up to `bytes`.
@@ -185,7 +225,23 @@ impl Client {
     }
 
     async fn fetch(&self, url: &Url) -> Result<Fetched, PollError> {
-        self.fetch_raw(url).await.map_err(|e| transport_error(&e))
+        self.fetch_raw(url).await.map_err(|e| {
+            let error = transport_error(&e);
+            // No address, refused, a TLS handshake that fails: the request never reached the
+            // API. A timeout may be a slow network, and stays an outage.
+            if !e.is_connect() || e.is_timeout() || !error.is_transient() {
+                return error;
+            }
+            let mut reach = self.reach.lock().unwrap_or_else(|e| e.into_inner());
+            match reach.failed(self.unreachable_timeout) {
+                None => error,
+                Some((tries, over)) => PollError::NeverReached {
+                    reason: error.to_string(),
+                    tries,
+                    over,
+                },
+            }
+        })
     }
 
     /// An error with what this client knows of its context: a 404 under a base URL with a
@@ -226,7 +282,13 @@ impl Client {
             .send()
             .await;
         let response = match sent {
-            Ok(response) => response,
+            Ok(response) => {
+                self.reach
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .answered = true;
+                response
+            }
             Err(e) => {
                 if let Some(traced) = &mut traced {
                     traced.failed(&transport_error(&e).to_string());

@@ -143,6 +143,13 @@ pub(crate) struct Cli {
           default_value = "30s", value_parser = duration, allow_hyphen_values = true, global = true)]
     pub request_timeout: Duration,
 
+    /// Give up (exit 4) on a host never reached: no address, connections refused or TLS
+    /// failing on every try for this long (and 3 tries), with no answer yet; once the API has
+    /// answered, the same faults are retried until --timeout
+    #[arg(long, env = "CLANFORGE_UNREACHABLE_TIMEOUT", value_name = "DURATION",
+          default_value = "30s", value_parser = duration, allow_hyphen_values = true, global = true)]
+    pub unreachable_timeout: Duration,
+
     /// End the wait as stalled (exit 5) when the job's state, progress and ETA have not changed
     /// for this long; a job still queued counts (at most 30 days) [default: off]
     #[arg(long, env = "CLANFORGE_STALL_TIMEOUT", value_name = "DURATION",

@@ -31,6 +31,8 @@ pub(crate) struct Config {
     pub trace: Option<TraceTo>,
     /// `--max-body`: the cap on a fleet's answers, in bytes.
     pub max_body: usize,
+    /// `--unreachable-timeout`: how long a host never reached is tried.
+    pub unreachable_timeout: std::time::Duration,
 }
 
 impl Config {
@@ -265,6 +267,7 @@ impl Cli {
             },
             trace: self.trace_http.as_deref().and_then(TraceTo::parse),
             max_body: self.max_body,
+            unreachable_timeout: self.unreachable_timeout,
         })
     }
 
@@ -366,6 +369,11 @@ impl Cli {
                 "--request-timeout",
                 Some(self.request_timeout),
                 MAX_INTERVAL,
+            ),
+            (
+                "--unreachable-timeout",
+                Some(self.unreachable_timeout),
+                MAX_TIMEOUT,
             ),
         ] {
             if value.is_some_and(|v| v.is_zero()) {

@@ -3,7 +3,7 @@
 //! says what happened. On a terminal a progress bar per job replaces the progress lines.
 
 use super::LogMode;
-use super::text::{count, describe, human, poll_error};
+use super::text::{count, human, poll_error, polled_words};
 use crate::api::PollError;
 use crate::chain::{IfLocked, Step};
 use crate::event::{Check, CheckVerdict, Event, Report, ReportError, Reporter};
@@ -127,22 +127,28 @@ pub(crate) struct LogReporter {
 
 /// The events whose lines are a few words: each its own, so that `on_event` reads as a table.
 impl LogReporter {
-    fn polled(&mut self, job: &JobRef, status: &JobStatus, poll: u32) {
-        let shown = (status.state_label().to_owned(), status.progress);
+    fn polled(&mut self, job: &JobRef, status: &JobStatus, poll: u32, idle: bool) {
+        let shown = (polled_words(status, idle), status.progress);
+        // Nothing queued yet: the settle line says what the job waits for, and until when.
+        if idle && self.bars.is_none() {
+            self.last.insert(job.clone(), shown);
+            return;
+        }
         if self.last.get(job) == Some(&shown) {
             self.heartbeat(poll);
         } else {
             self.last.insert(job.clone(), shown);
-            self.progress(job, status, poll);
+            self.progress(job, status, poll, idle);
         }
     }
 
     fn settling(&mut self, job: &JobRef, settle: Duration) {
         self.line();
         info!(
-            "{}nothing is queued yet for {job}; waiting up to {} from the start (--settle) for \
-             work to appear before calling it done",
+            "{}nothing is queued yet: waiting until {:.1}s (--settle {}, from the start) for \
+             work to appear; none by then is done",
             self.prefix(job),
+            settle.as_secs_f64(),
             human(settle)
         );
     }
@@ -199,7 +205,12 @@ impl Reporter for LogReporter {
                 urls,
                 timeout,
             } => self.started(jobs, urls, *timeout),
-            Event::Polled { job, status, poll } => self.polled(job, status, *poll),
+            Event::Polled {
+                job,
+                status,
+                poll,
+                idle,
+            } => self.polled(job, status, *poll, *idle),
             Event::Tick => self.heartbeat(0),
             Event::UnknownState { job, status } => self.unknown_state(job, status),
             Event::Settling { job, settle } => self.settling(job, *settle),
@@ -373,18 +384,16 @@ impl LogReporter {
     }
 
     /// "update/2: " when there are several jobs, "[2/4] diff 218595: " in a chain, else nothing.
+    /// Every line about a job names it, with one job as with many; a step's, with its place.
     fn prefix(&self, job: &JobRef) -> String {
-        if let Some((index, total)) = self.step {
-            format!("[{index}/{total}] {}: ", step_job(job))
-        } else if self.many {
-            format!("{}: ", job.reference())
-        } else {
-            String::new()
+        match self.step {
+            Some((index, total)) => format!("[{index}/{total}] {}: ", step_job(job)),
+            None => format!("{}: ", job.reference()),
         }
     }
 
-    fn progress(&mut self, job: &JobRef, status: &JobStatus, poll: u32) {
-        let mut text = format!("{}{}", self.prefix(job), describe(status));
+    fn progress(&mut self, job: &JobRef, status: &JobStatus, poll: u32, idle: bool) {
+        let mut text = format!("{}{}", self.prefix(job), polled_words(status, idle));
         if let Some(c) = status.counts {
             text.push_str(&format!(" ({} left", c.pending));
             if c.failed > 0 {

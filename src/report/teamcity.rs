@@ -8,7 +8,7 @@
 //! a status.
 
 use super::dotenv;
-use super::text::{describe, problems};
+use super::text::{polled_words, problems};
 use crate::event::{Event, Report, ReportError, Reporter};
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -43,8 +43,11 @@ impl TeamCity {
 
 impl Reporter for TeamCity {
     fn on_event(&mut self, event: &Event<'_>) {
-        if let Event::Polled { job, status, .. } = event {
-            let shown = describe(status);
+        if let Event::Polled {
+            job, status, idle, ..
+        } = event
+        {
+            let shown = polled_words(status, *idle);
             let job = job.reference();
             if self.shown.get(&job) != Some(&shown) {
                 single("progressMessage", &format!("{job}: {shown}"));

@@ -28,6 +28,10 @@ pub(crate) fn advice(fix: Fix) -> &'static str {
         Fix::JobId => "check the job's ID and --asid",
         Fix::CaCert => "if a proxy intercepts TLS, pass its certificate authority with --ca-cert",
         Fix::RequestTimeout => "raise --request-timeout if the API is this slow",
+        Fix::Reach => {
+            "check the host in --base-url (CLANFORGE_BASE_URL) and this machine's way to it \
+             (DNS, firewall, proxy): run `clanforge-wait check`, which says which"
+        }
         Fix::BaseUrlPath => {
             "check the job's ID and --asid; and check --base-url: it has a path of its own, and \
              the gate adds /cfp/v1/… itself (give only the scheme and host, e.g. \
@@ -110,19 +114,21 @@ fn gate_words(
         .iter()
         .map(|f| format!("{} {}", f.job.reference(), f.end.result()))
         .collect();
-    let (error, message) = &words[decider];
-    let error = if error.is_empty() {
-        String::new()
-    } else {
-        format!("{reference}: {error}")
+    let error = match &words[decider].0 {
+        error if error.is_empty() => String::new(),
+        error => format!("{reference}: {error}"),
     };
-    let message = format!(
-        "{} jobs after {} and {}: {}; {message}",
+    // The sum, once; the job that decided the outcome with its error, not its own time again.
+    let mut message = format!(
+        "{} jobs after {} and {}: {}",
         run.jobs.len(),
         human(run.elapsed),
         count(run.requests, "request"),
         results.join(", "),
     );
+    if !error.is_empty() {
+        message.push_str(&format!("; {error}"));
+    }
     (error, message)
 }
 
@@ -451,6 +457,14 @@ fn last_seen(finished: &Finished) -> String {
 }
 
 /// "Running, 42%".
+/// A poll as a reporter shows it: `idle` (nothing queued yet) never reads as Complete.
+pub(crate) fn polled_words(status: &JobStatus, idle: bool) -> String {
+    match idle {
+        true => "nothing queued yet".to_owned(),
+        false => describe(status),
+    }
+}
+
 pub(crate) fn describe(status: &JobStatus) -> String {
     match status.progress {
         Some(p) => format!("{}, {p}%", status.state_label()),

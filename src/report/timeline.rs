@@ -5,7 +5,7 @@
 //! jobs should not keep what no one reads.
 
 use super::OutputFile;
-use super::text::{describe, human, poll_error};
+use super::text::{human, poll_error, polled_words};
 use crate::event::{Event, Report, ReportError, Reporter};
 use crate::outcome::JobSummary;
 use std::collections::{HashMap, VecDeque};
@@ -67,8 +67,10 @@ impl Timeline {
             }
             // A job's first event is its start or its step: what comes after is for the lines.
             Event::Polled { .. } | Event::Retrying { .. } if !self.lines => {}
-            Event::Polled { job, status, .. } => {
-                let (shown, job) = (describe(status), job.reference());
+            Event::Polled {
+                job, status, idle, ..
+            } => {
+                let (shown, job) = (polled_words(status, *idle), job.reference());
                 let span = self.span(&job);
                 if span.last.as_deref() != Some(shown.as_str()) {
                     span.last = Some(shown.clone());

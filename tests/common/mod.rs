@@ -466,3 +466,24 @@ pub(crate) fn with_token(gate: Gate) -> Gate {
         .without_env("CLANFORGE_SECRET_KEY")
         .env("CLANFORGE_TOKEN", TOKEN)
 }
+
+/// A simulator serving these jobs (`KIND/ID`) by these replies.
+pub(crate) fn serve_jobs(jobs: &[(&str, Vec<Reply>)]) -> SimServer {
+    jobs.iter()
+        .fold(
+            Sim::new().credentials(ACCESS_KEY, SECRET_KEY),
+            |sim, (job, replies)| {
+                sim.serve_job(job.parse().unwrap(), Script::Replies(replies.clone()))
+            },
+        )
+        .spawn()
+        .unwrap()
+}
+
+/// A gate on these jobs (and no --update-id).
+pub(crate) fn on_jobs(server: &SimServer, jobs: &[&str]) -> Gate {
+    jobs.iter()
+        .fold(Gate::against(server).without("--update-id"), |gate, job| {
+            gate.flag(job)
+        })
+}

@@ -13,6 +13,8 @@ pub(crate) struct Scenario {
     pub others: Vec<(&'static str, Vec<Reply>)>,
     /// No server at all: connections are refused.
     pub refused: bool,
+    /// No server, and this base URL (a name that does not resolve).
+    pub url: Option<&'static str>,
     /// A `deploy` on this simulated image instead of a wait on the update.
     pub deploy: Option<Image>,
     /// The requests the server must see, when the row says how many (`polls` agrees).
@@ -35,6 +37,7 @@ pub(crate) fn replies(replies: Vec<Reply>) -> Scenario {
         args: Vec::new(),
         others: Vec::new(),
         refused: false,
+        url: None,
         deploy: None,
         requests: None,
         error_has: None,
@@ -102,7 +105,9 @@ const DEADLINE: Duration = Duration::from_secs(2);
 
 /// The row's server (none when connections are refused) and the URL the gate is given.
 fn serve_scenario(scenario: &Scenario) -> (Option<SimServer>, String) {
-    if scenario.refused {
+    if let Some(url) = scenario.url {
+        (None, url.to_owned())
+    } else if scenario.refused {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -397,7 +402,9 @@ fn masked(text: &str) -> String {
             let unit = ["ms", "s ", "s)", "s;", "s,", "s\n", "s\"", "m ", "h "]
                 .iter()
                 .find(|u| after.starts_with(**u));
-            let counted = [" request", " poll"].iter().any(|w| after.starts_with(w));
+            let counted = [" request", " poll", " tries"]
+                .iter()
+                .any(|w| after.starts_with(w));
             let port = out.ends_with("127.0.0.1:") || out.ends_with("localhost:");
             let key = [
                 "\"elapsed_seconds\": ",

@@ -93,9 +93,23 @@ faults! {
         "gives up at once rather than idle until the deadline", logs ["the API asked for a 1h pause (Retry-After), past the 2.0s deadline"], exit 3,
         replies(vec![Reply::http(503, "").with_header("Retry-After", "3600")]).requests(1).before_deadline();
     connection_refused:
-        "connection refused (nothing listening)" =>
+        "connection refused (nothing listening), a deadline shorter than `--unreachable-timeout`" =>
         "warns and retries until the deadline", logs ["could not connect to 127.0.0.1:", "retrying in", "the 2.0s deadline (--timeout) passed"], exit 3,
         Scenario { refused: true, ..replies(Vec::new()) }.error_has("could not connect");
+    never_reached_a_refused_port:
+        "connection refused on every try, and no answer yet" =>
+        "exits 4 at the first try after `--unreachable-timeout` (30 s; 3 tries at least), naming the host and `clanforge-wait check`; after a first answer, retries until the deadline",
+        logs ["the API was never reached: could not connect to 127.0.0.1:", "run `clanforge-wait check`"], exit 4,
+        Scenario { refused: true, ..replies(Vec::new()) }
+            .arg("--unreachable-timeout", "500ms").arg("--interval", "100ms").arg("--max-interval", "200ms")
+            .error_has("the API was never reached").before_deadline();
+    never_reached_a_name_that_does_not_resolve:
+        "a host name that does not resolve, and no answer yet" =>
+        "exits 4 at the first try after `--unreachable-timeout`, as above",
+        logs ["the API was never reached: could not connect to clanforge-wait-test.invalid:443", "run `clanforge-wait check`"], exit 4,
+        Scenario { url: Some("https://clanforge-wait-test.invalid"), ..replies(Vec::new()) }
+            .arg("--unreachable-timeout", "500ms").arg("--interval", "100ms").arg("--max-interval", "200ms")
+            .error_has("the API was never reached").before_deadline();
     connection_reset_before_a_response:
         "connection reset before a response" =>
         "retries", logs ["Connection reset by peer", "retrying in", "completed"], exit 0,
@@ -225,14 +239,14 @@ faults! {
     one_of_three_jobs_fails:
         "one of three jobs fails" =>
         "ends the gate at once (fail fast); the others are reported unfinished",
-        logs ["image diff 2 failed", "update/424242 unfinished, diff/2 failed, version/3 unfinished"], exit 1,
+        logs ["diff/2: disk full", "update/424242 unfinished, diff/2 failed, version/3 unfinished"], exit 1,
         replies(vec![status(4, 10)])
             .with("diff/2", vec![status(4, 10), Reply::json(json!({"jobstateid": 6, "jobfailed": 1, "joberror": "disk full"}))])
             .with("version/3", vec![status(3, 0)]);
     an_api_error_and_a_failure_without_fail_fast:
         "an API error on one job and a failure on another, with `--no-fail-fast`" =>
         "waits on every job, then exits with the worst (the API error)",
-        logs ["update/424242 success, diff/2 failed, version/3 error", "image version 3: the API reported an error: no such version"], exit 4,
+        logs ["update/424242 success, diff/2 failed, version/3 error", "; version/3: the API reported an error: no such version"], exit 4,
         replies(vec![status(4, 10), status(5, 100)])
             .with("diff/2", vec![Reply::json(json!({"jobstateid": 6, "jobfailed": 1}))])
             .with("version/3", vec![Reply::json(json!({"success": false, "error_message": "no such version"}))])

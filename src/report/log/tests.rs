@@ -46,6 +46,7 @@ async fn a_heartbeat_comes_at_least_once_a_minute_while_nothing_changes() {
             job: &job,
             status: &status,
             poll,
+            idle: false,
         });
         tokio::time::advance(Duration::from_secs(25)).await;
     }

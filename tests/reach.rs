@@ -1,0 +1,95 @@
+//! A host never reached, black-box: before the API's first answer, a name that does not
+//! resolve, a refused port or a TLS handshake that fails on every try ends the gate (exit 4)
+//! at the first try after `--unreachable-timeout`; after a first answer, the same faults are an
+//! outage, retried until the deadline. (The fault table has the two first as rows.)
+
+mod common;
+
+use common::*;
+use std::time::Duration;
+
+/// The window the tests give, and the retries' cap: the gate ends within both and a request.
+const WINDOW: Duration = Duration::from_millis(600);
+const MAX_INTERVAL: Duration = Duration::from_millis(200);
+
+fn never_reached(url: &str) -> Run {
+    let run = Gate::new(url)
+        .arg("--timeout", "10s")
+        .arg("--unreachable-timeout", "600ms")
+        .arg("--interval", "100ms")
+        .arg("--max-interval", "200ms")
+        .run();
+    run.assert_code(4);
+    let error = run.result()["error"].as_str().unwrap().to_owned();
+    assert!(error.contains("the API was never reached"), "{error}");
+    assert!(error.contains("run `clanforge-wait check`"), "{error}");
+    // The bound: not before the window, and no later than the first try after it.
+    assert!(run.elapsed >= WINDOW, "{:?}", run.elapsed);
+    assert!(
+        run.elapsed < WINDOW + MAX_INTERVAL + Duration::from_millis(800),
+        "{:?}",
+        run.elapsed
+    );
+    // Three tries at least: two warnings, then the error.
+    let warned = run.stderr.matches("retrying in").count();
+    assert!(warned >= 2, "{}", run.stderr);
+    run
+}
+
+#[test]
+fn a_name_that_does_not_resolve_is_never_reached_exit_4_naming_it() {
+    let run = never_reached("https://clanforge-wait-test.invalid");
+    run.assert_logged("could not connect to clanforge-wait-test.invalid:443");
+}
+
+#[test]
+fn a_refused_port_is_never_reached_exit_4_naming_it() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let run = never_reached(&format!("http://127.0.0.1:{port}"));
+    run.assert_logged(&format!("could not connect to 127.0.0.1:{port}"));
+}
+
+#[test]
+fn a_tls_handshake_that_fails_on_every_try_is_never_reached() {
+    // Takes each connection and closes it: the handshake never completes.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            drop(stream);
+        }
+    });
+    never_reached(&format!("https://localhost:{port}"));
+}
+
+#[test]
+fn an_api_that_answered_then_refuses_is_an_outage_retried_until_the_deadline() {
+    let server = serve(vec![status(4, 10)]);
+    let running = Gate::against(&server)
+        .arg("--timeout", "1500ms")
+        .arg("--unreachable-timeout", "200ms")
+        .arg("--interval", "100ms")
+        .arg("--max-interval", "200ms")
+        .spawn();
+    let asked = std::time::Instant::now();
+    while server.requests().is_empty() {
+        assert!(asked.elapsed() < Duration::from_secs(10), "no request came");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // The API goes away after its first answer: its port now refuses.
+    drop(server);
+    let run = running.finish();
+    run.assert_code(3);
+    run.assert_logged("could not connect to 127.0.0.1:");
+    assert!(!run.stderr.contains("never reached"), "{}", run.stderr);
+    // Retried well past the window and its three tries.
+    assert!(
+        run.stderr.matches("retrying in").count() >= 4,
+        "{}",
+        run.stderr
+    );
+}
