@@ -184,7 +184,19 @@ pub(crate) fn whole_seconds(d: std::time::Duration) -> u64 {
 pub(crate) fn exit_codes_help() -> String {
     let mut help = String::from("Exit codes:\n");
     for (code, _, meaning) in EXIT_CODES {
-        help.push_str(&format!("  {code:>3}  {meaning}\n"));
+        // Wrapped here, with the meaning's own indent (clap would start each line at 0).
+        let mut line = format!("  {code:>3} ");
+        for word in meaning.split(' ') {
+            if line.len() + 1 + word.len() > 96 {
+                help.push_str(&line);
+                help.push('\n');
+                line = " ".repeat(6);
+            }
+            line.push(' ');
+            line.push_str(word);
+        }
+        help.push_str(&line);
+        help.push('\n');
     }
     help
 }

@@ -35,7 +35,7 @@ use std::time::Duration;
 
 /// The command line's definition, as `--help` and the man page show it.
 pub fn command() -> clap::Command {
-    <crate::cli::Cli as clap::CommandFactory>::command()
+    crate::cli::command()
 }
 
 /// Collects what the log prints.

@@ -75,3 +75,136 @@ fn an_install_with_nothing_queued_never_says_complete_before_it_settles() {
     );
     assert!(!lines[0].contains("Complete"), "{}", lines[0]);
 }
+
+/// `clanforge-wait ARGS --help`, as a terminal 100 columns wide shows it.
+fn help(args: &[&str]) -> String {
+    let output = std::process::Command::new(binary())
+        .args(args)
+        .arg("--help")
+        .env_clear()
+        .env("COLUMNS", "100")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{args:?}");
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// Where a heading (or a flag) first stands in a help text.
+fn at(help: &str, text: &str) -> usize {
+    help.find(text)
+        .unwrap_or_else(|| panic!("{text:?} not in:\n{help}"))
+}
+
+#[test]
+fn each_subcommand_shows_its_own_flags_first_then_the_shared_ones_then_the_exit_codes() {
+    for (args, own) in [
+        (&["deploy"][..], "--image-id"),
+        (&["start", "update"][..], "--image-id"),
+        (&["start", "version"][..], "--diff-id"),
+        (&["check"][..], "--image-id"),
+    ] {
+        let help = help(args);
+        assert!(at(&help, own) < at(&help, "\nConnection:\n"), "{args:?}");
+        assert!(
+            at(&help, "\nConnection:\n") < at(&help, "\nOutputs:\n"),
+            "{args:?}"
+        );
+        assert!(help.contains("\nExit codes:\n"), "{args:?}");
+        assert!(help.contains("  143  terminated by SIGTERM"), "{args:?}");
+    }
+}
+
+#[test]
+fn check_and_completions_list_only_the_flags_they_read() {
+    // The options, not the exit codes (which name --stall-timeout).
+    let options = |help: String| help[..at(&help, "\nExit codes:\n")].to_owned();
+    let check = options(help(&["check"]));
+    for flag in [
+        "--stall-timeout",
+        "--settle",
+        "--no-fail-fast",
+        "--interval <",
+    ] {
+        assert!(!check.contains(flag), "check lists {flag}");
+    }
+    assert!(check.contains("--request-timeout"));
+    let completions = help(&["completions"]);
+    assert!(completions.contains("\nExit codes:\n"));
+    let completions = options(completions);
+    for flag in ["--asid", "--access-key", "--timeout", "--result-file"] {
+        assert!(!completions.contains(flag), "completions lists {flag}");
+    }
+}
+
+#[test]
+fn a_missing_argument_is_one_clean_line_naming_it() {
+    let run = Gate::new("http://127.0.0.1:1").flag("completions").run();
+    run.assert_code(2);
+    let error = run.result()["error"].as_str().unwrap().to_owned();
+    assert_eq!(error, "missing <SHELL>: give it (see --help)");
+    let run = Gate::new("http://127.0.0.1:1").flag("start").run();
+    run.assert_code(2);
+    let error = run.result()["error"].as_str().unwrap().to_owned();
+    assert!(
+        error.starts_with("`start` needs one of: update, diff, version;"),
+        "{error}"
+    );
+}
+
+#[test]
+fn trace_http_with_a_space_takes_the_file_and_a_job_after_it_stays_a_job() {
+    let server = serve(vec![status(5, 100)]);
+    let gate = Gate::against(&server).without("--update-id");
+    let trace = gate.path("trace.txt");
+    let run = gate.arg("--trace-http", &trace).flag("update/424242").run();
+    run.assert_code(0);
+    assert!(
+        run.file("trace.txt").starts_with("trace "),
+        "{}",
+        run.stderr
+    );
+    // A job right after the flag is the job: the trace goes to stderr.
+    let run = Gate::against(&server)
+        .without("--update-id")
+        .flag("--trace-http")
+        .flag("update/424242")
+        .run();
+    run.assert_code(0);
+    assert!(run.stderr.contains("trace   HTTP 200"), "{}", run.stderr);
+}
+
+#[test]
+fn the_demo_says_what_it_refuses_and_why_for_check_and_resume() {
+    let demo = || {
+        Gate::new("http://127.0.0.1:1")
+            .without_env("CLANFORGE_ACCESS_KEY")
+            .without_env("CLANFORGE_SECRET_KEY")
+            .without("--asid")
+            .without("--base-url")
+            .without("--update-id")
+            .flag("--demo")
+    };
+    // The demo's own image is no real one: checked.
+    demo()
+        .flag("check")
+        .arg("--image-id", "1234")
+        .arg("--game-id", "42")
+        .run()
+        .assert_code(0);
+    let run = demo().flag("check").arg("--image-id", "5678").run();
+    run.assert_code(2);
+    let error = run.result()["error"].as_str().unwrap().to_owned();
+    assert!(
+        error.contains("the demo checks its own image only"),
+        "{error}"
+    );
+    assert!(error.contains("to check the real image"), "{error}");
+    let run = demo().flag("deploy").arg("--resume-from", "r.json").run();
+    run.assert_code(2);
+    let error = run.result()["error"].as_str().unwrap().to_owned();
+    assert!(
+        error.contains("its jobs would be resumed against the simulator"),
+        "{error}"
+    );
+    assert!(error.contains("to resume the real deploy"), "{error}");
+}

@@ -52,7 +52,7 @@ fn clanforge_demo_left_in_the_environment_never_passes_a_real_job() {
         .every_output()
         .run();
     run.assert_code(2).assert_logged(
-        "--demo (CLANFORGE_DEMO) waits on a simulated API and can't be combined with --update-id",
+        "--demo (CLANFORGE_DEMO) runs against a simulated API and can't be combined with --update-id",
     );
     assert_every_output_says(&run, "error");
     assert_eq!(run.result()["simulated"], true);

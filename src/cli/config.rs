@@ -158,17 +158,47 @@ impl Cli {
                 "--token-file (CLANFORGE_TOKEN_FILE)",
             ),
         ];
-        let command = self.run_command().and_then(Command::real_flag).or_else(|| {
-            self.check_args()
-                .filter(|c| c.image_id.is_some() || c.game_id.is_some())
-                .map(|_| "--image-id or --game-id (CLANFORGE_IMAGE_ID, CLANFORGE_GAME_ID)")
-        });
-        let flag = real
+        if !self.demo {
+            return Ok(());
+        }
+        let refused = |flag, why, instead| Err(UsageError::DemoWithRealJob { flag, why, instead });
+        if let Some(flag) = real
             .into_iter()
             .find_map(|(given, flag)| given.then_some(flag))
-            .or(command);
-        match flag {
-            Some(flag) if self.demo => Err(UsageError::DemoWithRealJob { flag }),
+        {
+            let why = "a real job would be reported done";
+            return refused(flag, why, "to wait on the real job");
+        }
+        if let Some(flag) = self.run_command().and_then(Command::real_flag) {
+            return match flag {
+                "--resume-from" => refused(
+                    flag,
+                    "the result file is a real deploy's, and its jobs would be resumed against \
+                     the simulator and reported done",
+                    "to resume the real deploy",
+                ),
+                _ => refused(
+                    flag,
+                    "a real image would be reported deployed",
+                    "to deploy the real image",
+                ),
+            };
+        }
+        // The demo's check looks at its own image: naming that one is no real image.
+        let real_image =
+            |v: &Option<String>, demo: &str| v.as_deref().is_some_and(|v| v.trim() != demo);
+        match self.check_args() {
+            Some(c)
+                if real_image(&c.image_id, super::start::DEMO_IMAGE_ID)
+                    || real_image(&c.game_id, super::start::DEMO_GAME_ID) =>
+            {
+                refused(
+                    "--image-id or --game-id (CLANFORGE_IMAGE_ID, CLANFORGE_GAME_ID)",
+                    "the demo checks its own image only (--image-id 1234 --game-id 42), and a \
+                     real one would be reported found",
+                    "to check the real image",
+                )
+            }
             _ => Ok(()),
         }
     }

@@ -62,11 +62,14 @@ pub(crate) enum UsageError {
     #[error("{flag} is longer than its limit of {max}: lower it")]
     TooLong { flag: &'static str, max: String },
     #[error(
-        "--demo (CLANFORGE_DEMO) waits on a simulated API and can't be combined with {flag}: a \
-         real job would be reported done without a request to Clanforge; unset CLANFORGE_DEMO \
-         (or drop --demo) to wait on the real job"
+        "--demo (CLANFORGE_DEMO) runs against a simulated API and can't be combined with {flag}: \
+         {why}, without a request to Clanforge; unset CLANFORGE_DEMO (or drop --demo) {instead}"
     )]
-    DemoWithRealJob { flag: &'static str },
+    DemoWithRealJob {
+        flag: &'static str,
+        why: &'static str,
+        instead: &'static str,
+    },
     #[error(
         "--interval ({interval}) is longer than --max-interval ({max}): lower it or raise the cap"
     )]

@@ -276,6 +276,53 @@ fn long_of(arg: &str) -> Option<&str> {
     arg.split([' ', '=']).next()?.strip_prefix("--")
 }
 
+/// A subcommand given without the one it needs (`start` without `update`): what it takes.
+fn needs_subcommand(args: &[OsString]) -> Option<String> {
+    let mut command = Cli::command();
+    let mut path = Vec::new();
+    for arg in args.iter().skip(1).filter_map(|a| a.to_str()) {
+        if let Some(sub) = command.find_subcommand(arg) {
+            path.push(arg.to_owned());
+            command = sub.clone();
+        }
+    }
+    let names: Vec<&str> = command
+        .get_subcommands()
+        .map(clap::Command::get_name)
+        .collect();
+    let path = path.join(" ");
+    (!names.is_empty()).then(|| {
+        format!(
+            "`{path}` needs one of: {}; e.g. clanforge-wait {path} {} (see clanforge-wait {path} \
+             --help)",
+            names.join(", "),
+            names[0]
+        )
+    })
+}
+
+/// A missing argument, named, with its variable where it has one: one line.
+fn missing(error: &clap::Error) -> String {
+    let missing: Vec<String> = match error.get(ContextKind::InvalidArg) {
+        Some(ContextValue::Strings(args)) => args.clone(),
+        Some(ContextValue::String(arg)) => vec![arg.clone()],
+        _ => return clap_message(error),
+    };
+    let named: Vec<String> = missing
+        .iter()
+        .map(|arg| {
+            let env = long_of(arg)
+                .and_then(Flag::by_long)
+                .and_then(|flag| flag.env.clone());
+            match env {
+                Some(env) => format!("{arg} (or {env})"),
+                None => arg.clone(),
+            }
+        })
+        .collect();
+    format!("missing {}: give it (see --help)", named.join(", "))
+}
+
 fn context(error: &clap::Error, kind: ContextKind) -> Option<String> {
     match error.get(kind)? {
         ContextValue::String(s) => Some(s.clone()),
@@ -342,6 +389,10 @@ pub(super) fn message(args: &[OsString], error: &clap::Error) -> String {
                 None => clap_message(error),
             }
         }
+        (ErrorKind::MissingRequiredArgument, _) => missing(error),
+        (ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand | ErrorKind::MissingSubcommand, _) => {
+            needs_subcommand(args).unwrap_or_else(|| clap_message(error))
+        }
         (ErrorKind::UnknownArgument, _)
             if invalid
                 .as_deref()
@@ -370,9 +421,6 @@ pub(super) fn clap_message(error: &clap::Error) -> String {
         .join("; ");
     if let Some(rest) = line.strip_prefix("error: ") {
         line = rest.to_owned();
-    }
-    if error.kind() == ErrorKind::MissingRequiredArgument {
-        line.push_str(" (set each as a flag or as its CLANFORGE_* variable; see --help)");
     }
     line
 }

@@ -8,6 +8,7 @@ mod base_url;
 mod config;
 mod errors;
 mod files;
+mod help;
 mod lenient;
 pub(crate) mod start;
 
@@ -18,10 +19,12 @@ pub use args::{MAX_INTERVAL, MAX_TIMEOUT};
 pub(crate) use args::{boolish, secret};
 pub(crate) use config::{Config, DEMO_TOKEN, DEMO_UPDATE_ID, DEMO_VERSION_ID};
 pub(crate) use errors::UsageError;
+#[cfg(feature = "test-support")]
+pub(crate) use help::command;
 
 use crate::secret::Secret;
 use clap::error::ErrorKind;
-use clap::{CommandFactory, Parser};
+use clap::{CommandFactory, FromArgMatches};
 use std::ffi::OsString;
 use std::path::PathBuf;
 
@@ -106,11 +109,15 @@ where
         args.remove(1);
         args.push("--help".into());
     }
+    trace_file_after_a_space(&mut args);
     // Found once, the same way on every path: what is given (flags, variables, anything that
     // looks like a URL with credentials), whether clap takes the line or not.
     let secrets = lenient::secrets(&args);
     let unknown = unknown_variables(std::env::vars_os().map(|(name, _)| name));
-    let parsed = match Cli::try_parse_from(&args) {
+    let parsed = match help::command()
+        .try_get_matches_from(&args)
+        .and_then(|matches| Cli::from_arg_matches(&matches))
+    {
         Ok(Cli {
             command: Some(Sub::Completions { shell }),
             ..
@@ -134,6 +141,26 @@ where
     let mut parsed = parsed;
     parsed.warnings.extend(unknown);
     Ok(parsed)
+}
+
+/// `--trace-http FILE`, written as curl's `--trace FILE` is: taken as `--trace-http=FILE` when
+/// FILE is neither a job (`--trace-http update/1` traces to stderr and waits on the job) nor a
+/// subcommand nor a flag.
+fn trace_file_after_a_space(args: &mut Vec<OsString>) {
+    let subcommands = ["start", "deploy", "check", "completions", "help"];
+    let Some(at) = args.iter().position(|a| a == "--trace-http") else {
+        return;
+    };
+    let Some(next) = args.get(at + 1).map(|a| a.to_string_lossy().into_owned()) else {
+        return;
+    };
+    let file = !next.starts_with('-')
+        && !subcommands.contains(&next.as_str())
+        && next.parse::<crate::kind::JobRef>().is_err();
+    if file {
+        args[at] = format!("--trace-http={next}").into();
+        args.remove(at + 1);
+    }
 }
 
 /// `CLANFORGE_*` names the project's other files use and the gate does not read: the GitLab
@@ -215,7 +242,7 @@ impl Shown {
             }
             Self::Completions(shell) => {
                 let mut script = Vec::new();
-                clap_complete::generate(shell, &mut Cli::command(), "clanforge-wait", &mut script);
+                clap_complete::generate(shell, &mut help::command(), "clanforge-wait", &mut script);
                 let _ = std::io::Write::write_all(&mut std::io::stdout(), &script);
             }
         }
