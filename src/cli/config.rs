@@ -218,12 +218,11 @@ impl Cli {
         if let Some(id) = start::id(&self.update_id, "--update-id (CLANFORGE_UPDATE_ID)")? {
             jobs.push(JobRef::new(JobKind::ImageUpdate, id));
         }
-        for reference in self
-            .jobs
-            .iter()
-            .chain(&self.job)
-            .flat_map(|v| v.split_whitespace())
-        {
+        // Each named where it was given: an argument, or --job (and its variable).
+        for reference in self.jobs.iter().flat_map(|v| v.split_whitespace()) {
+            jobs.push(reference.parse().map_err(UsageError::JobArgument)?);
+        }
+        for reference in self.job.iter().flat_map(|v| v.split_whitespace()) {
             jobs.push(reference.parse()?);
         }
         let mut seen = std::collections::BTreeSet::new();

@@ -10,6 +10,8 @@ pub(crate) enum UsageError {
     CommandLine(String),
     #[error("--job (CLANFORGE_JOBS) {0}")]
     Job(#[from] RefError),
+    #[error("the argument {0}")]
+    JobArgument(RefError),
     #[error(
         "nothing to wait on: name a job as KIND/ID (e.g. update/4711), with --job \
          (CLANFORGE_JOBS) or with --update-id (CLANFORGE_UPDATE_ID); or create one with `start` \
