@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Regenerates the README's transcripts from runs of the release build: each ```text block after
-# a `<!-- transcript:NAME -->` line is replaced by what that run prints. Run it after a change
-# to what the gate says, and review the diff (times and ports differ from run to run).
+# Regenerates the transcripts in the README and the book from runs of the release build: each
+# ```text block after a `<!-- transcript:NAME -->` line is replaced by what that run prints.
+# Run it after a change to what the gate says, and review the diff (times and ports differ
+# from run to run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -38,12 +39,14 @@ sed -i "1i \$ clanforge-wait --base-url $url --asid 1 check --image-id 1234 --ga
 python3 - "$out" <<'PY'
 import pathlib, re, sys
 out = pathlib.Path(sys.argv[1])
-readme = pathlib.Path("README.md")
-text = readme.read_text()
 def replace(match):
     name = match.group(1)
     return f"<!-- transcript:{name} -->\n```text\n{(out / name).read_text().rstrip()}\n```"
-text, n = re.subn(r"<!-- transcript:([a-z-]+) -->\n```[a-z]*\n.*?\n```", replace, text, flags=re.S)
-readme.write_text(text)
-print(f"transcripts: {n} replaced")
+total = 0
+for page in [pathlib.Path("README.md"), *sorted(pathlib.Path("docs/src").rglob("*.md"))]:
+    text = page.read_text()
+    text, n = re.subn(r"<!-- transcript:([a-z-]+) -->\n```[a-z]*\n.*?\n```", replace, text, flags=re.S)
+    page.write_text(text)
+    total += n
+print(f"transcripts: {total} replaced")
 PY

@@ -1,4 +1,4 @@
-//! How a gate ended, and the one table of exit codes that `--help` and the README repeat.
+//! How a gate ended, and the one table of exit codes that `--help`, the README and the book repeat.
 //!
 //! An outcome is a value, not an error: a failed job is a correct answer from the gate.
 

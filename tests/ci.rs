@@ -364,3 +364,39 @@ fn outside_ci_a_terminal_gets_the_bar() {
     let text = String::from_utf8_lossy(&on_a_terminal(&gate)).into_owned();
     assert!(text.contains("\x1b["), "{text:?}");
 }
+
+/// An input left out reaches the step as an empty variable: every one the gate would refuse
+/// empty (a duration, an ID, a key) is unset first, so the gate's default applies. Only the
+/// switches, where empty means off, may stay.
+#[test]
+fn the_action_unsets_every_input_left_out_but_the_switches() {
+    let action =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/action.yml")).unwrap();
+    let step = &action[action.find("- name: Wait for the Clanforge jobs").unwrap()..];
+    let from_inputs: std::collections::BTreeSet<&str> = step
+        .lines()
+        .filter(|l| l.contains(": ${{ inputs."))
+        .filter_map(|l| l.trim().split(':').next())
+        .filter(|name| name.starts_with("CLANFORGE_"))
+        .collect();
+    let unset = &step[step.find("for name in").unwrap()..step.find("; do").unwrap()];
+    let kept: Vec<&str> = from_inputs
+        .iter()
+        .copied()
+        .filter(|name| {
+            !unset
+                .split_whitespace()
+                .any(|n| n.trim_matches('\\') == *name)
+        })
+        .collect();
+    assert_eq!(
+        kept,
+        [
+            "CLANFORGE_DEMO",
+            "CLANFORGE_FULL",
+            "CLANFORGE_RESTART",
+            "CLANFORGE_YES_REJECT_DIFF"
+        ],
+        "an input the gate refuses empty is not unset when left out"
+    );
+}

@@ -1,4 +1,4 @@
-//! The pipeline examples in `ci/` (and the README, which shows each one as it is), run as their
+//! The pipeline examples in `ci/` (and the book, which includes each one from its file), run as their
 //! CI would run them: each step's shell in order, with the variables the file sets and the CI's
 //! own variable, against the simulator; a step after a failed one runs only if the file says
 //! so. Each example must deploy, hand the version's ID to its next step, publish its JUnit file
@@ -472,18 +472,20 @@ fn the_buildkite_pipeline_hands_its_meta_data_on_and_rolls_out_only_on_success()
 }
 
 #[test]
-fn the_readme_shows_each_example_as_it_is() {
-    let readme = example("README.md");
-    for path in [
-        "ci/jenkins/Jenkinsfile",
-        "ci/teamcity/settings.kts",
-        "ci/azure/azure-pipelines.yml",
-        "ci/buildkite/pipeline.yml",
+fn the_book_includes_each_example_from_its_tested_file() {
+    for (page, path) in [
+        ("docs/src/ci/jenkins.md", "ci/jenkins/Jenkinsfile"),
+        ("docs/src/ci/teamcity.md", "ci/teamcity/settings.kts"),
+        (
+            "docs/src/ci/azure-pipelines.md",
+            "ci/azure/azure-pipelines.yml",
+        ),
+        ("docs/src/ci/buildkite.md", "ci/buildkite/pipeline.yml"),
     ] {
-        let text = example(path);
+        let include = format!("{{{{#include ../../../{path}}}}}");
         assert!(
-            readme.contains(&text),
-            "README.md must show {path} as it is"
+            example(page).contains(&include),
+            "{page} must include {path} (not a copy of it)"
         );
     }
 }

@@ -455,7 +455,7 @@ fn no_variable_the_projects_files_name_is_warned_of() {
         root.join("README.md"),
         root.join("Dockerfile"),
     ];
-    for folder in ["ci", "scripts", "dist", "examples"] {
+    for folder in ["ci", "scripts", "dist", "examples", "docs"] {
         let mut stack = vec![root.join(folder)];
         while let Some(dir) = stack.pop() {
             for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {

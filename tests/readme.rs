@@ -1,4 +1,4 @@
-//! The README repeats facts the code owns; these tests keep the two in step.
+//! The README and the book repeat facts the code owns; these tests keep them in step.
 
 use clanforge_wait::testing::EXIT_CODES;
 
@@ -18,16 +18,101 @@ fn the_readme_exit_code_table_is_the_one_in_the_code() {
     for (code, result, meaning) in EXIT_CODES {
         table.push_str(&format!("| {code} | `{result}` | {meaning} |\n"));
     }
-    let readme = readme();
-    assert_eq!(
-        between(
-            &readme,
-            "<!-- exit-codes:start -->",
-            "<!-- exit-codes:end -->"
+    for (name, text) in [
+        ("README.md", readme()),
+        (
+            "docs/src/reference/exit-codes.md",
+            book("reference/exit-codes.md"),
         ),
-        table.trim(),
-        "update README.md's exit-code table from src/outcome.rs"
+    ] {
+        assert_eq!(
+            between(
+                &text,
+                "<!-- exit-codes:start -->",
+                "<!-- exit-codes:end -->"
+            ),
+            table.trim(),
+            "update {name}'s exit-code table from src/outcome.rs"
+        );
+    }
+}
+
+fn book(page: &str) -> String {
+    std::fs::read_to_string(format!("{}/docs/src/{page}", env!("CARGO_MANIFEST_DIR")))
+        .unwrap_or_else(|e| panic!("docs/src/{page}: {e}"))
+}
+
+/// The flags' reference holds every flag the binary takes, with its variable, and no other.
+#[test]
+fn the_flags_reference_is_what_the_binary_takes() {
+    let reference = book("reference/flags.md");
+    let rows: Vec<&str> = reference
+        .lines()
+        .filter(|l| l.starts_with("| `--"))
+        .collect();
+    let mut stack = vec![clanforge_wait::testing::command()];
+    let mut flags = std::collections::BTreeMap::new();
+    while let Some(command) = stack.pop() {
+        for arg in command.get_arguments() {
+            if let Some(long) = arg.get_long().filter(|l| !["help", "version"].contains(l)) {
+                let env = arg.get_env().map(|e| e.to_string_lossy().into_owned());
+                for alias in arg.get_visible_aliases().into_iter().flatten() {
+                    flags.insert(alias.to_owned(), env.clone());
+                }
+                flags.insert(long.to_owned(), env);
+            }
+        }
+        stack.extend(command.get_subcommands().cloned());
+    }
+    // A row's flags: each `--name` in its first cell (`--url <URL>`, `--url-file <FILE>`).
+    let flags_of = |row: &str| -> Vec<String> {
+        let cell = row.split(" | ").next().unwrap_or_default();
+        cell.split('`')
+            .filter_map(|code| code.strip_prefix("--"))
+            .map(|code| code.split([' ', '[', '=']).next().unwrap().to_owned())
+            .collect()
+    };
+    let mut missing = Vec::new();
+    for (long, env) in &flags {
+        match rows.iter().find(|r| flags_of(r).contains(long)) {
+            None => missing.push(format!("--{long}")),
+            Some(row) => {
+                if let Some(env) = env {
+                    assert!(
+                        row.contains(&format!("`{env}`")),
+                        "--{long}'s row lacks {env}: {row}"
+                    );
+                }
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "docs/src/reference/flags.md has no row for {missing:?}"
     );
+    for row in rows {
+        for long in flags_of(row) {
+            assert!(
+                flags.contains_key(&long),
+                "the reference names --{long}, which the binary does not take"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_readme_is_a_landing_page() {
+    let readme = readme();
+    assert!(
+        readme.len() <= 16 * 1024,
+        "README.md is {} bytes",
+        readme.len()
+    );
+    let install = readme
+        .lines()
+        .position(|l| l == "## Install")
+        .expect("an Install section");
+    assert!(install < 60, "Install starts at line {}", install + 1);
 }
 
 #[test]
@@ -108,4 +193,59 @@ fn the_man_pages_are_current() {
             name.to_string_lossy()
         );
     }
+}
+
+/// Every version a user copies (the action's ref, the template's, the container's tag, the
+/// template's download) is Cargo.toml's: one version, set by scripts/bump-version.sh.
+#[test]
+fn every_pinned_version_is_cargo_s() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = vec![
+        root.join("README.md"),
+        root.join("Dockerfile"),
+        root.join("ci/gitlab/clanforge-wait.yml"),
+    ];
+    let mut stack = vec![root.join("docs/src")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "md") {
+                files.push(path);
+            }
+        }
+    }
+    let version = env!("CARGO_PKG_VERSION");
+    let mut pins = 0;
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for prefix in [
+            "clanforge-wait@v",
+            "clanforge-wait/v",
+            "clanforge-wait:",
+            "CLANFORGE_WAIT_VERSION: v",
+            "--branch v",
+            "ACTION_REF=v",
+        ] {
+            for (at, _) in text.match_indices(prefix) {
+                let rest = &text[at + prefix.len()..];
+                let pinned: String = rest
+                    .chars()
+                    .take_while(|c| c.is_ascii_digit() || *c == '.')
+                    .collect();
+                if pinned.is_empty() {
+                    continue;
+                }
+                pins += 1;
+                assert_eq!(
+                    pinned.trim_end_matches('.'),
+                    version,
+                    "{} pins {prefix}{pinned}: run scripts/bump-version.sh",
+                    file.display()
+                );
+            }
+        }
+    }
+    assert!(pins >= 8, "only {pins} pins found");
 }

@@ -163,8 +163,10 @@ fn the_summary_file_charts_each_job_as_mermaid_reads_it() {
     // Every scenario's summary, read by Mermaid in one go (it takes seconds to load).
     let runs = summary_runs();
     let mut all: String = runs.iter().map(|(_, run)| run.file("summary.md")).collect();
-    // The README's example chart, last.
-    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"));
+    // The book's example chart, last.
+    let readme = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/src/ci/any-ci.md"),
+    );
     all.push_str(&readme.unwrap());
     let diagrams = oracle("read_mermaid.mjs", &[], &all);
     let diagrams = diagrams.as_array().unwrap();
@@ -174,7 +176,7 @@ fn the_summary_file_charts_each_job_as_mermaid_reads_it() {
     assert_eq!(
         shown["tasks"].as_array().unwrap().len(),
         4,
-        "the README's chart: {shown}"
+        "the book's chart: {shown}"
     );
     for ((scenario, run), diagram) in runs.iter().zip(diagrams) {
         assert_eq!(diagram["type"], "gantt");

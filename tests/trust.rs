@@ -466,13 +466,13 @@ fn completions_for_every_shell() {
 }
 
 #[test]
-fn the_version_is_0_2_0() {
+fn the_version_is_cargo_s() {
     let dir = tempfile::tempdir().unwrap();
     let output = gate(dir.path(), &["--version"], &[]);
     assert_code(&output, 0);
     assert_eq!(
         String::from_utf8_lossy(&output.stdout),
-        "clanforge-wait 0.2.0\n"
+        format!("clanforge-wait {}\n", env!("CARGO_PKG_VERSION"))
     );
 }
 

@@ -317,21 +317,26 @@ faults! {
 }
 
 #[test]
-fn the_readme_reliability_table_is_this_suite() {
+fn the_books_reliability_table_is_this_suite() {
     let mut table = String::from("| fault | what the gate does | exit |\n|---|---|---|\n");
     for (fault, does, exit) in TABLE {
         table.push_str(&format!("| {fault} | {does} | {exit} |\n"));
     }
-    let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let readme = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/docs/src/reliability.md"
+    ))
+    .unwrap();
     let start = readme
         .find("<!-- faults:start -->\n")
-        .expect("README marker")
+        .expect("the table's marker")
         + 22;
-    let end = readme.find("<!-- faults:end -->").expect("README marker");
+    let end = readme
+        .find("<!-- faults:end -->")
+        .expect("the table's marker");
     assert_eq!(
         &readme[start..end],
         table,
-        "update the README's Reliability table from tests/faults/main.rs"
+        "update the book's Reliability table (docs/src/reliability.md) from tests/faults/main.rs"
     );
 }
