@@ -6,7 +6,6 @@
 //! words need which, and a watch channel of `Option<Signal>` carries it in a few lines.
 
 use crate::outcome::Signal;
-use std::future::Future;
 use tokio::sync::watch;
 
 /// Whether a signal has come, and which.
@@ -49,7 +48,7 @@ impl Cancel {
 /// The first SIGINT, SIGTERM or SIGHUP: a cancelled CI job (or a dropped session). The
 /// handlers are installed when this is called, not when the future is first polled.
 #[cfg(unix)]
-fn first_signal() -> impl Future<Output = Signal> {
+fn first_signal() -> impl std::future::Future<Output = Signal> {
     use tokio::signal::unix::{SignalKind, signal};
     let handlers = (
         signal(SignalKind::interrupt()),
@@ -71,11 +70,9 @@ fn first_signal() -> impl Future<Output = Signal> {
 
 /// Ctrl-C on Windows.
 #[cfg(not(unix))]
-fn first_signal() -> impl Future<Output = Signal> {
-    async {
-        match tokio::signal::ctrl_c().await {
-            Ok(()) => Signal::Interrupt,
-            Err(_) => std::future::pending().await,
-        }
+async fn first_signal() -> Signal {
+    match tokio::signal::ctrl_c().await {
+        Ok(()) => Signal::Interrupt,
+        Err(_) => std::future::pending().await,
     }
 }

@@ -84,8 +84,10 @@ enum Target {
     /// A regular file, written by rename.
     Replace,
     /// The process's stdout or stderr: written through that descriptor, so its position (which
-    /// the shell shares) moves past what we wrote.
+    /// the shell shares) moves past what we wrote. Found on Unix only (by device and inode).
+    #[cfg_attr(not(unix), allow(dead_code))]
     Stdout,
+    #[cfg_attr(not(unix), allow(dead_code))]
     Stderr,
     /// Any other stream, opened for appending.
     Stream(File),
@@ -149,15 +151,15 @@ pub(crate) fn open_append(path: &Path) -> std::io::Result<File> {
     options.create(true).append(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
-    options.open(path).map_err(|e| {
-        #[cfg(unix)]
-        if e.raw_os_error() == Some(libc::ENXIO) {
-            return std::io::Error::other(
-                "it is a FIFO with no reader: start what reads it before the gate",
-            );
-        }
-        e
-    })
+    let opened = options.open(path);
+    #[cfg(unix)]
+    let opened = opened.map_err(|e| match e.raw_os_error() {
+        Some(libc::ENXIO) => std::io::Error::other(
+            "it is a FIFO with no reader: start what reads it before the gate",
+        ),
+        _ => e,
+    });
+    opened
 }
 
 /// How long a write to a stream that is full (a pipe nobody reads) is retried: short enough
