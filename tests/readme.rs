@@ -249,3 +249,26 @@ fn every_pinned_version_is_cargo_s() {
     }
     assert!(pins >= 8, "only {pins} pins found");
 }
+
+/// The GitHub Actions page names every input the action takes, and the action none it does
+/// not describe there.
+#[test]
+fn the_github_page_names_every_input_of_the_action() {
+    let action =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/action.yml")).unwrap();
+    let inputs = &action[action.find("\ninputs:\n").unwrap()..action.find("\noutputs:\n").unwrap()];
+    let page = book("ci/github-actions.md");
+    for line in inputs.lines() {
+        let Some(name) = line
+            .strip_prefix("  ")
+            .and_then(|l| l.strip_suffix(':'))
+            .filter(|n| !n.starts_with(' '))
+        else {
+            continue;
+        };
+        assert!(
+            page.contains(&format!("`{name}`")),
+            "docs/src/ci/github-actions.md does not name the input {name}"
+        );
+    }
+}

@@ -69,5 +69,7 @@ run_act >"$log"
 check "a tampered release is refused before it runs" grep -q 'checksum mismatch for clanforge-wait-x86_64-unknown-linux-musl.tar.gz' "$log"
 check "and the job fails" grep -q '🏁  Job failed' "$log"
 check "and the stand-in never ran" bash -c "! grep -q 'TAMPERED BINARY RAN' '$log'"
+check "the refused install still gives the step result=error and why" \
+  grep -q 'E2E-INSTALL-FAILED-OUTPUTS-OK' "$log"
 
 echo "act: $passed checks passed in $((SECONDS - started)) s"
