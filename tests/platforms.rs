@@ -156,13 +156,8 @@ fn teamcity_and_azure_keep_the_exit_code_show_no_secret_and_mask_first() {
         let run = gate.env("TF_BUILD", "True").run();
         run.assert_code(code);
         assert_no_secret(&run);
-        let masks: Vec<&str> = run
-            .stderr
-            .lines()
-            .take_while(|l| l.starts_with("##vso[task.setsecret]"))
-            .collect();
         assert_eq!(
-            masks.len(),
+            azure_masks(&run).len(),
             3,
             "{scenario}: the keys and the Basic value first"
         );
@@ -170,6 +165,14 @@ fn teamcity_and_azure_keep_the_exit_code_show_no_secret_and_mask_first() {
 }
 
 // --- Azure Pipelines ---
+
+/// The mask commands before any other line of stderr.
+fn azure_masks(run: &Run) -> Vec<&str> {
+    run.stderr
+        .lines()
+        .take_while(|l| l.starts_with("##vso[task.setsecret]"))
+        .collect()
+}
 
 /// The commands of a run as the agent reads them: `##vso[` anywhere, `##[` at a line's start.
 fn azure_commands(run: &Run) -> Vec<Value> {
@@ -211,13 +214,8 @@ fn azure_gets_secrets_masked_first_a_group_progress_issues_and_output_variables(
         run.assert_code(code);
         assert_no_secret(&run);
         // The secrets are registered before any other line.
-        let masks: Vec<&str> = run
-            .stderr
-            .lines()
-            .take_while(|l| l.starts_with("##vso[task.setsecret]"))
-            .collect();
         assert_eq!(
-            masks,
+            azure_masks(&run),
             [
                 format!("##vso[task.setsecret]{ACCESS_KEY}"),
                 format!("##vso[task.setsecret]{SECRET_KEY}"),

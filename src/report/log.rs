@@ -117,8 +117,6 @@ pub(crate) struct LogReporter {
     bars: Option<Bars>,
     /// The state and progress last shown, per job.
     last: BTreeMap<JobRef, (String, Option<u8>)>,
-    /// More than one job: every line names its job.
-    many: bool,
     /// A start or deploy: the step under way and the number of steps; lines name both.
     step: Option<(usize, usize)>,
     last_line: Instant,
@@ -284,7 +282,6 @@ impl LogReporter {
         Self {
             bars,
             last: BTreeMap::new(),
-            many: false,
             step: None,
             last_line: Instant::now(),
             started: Instant::now(),
@@ -297,7 +294,6 @@ impl LogReporter {
 
     fn started(&mut self, jobs: &[JobRef], urls: &[String], timeout: Duration) {
         self.line();
-        self.many = jobs.len() > 1;
         match (jobs, urls) {
             ([job], [url]) => {
                 info!(job = %job.reference(), "waiting up to {} on {job} ({url})", human(timeout));
@@ -440,18 +436,17 @@ impl LogReporter {
             Some(p) => format!("{state}, {p}%"),
             None => state.clone(),
         };
-        let seen = if self.many {
-            let all: Vec<String> = self
-                .last
-                .iter()
-                .map(|(job, last)| format!("{} {}", job.reference(), shown(last)))
-                .collect();
-            all.join("; ")
-        } else {
-            self.last
-                .values()
-                .next()
-                .map_or_else(|| "no status yet".to_owned(), shown)
+        // Each job by name, with one job as with many.
+        let seen = match self.last.is_empty() {
+            true => "no status yet".to_owned(),
+            false => {
+                let all: Vec<String> = self
+                    .last
+                    .iter()
+                    .map(|(job, last)| format!("{} {}", job.reference(), shown(last)))
+                    .collect();
+                all.join("; ")
+            }
         };
         let polls = if poll > 0 {
             format!(" ({})", count(poll, "poll"))

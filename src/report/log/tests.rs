@@ -68,6 +68,8 @@ async fn a_heartbeat_comes_at_least_once_a_minute_while_nothing_changes() {
         .filter(|l| l.contains("still waiting"))
         .collect();
     assert_eq!(beats.len(), 3, "{text}");
+    // With one job as with many, the heartbeat names it.
+    assert!(beats.iter().all(|b| b.contains("update/1 ")), "{text}");
     assert!(
         beats[1].contains("after 2m 20s") && beats[2].contains("after 3m 20s"),
         "{text}"
