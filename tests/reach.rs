@@ -1,7 +1,8 @@
 //! A host never reached, black-box: before the API's first answer, a name that does not
 //! resolve, a refused port or a TLS handshake that fails on every try ends the gate (exit 4)
 //! at the first try after `--unreachable-timeout`; after a first answer, the same faults are an
-//! outage, retried until the deadline. (The fault table has the two first as rows.)
+//! outage, retried until the deadline. (The fault table has the two first as rows.) The name
+//! that stops resolving edits `/etc/hosts`, so it is `#[ignore]`d; `.ci/run` runs it as root.
 
 mod common;
 
@@ -87,6 +88,68 @@ fn an_api_that_answered_then_refuses_is_an_outage_retried_until_the_deadline() {
     run.assert_logged("could not connect to 127.0.0.1:");
     assert!(!run.stderr.contains("never reached"), "{}", run.stderr);
     // Retried well past the window and its three tries.
+    assert!(
+        run.stderr.matches("retrying in").count() >= 4,
+        "{}",
+        run.stderr
+    );
+}
+
+/// A line of `/etc/hosts` for the test's own name, removed when dropped (or by `remove`).
+struct HostsLine {
+    line: String,
+}
+
+const HOSTS: &str = "/etc/hosts";
+
+impl HostsLine {
+    fn add(name: &str) -> Self {
+        let line = format!("127.0.0.1 {name} # clanforge-wait tests/reach.rs\n");
+        let mut hosts = std::fs::read_to_string(HOSTS).unwrap();
+        hosts.push_str(&line);
+        std::fs::write(HOSTS, hosts).expect("/etc/hosts is writable (run as root)");
+        Self { line }
+    }
+
+    fn remove(&self) {
+        let hosts = std::fs::read_to_string(HOSTS).unwrap();
+        let _ = std::fs::write(HOSTS, hosts.replace(&self.line, ""));
+    }
+}
+
+impl Drop for HostsLine {
+    fn drop(&mut self) {
+        self.remove();
+    }
+}
+
+#[test]
+#[ignore = "edits /etc/hosts (as root), for a name that stops resolving: .ci/run runs it with --ignored"]
+fn a_name_that_stops_resolving_after_an_answer_is_an_outage_retried_until_the_deadline() {
+    let server = serve(vec![status(4, 10)]);
+    let port = server.url().rsplit(':').next().unwrap().to_owned();
+    let name = format!("clanforge-wait-reach-{}", std::process::id());
+    let hosts = HostsLine::add(&name);
+    let running = Gate::new(&format!("http://{name}:{port}"))
+        .flag("--allow-insecure-http")
+        .arg("--timeout", "1500ms")
+        .arg("--unreachable-timeout", "200ms")
+        .arg("--interval", "100ms")
+        .arg("--max-interval", "200ms")
+        .spawn();
+    let asked = std::time::Instant::now();
+    while server.requests().is_empty() {
+        assert!(asked.elapsed() < Duration::from_secs(10), "no request came");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // The name stops resolving, and the server goes (its connection with it, so that the next
+    // request must look the name up again).
+    hosts.remove();
+    drop(server);
+    let run = running.finish();
+    run.assert_code(3);
+    run.assert_logged(&format!("could not connect to {name}:{port}"));
+    assert!(!run.stderr.contains("never reached"), "{}", run.stderr);
     assert!(
         run.stderr.matches("retrying in").count() >= 4,
         "{}",
