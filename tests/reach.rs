@@ -6,6 +6,7 @@
 
 mod common;
 
+use clanforge_wait::sim::SimServer;
 use common::*;
 use std::time::Duration;
 
@@ -67,10 +68,10 @@ fn a_tls_handshake_that_fails_on_every_try_is_never_reached() {
     never_reached(&format!("https://localhost:{port}"));
 }
 
-#[test]
-fn an_api_that_answered_then_refuses_is_an_outage_retried_until_the_deadline() {
-    let server = serve(vec![status(4, 10)]);
-    let running = Gate::against(&server)
+/// `gate` started (a 1.5 s deadline, a 200 ms window, quick retries) and answered once by
+/// `server`: what comes after is the fault.
+fn answered_once(gate: Gate, server: &SimServer) -> Running {
+    let running = gate
         .arg("--timeout", "1500ms")
         .arg("--unreachable-timeout", "200ms")
         .arg("--interval", "100ms")
@@ -81,6 +82,13 @@ fn an_api_that_answered_then_refuses_is_an_outage_retried_until_the_deadline() {
         assert!(asked.elapsed() < Duration::from_secs(10), "no request came");
         std::thread::sleep(Duration::from_millis(5));
     }
+    running
+}
+
+#[test]
+fn an_api_that_answered_then_refuses_is_an_outage_retried_until_the_deadline() {
+    let server = serve(vec![status(4, 10)]);
+    let running = answered_once(Gate::against(&server), &server);
     // The API goes away after its first answer: its port now refuses.
     drop(server);
     let run = running.finish();
@@ -130,18 +138,8 @@ fn a_name_that_stops_resolving_after_an_answer_is_an_outage_retried_until_the_de
     let port = server.url().rsplit(':').next().unwrap().to_owned();
     let name = format!("clanforge-wait-reach-{}", std::process::id());
     let hosts = HostsLine::add(&name);
-    let running = Gate::new(&format!("http://{name}:{port}"))
-        .flag("--allow-insecure-http")
-        .arg("--timeout", "1500ms")
-        .arg("--unreachable-timeout", "200ms")
-        .arg("--interval", "100ms")
-        .arg("--max-interval", "200ms")
-        .spawn();
-    let asked = std::time::Instant::now();
-    while server.requests().is_empty() {
-        assert!(asked.elapsed() < Duration::from_secs(10), "no request came");
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    let gate = Gate::new(&format!("http://{name}:{port}")).flag("--allow-insecure-http");
+    let running = answered_once(gate, &server);
     // The name stops resolving, and the server goes (its connection with it, so that the next
     // request must look the name up again).
     hosts.remove();
