@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The shape the code keeps (issue 26), checked rather than remembered: no Rust file in src/,
-# tests/ or examples/ over 600 lines, and src/ within its line budget. Functions over 80
+# tests/ or examples/ over 600 lines, src/ within its line budget, and no import circle between
+# the crate's modules (scripts/module-circles.py). Functions over 80
 # lines are clippy's too_many_lines (clippy.toml).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,4 +27,5 @@ if [ "$src" -gt "$max_src" ]; then
   status=1
 fi
 echo "shape: src/ is $src lines (ceiling $max_src); files over $max_file lines: $([ $status = 0 ] && echo none || echo 'see above')"
+python3 scripts/module-circles.py || status=1
 exit $status

@@ -11,7 +11,7 @@
 //! Fields that only inform the log (progress, ETA, times) stay tolerant: a value that can't be
 //! read there is as if absent, since it can't turn a failure into a success.
 
-use crate::job::{JobState, Phase};
+use crate::state::{JobState, Phase};
 use crate::untrusted::one_line;
 use serde_json::{Map, Value};
 

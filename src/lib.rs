@@ -20,6 +20,7 @@
 )]
 
 mod api;
+mod append;
 mod cancel;
 mod chain;
 mod check;
@@ -37,6 +38,7 @@ mod schedule;
 mod secret;
 mod setup;
 mod start;
+mod state;
 mod untrusted;
 mod verdict;
 mod wait;
@@ -59,7 +61,7 @@ pub use crate::outcome::Outcome;
 /// The signal that cancelled a gate.
 pub use crate::outcome::Signal;
 use crate::report::result::JsonStdout;
-use crate::report::{LogMode, log, text};
+use crate::report::{LogMode, log};
 use crate::secret::Secret;
 use crate::verdict::{Did, NotStarted, Ran};
 use std::ffi::OsString;
@@ -136,7 +138,7 @@ where
         (None, None, Err(error)) => not_started(NotStarted::Usage(error)),
         (None, None, Ok(config)) => gate(&config, &mut reporters, &cancel).await,
     };
-    let report = text::report(&ran).keeping(&checkpoint);
+    let report = verdict::report(&ran).keeping(&checkpoint);
     finish(&mut reporters, report)
 }
 

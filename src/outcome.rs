@@ -292,6 +292,16 @@ impl Summary {
     }
 }
 
+/// The variable a key is written as: `CLANFORGE_<KEY>`, but for `jobs`, whose name as an input
+/// (`CLANFORGE_JOBS`, the jobs to wait on) it must not take: GitLab gives a dotenv report's
+/// variables precedence over a later job's own, so the result would become that job's input.
+pub fn variable(key: &str) -> String {
+    match key {
+        "jobs" => "CLANFORGE_JOB_RESULTS".to_owned(),
+        key => format!("CLANFORGE_{}", key.to_ascii_uppercase()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

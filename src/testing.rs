@@ -104,7 +104,7 @@ pub fn log_of_a_failed_job(state: &str, error: &str, refusal: &str) -> Vec<Strin
             earlier: Vec::new(),
             pending: None,
         };
-        log.on_finish(&crate::report::text::report(&crate::verdict::Ran {
+        log.on_finish(&crate::verdict::report(&crate::verdict::Ran {
             did: crate::verdict::Did::Waited(run),
             simulated: false,
         }))

@@ -6,9 +6,11 @@
 use crate::api::PollError;
 use crate::chain::{Pending, Step};
 use crate::cli::UsageError;
+use crate::event::Report;
 use crate::event::{Checked, End, Finished, GateRun, StartError};
 use crate::kind::{self, JobKind, JobRef, ids_of};
 use crate::outcome::{JobSummary, Outcome, Signal, Summary, Word, whole_seconds};
+use crate::report::text;
 use crate::setup::SetupError;
 use std::time::Duration;
 
@@ -222,5 +224,42 @@ pub(crate) fn checkpoint(
         pending_create: job.err().map(|p| p.to_string()).unwrap_or_default(),
         jobs: rows,
         ..Summary::default()
+    }
+}
+
+/// The report of what a gate did: its verdict ([`conclude`], the one producer of the
+/// outcome and the result keys) put into words, on every path. A simulated run's sentences say
+/// so.
+pub(crate) fn report(ran: &Ran) -> Report {
+    let Verdict {
+        outcome,
+        decider,
+        mut summary,
+    } = conclude(ran);
+    let (error, message) = match &ran.did {
+        Did::Waited(run) => {
+            let words: Vec<(String, String)> = run.jobs.iter().map(text::job_words).collect();
+            for (row, (error, _)) in summary.jobs.iter_mut().zip(&words) {
+                row.error.clone_from(error);
+            }
+            text::gate_words(run, outcome, decider, &words)
+        }
+        Did::Checked(checked) => text::check_words(checked),
+        Did::DryRun { requests, .. } => (String::new(), text::dry_run(*requests)),
+        Did::NotStarted { why, .. } => {
+            let message = match why {
+                NotStarted::Usage(error) => error.to_string(),
+                NotStarted::Setup(error) => error.to_string(),
+                NotStarted::Signal(signal) => text::cancelled_before_start(*signal),
+                NotStarted::FilesNotRead(deadline) => text::files_not_read(*deadline),
+            };
+            (message.clone(), message)
+        }
+    };
+    summary.error = error;
+    Report {
+        outcome,
+        summary,
+        message: text::simulated_mark(message, ran.simulated),
     }
 }

@@ -116,7 +116,7 @@ impl Trace {
 
 /// Opens `path` to append to it, as `--trace-http` does: set-up checks it before any request.
 pub(crate) fn append(path: &Path) -> io::Result<std::fs::File> {
-    crate::report::open_append(path)
+    crate::append::open_append(path)
 }
 
 /// A request in flight. Dropped unfinished, it was cut off (its budget or the deadline ran

@@ -185,7 +185,7 @@ fn unknown_variables(names: impl Iterator<Item = OsString>) -> Vec<String> {
     }
     let set = crate::outcome::Summary::default()
         .pairs()
-        .map(|(key, _)| crate::report::dotenv::variable(key));
+        .map(|(key, _)| crate::outcome::variable(key));
     let mut unknown: Vec<String> = names
         .filter_map(|name| name.into_string().ok())
         .filter(|name| name.starts_with("CLANFORGE_"))

@@ -29,15 +29,7 @@ impl Reporter for Dotenv {
     }
 }
 
-/// The variable a key is written as: `CLANFORGE_<KEY>`, but for `jobs`, whose name as an input
-/// (`CLANFORGE_JOBS`, the jobs to wait on) it must not take: GitLab gives a dotenv report's
-/// variables precedence over a later job's own, so the result would become that job's input.
-pub fn variable(key: &str) -> String {
-    match key {
-        "jobs" => "CLANFORGE_JOB_RESULTS".to_owned(),
-        key => format!("CLANFORGE_{}", key.to_ascii_uppercase()),
-    }
-}
+pub use crate::outcome::variable;
 
 /// `CLANFORGE_<KEY>=<value>` lines. Values are flattened to one line with their whitespace
 /// folded; the longest ones are cut so the whole file stays under [`MAX_BYTES`]. The `jobs`

@@ -104,8 +104,8 @@ impl Reporter for GitHub {
 }
 
 fn append(what: &'static str, path: &Path, text: &str) -> Result<(), ReportError> {
-    super::open_append(path)
-        .and_then(|mut file| super::write_patiently(&mut file, text.as_bytes()))
+    crate::append::open_append(path)
+        .and_then(|mut file| crate::append::write_patiently(&mut file, text.as_bytes()))
         .map_err(|source| ReportError {
             what,
             path: path.to_path_buf(),

@@ -1,6 +1,6 @@
 //! The gate's words: every sentence a person reads about how a wait went. The loop and the
-//! client state facts (and, as a [`Fix`], what would help), [`crate::verdict`] says what they
-//! mean; only this module puts them into words and names the flags.
+//! client state facts (and, as a [`Fix`], what would help), `verdict` says what they mean and
+//! asks this module for the words; only this module puts them into words and names the flags.
 
 use crate::api::{Fix, PollError};
 use crate::chain::{IfLocked, Step};
@@ -11,7 +11,6 @@ use crate::job::JobStatus;
 use crate::kind::{JobKind, JobRef};
 use crate::outcome::{JobSummary, Outcome, Signal, whole_seconds};
 use crate::untrusted::one_line;
-use crate::verdict::{self, Did, NotStarted, Ran, Verdict};
 use std::time::Duration;
 
 /// What to do about an error, naming the flags.
@@ -57,46 +56,8 @@ pub(crate) fn poll_error(error: &PollError) -> String {
     }
 }
 
-/// The report of what a gate did: the verdict ([`verdict::conclude`], the one producer of the
-/// outcome and the result keys) put into words, on every path. A simulated run's sentences say
-/// so.
-pub(crate) fn report(ran: &Ran) -> Report {
-    let Verdict {
-        outcome,
-        decider,
-        mut summary,
-    } = verdict::conclude(ran);
-    let (error, message) = match &ran.did {
-        Did::Waited(run) => {
-            let words: Vec<(String, String)> = run.jobs.iter().map(job_words).collect();
-            for (row, (error, _)) in summary.jobs.iter_mut().zip(&words) {
-                row.error.clone_from(error);
-            }
-            gate_words(run, outcome, decider, &words)
-        }
-        Did::Checked(checked) => check_words(checked),
-        Did::DryRun { requests, .. } => (
-            String::new(),
-            format!(
-                "dry run: {} printed above; none was sent, nothing was created",
-                count(*requests as u32, "request")
-            ),
-        ),
-        Did::NotStarted { why, .. } => {
-            let message = not_started_words(why);
-            (message.clone(), message)
-        }
-    };
-    summary.error = error;
-    Report {
-        outcome,
-        summary,
-        message: simulated_mark(message, ran.simulated),
-    }
-}
-
 /// A wait's error and line: one job's words, a chain's, or the sum of many jobs'.
-fn gate_words(
+pub(crate) fn gate_words(
     run: &GateRun,
     outcome: Outcome,
     decider: usize,
@@ -133,7 +94,7 @@ fn gate_words(
 }
 
 /// `check`'s error and line: how many passed, or the first that failed.
-fn check_words(checked: &Checked) -> (String, String) {
+pub(crate) fn check_words(checked: &Checked) -> (String, String) {
     let passed = checked.count(CheckVerdict::Ok);
     let failed: Vec<&Check> = checked.failed().collect();
     match failed.first() {
@@ -316,7 +277,7 @@ fn unknown_words(job: &JobRef, noun: &str, reason: &str, found: &Found) -> Strin
 }
 
 /// One job's error (empty when none) and its line for a person.
-fn job_words(finished: &Finished) -> (String, String) {
+pub(crate) fn job_words(finished: &Finished) -> (String, String) {
     let job = &finished.job;
     // A step that made no job names the job it was about to make.
     let shown = label(job);
@@ -421,22 +382,30 @@ fn gave_up_words(finished: &Finished, shown: &str, after: &str, seen: &str) -> S
     )
 }
 
-/// Why a gate sent no request, and what to fix.
-fn not_started_words(why: &NotStarted) -> String {
-    match why {
-        NotStarted::Usage(error) => error.to_string(),
-        NotStarted::Setup(error) => error.to_string(),
-        NotStarted::Signal(signal) => format!(
-            "cancelled by {} before the first request: nothing was asked of Clanforge",
-            signal_name(*signal)
-        ),
-        NotStarted::FilesNotRead(deadline) => format!(
-            "the {} deadline (--timeout) passed while the gate read the files its command line \
-             names (a FIFO or a process substitution with no writer?): nothing was asked of \
-             Clanforge",
-            humantime::format_duration(*deadline)
-        ),
-    }
+/// A gate stopped by a signal before its first request.
+pub(crate) fn cancelled_before_start(signal: Signal) -> String {
+    format!(
+        "cancelled by {} before the first request: nothing was asked of Clanforge",
+        signal_name(signal)
+    )
+}
+
+/// A gate whose command line's files were still not read when its deadline passed.
+pub(crate) fn files_not_read(deadline: Duration) -> String {
+    format!(
+        "the {} deadline (--timeout) passed while the gate read the files its command line \
+         names (a FIFO or a process substitution with no writer?): nothing was asked of \
+         Clanforge",
+        humantime::format_duration(deadline)
+    )
+}
+
+/// The dry run's line.
+pub(crate) fn dry_run(requests: usize) -> String {
+    format!(
+        "dry run: {} printed above; none was sent, nothing was created",
+        count(requests as u32, "request")
+    )
 }
 
 fn signal_name(signal: Signal) -> &'static str {
