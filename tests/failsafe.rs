@@ -528,6 +528,6 @@ fn a_short_secret_is_redacted_from_what_is_shown_but_not_from_what_is_read() {
     assert_eq!(run.code, 4, "{}", run.stderr);
     assert_eq!(run.result()["locked_by"], "diff/218595");
     // What is shown of the server's text is redacted all the same.
-    let error = run.result()["error"].as_str().unwrap().to_owned();
+    let error = run.error();
     assert!(error.contains("diffid: 218***9***"), "{error}");
 }

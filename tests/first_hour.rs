@@ -140,11 +140,11 @@ fn check_and_completions_list_only_the_flags_they_read() {
 fn a_missing_argument_is_one_clean_line_naming_it() {
     let run = Gate::new("http://127.0.0.1:1").flag("completions").run();
     run.assert_code(2);
-    let error = run.result()["error"].as_str().unwrap().to_owned();
+    let error = run.error();
     assert_eq!(error, "missing <SHELL>: give it (see --help)");
     let run = Gate::new("http://127.0.0.1:1").flag("start").run();
     run.assert_code(2);
-    let error = run.result()["error"].as_str().unwrap().to_owned();
+    let error = run.error();
     assert!(
         error.starts_with("`start` needs one of: update, diff, version;"),
         "{error}"
@@ -175,15 +175,7 @@ fn trace_http_with_a_space_takes_the_file_and_a_job_after_it_stays_a_job() {
 
 #[test]
 fn the_demo_says_what_it_refuses_and_why_for_check_and_resume() {
-    let demo = || {
-        Gate::new("http://127.0.0.1:1")
-            .without_env("CLANFORGE_ACCESS_KEY")
-            .without_env("CLANFORGE_SECRET_KEY")
-            .without("--asid")
-            .without("--base-url")
-            .without("--update-id")
-            .flag("--demo")
-    };
+    let demo = Gate::demo;
     // The demo's own image is no real one: checked.
     demo()
         .flag("check")
@@ -193,7 +185,7 @@ fn the_demo_says_what_it_refuses_and_why_for_check_and_resume() {
         .assert_code(0);
     let run = demo().flag("check").arg("--image-id", "5678").run();
     run.assert_code(2);
-    let error = run.result()["error"].as_str().unwrap().to_owned();
+    let error = run.error();
     assert!(
         error.contains("the demo checks its own image only"),
         "{error}"
@@ -201,10 +193,22 @@ fn the_demo_says_what_it_refuses_and_why_for_check_and_resume() {
     assert!(error.contains("to check the real image"), "{error}");
     let run = demo().flag("deploy").arg("--resume-from", "r.json").run();
     run.assert_code(2);
-    let error = run.result()["error"].as_str().unwrap().to_owned();
+    let error = run.error();
     assert!(
         error.contains("its jobs would be resumed against the simulator"),
         "{error}"
     );
     assert!(error.contains("to resume the real deploy"), "{error}");
+}
+
+/// A shared flag added later lands under a heading, not among a subcommand's own.
+#[test]
+fn every_shared_flag_has_a_heading() {
+    let command = clanforge_wait::testing::command();
+    let loose: Vec<&str> = command
+        .get_arguments()
+        .filter(|arg| arg.is_global_set() && arg.get_help_heading().is_none())
+        .map(|arg| arg.get_id().as_str())
+        .collect();
+    assert!(loose.is_empty(), "cli/help.rs HEADINGS lacks {loose:?}");
 }

@@ -212,7 +212,7 @@ fn the_timeout_names_the_last_state_and_that_the_job_may_still_run() {
     let server = serve(vec![status(4, 42)]);
     let run = Gate::against(&server).arg("--timeout", "500ms").run();
     run.assert_code(3);
-    let error = run.result()["error"].as_str().unwrap().to_owned();
+    let error = run.error();
     assert!(error.contains("last seen: Running, 42%"), "{error}");
     assert!(
         error.contains("the 500ms deadline (--timeout) passed"),

@@ -22,7 +22,7 @@ fn never_reached(url: &str) -> Run {
         .arg("--max-interval", "200ms")
         .run();
     run.assert_code(4);
-    let error = run.result()["error"].as_str().unwrap().to_owned();
+    let error = run.error();
     assert!(error.contains("the API was never reached"), "{error}");
     assert!(error.contains("run `clanforge-wait check`"), "{error}");
     // The bound: not before the window, and no later than the first try after it.

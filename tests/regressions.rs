@@ -118,7 +118,7 @@ fn durations_past_their_limit_are_usage_errors() {
         run.assert_code(2);
         assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
         assert_eq!(run.result()["result"], "error", "{flag} {value}");
-        assert!(run.result()["error"].as_str().unwrap().contains(flag));
+        assert!(run.error().contains(flag));
     }
     assert!(server.requests().is_empty());
 }
@@ -153,7 +153,7 @@ fn an_answer_for_another_job_is_an_api_error_naming_both() {
     }))]);
     let run = Gate::against(&server).run();
     run.assert_code(4);
-    let error = run.result()["error"].as_str().unwrap().to_owned();
+    let error = run.error();
     assert!(
         error.contains("updateid 999999") && error.contains(&format!("image update {UPDATE_ID}")),
         "{error}"
@@ -237,7 +237,7 @@ fn a_missing_flag_writes_every_output() {
         .run();
     run.assert_code(2);
     assert_every_output_says(&run, "error");
-    let error = run.result()["error"].as_str().unwrap().to_owned();
+    let error = run.error();
     assert!(error.contains("--asid") && !error.contains('\n'), "{error}");
     run.assert_logged(&error);
     assert!(server.requests().is_empty());
@@ -258,7 +258,7 @@ fn a_bad_value_writes_every_output_and_masks_the_keys_first() {
         "{}",
         run.stderr
     );
-    let error = run.result()["error"].as_str().unwrap().to_owned();
+    let error = run.error();
     assert!(
         error.contains("--interval") && error.contains("soon"),
         "{error}"

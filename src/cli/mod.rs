@@ -147,7 +147,6 @@ where
 /// FILE is neither a job (`--trace-http update/1` traces to stderr and waits on the job) nor a
 /// subcommand nor a flag.
 fn trace_file_after_a_space(args: &mut Vec<OsString>) {
-    let subcommands = ["start", "deploy", "check", "completions", "help"];
     let Some(at) = args.iter().position(|a| a == "--trace-http") else {
         return;
     };
@@ -155,7 +154,8 @@ fn trace_file_after_a_space(args: &mut Vec<OsString>) {
         return;
     };
     let file = !next.starts_with('-')
-        && !subcommands.contains(&next.as_str())
+        && next != "help"
+        && Cli::command().find_subcommand(&next).is_none()
         && next.parse::<crate::kind::JobRef>().is_err();
     if file {
         args[at] = format!("--trace-http={next}").into();

@@ -292,6 +292,14 @@ impl Run {
     }
 
     /// A file the gate wrote in its folder; empty if it wrote none.
+    /// The result file's `error` key (the run must have written one).
+    pub(crate) fn error(&self) -> String {
+        self.result()["error"]
+            .as_str()
+            .expect("the result has an error key")
+            .to_owned()
+    }
+
     pub(crate) fn file(&self, name: &str) -> String {
         std::fs::read_to_string(self.dir.path().join(name)).unwrap_or_default()
     }
