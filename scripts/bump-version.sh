@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets the one version, Cargo.toml's, everywhere a user copies it from: the README, the book,
-# the GitLab template, the container example. A test (tests/readme.rs) fails on any other.
+# the GitLab template, the container example, the other CIs' examples. A test (tests/readme.rs) fails on any other.
 #
 #   scripts/bump-version.sh 0.4.0
 #
@@ -16,13 +16,14 @@ old=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -1)
 
 sed -i "0,/^version = \"$old\"/s//version = \"$new\"/" Cargo.toml
 cargo update --quiet --workspace
-files=(README.md ci/gitlab/clanforge-wait.yml Dockerfile)
+files=(README.md ci/gitlab/clanforge-wait.yml Dockerfile ci/jenkins/Jenkinsfile ci/teamcity/settings.kts
+  ci/azure/azure-pipelines.yml ci/buildkite/pipeline.yml)
 mapfile -t pages < <(find docs/src -name '*.md')
 sed -i -E \
   -e "s#(clanforge-wait@v)[0-9]+\.[0-9]+\.[0-9]+#\1$new#g" \
   -e "s#(clanforge-wait/v)[0-9]+\.[0-9]+\.[0-9]+#\1$new#g" \
   -e "s#(clanforge-wait:)[0-9]+\.[0-9]+\.[0-9]+#\1$new#g" \
-  -e "s#(CLANFORGE_WAIT_VERSION: v)[0-9]+\.[0-9]+\.[0-9]+#\1$new#g" \
+  -e "s#(CLANFORGE_WAIT_VERSION[\" :=,]*['\"]?v)[0-9]+\.[0-9]+\.[0-9]+#\1$new#g" \
   -e "s#(--branch v)[0-9]+\.[0-9]+\.[0-9]+#\1$new#g" \
   -e "s#(ACTION_REF=v)[0-9]+\.[0-9]+\.[0-9]+#\1$new#g" \
   "${files[@]}" "${pages[@]}"

@@ -17,7 +17,8 @@ fi
 
 echo "--- shellcheck"
 shellcheck scripts/*.sh .ci/run tests/runners/*.sh
-# The shell inside the YAML too: the action's steps (bash) and the GitLab template's (sh).
+# The shell inside the YAML too: the action's steps (bash), the GitLab template's (sh), the
+# Azure and Buildkite examples'.
 scripts=$(mktemp -d)
 trap 'rm -rf "$scripts"' EXIT
 "$venv/bin/python" - "$scripts" <<'PY'
@@ -33,6 +34,16 @@ for i, step in enumerate(action["runs"]["steps"]):
 template = yaml.load(open("ci/gitlab/clanforge-wait.yml"))
 with open(f"{out}/gitlab-template.sh", "w") as f:
     f.write("#!/bin/sh\n" + "\n".join(template[".clanforge-wait"]["script"]))
+# The Azure and Buildkite examples' scripts (the Jenkins and TeamCity install lines are the
+# same, which tests/examples checks); Buildkite's $$ is a $ left for the agent's shell.
+for i, step in enumerate(yaml.load(open("ci/azure/azure-pipelines.yml"))["steps"]):
+    if "script" in step:
+        with open(f"{out}/azure-step-{i}.bash", "w") as f:
+            f.write("#!/usr/bin/env bash\n" + step["script"])
+for i, step in enumerate(yaml.load(open("ci/buildkite/pipeline.yml"))["steps"]):
+    if isinstance(step, dict) and "command" in step:
+        with open(f"{out}/buildkite-step-{i}.bash", "w") as f:
+            f.write("#!/usr/bin/env bash\n" + step["command"].replace("$$", "$"))
 PY
 shellcheck "$scripts"/*
 echo "--- actionlint"

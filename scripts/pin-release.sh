@@ -7,7 +7,9 @@
 # CHECKSUMS is `sha256sum` output for the release archives (clanforge-wait-<target>.tar.gz).
 # Writes dist/checksums.txt (read by the action's install step) and, in
 # ci/gitlab/clanforge-wait.yml, the version, the repository (the one place the owner is named:
-# a fork's release names itself) and the SHA-256 of each Linux archive.
+# a fork's release names itself) and the SHA-256 of each Linux archive; in the Jenkins,
+# TeamCity, Azure Pipelines and Buildkite examples, the version, the repository and the Linux
+# x86_64 archive's SHA-256 (CLANFORGE_WAIT_SHA256).
 set -euo pipefail
 
 if [ $# -ne 3 ]; then
@@ -55,4 +57,15 @@ sed -i.bak \
   -e "s|githubusercontent.com/[^/]*/[^/]*/[^/]*/ci/gitlab|githubusercontent.com/$repository/$version/ci/gitlab|" \
   "$template"
 rm -f "$template.bak"
+
+# The other CIs' examples, each in its own quoting: NAME = 'v', param("env.NAME", "v"), NAME: v.
+for example in ci/jenkins/Jenkinsfile ci/teamcity/settings.kts ci/azure/azure-pipelines.yml \
+  ci/buildkite/pipeline.yml; do
+  sed -i.bak -E \
+    -e "s#(CLANFORGE_WAIT_VERSION[\" :=,]*['\"]?)v[0-9][0-9A-Za-z.-]*#\1$version#" \
+    -e "s#(CLANFORGE_WAIT_REPOSITORY[\" :=,]*['\"]?)[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+#\1$repository#" \
+    -e "s#(CLANFORGE_WAIT_SHA256[\" :=,]*)(['\"])[0-9a-f]*(['\"])#\1\2$linux_x64\3#" \
+    "$example"
+  rm -f "$example.bak"
+done
 echo "pinned $version of $repository: $(grep -c '^[0-9a-f]' dist/checksums.txt) archives"

@@ -1,50 +1,13 @@
 //! The action's install script (scripts/install.sh) against a release server on 127.0.0.1.
 #![cfg(unix)]
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
+mod common;
+
+use common::release::{run, serve_files};
 use std::path::Path;
 use std::process::{Command, Output};
 
 const TARGET: &str = "x86_64-unknown-linux-musl";
-
-/// Serves files from `dir` at `/<name>` (404 for anything else) until the test ends.
-fn serve(dir: &Path) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let dir = dir.to_path_buf();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let mut reader = BufReader::new(&stream);
-            let mut request_line = String::new();
-            let _ = reader.read_line(&mut request_line);
-            let mut line = String::new();
-            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
-                line.clear();
-            }
-            let name = request_line
-                .split(' ')
-                .nth(1)
-                .unwrap_or("/")
-                .trim_start_matches('/');
-            let file = std::fs::read(dir.join(name))
-                .ok()
-                .filter(|_| !name.contains('/'));
-            let (status, body) = match file {
-                Some(body) => ("200 OK", body),
-                None => ("404 Not Found", b"not found".to_vec()),
-            };
-            let mut stream = &stream;
-            let _ = write!(
-                stream,
-                "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                body.len()
-            );
-            let _ = stream.write_all(&body);
-        }
-    });
-    url
-}
 
 struct Release {
     dir: tempfile::TempDir,
@@ -62,7 +25,7 @@ fn release(tampered: bool) -> Release {
     if tampered {
         pack(dir.path(), "pwned", &archive);
     }
-    let url = serve(dir.path());
+    let url = serve_files(dir.path());
     Release { dir, url, genuine }
 }
 
@@ -73,30 +36,13 @@ fn pack(dir: &Path, says: &str, archive: &str) -> String {
     let binary = stage.path().join("clanforge-wait");
     std::fs::write(&binary, format!("#!/bin/sh\necho {says}\n")).unwrap();
     run(Command::new("chmod").args(["+x"]).arg(&binary));
-    run(Command::new("tar")
-        .arg("-czf")
-        .arg(dir.join(archive))
-        .arg("-C")
-        .arg(stage.path())
-        .arg("clanforge-wait"));
-    let out = run(Command::new("sha256sum").arg(dir.join(archive)));
-    let sum = String::from_utf8(out.stdout).unwrap()[..64].to_owned();
+    let sum = common::release::pack(&binary, &dir.join(archive));
     std::fs::write(
         dir.join(format!("{archive}.sha256")),
         format!("{sum}  {archive}\n"),
     )
     .unwrap();
     sum
-}
-
-fn run(command: &mut Command) -> Output {
-    let out = command.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{command:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
 }
 
 /// Runs the install script as the action would on a Linux x64 runner, tagged `ref_`, from an
@@ -225,6 +171,10 @@ fn pin(sums: &str) -> (Output, tempfile::TempDir) {
         "scripts/pin-release.sh",
         "dist/checksums.txt",
         "ci/gitlab/clanforge-wait.yml",
+        "ci/jenkins/Jenkinsfile",
+        "ci/teamcity/settings.kts",
+        "ci/azure/azure-pipelines.yml",
+        "ci/buildkite/pipeline.yml",
     ] {
         let to = root.path().join(file);
         std::fs::create_dir_all(to.parent().unwrap()).unwrap();
@@ -280,4 +230,70 @@ fn a_release_pins_its_checksums_for_the_action_and_the_gitlab_template() {
         "{x64}  clanforge-wait-x86_64-apple-darwin.tar.gz\n"
     ));
     assert!(!out.status.success());
+}
+
+/// The other CIs' examples pin the version, the repository and the Linux x86_64 archive, each
+/// in its own quoting, and keep their install lines as they were.
+#[test]
+fn a_release_pins_the_other_cis_examples_too() {
+    let x64 = "a".repeat(64);
+    let sums = format!(
+        "{x64}  clanforge-wait-x86_64-unknown-linux-musl.tar.gz\n\
+         {}  clanforge-wait-aarch64-unknown-linux-musl.tar.gz\n",
+        "b".repeat(64)
+    );
+    let (out, root) = pin(&sums);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for (file, lines) in [
+        (
+            "ci/jenkins/Jenkinsfile",
+            [
+                "CLANFORGE_WAIT_VERSION    = 'v1.2.3'".to_owned(),
+                "CLANFORGE_WAIT_REPOSITORY = 'acme/clanforge-wait'".to_owned(),
+                format!("CLANFORGE_WAIT_SHA256     = '{x64}'"),
+            ],
+        ),
+        (
+            "ci/teamcity/settings.kts",
+            [
+                "param(\"env.CLANFORGE_WAIT_VERSION\", \"v1.2.3\")".to_owned(),
+                "param(\"env.CLANFORGE_WAIT_REPOSITORY\", \"acme/clanforge-wait\")".to_owned(),
+                format!("param(\"env.CLANFORGE_WAIT_SHA256\", \"{x64}\")"),
+            ],
+        ),
+        (
+            "ci/azure/azure-pipelines.yml",
+            [
+                "  CLANFORGE_WAIT_VERSION: v1.2.3\n".to_owned(),
+                "  CLANFORGE_WAIT_REPOSITORY: acme/clanforge-wait\n".to_owned(),
+                format!("  CLANFORGE_WAIT_SHA256: \"{x64}\"\n"),
+            ],
+        ),
+        (
+            "ci/buildkite/pipeline.yml",
+            [
+                "      CLANFORGE_WAIT_VERSION: v1.2.3\n".to_owned(),
+                "      CLANFORGE_WAIT_REPOSITORY: acme/clanforge-wait\n".to_owned(),
+                format!("      CLANFORGE_WAIT_SHA256: \"{x64}\"\n"),
+            ],
+        ),
+    ] {
+        let before =
+            std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(file)).unwrap();
+        let after = std::fs::read_to_string(root.path().join(file)).unwrap();
+        for line in &lines {
+            assert!(after.contains(line.as_str()), "{line} in\n{after}");
+        }
+        assert!(!after.contains("OWNER"), "{file}");
+        let changed = before
+            .lines()
+            .zip(after.lines())
+            .filter(|(b, a)| b != a)
+            .count();
+        assert_eq!(changed, 3, "{file}: only the three pins change");
+    }
 }

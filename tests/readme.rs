@@ -204,6 +204,10 @@ fn every_pinned_version_is_cargo_s() {
         root.join("README.md"),
         root.join("Dockerfile"),
         root.join("ci/gitlab/clanforge-wait.yml"),
+        root.join("ci/jenkins/Jenkinsfile"),
+        root.join("ci/teamcity/settings.kts"),
+        root.join("ci/azure/azure-pipelines.yml"),
+        root.join("ci/buildkite/pipeline.yml"),
     ];
     let mut stack = vec![root.join("docs/src")];
     while let Some(dir) = stack.pop() {
@@ -225,6 +229,8 @@ fn every_pinned_version_is_cargo_s() {
             "clanforge-wait/v",
             "clanforge-wait:",
             "CLANFORGE_WAIT_VERSION: v",
+            "CLANFORGE_WAIT_VERSION    = 'v",
+            "CLANFORGE_WAIT_VERSION\", \"v",
             "--branch v",
             "ACTION_REF=v",
         ] {
@@ -247,7 +253,7 @@ fn every_pinned_version_is_cargo_s() {
             }
         }
     }
-    assert!(pins >= 8, "only {pins} pins found");
+    assert!(pins >= 12, "only {pins} pins found");
 }
 
 /// The GitHub Actions page names every input the action takes, and the action none it does

@@ -3,6 +3,8 @@
 
 pub(crate) mod ci;
 pub(crate) mod deploy;
+#[cfg(unix)]
+pub(crate) mod release;
 pub(crate) mod strategies;
 
 use clanforge_wait::sim::{Reply, Script, Sim, SimServer};
