@@ -9,7 +9,7 @@
 # ci/gitlab/clanforge-wait.yml, the version, the repository (the one place the owner is named:
 # a fork's release names itself) and the SHA-256 of each Linux archive; in the Jenkins,
 # TeamCity, Azure Pipelines and Buildkite examples, the version, the repository and the Linux
-# x86_64 archive's SHA-256 (CLANFORGE_WAIT_SHA256).
+# x86_64 archive's SHA-256 (CLANFORGE_WAIT_SHA256); in Cargo.toml, the repository's links.
 set -euo pipefail
 
 if [ $# -ne 3 ]; then
@@ -57,6 +57,13 @@ sed -i.bak \
   -e "s|githubusercontent.com/[^/]*/[^/]*/[^/]*/ci/gitlab|githubusercontent.com/$repository/$version/ci/gitlab|" \
   "$template"
 rm -f "$template.bak"
+
+# The crate's links (and with them cargo binstall's download URL, `{ repo }`).
+sed -i.bak -E \
+  -e "s#^(repository = \"https://github.com/)[^\"]*\"#\1$repository\"#" \
+  -e "s#^(documentation = \"https://github.com/)[^/]+/[^/]+/#\1$repository/#" \
+  Cargo.toml
+rm -f Cargo.toml.bak
 
 # The other CIs' examples, each in its own quoting: NAME = 'v', param("env.NAME", "v"), NAME: v.
 for example in ci/jenkins/Jenkinsfile ci/teamcity/settings.kts ci/azure/azure-pipelines.yml \

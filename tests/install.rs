@@ -170,6 +170,7 @@ fn pin(sums: &str) -> (Output, tempfile::TempDir) {
     for file in [
         "scripts/pin-release.sh",
         "dist/checksums.txt",
+        "Cargo.toml",
         "ci/gitlab/clanforge-wait.yml",
         "ci/jenkins/Jenkinsfile",
         "ci/teamcity/settings.kts",
@@ -296,4 +297,49 @@ fn a_release_pins_the_other_cis_examples_too() {
             .count();
         assert_eq!(changed, 3, "{file}: only the three pins change");
     }
+}
+
+/// `cargo binstall` downloads what the release publishes: its `pkg-url`, expanded as binstall
+/// does, is the release's archive for the target, and the binary is at the archive's root.
+#[test]
+fn cargo_binstall_s_metadata_names_the_release_s_archives() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let manifest = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
+    let key = |name: &str| {
+        let line = manifest
+            .lines()
+            .find(|l| l.starts_with(&format!("{name} = ")))
+            .unwrap_or_else(|| panic!("no {name} in Cargo.toml"));
+        line.split_once(" = \"")
+            .unwrap()
+            .1
+            .trim_end_matches('"')
+            .to_owned()
+    };
+    let version = env!("CARGO_PKG_VERSION");
+    let url = key("pkg-url")
+        .replace("{ repo }", &key("repository"))
+        .replace("{ version }", version)
+        .replace("{ name }", "clanforge-wait")
+        .replace("{ target }", TARGET);
+    assert_eq!(
+        url,
+        format!(
+            "https://github.com/OWNER/clanforge-wait/releases/download/v{version}/\
+             clanforge-wait-{TARGET}.tar.gz"
+        )
+    );
+    assert_eq!(key("bin-dir"), "{ bin }{ binary-ext }");
+    assert_eq!(key("pkg-fmt"), "tgz");
+    // The archives the release workflow makes: scripts/package.sh, named and laid out so.
+    let package = std::fs::read_to_string(root.join("scripts/package.sh")).unwrap();
+    assert!(
+        package.contains("archive=\"clanforge-wait-$target.tar.gz\""),
+        "{package}"
+    );
+    let workflow = std::fs::read_to_string(root.join(".github/workflows/release.yml")).unwrap();
+    assert!(
+        workflow.contains("bash scripts/package.sh \"$TARGET\""),
+        "{workflow}"
+    );
 }
