@@ -17,7 +17,8 @@ old=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -1)
 sed -i "0,/^version = \"$old\"/s//version = \"$new\"/" Cargo.toml
 cargo update --quiet --workspace
 files=(README.md ci/gitlab/clanforge-wait.yml Dockerfile ci/jenkins/Jenkinsfile ci/teamcity/settings.kts
-  ci/azure/azure-pipelines.yml ci/buildkite/pipeline.yml)
+  ci/azure/azure-pipelines.yml ci/buildkite/pipeline.yml ci/github/wait.yml ci/github/deploy.yml
+  ci/gitlab/example.yml)
 mapfile -t pages < <(find docs/src -name '*.md')
 sed -i -E \
   -e "s#(clanforge-wait@v)[0-9]+\.[0-9]+\.[0-9]+#\1$new#g" \

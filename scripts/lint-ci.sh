@@ -47,7 +47,7 @@ for i, step in enumerate(yaml.load(open("ci/buildkite/pipeline.yml"))["steps"]):
 PY
 shellcheck "$scripts"/*
 echo "--- actionlint"
-"$venv/bin/actionlint" -no-color .github/workflows/*.yml
+"$venv/bin/actionlint" -no-color .github/workflows/*.yml ci/github/*.yml
 echo "--- zizmor"
 "$venv/bin/zizmor" --offline --no-progress .github/workflows/ action.yml
 echo "--- check-jsonschema"

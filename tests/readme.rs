@@ -208,6 +208,9 @@ fn every_pinned_version_is_cargo_s() {
         root.join("ci/teamcity/settings.kts"),
         root.join("ci/azure/azure-pipelines.yml"),
         root.join("ci/buildkite/pipeline.yml"),
+        root.join("ci/github/wait.yml"),
+        root.join("ci/github/deploy.yml"),
+        root.join("ci/gitlab/example.yml"),
     ];
     let mut stack = vec![root.join("docs/src")];
     while let Some(dir) = stack.pop() {

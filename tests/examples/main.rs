@@ -348,11 +348,48 @@ fn the_book_includes_each_example_from_its_tested_file() {
             "ci/azure/azure-pipelines.yml",
         ),
         ("docs/src/ci/buildkite.md", "ci/buildkite/pipeline.yml"),
+        ("docs/src/ci/github-actions.md", "ci/github/wait.yml"),
+        ("docs/src/ci/gitlab-ci.md", "ci/gitlab/example.yml:all"),
+        ("docs/src/deploy.md", "ci/github/deploy.yml"),
+        ("docs/src/deploy.md", "ci/gitlab/example.yml:deploy"),
     ] {
-        let include = format!("{{{{#include ../../../{path}}}}}");
+        let up = if page.starts_with("docs/src/ci/") {
+            "../../../"
+        } else {
+            "../../"
+        };
+        let include = format!("{{{{#include {up}{path}}}}}");
         assert!(
             example(page).contains(&include),
             "{page} must include {path} (not a copy of it)"
         );
     }
+    // Every pipeline the book shows comes from a file: no YAML, Groovy or Kotlin typed in.
+    for page in ["ci/github-actions.md", "ci/gitlab-ci.md", "deploy.md"] {
+        let text = example(&format!("docs/src/{page}"));
+        for block in text.split("```yaml\n").skip(1) {
+            assert!(
+                block.starts_with("{{#include "),
+                "{page} types a pipeline in:\n{block}"
+            );
+        }
+    }
+}
+
+/// act runs ci/github/deploy.yml without its cache steps (it can't fetch actions/cache here):
+/// their keys are checked by reading. A re-run (a new attempt of the same run) restores what
+/// the attempt before it saved, and nothing from another run; the save runs whatever happened.
+#[test]
+fn the_github_deploy_example_keeps_its_result_for_a_re_run_of_that_run_only() {
+    let file = example("ci/github/deploy.yml");
+    let key = "key: clanforge-deploy-${{ github.run_id }}-${{ github.run_attempt }}";
+    assert_eq!(
+        file.matches(key).count(),
+        2,
+        "restore and save, one key:\n{file}"
+    );
+    assert!(file.contains("restore-keys: clanforge-deploy-${{ github.run_id }}-\n"));
+    let save = &file[file.find("uses: actions/cache/save@").unwrap() - 80..];
+    assert!(save.contains("if: always()"), "{save}");
+    assert!(file.contains("resume-from: deploy.json") && file.contains("result-file: deploy.json"));
 }

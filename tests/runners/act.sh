@@ -63,6 +63,76 @@ check "server text forges no workflow command" \
 check "the gate's own error annotation is carried out" \
   grep -q '❗  ::error title=clanforge-wait%3A failed::image update 666 failed' "$log"
 
+# The book's examples (ci/github/), as a studio pastes them, with the action at this source
+# instead of its release (`uses: ./`), the simulator as its API, and the release server above.
+# act cannot fetch actions/cache here (no route to github.com): deploy.yml's cache steps are
+# left out of the run, and tests/examples checks their keys by reading.
+examples=$work/examples
+mkdir -p "$examples/.github/workflows" "$examples/dist"
+cp -r action.yml scripts "$examples/"
+echo "$genuine  clanforge-wait-x86_64-unknown-linux-musl.tar.gz" >"$examples/dist/checksums.txt"
+for name in wait deploy; do
+  python3 - "ci/github/$name.yml" "$RELEASES/v0.0.0-test" "$SIM" \
+    >"$examples/.github/workflows/$name.yml" <<'PY'
+import re, sys
+path, releases, sim = sys.argv[1:]
+lines = open(path).read().splitlines()
+out, skip, gate = [], False, False
+for line in lines:
+    item = re.match(r"^      - ", line)
+    if item:
+        skip = False
+    if re.match(r"^        uses: actions/cache/", line) or (item and "uses: actions/cache/" in line):
+        skip = True
+        while out and out[-1].startswith("      - name:") is False and out[-1].startswith("        "):
+            out.pop()
+        if out and out[-1].startswith("      - name:"):
+            out.pop()
+    if skip:
+        continue
+    line = re.sub(r"OWNER/clanforge-wait@v[0-9.]+( #.*)?$", "./", line)
+    if line.strip() == "uses: ./":
+        gate = True
+    out.append(line)
+    if gate and line.strip() == "with:":
+        out += [f'          base-url: "{sim}"', "          interval: 100ms", "          max-interval: 300ms"]
+        gate = False
+    if line == "    runs-on: ubuntu-latest":
+        out += ["    env:", f'      CLANFORGE_WAIT_DOWNLOAD_BASE: "{releases}"']
+    # `uses: ./` needs the source checked out, which a released action does not.
+    if line == "    steps:" and not any("actions/checkout" in l for l in lines):
+        out.append("      - uses: actions/checkout@v4")
+print("\n".join(out))
+PY
+done
+# shellcheck disable=SC2016 # $GITHUB_OUTPUT is the script's, expanded when it runs
+printf '#!/bin/sh\necho update_id=1 >> "$GITHUB_OUTPUT"\n' >"$examples/start-update.sh"
+# shellcheck disable=SC2016
+printf '#!/bin/sh\necho id=1 >> "$GITHUB_OUTPUT"\n' >"$examples/create-version.sh"
+printf '#!/bin/sh\necho EXAMPLE-ROLLED-OUT\n' >"$examples/rollout.sh"
+chmod +x "$examples"/*.sh
+git -C "$examples" init -q
+git -C "$examples" add -A
+git -C "$examples" -c user.name=ci -c user.email=ci@example.com commit -qm examples
+
+run_example() {
+  (cd "$examples" && timeout 300 "$act_bin" workflow_dispatch -W ".github/workflows/$1.yml" \
+    -P ubuntu-latest=-self-hosted --container-daemon-socket - \
+    -s CLANFORGE_ACCESS_KEY=AKIA-act-XYZZY -s CLANFORGE_SECRET_KEY=s3cr3t-act-PLUGH \
+    -s CLANFORGE_UPDATE_URL=s3://url-key-ACT:url-secret-ACT@my-bucket/builds/ 2>&1) |
+    grep -v 'level=warning' || true
+}
+log=$work/wait-example.log
+run_example wait >"$log"
+check "the book's wait example succeeds" grep -q '🏁  Job succeeded' "$log"
+check "it rolls out after the update completed" grep -q 'EXAMPLE-ROLLED-OUT' "$log"
+check "and announces the version and the fleet from the jobs output" \
+  bash -c "grep -q 'version/1: success' '$log' && grep -q 'install/1: success' '$log'"
+log=$work/deploy-example.log
+run_example deploy >"$log"
+check "the book's deploy example succeeds" grep -q '🏁  Job succeeded' "$log"
+check "and announces the version it made" grep -qE 'image version [0-9]+ is on the fleet' "$log"
+
 # A tampered release whose published .sha256 was tampered to match: the install refuses it.
 pack_release "$work/releases/v0.0.0-test" tests/runners/not-clanforge-wait.sh >/dev/null
 run_act >"$log"

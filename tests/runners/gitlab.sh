@@ -82,4 +82,35 @@ check "the next job learns why" said after-tampered "result=error"
 check "a download that fails says what and where" has "could not download $RELEASES/v9.9.9/"
 check "neither key shows in the log" bash -c "! grep -E 'AKIA-gl-XYZZY|s3cr3t-gl-PLUGH' '$log'"
 
+# The book's example pipeline (ci/gitlab/example.yml), as a studio pastes it: the template
+# included from this source instead of its release URL; what a studio sets as CI/CD variables
+# (which outrank the template's own) points it at the release server and the simulator.
+example=$work/example
+mkdir -p "$example"
+cp ci/gitlab/clanforge-wait.yml "$example/clanforge-wait.yml"
+sed -e 's|^  - remote: https://raw.githubusercontent.com/.*/ci/gitlab/clanforge-wait.yml$|  - local: clanforge-wait.yml|' \
+  ci/gitlab/example.yml >"$example/.gitlab-ci.yml"
+grep -q '^  - local: clanforge-wait.yml$' "$example/.gitlab-ci.yml"
+printf '#!/bin/sh\necho EXAMPLE-ROLLED-OUT\n' >"$example/rollout.sh"
+chmod +x "$example/rollout.sh"
+git -C "$example" init -q
+git -C "$example" add -A
+git -C "$example" -c user.name=ci -c user.email=ci@example.com commit -qm example
+log=$work/example.log
+(cd "$example" && timeout 300 "$gcl" --force-shell-executor --shell-isolation \
+  --variable CLANFORGE_WAIT_VERSION=v0.0.0-test --variable "CLANFORGE_WAIT_RELEASES=$RELEASES" \
+  --variable "CLANFORGE_WAIT_SHA256_X86_64=$genuine" --variable "CLANFORGE_BASE_URL=$SIM" \
+  --variable CLANFORGE_INTERVAL=100ms --variable CLANFORGE_MAX_INTERVAL=300ms \
+  --variable UPDATE_ID=1 --variable VERSION_ID=1 \
+  --variable CLANFORGE_UPDATE_URL=s3://url-key-GL:url-secret-GL@my-bucket/builds/ \
+  --variable CLANFORGE_ACCESS_KEY=AKIA-gl-XYZZY \
+  --variable CLANFORGE_SECRET_KEY=s3cr3t-gl-PLUGH >"$log" 2>&1) || true
+check "the book's example: the update's gate passes" ended wait-for-image PASS
+check "the rollout runs after it, on its dotenv report" said roll-out "EXAMPLE-ROLLED-OUT"
+check "the version and the fleet in one gate pass" ended wait-for-fleet PASS
+check "deploy in one step passes" ended deploy-build PASS
+check "its result file is what the cache keeps" test -s "$example/.gitlab-ci-local/builds/deploy-build/deploy.json"
+check "no key or URL secret shows in its log" \
+  bash -c "! grep -E 'AKIA-gl-XYZZY|s3cr3t-gl-PLUGH|url-secret-GL' '$log'"
+
 echo "gitlab-ci-local: $passed checks passed in $((SECONDS - started)) s"
