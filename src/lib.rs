@@ -24,6 +24,7 @@ mod append;
 mod cancel;
 mod chain;
 mod check;
+mod checkpoint;
 mod cli;
 mod dispatch;
 mod event;

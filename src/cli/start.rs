@@ -2,7 +2,8 @@
 //! [`Plan`]. The flags they share with the wait (keys, ASID, deadline, outputs) are global.
 
 use super::{UsageError, boolish, secret};
-use crate::chain::{Ids, IfLocked, Pending, Plan, Step};
+use crate::chain::{Ids, IfLocked, Plan, Step};
+use crate::checkpoint::Recorded;
 use crate::secret::Secret;
 use clap::{Args, Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
@@ -454,40 +455,10 @@ fn resume(path: &Path) -> Result<Ids, UsageError> {
         path: path.display().to_string(),
         reason,
     };
-    let json: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| invalid(format!("is not a result file ({e})")))?;
-    let key = |name: &'static str| -> Result<Option<String>, UsageError> {
-        let value = match json.get(name) {
-            None | Some(serde_json::Value::Null) => return Ok(None),
-            Some(serde_json::Value::String(s)) => s.clone(),
-            Some(serde_json::Value::Number(n)) => n.to_string(),
-            Some(_) => return Err(invalid(format!("has a {name} that is not an ID"))),
-        };
-        if value.split_whitespace().count() > 1 {
-            return Err(invalid(format!(
-                "names more than one {name} ({value}): it is not a deploy's result"
-            )));
-        }
-        id(&Some(value), name).map_err(|_| invalid(format!("has a {name} that is not an ID")))
-    };
-    let pending = match json.get("pending_create") {
-        None | Some(serde_json::Value::Null) => None,
-        Some(serde_json::Value::String(s)) if s.trim().is_empty() => None,
-        Some(serde_json::Value::String(s)) => Some(Pending::parse(s).ok_or_else(|| {
-            invalid(format!(
-                "has a pending_create ({s:?}) that is not a step and a time, e.g. \"update \
-                 1796170000\""
-            ))
-        })?),
-        Some(_) => return Err(invalid("has a pending_create that is not text".into())),
-    };
-    Ok(Ids {
-        update: key("update_id")?,
-        diff: key("diff_id")?,
-        version: key("image_version_id")?,
-        pending,
-    }
-    .settled())
+    Recorded::from_json(&text)
+        .map_err(|e| invalid(format!("is not a result file ({e})")))?
+        .resume()
+        .map_err(invalid)
 }
 
 #[cfg(test)]
@@ -513,23 +484,14 @@ mod tests {
     }
 
     #[test]
-    fn a_resume_file_gives_its_ids_and_a_missing_one_none() {
+    fn a_missing_or_empty_resume_file_resumes_nothing_and_a_broken_one_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.json");
         assert_eq!(resume(&path).unwrap(), Ids::default());
         std::fs::write(&path, "").unwrap();
         assert_eq!(resume(&path).unwrap(), Ids::default());
-        std::fs::write(
-            &path,
-            r#"{"update_id": "5001", "diff_id": 5002, "image_version_id": ""}"#,
-        )
-        .unwrap();
-        let ids = resume(&path).unwrap();
-        assert_eq!(ids.update.as_deref(), Some("5001"));
-        assert_eq!(ids.diff.as_deref(), Some("5002"));
-        assert_eq!(ids.version, None);
-        std::fs::write(&path, r#"{"update_id": "1 2"}"#).unwrap();
-        assert!(resume(&path).is_err());
+        std::fs::write(&path, r#"{"update_id": 5001}"#).unwrap();
+        assert_eq!(resume(&path).unwrap().update.as_deref(), Some("5001"));
         std::fs::write(&path, "{not json").unwrap();
         assert!(resume(&path).is_err());
     }

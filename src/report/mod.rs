@@ -23,6 +23,7 @@ pub(crate) mod workflow;
 pub(crate) use platform::Platform;
 
 use crate::chain::Ids;
+use crate::checkpoint::Recorded;
 use crate::event::{ReportError, Reporter};
 use crate::secret::Secret;
 use std::fs::{self, File};
@@ -296,38 +297,8 @@ pub(crate) fn checkpoint_ids(path: &Path) -> Ids {
         }
         _ => return Ids::default(),
     };
-    let json: Option<serde_json::Value> = serde_json::from_str(&text).ok();
-    // A key's text, from the result file's JSON or the dotenv file's last line for it.
-    let value = |key: &str| match &json {
-        Some(json) => match json.get(key) {
-            Some(serde_json::Value::String(s)) => s.clone(),
-            Some(serde_json::Value::Number(n)) => n.to_string(),
-            _ => String::new(),
-        },
-        None => {
-            let name = format!("{}=", dotenv::variable(key));
-            text.lines()
-                .filter_map(|line| line.strip_prefix(&name))
-                .next_back()
-                .unwrap_or_default()
-                .to_owned()
-        }
-    };
-    let mut ids = Ids::default();
-    let slots = [
-        ("update_id", &mut ids.update),
-        ("diff_id", &mut ids.diff),
-        ("image_version_id", &mut ids.version),
-    ];
-    for (key, slot) in slots {
-        let value = value(key);
-        let value = value.trim();
-        if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit() || b == b' ') {
-            *slot = Some(value.to_owned());
-        }
-    }
-    ids.pending = crate::chain::Pending::parse(&value("pending_create"));
-    ids.settled()
+    let recorded = Recorded::from_json(&text).unwrap_or_else(|_| Recorded::from_dotenv(&text));
+    recorded.kept()
 }
 
 /// Writes `contents` to a new file beside `path`, syncs it, gives it `path`'s permissions and
