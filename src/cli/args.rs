@@ -291,7 +291,8 @@ pub(super) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 pub const MAX_INTERVAL: Duration = Duration::from_secs(3600);
 
 /// A boolean variable as people write it: `1`/`0`, `true`/`false`, `yes`/`no`, `on`/`off`, any
-/// case; empty is false. (A flag on the command line is true.)
+/// case; empty is false. (A flag on the command line is true.) Not clap's `BoolishValueParser`,
+/// which takes the same words but refuses the empty value an unset CI input arrives as.
 pub(crate) fn boolish(value: &str) -> Result<bool, String> {
     match value.trim().to_ascii_lowercase().as_str() {
         "" | "0" | "false" | "no" | "off" | "n" | "f" => Ok(false),
@@ -313,7 +314,8 @@ fn duration(value: &str) -> Result<Duration, String> {
 }
 
 /// A size in bytes: a number and a unit (`B`, `KiB`, `MiB`, `GiB`, or `KB`, `MB`, `GB`, any
-/// case), from 1 MiB to 1 GiB.
+/// case), from 1 MiB to 1 GiB. Our own: a size crate would still leave the unit required, the
+/// range and each message that says what to write here, which is most of these lines.
 fn size(value: &str) -> Result<usize, String> {
     let value = value.trim();
     let split = value
