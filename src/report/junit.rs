@@ -7,6 +7,10 @@
 //! log lines are its `<system-out>`. A gate that could not start (a usage error) is one case with
 //! an `<error>`, so that the report is never an empty pass.
 //!
+//! Our own writer, not nextest's `quick-junit`: that would change the layout the fault table's
+//! goldens hold, and bring chrono, uuid, newtype-uuid, quick-xml and strip-ansi-escapes in for
+//! what these lines do (junitparser and xmllint read the result in the tests).
+//!
 //! Kept small whatever the run: each job's output is its last lines (see [`super::timeline`]),
 //! a message at most [`MAX_MESSAGE`] characters. That keeps under every reader's documented
 //! limit (GitLab's, CircleCI's, Bitbucket's are per file, in megabytes).
