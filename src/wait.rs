@@ -144,7 +144,12 @@ impl Gate {
             self.dispatch.sent(now);
             // Every job this request served takes its answer before a failure stops the gate.
             let mut failed_fast = false;
-            let (started, deadline) = (self.started, self.deadline);
+            // A host never reached is tried once more when it is given up on, not after.
+            let unreached = client.unreached_until().filter(|&until| until > now);
+            let (started, deadline) = (
+                self.started,
+                unreached.map_or(self.deadline, |u| u.min(self.deadline)),
+            );
             for (i, answer) in live.into_iter().zip(answers) {
                 let seen = self.tracks[i].take(answer, now, started, deadline, settings, reporter);
                 match seen {

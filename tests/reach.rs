@@ -1,6 +1,6 @@
 //! A host never reached, black-box: before the API's first answer, a name that does not
 //! resolve, a refused port or a TLS handshake that fails on every try ends the gate (exit 4)
-//! at the first try after `--unreachable-timeout`; after a first answer, the same faults are an
+//! at the try made when `--unreachable-timeout` ends; after a first answer, the same faults are an
 //! outage, retried until the deadline. (The fault table has the two first as rows.) The name
 //! that stops resolving edits `/etc/hosts`, so it is `#[ignore]`d; `.ci/run` runs it as root.
 
@@ -53,6 +53,37 @@ fn a_refused_port_is_never_reached_exit_4_naming_it() {
         .port();
     let run = never_reached(&format!("http://127.0.0.1:{port}"));
     run.assert_logged(&format!("could not connect to 127.0.0.1:{port}"));
+}
+
+/// The try that gives up is made when the window ends, not a backoff step after it: with a
+/// window of 1.5 s and backoff that would next look at about 3.5 s, the gate ends at 1.5 s.
+#[test]
+fn the_try_that_gives_up_is_made_when_the_window_ends_not_a_backoff_step_later() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let run = Gate::new(&format!("http://127.0.0.1:{port}"))
+        .arg("--timeout", "30s")
+        .arg("--unreachable-timeout", "1500ms")
+        .arg("--interval", "500ms")
+        .arg("--max-interval", "10s")
+        .run();
+    run.assert_code(4);
+    assert!(
+        run.error().contains("the API was never reached"),
+        "{}",
+        run.stderr
+    );
+    let window = Duration::from_millis(1500);
+    assert!(run.elapsed >= window, "{:?}", run.elapsed);
+    assert!(
+        run.elapsed < window + Duration::from_millis(700),
+        "ended {:?} after the window opened: {}",
+        run.elapsed,
+        run.stderr
+    );
 }
 
 #[test]

@@ -125,6 +125,13 @@ impl Client {
         })
     }
 
+    /// When a host that has failed every try and never answered is given up on: the try that
+    /// decides is made then, not a backoff step later.
+    pub(crate) fn unreached_until(&self) -> Option<tokio::time::Instant> {
+        let reach = self.reach.lock().unwrap_or_else(|e| e.into_inner());
+        (reach.since?.checked_add(self.unreachable_timeout)).filter(|_| !reach.answered)
+    }
+
     /// Gives up on a host never reached after `window` (`--unreachable-timeout`).
     pub(crate) fn with_unreachable_timeout(mut self, window: Duration) -> Self {
         self.unreachable_timeout = window;
