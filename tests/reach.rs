@@ -25,7 +25,7 @@ fn never_reached(url: &str) -> Run {
     let error = run.error();
     assert!(error.contains("the API was never reached"), "{error}");
     assert!(error.contains("run `clanforge-wait check`"), "{error}");
-    // The bound: not before the window, and no later than the first try after it.
+    // The bound: not before the window, and no later than a request after it.
     assert!(run.elapsed >= WINDOW, "{:?}", run.elapsed);
     assert!(
         run.elapsed < WINDOW + MAX_INTERVAL + Duration::from_millis(800),

@@ -98,14 +98,14 @@ faults! {
         Scenario { refused: true, ..replies(Vec::new()) }.error_has("could not connect");
     never_reached_a_refused_port:
         "connection refused on every try, and no answer yet" =>
-        "exits 4 at the first try after `--unreachable-timeout` (30 s; 3 tries at least), naming the host and `clanforge-wait check`; after a first answer, retries until the deadline",
+        "exits 4 when `--unreachable-timeout` ends (30 s; 3 tries at least), naming the host and `clanforge-wait check`; after a first answer, retries until the deadline",
         logs ["the API was never reached: could not connect to 127.0.0.1:", "run `clanforge-wait check`"], exit 4,
         Scenario { refused: true, ..replies(Vec::new()) }
             .arg("--unreachable-timeout", "500ms").arg("--interval", "100ms").arg("--max-interval", "200ms")
             .error_has("the API was never reached").before_deadline();
     never_reached_a_name_that_does_not_resolve:
         "a host name that does not resolve, and no answer yet" =>
-        "exits 4 at the first try after `--unreachable-timeout`, as above",
+        "exits 4 when `--unreachable-timeout` ends, as above",
         logs ["the API was never reached: could not connect to clanforge-wait-test.invalid:443", "run `clanforge-wait check`"], exit 4,
         Scenario { url: Some("https://clanforge-wait-test.invalid"), ..replies(Vec::new()) }
             .arg("--unreachable-timeout", "500ms").arg("--interval", "100ms").arg("--max-interval", "200ms")
