@@ -136,6 +136,42 @@ fn check_and_completions_list_only_the_flags_they_read() {
     }
 }
 
+/// `completions` takes no gate flag: one given is refused by name, where it would have been
+/// ignored; their variables, set for the gate in the same shell, are not in the way.
+#[test]
+fn completions_refuses_a_gate_flag_and_ignores_their_variables() {
+    for args in [
+        &["completions", "bash", "--timeout", "5s"][..],
+        &["--asid", "7", "completions", "zsh"][..],
+    ] {
+        let output = std::process::Command::new(binary())
+            .args(args)
+            .env_clear()
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        assert!(output.stdout.is_empty(), "{args:?}: no script");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let flag = args.iter().find(|a| a.starts_with("--")).unwrap();
+        assert!(
+            stderr
+                .trim_end()
+                .ends_with(&format!("takes no gate flags: remove {flag}")),
+            "{stderr}"
+        );
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    }
+    let output = std::process::Command::new(binary())
+        .args(["completions", "bash"])
+        .env_clear()
+        .env("CLANFORGE_TIMEOUT", "5s")
+        .env("CLANFORGE_ASID", "7")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("complete -F"));
+}
+
 #[test]
 fn a_missing_argument_is_one_clean_line_naming_it() {
     let run = Gate::new("http://127.0.0.1:1").flag("completions").run();

@@ -12,6 +12,8 @@ pub(crate) enum UsageError {
     Job(#[from] RefError),
     #[error("the argument {0}")]
     JobArgument(RefError),
+    #[error("`completions` prints a shell's completion script and takes no gate flags: remove {0}")]
+    NotForCompletions(String),
     #[error(
         "nothing to wait on: name a job as KIND/ID (e.g. update/4711), with --job \
          (CLANFORGE_JOBS) or with --update-id (CLANFORGE_UPDATE_ID); or create one with `start` \

@@ -85,6 +85,23 @@ pub(crate) fn command() -> clap::Command {
     hide_in(command, "completions", &shared)
 }
 
+/// The first shared flag given on the command line, by its long name (`--timeout`): for
+/// `completions`, which prints a script and takes none of them (their variables are ignored).
+pub(super) fn gate_flag_given(matches: &clap::ArgMatches) -> Option<String> {
+    let levels = [Some(matches), matches.subcommand_matches("completions")];
+    let given = |id: &&&str| {
+        levels
+            .iter()
+            .flatten()
+            .any(|m| m.value_source(id) == Some(clap::parser::ValueSource::CommandLine))
+    };
+    let id = HEADINGS
+        .iter()
+        .flat_map(|(_, ids)| ids.iter())
+        .find(given)?;
+    Some(format!("--{}", id.replace('_', "-")))
+}
+
 /// Every help ends with the exit codes.
 fn with_exit_codes(command: clap::Command) -> clap::Command {
     let codes = exit_codes_help();

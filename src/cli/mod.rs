@@ -116,13 +116,19 @@ where
     let unknown = unknown_variables(std::env::vars_os().map(|(name, _)| name));
     let parsed = match help::command()
         .try_get_matches_from(&args)
-        .and_then(|matches| Cli::from_arg_matches(&matches))
+        .and_then(|matches| Ok((Cli::from_arg_matches(&matches)?, matches)))
     {
-        Ok(Cli {
-            command: Some(Sub::Completions { shell }),
-            ..
-        }) => return Err(Shown::Completions(shell)),
-        Ok(mut cli) => {
+        Ok((
+            cli @ Cli {
+                command: Some(Sub::Completions { shell }),
+                ..
+            },
+            matches,
+        )) => match help::gate_flag_given(&matches) {
+            None => return Err(Shown::Completions(shell)),
+            Some(flag) => Parsed::refused(cli.usage(UsageError::NotForCompletions(flag)), secrets),
+        },
+        Ok((mut cli, _)) => {
             cli.settle_given = lenient::chosen(&args, "settle");
             match cli.config() {
                 Ok(config) => {
