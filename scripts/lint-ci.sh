@@ -56,5 +56,24 @@ echo "--- check-jsonschema"
 "$venv/bin/check-jsonschema" --builtin-schema vendor.gitlab-ci ci/gitlab/clanforge-wait.yml
 "$venv/bin/check-jsonschema" --builtin-schema vendor.azure-pipelines ci/azure/azure-pipelines.yml
 "$venv/bin/check-jsonschema" --builtin-schema vendor.buildkite ci/buildkite/pipeline.yml
+"$venv/bin/check-jsonschema" --builtin-schema vendor.github-workflows ci/github/*.yml
+"$venv/bin/check-jsonschema" --builtin-schema vendor.gitlab-ci ci/gitlab/example.yml
+echo "--- every YAML block the README and the book show parses (a snippet, not only a file)"
+"$venv/bin/python" - README.md docs/src <<'PY'
+import pathlib, re, sys
+from ruamel.yaml import YAML
+pages = [pathlib.Path(sys.argv[1])] + sorted(pathlib.Path(sys.argv[2]).rglob("*.md"))
+bad = 0
+for page in pages:
+    for n, block in enumerate(re.findall(r"```yaml\n(.*?)```", page.read_text(), re.S)):
+        if block.startswith("{{#include"):
+            continue  # the file itself is linted above
+        try:
+            YAML(typ="safe").load(block)
+        except Exception as e:  # noqa: BLE001 - any parse error is the finding
+            bad += 1
+            print(f"{page}: YAML block {n + 1} does not parse: {str(e).splitlines()[0]}")
+sys.exit(1 if bad else 0)
+PY
 echo "--- hadolint"
 "$venv/bin/hadolint" --no-color Dockerfile
