@@ -113,11 +113,12 @@ impl Pipeline {
             Ci::Buildkite => ("BUILDKITE", "true"),
         };
         vars.insert(name.into(), value.into());
-        vars.insert("SYSTEM_JOBATTEMPT".into(), ws.attempt.to_string());
-        vars.insert(
-            "PIPELINE_WORKSPACE".into(),
-            ws.path("pipeline").display().to_string(),
-        );
+        if matches!(self.ci, Ci::Azure) {
+            // The agent's own variables a script reads: $(System.JobAttempt), the run's folder.
+            vars.insert("SYSTEM_JOBATTEMPT".into(), ws.attempt.to_string());
+            let folder = ws.path("pipeline").display().to_string();
+            vars.insert("PIPELINE_WORKSPACE".into(), folder);
+        }
         let mut log = String::new();
         let mut failed = None;
         for step in &self.steps {
