@@ -139,14 +139,14 @@ fn a_release_the_action_pins_no_checksum_for_is_never_downloaded() {
 
 #[test]
 fn a_ref_without_a_release_builds_from_source() {
-    let release = release(false);
-    std::fs::remove_file(
-        release
-            .dir
-            .path()
-            .join(format!("clanforge-wait-{TARGET}.tar.gz")),
-    )
-    .unwrap();
+    // A release server with nothing under this ref: the pinned archive is a 404.
+    let dir = tempfile::tempdir().unwrap();
+    let url = serve_files(dir.path());
+    let release = Release {
+        dir,
+        url,
+        genuine: "a".repeat(64),
+    };
     let (out, root) = install(&release, "main", Some(&release.genuine));
     assert!(
         out.status.success(),

@@ -1,20 +1,38 @@
 //! A release server on 127.0.0.1: the files of a folder, as GitHub serves a release's assets.
 #![cfg(unix)]
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
-use std::path::{Component, Path};
+use std::path::Path;
 use std::process::{Command, Output};
 
 /// The archive a Linux x86_64 runner installs.
 pub(crate) const LINUX_ARCHIVE: &str = "clanforge-wait-x86_64-unknown-linux-musl.tar.gz";
 
 /// Serves the files under `dir` at their paths (`/v1.2.3/archive.tar.gz`), 404 for anything
-/// else (a path that climbs out included), until the test ends; the server's URL.
+/// else, until the test ends; the server's URL. The files are read when it starts, so `dir` may
+/// go as soon as this returns (and two test processes never share one).
 pub(crate) fn serve_files(dir: &Path) -> String {
+    let mut files = BTreeMap::new();
+    let mut folders = vec![dir.to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(folder).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                folders.push(path);
+            } else {
+                let name = path
+                    .strip_prefix(dir)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
+                files.insert(format!("/{name}"), std::fs::read(&path).unwrap());
+            }
+        }
+    }
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    let dir = dir.to_path_buf();
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
             let mut reader = BufReader::new(&stream);
@@ -24,15 +42,10 @@ pub(crate) fn serve_files(dir: &Path) -> String {
             while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
                 line.clear();
             }
-            let name = Path::new(request_line.split(' ').nth(1).unwrap_or("/"))
-                .strip_prefix("/")
-                .unwrap_or(Path::new(""))
-                .to_path_buf();
-            let inside = name.components().all(|c| matches!(c, Component::Normal(_)));
-            let file = std::fs::read(dir.join(&name)).ok().filter(|_| inside);
-            let (status, body) = match file {
-                Some(body) => ("200 OK", body),
-                None => ("404 Not Found", b"not found".to_vec()),
+            let path = request_line.split(' ').nth(1).unwrap_or("/");
+            let (status, body) = match files.get(path) {
+                Some(body) => ("200 OK", body.as_slice()),
+                None => ("404 Not Found", &b"not found"[..]),
             };
             let mut stream = &stream;
             let _ = write!(
@@ -40,7 +53,7 @@ pub(crate) fn serve_files(dir: &Path) -> String {
                 "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
                 body.len()
             );
-            let _ = stream.write_all(&body);
+            let _ = stream.write_all(body);
         }
     });
     url

@@ -31,8 +31,7 @@ fn example(path: &str) -> String {
 }
 
 /// This build of the gate, published as a release: its server and the archive's SHA-256.
-/// Packed once for all the tests (a debug build takes seconds to compress), in the tests'
-/// scratch folder under `target/`.
+/// Packed once for all the tests of this process (a debug build takes a second to compress).
 struct Release {
     url: String,
     sha256: String,
@@ -42,10 +41,9 @@ impl Release {
     fn get() -> &'static Self {
         static RELEASE: std::sync::OnceLock<Release> = std::sync::OnceLock::new();
         RELEASE.get_or_init(|| {
-            let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("examples-release");
-            let _ = std::fs::remove_dir_all(&dir);
-            let sha256 = pack(&binary(), &dir.join(VERSION).join(LINUX_ARCHIVE));
-            let url = serve_files(&dir);
+            let dir = tempfile::tempdir().unwrap();
+            let sha256 = pack(&binary(), &dir.path().join(VERSION).join(LINUX_ARCHIVE));
+            let url = serve_files(dir.path());
             Self { url, sha256 }
         })
     }
