@@ -11,7 +11,7 @@ max_file=600
 # feature that needs it, in the same commit, and lower it as the code shrinks. Issue 26's target
 # is 12,000; the unit tests (about 2,000 lines) and the simulator the demo serves (about 1,300)
 # count here.
-max_src=${SHAPE_MAX_SRC:-16070}
+max_src=${SHAPE_MAX_SRC:-16071}
 
 status=0
 while read -r lines file; do

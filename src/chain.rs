@@ -31,6 +31,16 @@ impl JobKind {
     }
 }
 
+/// A job ID as given: none when empty, else a positive integer (` 0042 ` is `42`), else `Err`.
+pub(crate) fn positive_id(text: &str) -> Result<Option<String>, ()> {
+    let text = text.trim();
+    match text.parse::<u64>() {
+        _ if text.is_empty() => Ok(None),
+        Ok(n) if n > 0 => Ok(Some(n.to_string())),
+        _ => Err(()),
+    }
+}
+
 /// What to do when a diff or an update locks the image (`--if-locked`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub(crate) enum IfLocked {

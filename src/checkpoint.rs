@@ -5,7 +5,7 @@
 //! deploy never starts over by mistake) and the IDs a run that never starts keeps in the file
 //! it replaces ([`Recorded::kept`]: what it can't read holds none).
 
-use crate::chain::{Ids, Pending};
+use crate::chain::{Ids, Pending, positive_id};
 use serde::Deserialize;
 
 /// The keys as an output wrote them.
@@ -74,11 +74,7 @@ impl Recorded {
                     "names more than one {name} ({value}): it is not a deploy's result"
                 ));
             }
-            match value.parse::<u64>() {
-                _ if value.is_empty() => Ok(None),
-                Ok(n) if n > 0 => Ok(Some(n.to_string())),
-                _ => Err(not_an_id()),
-            }
+            positive_id(&value).map_err(|()| not_an_id())
         };
         let pending = match &self.pending_create {
             None => None,

@@ -2,7 +2,7 @@
 //! [`Plan`]. The flags they share with the wait (keys, ASID, deadline, outputs) are global.
 
 use super::{UsageError, boolish, secret};
-use crate::chain::{Ids, IfLocked, Plan, Step};
+use crate::chain::{Ids, IfLocked, Plan, Step, positive_id};
 use crate::checkpoint::Recorded;
 use crate::secret::Secret;
 use clap::{Args, Subcommand, ValueEnum};
@@ -427,16 +427,11 @@ fn base(
 
 /// An ID flag: absent, or a positive integer.
 pub(super) fn id(value: &Option<String>, flag: &'static str) -> Result<Option<String>, UsageError> {
-    let Some(value) = value.as_deref().map(str::trim).filter(|v| !v.is_empty()) else {
-        return Ok(None);
-    };
-    match value.parse::<u64>() {
-        Ok(n) if n > 0 => Ok(Some(n.to_string())),
-        _ => Err(UsageError::NotAnId {
-            flag,
-            value: value.to_owned(),
-        }),
-    }
+    let value = value.as_deref().unwrap_or_default();
+    positive_id(value).map_err(|()| UsageError::NotAnId {
+        flag,
+        value: value.trim().to_owned(),
+    })
 }
 
 /// The IDs an earlier run wrote to its result file. A file that is not there, or empty (a run
