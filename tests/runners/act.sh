@@ -77,22 +77,17 @@ for name in wait deploy; do
 import re, sys
 path, releases, sim = sys.argv[1:]
 lines = open(path).read().splitlines()
-out, skip, gate = [], False, False
+# The file as its steps: each from its `      - ` line to the next; the cache steps left out.
+steps = [[]]
 for line in lines:
-    item = re.match(r"^      - ", line)
-    if item:
-        skip = False
-    if re.match(r"^        uses: actions/cache/", line) or (item and "uses: actions/cache/" in line):
-        skip = True
-        while out and out[-1].startswith("      - name:") is False and out[-1].startswith("        "):
-            out.pop()
-        if out and out[-1].startswith("      - name:"):
-            out.pop()
-    if skip:
-        continue
+    if line.startswith("      - "):
+        steps.append([])
+    steps[-1].append(line)
+kept = [l for step in steps if not any("uses: actions/cache/" in l for l in step) for l in step]
+out, gate = [], False
+for line in kept:
     line = re.sub(r"OWNER/clanforge-wait@v[0-9.]+( #.*)?$", "./", line)
-    if line.strip() == "uses: ./":
-        gate = True
+    gate = gate or line.strip() == "uses: ./"
     out.append(line)
     if gate and line.strip() == "with:":
         out += [f'          base-url: "{sim}"', "          interval: 100ms", "          max-interval: 300ms"]
