@@ -103,10 +103,7 @@ struct Gate {
 
 impl Gate {
     fn new(policy: Policy, seed: u64) -> Self {
-        Self {
-            schedule: Schedule::new(policy, Some(seed)),
-            origin: Instant::now(),
-        }
+        Self { schedule: Schedule::new(policy, Some(seed)), origin: Instant::now() }
     }
 }
 
@@ -154,35 +151,18 @@ fn policies() -> Vec<(&'static str, MakeRule)> {
         ("fixed 30 s", Box::new(|_| Box::new(Fixed(30.0)))),
         (
             "gcloud (2 s ×1.4, +≤1 s jitter, cap 180 s)",
-            Box::new(|seed| {
-                Box::new(Gcloud {
-                    next: 2.0,
-                    rng: fastrand::Rng::with_seed(seed),
-                })
-            }),
+            Box::new(|seed| Box::new(Gcloud { next: 2.0, rng: fastrand::Rng::with_seed(seed) })),
         ),
         (
             "capped exponential (5 s ×1.5, cap 30 s)",
             Box::new(|seed| {
-                Box::new(Gate::new(
-                    Policy::Backoff {
-                        interval: 5 * S,
-                        max: 30 * S,
-                    },
-                    seed,
-                ))
+                Box::new(Gate::new(Policy::Backoff { interval: 5 * S, max: 30 * S }, seed))
             }),
         ),
         (
             "guided (ours; 5 s, cap 30 s)",
             Box::new(|seed| {
-                Box::new(Gate::new(
-                    Policy::Guided {
-                        interval: 5 * S,
-                        max: 30 * S,
-                    },
-                    seed,
-                ))
+                Box::new(Gate::new(Policy::Guided { interval: 5 * S, max: 30 * S }, seed))
             }),
         ),
     ]
@@ -215,10 +195,7 @@ fn measure(jobs: &[Job], workload: Workload, make: &dyn Fn(u64) -> Box<dyn Rule>
         let mut rule = make(i as u64);
         let (lag, n) = run(job, workload, rule.as_mut());
         if std::env::var("DUMP").is_ok() && workload == Workload::ProgressOnly {
-            eprintln!(
-                "JOB {:.0} {:?} lag {:.1} req {}",
-                job.duration, job.steps, lag, n
-            );
+            eprintln!("JOB {:.0} {:?} lag {:.1} req {}", job.duration, job.steps, lag, n);
         }
         lags.push(lag);
         requests += u64::from(n);
@@ -278,11 +255,7 @@ const WORKLOADS: [Workload; 5] = [
 fn for_workload(jobs: &[Job], workload: Workload) -> Vec<Job> {
     jobs.iter()
         .map(|j| Job {
-            steps: if workload == Workload::ProgressOnly {
-                j.steps
-            } else {
-                None
-            },
+            steps: if workload == Workload::ProgressOnly { j.steps } else { None },
             duration: if workload == Workload::Slipping {
                 let share = (j.duration / 30.0).ln() / 120f64.ln();
                 60.0 * 30f64.powf(share)
@@ -343,13 +316,11 @@ fn many(jobs: &[Job], workload: Workload, n: usize) -> Many {
     let deadline = origin + Duration::from_secs(6 * 3600);
     let (mut requests, mut lags, mut gap) = (0u64, Vec::new(), f64::INFINITY);
     for (g, gate) in jobs.chunks(n).enumerate() {
-        let keys: Vec<usize> = (0..gate.len())
-            .map(|i| if n > 1 && i % 10 == 9 { usize::MAX } else { i })
-            .collect();
+        let keys: Vec<usize> =
+            (0..gate.len()).map(|i| if n > 1 && i % 10 == 9 { usize::MAX } else { i }).collect();
         let mut dispatch = Dispatch::new(&keys, origin);
-        let mut schedules: Vec<Schedule> = (0..gate.len())
-            .map(|i| Schedule::new(guided(), Some((g * n + i) as u64)))
-            .collect();
+        let mut schedules: Vec<Schedule> =
+            (0..gate.len()).map(|i| Schedule::new(guided(), Some((g * n + i) as u64))).collect();
         let mut last: Option<Instant> = None;
         while let Some((target, at)) = dispatch.next() {
             requests += 1;
@@ -383,18 +354,11 @@ fn many(jobs: &[Job], workload: Workload, n: usize) -> Many {
 
 /// The least gap between requests, for a person: "100 ms", or "–" with no second request.
 fn gap_text(gap: f64) -> String {
-    if gap.is_finite() {
-        format!("{:.0} ms", gap * 1000.0)
-    } else {
-        "–".into()
-    }
+    if gap.is_finite() { format!("{:.0} ms", gap * 1000.0) } else { "–".into() }
 }
 
 fn guided() -> Policy {
-    Policy::Guided {
-        interval: 5 * S,
-        max: 30 * S,
-    }
+    Policy::Guided { interval: 5 * S, max: 30 * S }
 }
 
 /// `--trace SECONDS`: where the guided policy's polls go for one job of that length, in every
@@ -404,17 +368,9 @@ fn trace(duration: f64) {
         let job = Job {
             duration,
             eta_error: 0.2,
-            steps: std::env::var("TRACE_STEPS")
-                .ok()
-                .and_then(|s| s.parse().ok()),
+            steps: std::env::var("TRACE_STEPS").ok().and_then(|s| s.parse().ok()),
         };
-        let mut rule = Gate::new(
-            Policy::Guided {
-                interval: 5 * S,
-                max: 30 * S,
-            },
-            1,
-        );
+        let mut rule = Gate::new(Policy::Guided { interval: 5 * S, max: 30 * S }, 1);
         let mut t = 0.0;
         let mut polls = Vec::new();
         loop {
@@ -424,12 +380,7 @@ fn trace(duration: f64) {
             }
             t += rule.wait(t, job.observe(workload, t)).max(0.0);
         }
-        println!(
-            "{}: {} polls: {}",
-            workload.name(),
-            polls.len(),
-            polls.join(" ")
-        );
+        println!("{}: {} polls: {}", workload.name(), polls.len(), polls.join(" "));
     }
 }
 
@@ -478,11 +429,7 @@ fn one_job_targets(count: usize, seeds: &[u64], summary: &mut Vec<String>) -> bo
                 Some((lag, requests)) => (lag, requests, String::new()),
                 None => {
                     let plain = get(workload, "capped");
-                    (
-                        plain.p95,
-                        plain.requests,
-                        " (the capped exponential's)".to_owned(),
-                    )
+                    (plain.p95, plain.requests, " (the capped exponential's)".to_owned())
                 }
             };
             let ok = ours.p95 <= lag && ours.requests <= requests;
@@ -518,11 +465,7 @@ fn many_job_targets(count: usize, seeds: &[u64], summary: &mut Vec<String>) -> b
             let jobs = for_workload(&jobs, workload);
             let one = many(&jobs, workload, 1);
             for n in [1, 10, 50] {
-                let m = if n == 1 {
-                    one
-                } else {
-                    many(&jobs, workload, n)
-                };
+                let m = if n == 1 { one } else { many(&jobs, workload, n) };
                 if i == 0 {
                     println!(
                         "| {} | {n} | {:.1} s | {:.1} | {} |",

@@ -28,10 +28,7 @@ use clanforge_wait::{JobKind, JobRef};
 use std::time::Duration;
 
 fn main() -> std::io::Result<()> {
-    let seconds: u64 = std::env::args()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(14);
+    let seconds: u64 = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(14);
     let job = || {
         if seconds == 0 {
             Script::Replies(vec![Reply::status(5, 100)])
@@ -46,15 +43,10 @@ fn main() -> std::io::Result<()> {
         Some(entries) => Script::Replies(vec![Reply::lean_fleet(entries, 1), Reply::installs(&[])]),
         None => Script::Installs {
             version: 1,
-            machines: [seconds / 2, seconds * 3 / 4, seconds]
-                .map(Duration::from_secs)
-                .to_vec(),
+            machines: [seconds / 2, seconds * 3 / 4, seconds].map(Duration::from_secs).to_vec(),
         },
     };
-    let updates: u64 = std::env::args()
-        .nth(2)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1);
+    let updates: u64 = std::env::args().nth(2).and_then(|s| s.parse().ok()).unwrap_or(1);
     let rollout = (0..=3).rev().map(|left| Reply::rollout(left, 0, 3 - left));
     let takes = Duration::from_secs(seconds.max(1));
     let image = Image {
@@ -64,9 +56,8 @@ fn main() -> std::io::Result<()> {
         machines: vec![takes / 2, takes],
         ..Image::quick(42, 1234)
     };
-    let sim = (1..=updates).fold(Sim::new().image(image), |sim, id| {
-        sim.job(&id.to_string(), job())
-    });
+    let sim =
+        (1..=updates).fold(Sim::new().image(image), |sim, id| sim.job(&id.to_string(), job()));
     let hostile = "disk full\n::error title=forged::FORGED-ANNOTATION\n##[error]FORGED-LEGACY\n\
                    section_end:1:clanforge_wait\r\u{1b}[0K\nCLANFORGE_RESULT=success\n\
                    ##teamcity[buildStatus status='SUCCESS' text='FORGED-TEAMCITY']\n\
@@ -91,10 +82,7 @@ fn main() -> std::io::Result<()> {
         .serve_job(JobRef::new(JobKind::ImageDiff, "1"), job())
         .serve_job(JobRef::new(JobKind::ImageVersion, "1"), job())
         .serve_job(JobRef::new(JobKind::Install, "1"), installs)
-        .serve_job(
-            JobRef::new(JobKind::Rollout, "1"),
-            Script::Replies(rollout.collect()),
-        )
+        .serve_job(JobRef::new(JobKind::Rollout, "1"), Script::Replies(rollout.collect()))
         .spawn()?;
     println!("{}", server.url());
     loop {

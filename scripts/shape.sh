@@ -9,9 +9,9 @@ cd "$(dirname "$0")/.."
 max_file=600
 # The ceiling src/ may not pass, so that growth is a decision: raise it only with the
 # feature that needs it, in the same commit, and lower it as the code shrinks. Issue 26's target
-# is 12,000; the unit tests (about 2,000 lines) and the simulator the demo serves (about 1,300)
+# is 12,000; the unit tests (about 1,900 lines) and the simulator the demo serves (about 1,280)
 # count here.
-max_src=${SHAPE_MAX_SRC:-16071}
+max_src=${SHAPE_MAX_SRC:-14732}
 
 status=0
 while read -r lines file; do

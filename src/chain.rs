@@ -142,14 +142,8 @@ impl Plan {
     /// and the rollout, those of the version made and of the image.
     pub(crate) fn job(&self, step: Step, ids: &Ids) -> Option<JobRef> {
         match step {
-            Step::Install => ids
-                .version
-                .clone()
-                .map(|id| JobRef::new(JobKind::Install, id)),
-            Step::Rollout => self
-                .image_id
-                .clone()
-                .map(|id| JobRef::new(JobKind::Rollout, id)),
+            Step::Install => ids.version.clone().map(|id| JobRef::new(JobKind::Install, id)),
+            Step::Rollout => self.image_id.clone().map(|id| JobRef::new(JobKind::Rollout, id)),
             _ => ids.job(step),
         }
     }

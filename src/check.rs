@@ -28,17 +28,9 @@ pub(crate) async fn run(
     reporters: &mut dyn Reporter,
 ) -> Checked {
     let started = Instant::now();
-    let mut run = Checks {
-        reporters,
-        seen: Vec::new(),
-        requests: 0,
-    };
+    let mut run = Checks { reporters, seen: Vec::new(), requests: 0 };
     run.all(client, probe, settings.request_timeout).await;
-    Checked {
-        checks: run.seen,
-        requests: run.requests,
-        elapsed: started.elapsed(),
-    }
+    Checked { checks: run.seen, requests: run.requests, elapsed: started.elapsed() }
 }
 
 struct Checks<'a> {
@@ -49,11 +41,7 @@ struct Checks<'a> {
 
 impl Checks<'_> {
     fn say(&mut self, name: &'static str, verdict: CheckVerdict, detail: String) {
-        let check = Check {
-            name,
-            verdict,
-            detail,
-        };
+        let check = Check { name, verdict, detail };
         self.reporters.on_event(&Event::Checked { check: &check });
         self.seen.push(check);
     }
@@ -97,11 +85,7 @@ impl Checks<'_> {
         self.say(
             "request",
             CheckVerdict::Info,
-            format!(
-                "HTTP {status} to GET {} in {} ms",
-                first.path,
-                first.took.as_millis()
-            ),
+            format!("HTTP {status} to GET {} in {} ms", first.path, first.took.as_millis()),
         );
         let accepted = self.answer(client, &first);
         self.clock(first.server_time);
@@ -137,11 +121,7 @@ impl Checks<'_> {
         } else {
             "access and secret keys (Basic auth)"
         };
-        self.say(
-            "base URL",
-            CheckVerdict::Info,
-            format!("{base} ({whose}), with {dialect}"),
-        );
+        self.say("base URL", CheckVerdict::Info, format!("{base} ({whose}), with {dialect}"));
         // The classic mistakes a request would only show as a refusal or a 404.
         match (host, client.uses_token()) {
             ("api.multiplay.co.uk", true) => self.say(
@@ -165,11 +145,7 @@ impl Checks<'_> {
             let cfp = path.contains("/cfp");
             self.say(
                 "base path",
-                if cfp {
-                    CheckVerdict::Warning
-                } else {
-                    CheckVerdict::Info
-                },
+                if cfp { CheckVerdict::Warning } else { CheckVerdict::Info },
                 if cfp {
                     format!(
                         "--base-url has a path of its own ({path}), and the gate adds /cfp/v1/… \
@@ -194,18 +170,10 @@ impl Checks<'_> {
     /// DNS and a TCP connection, straight to the host or to the proxy. `false`: nothing
     /// further can work.
     async fn network(&mut self, base: &Url, proxied: bool, budget: Duration) -> bool {
-        let host = base
-            .host_str()
-            .unwrap_or_default()
-            .trim_matches(['[', ']'])
-            .to_owned();
+        let host = base.host_str().unwrap_or_default().trim_matches(['[', ']']).to_owned();
         let port = base.port_or_known_default().unwrap_or(443);
         if let Ok(ip) = host.parse::<std::net::IpAddr>() {
-            self.say(
-                "DNS",
-                CheckVerdict::Info,
-                format!("none needed: {ip} is an address"),
-            );
+            self.say("DNS", CheckVerdict::Info, format!("none needed: {ip} is an address"));
             return proxied || self.connect((ip, port).into(), budget).await;
         }
         let started = Instant::now();
@@ -233,10 +201,7 @@ impl Checks<'_> {
                 self.say(
                     "DNS",
                     CheckVerdict::Failed,
-                    format!(
-                        "no answer for {host} within {}",
-                        humantime::format_duration(budget)
-                    ),
+                    format!("no answer for {host} within {}", humantime::format_duration(budget)),
                 );
                 return false;
             }
@@ -249,11 +214,7 @@ impl Checks<'_> {
             format!(
                 "{host} is {}{} ({} ms)",
                 shown.join(", "),
-                if more > 0 {
-                    format!(" and {more} more")
-                } else {
-                    String::new()
-                },
+                if more > 0 { format!(" and {more} more") } else { String::new() },
                 started.elapsed().as_millis()
             ),
         );
@@ -264,11 +225,7 @@ impl Checks<'_> {
         match addrs.first().copied() {
             Some(addr) => self.connect(addr, budget).await,
             None => {
-                self.say(
-                    "connect",
-                    CheckVerdict::Failed,
-                    format!("{host} has no address"),
-                );
+                self.say("connect", CheckVerdict::Failed, format!("{host} has no address"));
                 false
             }
         }
@@ -347,11 +304,7 @@ impl Checks<'_> {
         let dialect = if token { "the token" } else { "the keys" };
         match &first.read {
             Ok(()) => {
-                self.say(
-                    "credentials",
-                    CheckVerdict::Ok,
-                    format!("{dialect} accepted"),
-                );
+                self.say("credentials", CheckVerdict::Ok, format!("{dialect} accepted"));
                 if !client.asid().is_empty() {
                     self.say(
                         "ASID",
@@ -361,11 +314,7 @@ impl Checks<'_> {
                 }
                 true
             }
-            Err(
-                error @ PollError::Refused {
-                    challenge, token, ..
-                },
-            ) => {
+            Err(error @ PollError::Refused { challenge, token, .. }) => {
                 let fix = refused_fix(challenge.as_deref(), *token, error);
                 self.say(
                     "credentials",
@@ -399,9 +348,7 @@ impl Checks<'_> {
             }
             Err(error @ PollError::Rejected { message, .. })
                 if client.asid().is_empty()
-                    && message
-                        .as_deref()
-                        .is_some_and(|m| m.contains("accountserviceid")) =>
+                    && message.as_deref().is_some_and(|m| m.contains("accountserviceid")) =>
             {
                 self.say(
                     "ASID",
@@ -442,11 +389,7 @@ impl Checks<'_> {
                 ),
             );
         } else {
-            self.say(
-                "clock",
-                CheckVerdict::Ok,
-                format!("the server's clock {words}"),
-            );
+            self.say("clock", CheckVerdict::Ok, format!("the server's clock {words}"));
         }
     }
 
@@ -468,18 +411,13 @@ impl Checks<'_> {
                 CheckVerdict::Failed,
                 format!("{what} not found (HTTP 404): check --image-id and --game-id"),
             ),
-            Ok(Err(error)) => self.say(
-                "image",
-                CheckVerdict::Failed,
-                format!("{what}: {}", poll_error(&error)),
-            ),
+            Ok(Err(error)) => {
+                self.say("image", CheckVerdict::Failed, format!("{what}: {}", poll_error(&error)))
+            }
             Err(_) => self.say(
                 "image",
                 CheckVerdict::Failed,
-                format!(
-                    "{what}: no answer within {}",
-                    humantime::format_duration(budget)
-                ),
+                format!("{what}: no answer within {}", humantime::format_duration(budget)),
             ),
         }
     }
@@ -509,11 +447,7 @@ fn proxy_for(url: &Url, var: impl Fn(&str) -> Option<String>) -> Option<(String,
             return None;
         }
     }
-    let scheme_var = if url.scheme() == "https" {
-        "HTTPS_PROXY"
-    } else {
-        "HTTP_PROXY"
-    };
+    let scheme_var = if url.scheme() == "https" { "HTTPS_PROXY" } else { "HTTP_PROXY" };
     let (name, value) = get(scheme_var).or_else(|| get("ALL_PROXY"))?;
     let shown = match Url::parse(&value).or_else(|_| Url::parse(&format!("http://{value}"))) {
         Ok(proxy) => format!(
@@ -545,22 +479,14 @@ mod tests {
     use super::*;
 
     fn vars(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
-        |name| {
-            pairs
-                .iter()
-                .find(|(n, _)| *n == name)
-                .map(|(_, v)| (*v).to_owned())
-        }
+        |name| pairs.iter().find(|(n, _)| *n == name).map(|(_, v)| (*v).to_owned())
     }
 
     #[test]
     fn the_proxy_is_shown_without_its_password() {
         let url = Url::parse("https://api.multiplay.dev").unwrap();
         assert_eq!(
-            proxy_for(
-                &url,
-                vars(&[("HTTPS_PROXY", "http://bob:hunter22@proxy.corp:3128")])
-            ),
+            proxy_for(&url, vars(&[("HTTPS_PROXY", "http://bob:hunter22@proxy.corp:3128")])),
             Some(("HTTPS_PROXY".into(), "http://proxy.corp:3128".into()))
         );
         assert_eq!(

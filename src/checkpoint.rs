@@ -48,10 +48,7 @@ impl Recorded {
     pub(crate) fn from_dotenv(text: &str) -> Self {
         let value = |key: &str| {
             let name = format!("{}=", crate::outcome::variable(key));
-            let line = text
-                .lines()
-                .filter_map(|l| l.strip_prefix(&name))
-                .next_back()?;
+            let line = text.lines().filter_map(|l| l.strip_prefix(&name)).next_back()?;
             Some(Field::Text(line.to_owned()))
         };
         Self {

@@ -47,10 +47,7 @@ impl Dispatch {
             .iter()
             .enumerate()
             .filter_map(|(t, jobs)| {
-                jobs.iter()
-                    .filter_map(|&i| self.due[i])
-                    .min()
-                    .map(|at| (t, at))
+                jobs.iter().filter_map(|&i| self.due[i]).min().map(|at| (t, at))
             })
             .min_by_key(|(_, at)| *at)
             .map(|(t, at)| (t, at.max(self.not_before)))
@@ -58,11 +55,7 @@ impl Dispatch {
 
     /// The jobs a request to `target` serves: those not ended.
     pub fn live(&self, target: usize) -> Vec<usize> {
-        self.targets[target]
-            .iter()
-            .copied()
-            .filter(|&i| self.due[i].is_some())
-            .collect()
+        self.targets[target].iter().copied().filter(|&i| self.due[i].is_some()).collect()
     }
 
     /// A request went out (its answer came) at `at`: the next waits [`MIN_GAP`].

@@ -33,30 +33,17 @@ pub(crate) enum Event<'a> {
         idle: bool,
     },
     /// The first poll that shows a state this client does not know.
-    UnknownState {
-        job: &'a JobRef,
-        status: &'a JobStatus,
-    },
+    UnknownState { job: &'a JobRef, status: &'a JobStatus },
     /// Nothing is queued yet (no install listed, no machine pending) at the first look: the
     /// gate waits up to `settle` for work to appear before it calls the job done.
     Settling { job: &'a JobRef, settle: Duration },
     /// A transient failure; the job's next poll comes after `wait`.
-    Retrying {
-        job: &'a JobRef,
-        error: &'a PollError,
-        failures: u32,
-        wait: Duration,
-    },
+    Retrying { job: &'a JobRef, error: &'a PollError, failures: u32, wait: Duration },
     /// Time passes with nothing to say.
     Tick,
     /// A step of a start or a deploy begins (`index` counts from 1). `job` is known unless the
     /// step creates it.
-    Step {
-        index: usize,
-        total: usize,
-        step: Step,
-        job: Option<&'a JobRef>,
-    },
+    Step { index: usize, total: usize, step: Step, job: Option<&'a JobRef> },
     /// A create is about to go out, once: the request as `--dry-run` shows it.
     Creating { step: Step, request: &'a str },
     /// A create answered with its new job (the checkpoint that records it goes to
@@ -66,11 +53,7 @@ pub(crate) enum Event<'a> {
     /// out: the gate takes it as the one it created.
     Adopted { job: &'a JobRef, created: i64 },
     /// A diff or an update locks the image; `if_locked` is what the gate does about it.
-    Locked {
-        lock: &'a JobRef,
-        image: &'a str,
-        if_locked: IfLocked,
-    },
+    Locked { lock: &'a JobRef, image: &'a str, if_locked: IfLocked },
     /// Nothing locks the image any more.
     Unlocked { image: &'a str },
     /// The gate rejected this diff (`--if-locked reject`), releasing the image.
@@ -83,12 +66,7 @@ pub(crate) enum Event<'a> {
     Checked { check: &'a Check },
     /// A read a start makes (the lock, a job's status) failed for a transient reason; the next
     /// try comes after `wait`.
-    ReadRetrying {
-        what: String,
-        error: &'a PollError,
-        failures: u32,
-        wait: Duration,
-    },
+    ReadRetrying { what: String, error: &'a PollError, failures: u32, wait: Duration },
 }
 
 /// One line of `check`: what was looked at, how it went, and what was seen (or what to fix).
@@ -111,9 +89,7 @@ pub(crate) struct Checked {
 impl Checked {
     /// The checks that failed, in the order they ran.
     pub(crate) fn failed(&self) -> impl Iterator<Item = &Check> {
-        self.checks
-            .iter()
-            .filter(|c| c.verdict == CheckVerdict::Failed)
+        self.checks.iter().filter(|c| c.verdict == CheckVerdict::Failed)
     }
 
     /// How many checks ended with `verdict`.
@@ -138,12 +114,7 @@ pub(crate) enum CheckVerdict {
 pub(crate) enum StartError {
     /// A diff or update locks the image. `raced`: it appeared between the check and the
     /// create, which the API refused.
-    Locked {
-        lock: JobRef,
-        image: String,
-        if_locked: IfLocked,
-        raced: bool,
-    },
+    Locked { lock: JobRef, image: String, if_locked: IfLocked, raced: bool },
     /// The create never left this machine: nothing was made.
     NotSent(String),
     /// The create left and no usable answer came; reading state did not settle it.
@@ -218,8 +189,7 @@ impl End {
 
     /// The job's `result` word.
     pub(crate) fn result(&self) -> crate::outcome::Word {
-        self.outcome()
-            .map_or(crate::outcome::Word::Unfinished, Outcome::result)
+        self.outcome().map_or(crate::outcome::Word::Unfinished, Outcome::result)
     }
 
     /// An end that stops a fail-fast gate: the job failed, stalled or the API refused it.
@@ -286,10 +256,7 @@ impl Report {
     pub(crate) fn keeping(mut self, checkpoint: &crate::chain::Ids) -> Self {
         let not_run = self.summary.polls == 0
             && self.summary.jobs.is_empty()
-            && matches!(
-                self.outcome,
-                Outcome::Usage | Outcome::Cancelled(_) | Outcome::TimedOut
-            );
+            && matches!(self.outcome, Outcome::Usage | Outcome::Cancelled(_) | Outcome::TimedOut);
         if not_run {
             let s = &mut self.summary;
             for (slot, id) in [

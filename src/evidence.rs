@@ -82,11 +82,7 @@ pub struct Ambiguous {
 
 impl Ambiguous {
     pub fn new(field: impl Into<String>, value: Option<&Value>, why: &'static str) -> Self {
-        Self {
-            field: field.into(),
-            value: value.map_or_else(|| "missing".to_owned(), shown),
-            why,
-        }
+        Self { field: field.into(), value: value.map_or_else(|| "missing".to_owned(), shown), why }
     }
 }
 
@@ -157,9 +153,7 @@ pub(crate) fn count(obj: &Map<String, Value>, key: &str) -> Result<u64, Ambiguou
     let missing = || Ambiguous::new(key, value, "not a count of machines");
     match value {
         None | Some(Value::Null) => Err(missing()),
-        Some(v) => integer(v)
-            .and_then(|n| u64::try_from(n).ok())
-            .ok_or_else(missing),
+        Some(v) => integer(v).and_then(|n| u64::try_from(n).ok()).ok_or_else(missing),
     }
 }
 
@@ -190,11 +184,7 @@ pub(crate) fn state(obj: &Map<String, Value>) -> Result<Option<StateRead>, Ambig
         Some(Value::String(s)) if s.trim().is_empty() => None,
         Some(Value::String(s)) => Some(s.as_str()),
         Some(value) => {
-            return Err(Ambiguous::new(
-                "jobstatename",
-                Some(value),
-                "not a state's name",
-            ));
+            return Err(Ambiguous::new("jobstatename", Some(value), "not a state's name"));
         }
     };
     let name = said.map(one_line);
@@ -230,10 +220,7 @@ pub(crate) fn state(obj: &Map<String, Value>) -> Result<Option<StateRead>, Ambig
 
 /// `Err` naming the first of `duplicates` that the verdict reads.
 pub(crate) fn no_duplicate(duplicates: &[String]) -> Result<(), Ambiguous> {
-    match duplicates
-        .iter()
-        .find(|key| VERDICT_FIELDS.contains(&key.as_str()))
-    {
+    match duplicates.iter().find(|key| VERDICT_FIELDS.contains(&key.as_str())) {
         Some(key) => Err(Ambiguous {
             field: one_line(key),
             value: "given twice".to_owned(),
@@ -282,14 +269,8 @@ mod tests {
         ] {
             assert_eq!(failed(&obj(json!({ "f": set })), "f"), Ok(true), "{set}");
         }
-        for unclear in [
-            json!(""),
-            json!("maybe"),
-            json!("no"),
-            json!([1]),
-            json!({}),
-            json!("NaN"),
-        ] {
+        for unclear in [json!(""), json!("maybe"), json!("no"), json!([1]), json!({}), json!("NaN")]
+        {
             let error = failed(&obj(json!({ "f": unclear })), "f").unwrap_err();
             assert_eq!(error.field, "f");
         }
@@ -297,14 +278,7 @@ mod tests {
 
     #[test]
     fn ids_compare_as_numbers_whatever_their_form() {
-        for form in [
-            json!(7),
-            json!(7.0),
-            json!("7"),
-            json!(" 7 "),
-            json!("7.0"),
-            json!("0007"),
-        ] {
+        for form in [json!(7), json!(7.0), json!("7"), json!(" 7 "), json!("7.0"), json!("0007")] {
             assert_eq!(id(&form), Some(7), "{form}");
         }
         for not in [json!(7.5), json!("x"), json!(-7), json!(null), json!(true)] {

@@ -130,9 +130,7 @@ impl<'de> Visitor<'de> for ListSeed<'_> {
                 if std::mem::replace(&mut seen_installs, true) {
                     list.duplicates.push(key);
                 }
-                list.installs = map.next_value_seed(EntriesSeed {
-                    version: self.version,
-                })?;
+                list.installs = map.next_value_seed(EntriesSeed { version: self.version })?;
             } else {
                 let value: Value = map.next_value()?;
                 if list.top.insert(key.clone(), value).is_some() {
@@ -190,9 +188,7 @@ impl<'de> Visitor<'de> for EntriesSeed<'_> {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         let mut fold = Fold::default();
-        while let Some(entry) = seq.next_element_seed(EntrySeed {
-            version: self.version,
-        })? {
+        while let Some(entry) = seq.next_element_seed(EntrySeed { version: self.version })? {
             match entry {
                 Ok(Some((status, unit))) => {
                     fold.units.extend(unit);
@@ -324,11 +320,7 @@ mod tests {
         assert_eq!(installs.least, Some(JobState::Running));
         assert_eq!(installs.units, [1]);
         assert_eq!(read(body, "").unwrap().installs.unwrap().left, 2);
-        let error = read(
-            br#"{"success": false, "installs": null, "error": true}"#,
-            "",
-        )
-        .unwrap();
+        let error = read(br#"{"success": false, "installs": null, "error": true}"#, "").unwrap();
         assert!(error.installs.is_none() && error.top.contains_key("error"));
         assert!(read(b"[1]", "").is_err() && read(b"{} trailing", "").is_err());
     }

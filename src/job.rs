@@ -100,9 +100,7 @@ impl JobStatus {
     /// Time left until `jobeta`; zero once it has passed.
     pub fn eta_remaining(&self, local_now: i64) -> Option<std::time::Duration> {
         let offset = self.eta_offset(local_now)?;
-        Some(std::time::Duration::from_secs(
-            u64::try_from(offset).unwrap_or(0),
-        ))
+        Some(std::time::Duration::from_secs(u64::try_from(offset).unwrap_or(0)))
     }
 
     /// The state as the log should name it: the server's own spelling when it sent one.
@@ -140,10 +138,7 @@ pub enum BodyError {
     NotJson { reason: String, excerpt: String },
     /// JSON, but not an object we can use.
     #[error("the answer is not a status (no {expected}): {excerpt}")]
-    NoState {
-        expected: &'static str,
-        excerpt: String,
-    },
+    NoState { expected: &'static str, excerpt: String },
     /// A field the verdict reads says neither one thing nor the other ([`crate::evidence`]).
     #[error("the answer is ambiguous: {0}")]
     Ambiguous(#[from] Ambiguous),
@@ -166,12 +161,10 @@ pub fn parse_answer(body: &[u8], id_key: &str) -> Result<Answer, BodyError> {
         Ok(obj) => obj,
         Err(error) => return Ok(error),
     };
-    status_of(&obj, Some(id_key))?
-        .map(Answer::Status)
-        .ok_or_else(|| BodyError::NoState {
-            expected: "jobstateid or jobstatename",
-            excerpt: excerpt(body),
-        })
+    status_of(&obj, Some(id_key))?.map(Answer::Status).ok_or_else(|| BodyError::NoState {
+        expected: "jobstateid or jobstatename",
+        excerpt: excerpt(body),
+    })
 }
 
 /// A body as a JSON object, or (inner `Err`) the error answer it is. A field the verdict reads
@@ -181,16 +174,10 @@ pub(crate) fn object(body: &[u8]) -> Result<Result<Map<String, Value>, Answer>, 
         Ok(obj) => obj,
         // JSON, but not an object.
         Err(e) if e.classify() == serde_json::error::Category::Data => {
-            return Err(BodyError::NoState {
-                expected: "JSON object",
-                excerpt: excerpt(body),
-            });
+            return Err(BodyError::NoState { expected: "JSON object", excerpt: excerpt(body) });
         }
         Err(e) => {
-            return Err(BodyError::NotJson {
-                reason: e.to_string(),
-                excerpt: excerpt(body),
-            });
+            return Err(BodyError::NotJson { reason: e.to_string(), excerpt: excerpt(body) });
         }
     };
     evidence::no_duplicate(&obj.duplicates)?;
@@ -230,9 +217,7 @@ pub(crate) fn status_of(
         // A number compares as one (`424242.0` is 424242); anything else is shown as it came.
         job_id: id_key.and_then(|key| {
             let value = obj.get(key)?;
-            evidence::id(value)
-                .map(|id| id.to_string())
-                .or_else(|| text(Some(value)))
+            evidence::id(value).map(|id| id.to_string()).or_else(|| text(Some(value)))
         }),
         created: int(obj.get("jobcreated")),
         changes: changes(obj),
@@ -273,11 +258,7 @@ pub(crate) fn error_of(obj: &Map<String, Value>) -> Result<Option<Answer>, Ambig
             _ => None,
         })
         .unwrap_or_else(|| "the API reported an error without a message".to_owned());
-    Ok(Some(Answer::Error {
-        code: int(obj.get("error_code")),
-        message: one_line(&said),
-        said,
-    }))
+    Ok(Some(Answer::Error { code: int(obj.get("error_code")), message: one_line(&said), said }))
 }
 
 /// A number, or a string holding one; fractions are truncated.
@@ -286,12 +267,9 @@ pub(crate) fn int(value: Option<&Value>) -> Option<i64> {
         Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
         Value::String(s) => {
             let s = s.trim();
-            s.parse::<i64>().ok().or_else(|| {
-                s.parse::<f64>()
-                    .ok()
-                    .filter(|f| f.is_finite())
-                    .map(|f| f as i64)
-            })
+            s.parse::<i64>()
+                .ok()
+                .or_else(|| s.parse::<f64>().ok().filter(|f| f.is_finite()).map(|f| f as i64))
         }
         Value::Bool(b) => Some(i64::from(*b)),
         _ => None,

@@ -32,13 +32,8 @@ pub enum JobKind {
 }
 
 impl JobKind {
-    pub const ALL: [Self; 5] = [
-        Self::ImageUpdate,
-        Self::ImageDiff,
-        Self::ImageVersion,
-        Self::Install,
-        Self::Rollout,
-    ];
+    pub const ALL: [Self; 5] =
+        [Self::ImageUpdate, Self::ImageDiff, Self::ImageVersion, Self::Install, Self::Rollout];
 
     /// The word before the slash: `update/4711`.
     pub fn name(self) -> &'static str {
@@ -95,10 +90,7 @@ pub struct JobRef {
 
 impl JobRef {
     pub fn new(kind: JobKind, id: impl Into<String>) -> Self {
-        Self {
-            kind,
-            id: id.into(),
-        }
+        Self { kind, id: id.into() }
     }
 
     /// `update/4711`, or `install` for every install.
@@ -171,17 +163,11 @@ impl JobRef {
         let mut status = JobStatus::synthesized(state);
         status.failed = mine.failed > 0;
         status.error = mine.error;
-        status.progress = mine
-            .progress_sum
-            .checked_div(mine.progress_count)
-            .map(|p| p.min(100) as u8);
+        status.progress =
+            mine.progress_sum.checked_div(mine.progress_count).map(|p| p.min(100) as u8);
         status.eta = mine.eta;
         status.units = mine.units;
-        status.counts = Some(Counts {
-            pending: mine.left,
-            failed: mine.failed,
-            completed: None,
-        });
+        status.counts = Some(Counts { pending: mine.left, failed: mine.failed, completed: None });
         Ok(Answer::Status(status))
     }
 }
@@ -194,34 +180,18 @@ fn read_rollout(body: &[u8]) -> Result<Answer, BodyError> {
         Err(error) => return Ok(error),
     };
     if obj.get("pending_machines").is_none() {
-        return Err(BodyError::NoState {
-            expected: "pending_machines",
-            excerpt: excerpt(body),
-        });
+        return Err(BodyError::NoState { expected: "pending_machines", excerpt: excerpt(body) });
     }
     let pending = evidence::count(&obj, "pending_machines")?;
     let failed = evidence::count(&obj, "failed_machines")?;
     let completed = int(obj.get("completed_machines")).map(|n| n.max(0) as u64);
-    let state = if pending > 0 {
-        JobState::Running
-    } else {
-        JobState::Complete
-    };
+    let state = if pending > 0 { JobState::Running } else { JobState::Complete };
     let mut status = JobStatus::synthesized(state);
     // Counts come from the server: add and multiply without overflow.
-    let total = pending
-        .saturating_add(failed)
-        .saturating_add(completed.unwrap_or(0));
-    status.progress = completed
-        .unwrap_or(0)
-        .saturating_mul(100)
-        .checked_div(total)
-        .map(|p| p.min(100) as u8);
-    status.counts = Some(Counts {
-        pending,
-        failed,
-        completed,
-    });
+    let total = pending.saturating_add(failed).saturating_add(completed.unwrap_or(0));
+    status.progress =
+        completed.unwrap_or(0).saturating_mul(100).checked_div(total).map(|p| p.min(100) as u8);
+    status.counts = Some(Counts { pending, failed, completed });
     Ok(Answer::Status(status))
 }
 
@@ -278,10 +248,7 @@ impl FromStr for JobRef {
     type Err = RefError;
 
     fn from_str(reference: &str) -> Result<Self, RefError> {
-        let error = |why| RefError {
-            reference: reference.to_owned(),
-            why,
-        };
+        let error = |why| RefError { reference: reference.to_owned(), why };
         let trimmed = reference.trim();
         let (name, id) = match trimmed.split_once('/') {
             Some((name, id)) => (name, Some(id)),
@@ -322,14 +289,8 @@ mod tests {
 
     #[test]
     fn references_read_as_kind_and_id() {
-        assert_eq!(
-            "update/4711".parse(),
-            Ok(JobRef::new(JobKind::ImageUpdate, "4711"))
-        );
-        assert_eq!(
-            "diff/218595".parse::<JobRef>().unwrap().reference(),
-            "diff/218595"
-        );
+        assert_eq!("update/4711".parse(), Ok(JobRef::new(JobKind::ImageUpdate, "4711")));
+        assert_eq!("diff/218595".parse::<JobRef>().unwrap().reference(), "diff/218595");
         assert_eq!("install".parse(), Ok(JobRef::new(JobKind::Install, "")));
         assert_eq!("rollout/0012".parse::<JobRef>().unwrap().id, "12");
     }
@@ -349,10 +310,7 @@ mod tests {
             let error = bad.parse::<JobRef>().unwrap_err();
             assert_eq!(error.why, why, "{bad}");
             let text = error.to_string();
-            assert!(
-                text.contains("update, diff, version, install, rollout"),
-                "{text}"
-            );
+            assert!(text.contains("update, diff, version, install, rollout"), "{text}");
         }
     }
 
@@ -369,10 +327,7 @@ mod tests {
 
     #[test]
     fn job_style_answers_echo_their_kind_of_id() {
-        let s = status(
-            "diff/7",
-            r#"{"jobstateid": 4, "diffid": "7", "updateid": 99}"#,
-        );
+        let s = status("diff/7", r#"{"jobstateid": 4, "diffid": "7", "updateid": 99}"#);
         assert_eq!(s.job_id.as_deref(), Some("7"));
         let s = status("version/8", r#"{"jobstateid": 5, "imageversionid": 8}"#);
         assert_eq!(s.job_id.as_deref(), Some("8"));
@@ -386,10 +341,7 @@ mod tests {
             {"jobid": 3, "target_imageversionid": 42, "jobstateid": 6, "jobfailed": 1}
         ]}"#;
         let s = status("install/99", body);
-        assert_eq!(
-            (s.state, s.progress, s.eta),
-            (JobState::Queued, Some(10), Some(900))
-        );
+        assert_eq!((s.state, s.progress, s.eta), (JobState::Queued, Some(10), Some(900)));
         assert_eq!(s.counts.map(|c| (c.pending, c.failed)), Some((2, 0)));
         assert_eq!(s.units, [1, 2]);
         let s = status("install", body);
@@ -408,15 +360,9 @@ mod tests {
 
     #[test]
     fn no_install_left_is_complete_and_no_list_is_unusable() {
-        assert_eq!(
-            status("install/99", r#"{"installs": []}"#).state,
-            JobState::Complete
-        );
+        assert_eq!(status("install/99", r#"{"installs": []}"#).state, JobState::Complete);
         let job: JobRef = "install/99".parse().unwrap();
-        assert!(matches!(
-            job.read(br#"{"jobs": []}"#),
-            Err(BodyError::NoState { .. })
-        ));
+        assert!(matches!(job.read(br#"{"jobs": []}"#), Err(BodyError::NoState { .. })));
         assert!(matches!(
             job.read(br#"{"success": false, "error_message": "nope"}"#),
             Ok(Answer::Error { .. })
@@ -430,14 +376,7 @@ mod tests {
             r#"{"pending_machines": "3", "failed_machines": 1, "completed_machines": 6}"#,
         );
         assert_eq!((s.state, s.progress), (JobState::Running, Some(60)));
-        assert_eq!(
-            s.counts,
-            Some(Counts {
-                pending: 3,
-                failed: 1,
-                completed: Some(6)
-            })
-        );
+        assert_eq!(s.counts, Some(Counts { pending: 3, failed: 1, completed: Some(6) }));
         let done = status(
             "rollout/5",
             r#"{"pending_machines": 0, "failed_machines": 0, "completed_machines": 9}"#,

@@ -14,10 +14,7 @@
 #![forbid(unsafe_code)]
 // Without the tests' feature, `testing` is not compiled and what it names looks unreachable:
 // the two lints are checked with the feature on (`cargo clippy --all-targets`).
-#![cfg_attr(
-    not(feature = "test-support"),
-    allow(unreachable_pub, unnameable_types)
-)]
+#![cfg_attr(not(feature = "test-support"), allow(unreachable_pub, unnameable_types))]
 
 mod api;
 mod append;
@@ -99,10 +96,7 @@ where
     let ci = report::ci_reporters(|name| std::env::var(name).ok(), &secrets, &title);
     let outputs = &parsed.outputs;
     // A trace on stderr shares the terminal with the log: no bars to draw over it.
-    let trace_on_stderr = parsed
-        .config
-        .as_ref()
-        .is_ok_and(|c| c.trace == Some(TraceTo::Stderr));
+    let trace_on_stderr = parsed.config.as_ref().is_ok_and(|c| c.trace == Some(TraceTo::Stderr));
     let mode = LogMode::detect(
         outputs.log_format == LogFormat::Json,
         std::io::stderr().is_terminal() && !trace_on_stderr,
@@ -126,10 +120,7 @@ where
         .fold(Ids::default(), Ids::or);
     let setup_error = setup::open_files(&parsed, &mut reporters);
     let (update_id, simulated) = (parsed.update_id, parsed.demo);
-    let not_started = |why| Ran {
-        did: Did::NotStarted { why, update_id },
-        simulated,
-    };
+    let not_started = |why| Ran { did: Did::NotStarted { why, update_id }, simulated };
     let ran = match (stopped, setup_error, parsed.config) {
         (Some(Stopped::Signal(signal)), _, _) => not_started(NotStarted::Signal(signal)),
         (Some(Stopped::Deadline(deadline)), _, _) => {
@@ -199,13 +190,8 @@ fn title(parsed: &Parsed) -> String {
 /// Runs the configured action, against the simulator with `--demo`.
 async fn gate(config: &Config, reporters: &mut Vec<Box<dyn Reporter>>, cancel: &Cancel) -> Ran {
     let simulated = config.demo();
-    let not_started = |why| Ran {
-        did: Did::NotStarted {
-            why,
-            update_id: config.update_ids(),
-        },
-        simulated,
-    };
+    let not_started =
+        |why| Ran { did: Did::NotStarted { why, update_id: config.update_ids() }, simulated };
     let client = tokio::select! {
         biased;
         signal = cancel.signalled() => return not_started(NotStarted::Signal(signal)),
@@ -231,17 +217,12 @@ async fn gate(config: &Config, reporters: &mut Vec<Box<dyn Reporter>>, cancel: &
         }
         Action::DryRun(plan) => {
             let requests = start::dry_run(&client, &config.asid, plan);
-            reporters.on_event(&Event::DryRun {
-                requests: &requests,
-            });
+            reporters.on_event(&Event::DryRun { requests: &requests });
             let known: Vec<_> = [Step::ImageUpdate, Step::ImageDiff, Step::ImageVersion]
                 .into_iter()
                 .filter_map(|step| plan.known.job(step))
                 .collect();
-            Did::DryRun {
-                requests: requests.len(),
-                known,
-            }
+            Did::DryRun { requests: requests.len(), known }
         }
     };
     Ran { did, simulated }

@@ -2,17 +2,11 @@ use std::io::Write as _;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {
             // A stderr that can't be written has nowhere to say so either.
-            let _ = writeln!(
-                std::io::stderr(),
-                "Error: could not start the async runtime: {e}"
-            );
+            let _ = writeln!(std::io::stderr(), "Error: could not start the async runtime: {e}");
             return ExitCode::from(2);
         }
     };

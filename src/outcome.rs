@@ -36,43 +36,23 @@ pub enum Signal {
 /// Every exit code, its outcome and what it means: the single source for `--help` and the
 /// README.
 pub const EXIT_CODES: &[(u8, &str, &str)] = &[
-    (
-        0,
-        "success",
-        "every job completed (with --dry-run: the plan was printed, result dry-run)",
-    ),
+    (0, "success", "every job completed (with --dry-run: the plan was printed, result dry-run)"),
     (
         1,
         "failed",
         "a job failed (jobfailed set, state Failed or Squashed, a failed install, or more failed \
          machines than --max-failed-machines), or a deploy's diff found no changes without --full",
     ),
-    (
-        2,
-        "error",
-        "usage or configuration error (a flag or variable to fix)",
-    ),
-    (
-        3,
-        "timeout",
-        "the deadline (--timeout) passed; a job may still be running",
-    ),
+    (2, "error", "usage or configuration error (a flag or variable to fix)"),
+    (3, "timeout", "the deadline (--timeout) passed; a job may still be running"),
     (
         4,
         "error",
         "API error: credentials or ASID refused, job not found, an error answer, an answer that \
          says neither success nor failure, a locked image, a create refused or of unknown outcome",
     ),
-    (
-        5,
-        "stalled",
-        "a job's state, progress and ETA did not change for --stall-timeout",
-    ),
-    (
-        129,
-        "cancelled",
-        "hung up by SIGHUP (a dropped session, some agents' cancel)",
-    ),
+    (5, "stalled", "a job's state, progress and ETA did not change for --stall-timeout"),
+    (129, "cancelled", "hung up by SIGHUP (a dropped session, some agents' cancel)"),
     (130, "cancelled", "interrupted by SIGINT"),
     (143, "cancelled", "terminated by SIGTERM"),
 ];
@@ -176,8 +156,7 @@ impl std::fmt::Display for Word {
 /// A duration in whole seconds, rounded to the nearest as the log rounds: the
 /// `elapsed_seconds` key agrees with the log's "after 2.6s" (3).
 pub(crate) fn whole_seconds(d: std::time::Duration) -> u64 {
-    d.as_secs()
-        .saturating_add(u64::from(d.subsec_millis() >= 500))
+    d.as_secs().saturating_add(u64::from(d.subsec_millis() >= 500))
 }
 
 /// `--help`'s exit-code section.
@@ -284,10 +263,7 @@ impl Summary {
             ("locked_by", self.locked_by.clone()),
             ("pending_create", self.pending_create.clone()),
             // One line of JSON: serde escapes every line break.
-            (
-                "jobs",
-                serde_json::to_string(&self.jobs).unwrap_or_else(|_| "[]".into()),
-            ),
+            ("jobs", serde_json::to_string(&self.jobs).unwrap_or_else(|_| "[]".into())),
         ]
     }
 }
@@ -321,11 +297,7 @@ mod tests {
             Cancelled(Signal::Hangup),
         ] {
             let row = EXIT_CODES.iter().find(|row| row.0 == outcome.exit_code());
-            assert_eq!(
-                row.map(|r| r.1),
-                Some(outcome.result().as_str()),
-                "{outcome:?}"
-            );
+            assert_eq!(row.map(|r| r.1), Some(outcome.result().as_str()), "{outcome:?}");
         }
         assert_eq!(DryRun.exit_code(), 0);
         assert!(EXIT_CODES[0].2.contains("dry-run"));

@@ -76,11 +76,7 @@ struct Promise {
 
 impl Promise {
     fn new(at: Instant, end: Instant) -> Self {
-        Self {
-            since: at,
-            first: end,
-            end,
-        }
+        Self { since: at, first: end, end }
     }
 }
 
@@ -219,16 +215,11 @@ impl Predictor {
                 return Some(promise);
             }
         }
-        let mut windows: Vec<Window> = [self.by_eta(), self.progress_window]
-            .into_iter()
-            .flatten()
-            .collect();
+        let mut windows: Vec<Window> =
+            [self.by_eta(), self.progress_window].into_iter().flatten().collect();
         windows.sort_by_key(|w| w.earliest);
-        let open = windows
-            .iter()
-            .find(|w| w.latest.is_none_or(|latest| now <= latest));
-        open.or_else(|| windows.iter().max_by_key(|w| w.latest))
-            .copied()
+        let open = windows.iter().find(|w| w.latest.is_none_or(|latest| now <= latest));
+        open.or_else(|| windows.iter().max_by_key(|w| w.latest)).copied()
     }
 
     fn by_eta(&self) -> Option<Window> {
@@ -248,11 +239,7 @@ impl Predictor {
             latest: end.checked_add(spread),
             end: Some(end),
             width: None,
-            basis: if self.confirmations == 0 {
-                Basis::Claim
-            } else {
-                Basis::Promise
-            },
+            basis: if self.confirmations == 0 { Basis::Claim } else { Basis::Promise },
         })
     }
 
@@ -283,21 +270,14 @@ impl Predictor {
         }
         let (soonest, latest) = end_range(&constraints)?;
         // The same, as it stood when the latest value first showed.
-        let newest = self
-            .shown
-            .iter()
-            .next_back()
-            .map(|(_, (first, _))| at(*first))?;
+        let newest = self.shown.iter().next_back().map(|(_, (first, _))| at(*first))?;
         if let Some(last) = constraints.last_mut() {
             last.2 = -newest;
         }
         let width =
             end_range(&constraints).and_then(|(lo, hi)| Duration::try_from_secs_f64(hi - lo).ok());
-        let instant = |s: f64| {
-            Duration::try_from_secs_f64(s)
-                .ok()
-                .and_then(|d| origin.checked_add(d))
-        };
+        let instant =
+            |s: f64| Duration::try_from_secs_f64(s).ok().and_then(|d| origin.checked_add(d));
         Some(Window {
             earliest: instant(soonest)?,
             latest: (latest < BOUND / 2.0).then(|| instant(latest)).flatten(),
@@ -350,17 +330,11 @@ mod tests {
     const S: Duration = Duration::from_secs(1);
 
     fn eta(seconds: u64) -> Observation {
-        Observation {
-            progress: None,
-            eta_remaining: Some(S * seconds as u32),
-        }
+        Observation { progress: None, eta_remaining: Some(S * seconds as u32) }
     }
 
     fn progress(p: u8) -> Observation {
-        Observation {
-            progress: Some(p),
-            eta_remaining: None,
-        }
+        Observation { progress: Some(p), eta_remaining: None }
     }
 
     #[test]
@@ -477,14 +451,8 @@ mod tests {
         predictor.observe(t0 + 400 * S, progress(50));
         predictor.observe(t0 + 800 * S, progress(52));
         predictor.observe(t0 + 900 * S, progress(53));
-        let window = predictor
-            .window()
-            .expect("a rate from the record since the change");
-        assert!(
-            window.earliest > t0 + 2000 * S,
-            "{:?}",
-            window.earliest - t0
-        );
+        let window = predictor.window().expect("a rate from the record since the change");
+        assert!(window.earliest > t0 + 2000 * S, "{:?}", window.earliest - t0);
     }
 
     #[test]
@@ -509,30 +477,17 @@ mod tests {
         predictor.observe(t0 + 300 * S, progress(25));
         predictor.observe(t0 + 740 * S, progress(50));
         let window = predictor.window().unwrap();
-        assert!(
-            window.earliest <= t0 + 1000 * S,
-            "{:?}",
-            window.earliest - t0
-        );
+        assert!(window.earliest <= t0 + 1000 * S, "{:?}", window.earliest - t0);
     }
 
     #[test]
     fn the_sooner_estimate_wins() {
         let t0 = Instant::now();
         let mut predictor = Predictor::default();
-        predictor.observe(
-            t0,
-            Observation {
-                progress: Some(0),
-                eta_remaining: Some(1000 * S),
-            },
-        );
+        predictor.observe(t0, Observation { progress: Some(0), eta_remaining: Some(1000 * S) });
         predictor.observe(
             t0 + 100 * S,
-            Observation {
-                progress: Some(21),
-                eta_remaining: Some(900 * S),
-            },
+            Observation { progress: Some(21), eta_remaining: Some(900 * S) },
         );
         let window = predictor.window().unwrap();
         assert!(window.earliest < t0 + 600 * S);

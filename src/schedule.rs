@@ -93,13 +93,7 @@ impl Schedule {
             .without_max_times()
             .build();
         let rng = seed.map_or_else(fastrand::Rng::new, fastrand::Rng::with_seed);
-        Self {
-            policy,
-            cap,
-            base,
-            rng,
-            predictor: Predictor::default(),
-        }
+        Self { policy, cap, base, rng, predictor: Predictor::default() }
     }
 
     /// The instant of the next poll, given what the last one saw.
@@ -158,9 +152,7 @@ impl Schedule {
         // An ETA that has kept its word to the second: one look, just past the second it
         // names (`jobeta` is whole seconds), not a walk through its window.
         if let (Basis::Promise, Some(end)) = (window.basis, window.end)
-            && window
-                .latest
-                .is_some_and(|latest| latest <= later(end, MIN_SPREAD))
+            && window.latest.is_some_and(|latest| latest <= later(end, MIN_SPREAD))
         {
             let aim = later(end, MIN_SPREAD / 2);
             if now < aim {
@@ -277,10 +269,7 @@ mod tests {
         let bases = [2.0, 3.0, 4.5, 6.75, 10.0, 10.0, 10.0, 10.0];
         for (wait, base) in got.iter().zip(bases) {
             let w = wait.as_secs_f64();
-            assert!(
-                w <= base && w >= base * (1.0 - JITTER) - 1e-9,
-                "{w} vs {base}"
-            );
+            assert!(w <= base && w >= base * (1.0 - JITTER) - 1e-9, "{w} vs {base}");
         }
         assert_eq!(got.len(), 8);
     }
@@ -297,10 +286,7 @@ mod tests {
         let got = waits(backoff(10 * S, 10 * S), nothing, 50, 86_400 * S).await;
         let min = got.iter().min().unwrap();
         let max = got.iter().max().unwrap();
-        assert!(
-            max.saturating_sub(*min) > S,
-            "jitter too small: {min:?}..{max:?}"
-        );
+        assert!(max.saturating_sub(*min) > S, "jitter too small: {min:?}..{max:?}");
     }
 
     #[tokio::test(start_paused = true)]
@@ -312,9 +298,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn retry_after_is_a_floor_for_every_policy() {
-        let seen = |_| Seen::Transient {
-            retry_after: Some(7 * S),
-        };
+        let seen = |_| Seen::Transient { retry_after: Some(7 * S) };
         for policy in [backoff(S, 2 * S), guided(S, 2 * S), Policy::Fixed(S)] {
             let got = waits(policy, seen, 5, 3600 * S).await;
             assert!(got.iter().all(|w| *w == 7 * S), "{policy:?}: {got:?}");
@@ -323,19 +307,12 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn no_policy_schedules_past_the_deadline() {
-        for policy in [
-            backoff(4 * S, 4 * S),
-            guided(4 * S, 4 * S),
-            Policy::Fixed(4 * S),
-        ] {
+        for policy in [backoff(4 * S, 4 * S), guided(4 * S, 4 * S), Policy::Fixed(4 * S)] {
             let start = Instant::now();
             let got = waits(policy, exact_eta(3600 * S), 100, 10 * S).await;
             assert!(Instant::now() - start <= 10 * S, "{policy:?}");
             // Once at the deadline every further poll is "now": the loop's deadline ends it.
-            assert!(
-                got.iter().skip(4).all(|w| w.is_zero()),
-                "{policy:?}: {got:?}"
-            );
+            assert!(got.iter().skip(4).all(|w| w.is_zero()), "{policy:?}: {got:?}");
         }
     }
 
@@ -343,13 +320,8 @@ mod tests {
     async fn retry_after_past_the_deadline_gives_up_at_once() {
         let mut schedule = Schedule::new(guided(S, S), Some(9));
         let now = Instant::now();
-        let seen = Seen::Transient {
-            retry_after: Some(120 * S),
-        };
-        assert_eq!(
-            schedule.next(seen, now, now + 60 * S),
-            Next::PastDeadline { asked: 120 * S }
-        );
+        let seen = Seen::Transient { retry_after: Some(120 * S) };
+        assert_eq!(schedule.next(seen, now, now + 60 * S), Next::PastDeadline { asked: 120 * S });
     }
 
     #[tokio::test(start_paused = true)]
@@ -357,13 +329,8 @@ mod tests {
         let mut schedule = Schedule::new(guided(S, S), Some(9));
         let now = Instant::now();
         let asked = Duration::from_secs(u64::MAX);
-        let seen = Seen::Transient {
-            retry_after: Some(asked),
-        };
-        assert_eq!(
-            schedule.next(seen, now, now + 60 * S),
-            Next::PastDeadline { asked }
-        );
+        let seen = Seen::Transient { retry_after: Some(asked) };
+        assert_eq!(schedule.next(seen, now, now + 60 * S), Next::PastDeadline { asked });
         assert!(later(now, asked) > now + 3_153_600_000 * S);
     }
 
@@ -390,23 +357,10 @@ mod tests {
     async fn guided_stays_within_its_documented_bounds() {
         let (interval, max) = (5 * S, 30 * S);
         for total in [10, 45, 300, 3600, 7200] {
-            let got = waits(
-                guided(interval, max),
-                exact_eta(total * S),
-                200,
-                4 * 3600 * S,
-            )
-            .await;
-            assert!(
-                got.iter().all(|w| *w <= max * FAR_FACTOR),
-                "{total}: {got:?}"
-            );
+            let got = waits(guided(interval, max), exact_eta(total * S), 200, 4 * 3600 * S).await;
+            assert!(got.iter().all(|w| *w <= max * FAR_FACTOR), "{total}: {got:?}");
             let before_deadline = got.iter().filter(|w| !w.is_zero());
-            assert!(
-                before_deadline
-                    .into_iter()
-                    .all(|w| *w >= MIN_WAIT.mul_f64(1.0 - JITTER))
-            );
+            assert!(before_deadline.into_iter().all(|w| *w >= MIN_WAIT.mul_f64(1.0 - JITTER)));
         }
     }
 
@@ -458,10 +412,7 @@ mod tests {
         // Half an hour of "5 s more".
         let slipping = polls_until(guided(5 * S, 30 * S), 1800, |_| 5).await;
         let backoff = polls_until(backoff(5 * S, 30 * S), 1800, |_| 5).await;
-        assert!(
-            slipping <= backoff,
-            "{slipping} polls, the backoff's {backoff}"
-        );
+        assert!(slipping <= backoff, "{slipping} polls, the backoff's {backoff}");
         // The 40 s job whose jobeta said 20 s, then stayed 5 s ahead: 22 requests in v0.1.
         let late = polls_until(guided(5 * S, 30 * S), 40, |elapsed| {
             20u64.saturating_sub(elapsed.as_secs()).max(5)

@@ -25,10 +25,7 @@ pub(crate) enum SetupError {
     #[error("{}", client_words(.0))]
     Client(ClientError),
     #[error("--trace-http (CLANFORGE_TRACE_HTTP) can't append to {path}: {source}")]
-    Trace {
-        path: String,
-        source: std::io::Error,
-    },
+    Trace { path: String, source: std::io::Error },
 }
 
 fn client_words(error: &ClientError) -> String {
@@ -47,15 +44,11 @@ pub(crate) fn open_files(
     reporters: &mut Vec<Box<dyn Reporter>>,
 ) -> Option<SetupError> {
     let outputs = &parsed.outputs;
-    let mut setup_error = reporters
-        .iter()
-        .find_map(|r| r.check().err())
-        .map(SetupError::Output);
+    let mut setup_error = reporters.iter().find_map(|r| r.check().err()).map(SetupError::Output);
     let (shared_error, shared) = report::shared_files(&named_outputs(parsed)).unzip();
     setup_error = setup_error.or(shared_error.map(SetupError::Shared));
     let own = |path: &Option<PathBuf>| {
-        path.clone()
-            .filter(|p| !shared.as_ref().is_some_and(|shared| shared.contains(p)))
+        path.clone().filter(|p| !shared.as_ref().is_some_and(|shared| shared.contains(p)))
     };
     let files: [Option<Result<Box<dyn Reporter>, _>>; 4] = [
         own(&outputs.result_file).map(|p| ResultFile::create(p).map(boxed)),
@@ -92,10 +85,9 @@ fn named_outputs(parsed: &Parsed) -> Vec<(&'static str, PathBuf)> {
     }
     let var = |name: &str| std::env::var(name).ok();
     if report::Platform::detect(var).contains(&report::Platform::GitHub) {
-        for (name, what) in [
-            ("GITHUB_OUTPUT", "$GITHUB_OUTPUT"),
-            ("GITHUB_STEP_SUMMARY", "$GITHUB_STEP_SUMMARY"),
-        ] {
+        for (name, what) in
+            [("GITHUB_OUTPUT", "$GITHUB_OUTPUT"), ("GITHUB_STEP_SUMMARY", "$GITHUB_STEP_SUMMARY")]
+        {
             if let Some(path) = std::env::var_os(name).filter(|p| !p.is_empty()) {
                 named.push((what, path.into()));
             }
@@ -144,14 +136,12 @@ pub(crate) async fn client(config: &Config) -> Result<Client, SetupError> {
             // The simulator speaks the dialect of the demo's credentials, and refuses the
             // other one, as a real host would.
             let (sim, dialect) = match &config.credentials {
-                Credentials::Bearer(_) => (
-                    sim.token(cli::DEMO_TOKEN),
-                    "the operator's dialect: a token, no ASID",
-                ),
-                Credentials::Basic { .. } => (
-                    sim.credentials("demo", "demo"),
-                    "Unity's dialect: keys and an ASID",
-                ),
+                Credentials::Bearer(_) => {
+                    (sim.token(cli::DEMO_TOKEN), "the operator's dialect: a token, no ASID")
+                }
+                Credentials::Basic { .. } => {
+                    (sim.credentials("demo", "demo"), "Unity's dialect: keys and an ASID")
+                }
             };
             let addr = sim.serve_in_background().await.map_err(SetupError::Demo)?;
             info!(

@@ -92,10 +92,7 @@ pub(crate) fn dry_run(client: &Client, asid: &str, plan: &Plan) -> Vec<String> {
         diff: or(&plan.known.diff, "{diffid}"),
         version: or(&plan.known.version, "{imageversionid}"),
     };
-    let plan = &Plan {
-        image_id: or(&plan.image_id, "{imageid}"),
-        ..plan.clone()
-    };
+    let plan = &Plan { image_id: or(&plan.image_id, "{imageid}"), ..plan.clone() };
     let shown = |url: reqwest::Url| {
         let path = url.path().replace("%7B", "{").replace("%7D", "}");
         match url.query() {
@@ -114,10 +111,8 @@ pub(crate) fn dry_run(client: &Client, asid: &str, plan: &Plan) -> Vec<String> {
                 && let (Some(game), Some(image)) = (&plan.game_id, &plan.image_id)
             {
                 let url = client.options_url(game, image);
-                lines.push(format!(
-                    "{}  (read: does a diff or update lock the image?)",
-                    shown(url)
-                ));
+                lines
+                    .push(format!("{}  (read: does a diff or update lock the image?)", shown(url)));
             }
             if let Some(change) = change(plan, step, ids.diff.as_deref().unwrap_or_default()) {
                 let request = change.shown(asid).replace("%7B", "{").replace("%7D", "}");
@@ -229,10 +224,7 @@ impl Chain<'_> {
         let mut finished = self.wait_on(job.clone()).await;
         let empty = finished.last.as_ref().and_then(|s| s.changes) == Some(0);
         if matches!(finished.end, End::Completed) && step == Step::ImageDiff && empty {
-            self.reporter.on_event(&Event::NoChanges {
-                diff: &job,
-                full: self.plan.full,
-            });
+            self.reporter.on_event(&Event::NoChanges { diff: &job, full: self.plan.full });
             let versions_next = self.plan.steps.contains(&Step::ImageVersion);
             if versions_next && !self.plan.full {
                 finished.end = End::Start(StartError::NoChanges { diff: job });
@@ -299,11 +291,8 @@ impl Chain<'_> {
         let plan = self.plan;
         if step != Step::ImageVersion
             && let (Some(game), Some(image)) = (plan.game_id.clone(), plan.image_id.clone())
-            && let Some(lock) = self
-                .options(&game, &image)
-                .await?
-                .lock
-                .filter(|lock| !self.is_own(lock))
+            && let Some(lock) =
+                self.options(&game, &image).await?.lock.filter(|lock| !self.is_own(lock))
         {
             self.unlock(lock, &game, &image).await?;
         }
@@ -317,25 +306,14 @@ impl Chain<'_> {
         // The intent, on record before the request leaves: a run killed while it is out
         // leaves a rerun something to read state by, instead of nothing to stop a second send.
         let sent_at = unix_now();
-        let pending = Pending {
-            step,
-            sent_at: sent_at + self.offset,
-        };
-        let summary = verdict::checkpoint(
-            &self.finished,
-            &self.earlier,
-            Err(pending),
-            step,
-            self.simulated,
-        );
+        let pending = Pending { step, sent_at: sent_at + self.offset };
+        let summary =
+            verdict::checkpoint(&self.finished, &self.earlier, Err(pending), step, self.simulated);
         self.reporter
             .checkpoint(&summary)
             .map_err(|e| End::Start(StartError::Checkpoint(e.to_string())))?;
         self.ids.pending = Some(pending);
-        self.reporter.on_event(&Event::Creating {
-            step,
-            request: &request,
-        });
+        self.reporter.on_event(&Event::Creating { step, request: &request });
         let sent = self.send(change).await;
         if !matches!(sent, Sent::Unknown(_)) {
             // Answered: made, or refused, or never sent; nothing is pending.
@@ -343,9 +321,7 @@ impl Chain<'_> {
         }
         match sent {
             Sent::Done { id } => Ok(JobRef::new(step, id)),
-            Sent::Refused {
-                lock: Some(lock), ..
-            } => Err(End::Start(StartError::Locked {
+            Sent::Refused { lock: Some(lock), .. } => Err(End::Start(StartError::Locked {
                 lock,
                 image: plan.image_id.clone().unwrap_or_default(),
                 if_locked: plan.if_locked,
@@ -369,14 +345,8 @@ impl Chain<'_> {
                     + std::time::Duration::from_secs(pending.sent_at.max(0) as u64)
             )
         );
-        match self
-            .recover(pending.step, reason, SentAt::Server(pending.sent_at))
-            .await
-        {
-            Err(End::Start(StartError::Unknown {
-                found: Found::StillLocked(_),
-                ..
-            })) => {
+        match self.recover(pending.step, reason, SentAt::Server(pending.sent_at)).await {
+            Err(End::Start(StartError::Unknown { found: Found::StillLocked(_), .. })) => {
                 self.ids.pending = None;
                 self.create(pending.step).await
             }
@@ -411,12 +381,8 @@ impl Chain<'_> {
 
     /// After a create whose outcome is unknown: what locks the image now, and when it was made.
     async fn recover(&mut self, step: Step, reason: String, sent: SentAt) -> Result<JobRef, End> {
-        let unknown = |found| {
-            Err(End::Start(StartError::Unknown {
-                reason: reason.clone(),
-                found,
-            }))
-        };
+        let unknown =
+            |found| Err(End::Start(StartError::Unknown { reason: reason.clone(), found }));
         let (Some(game), Some(image)) = (self.plan.game_id.clone(), self.plan.image_id.clone())
         else {
             return unknown(Found::CantCheck);
@@ -430,10 +396,7 @@ impl Chain<'_> {
         let offset = options.server_time.map_or(0, |server| server - unix_now());
         let lock = options.lock;
         if step == Step::ImageVersion {
-            let diff = JobRef::new(
-                JobKind::ImageDiff,
-                self.ids.diff.clone().unwrap_or_default(),
-            );
+            let diff = JobRef::new(JobKind::ImageDiff, self.ids.diff.clone().unwrap_or_default());
             return match lock {
                 Some(lock) if lock == diff => unknown(Found::StillLocked(diff)),
                 _ => unknown(Found::Released(diff)),
@@ -456,10 +419,7 @@ impl Chain<'_> {
         };
         match created {
             Some(created) if created >= sent_at - CLOCK_SLACK => {
-                self.reporter.on_event(&Event::Adopted {
-                    job: &lock,
-                    created,
-                });
+                self.reporter.on_event(&Event::Adopted { job: &lock, created });
                 Ok(lock)
             }
             created => unknown(Found::Older { job: lock, created }),
@@ -492,9 +452,7 @@ impl Chain<'_> {
         let url = client.status_url(job);
         let poll = || async {
             let mut answers = client.poll(&url, &[job]).await;
-            answers
-                .pop()
-                .unwrap_or_else(|| Err(PollError::transient("no answer")))
+            answers.pop().unwrap_or_else(|| Err(PollError::transient("no answer")))
         };
         self.read(job.to_string(), poll).await
     }
@@ -527,9 +485,7 @@ impl Chain<'_> {
             }
             failures += 1;
             let now = Instant::now();
-            let seen = Seen::Transient {
-                retry_after: error.retry_after(),
-            };
+            let seen = Seen::Transient { retry_after: error.retry_after() };
             match schedule.next(seen, now, self.deadline) {
                 Next::At(at) => {
                     self.reporter.on_event(&Event::ReadRetrying {

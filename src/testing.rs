@@ -67,16 +67,8 @@ pub fn log_of_a_failed_job(state: &str, error: &str, refusal: &str) -> Vec<Strin
         else {
             panic!("a status")
         };
-        log.on_event(&Event::Polled {
-            job: &job,
-            status: &status,
-            poll: 1,
-            idle: false,
-        });
-        let refused = PollError::Rejected {
-            status: 400,
-            message: Some(refusal.to_owned()),
-        };
+        log.on_event(&Event::Polled { job: &job, status: &status, poll: 1, idle: false });
+        let refused = PollError::Rejected { status: 400, message: Some(refusal.to_owned()) };
         log.on_event(&Event::Retrying {
             job: &job,
             error: &refused,
@@ -111,8 +103,5 @@ pub fn log_of_a_failed_job(state: &str, error: &str, refusal: &str) -> Vec<Strin
         .unwrap();
     });
     let bytes = capture.0.lock().unwrap().clone();
-    String::from_utf8_lossy(&bytes)
-        .lines()
-        .map(str::to_owned)
-        .collect()
+    String::from_utf8_lossy(&bytes).lines().map(str::to_owned).collect()
 }

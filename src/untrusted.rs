@@ -59,9 +59,7 @@ fn forms(raw: &str) -> Vec<String> {
 /// `text` as it stands inside a JSON string.
 fn json_escaped(text: &str) -> String {
     let json = serde_json::to_string(text).unwrap_or_default();
-    json.get(1..json.len().saturating_sub(1))
-        .unwrap_or_default()
-        .to_owned()
+    json.get(1..json.len().saturating_sub(1)).unwrap_or_default().to_owned()
 }
 
 /// A JSON string's inside as PHP's `json_encode` writes it: `\/`, and `\uXXXX` for all
@@ -85,27 +83,18 @@ fn php_escaped(json: &str) -> String {
 
 /// RFC 3986's unreserved characters stay as they are; every other byte is `%XX`: how a
 /// URL's part (a storage key in an update URL) is encoded.
-pub(crate) const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
+pub(crate) const COMPONENT: &AsciiSet =
+    &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
 
 /// What `application/x-www-form-urlencoded` (a query's values) leaves as it is; a space
 /// becomes `+`.
-const FORM: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'*')
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_');
+const FORM: &AsciiSet = &NON_ALPHANUMERIC.remove(b'*').remove(b'-').remove(b'.').remove(b'_');
 
 /// `text` percent-encoded as a URL's part, or (`form`) as a query's value; hex in upper case,
 /// or lower (`upper` false), as a server may echo either.
 fn percent_encoded(text: &str, upper: bool, form: bool) -> String {
     let encoded = match form {
-        true => utf8_percent_encode(text, FORM)
-            .to_string()
-            .replace("%20", "+"),
+        true => utf8_percent_encode(text, FORM).to_string().replace("%20", "+"),
         false => utf8_percent_encode(text, COMPONENT).to_string(),
     };
     if upper {
@@ -128,11 +117,7 @@ fn percent_encoded(text: &str, upper: bool, form: bool) -> String {
 
 /// The longest form of a secret registered, in bytes: how far past a cut a secret can reach.
 fn longest() -> usize {
-    SECRETS
-        .read()
-        .unwrap_or_else(|e| e.into_inner())
-        .first()
-        .map_or(0, String::len)
+    SECRETS.read().unwrap_or_else(|e| e.into_inner()).first().map_or(0, String::len)
 }
 
 /// `text` with every known secret, in any of its forms, replaced by [`REDACTED`].
@@ -354,11 +339,7 @@ mod tests {
         let twice_lower = "Zq9%252fu%252bv%253dw%2520%25c3%25a9%2522unit-test-only";
         for form in [secret, encoded, twice, twice_lower, php] {
             let text = format!("fetch failed for s3://user:{form}@bucket/x");
-            assert_eq!(
-                one_line(&text),
-                "fetch failed for s3://user:***@bucket/x",
-                "{form}"
-            );
+            assert_eq!(one_line(&text), "fetch failed for s3://user:***@bucket/x", "{form}");
             assert!(!escaped(&text).contains("unit-test-only"), "{form}");
         }
         // Across the excerpt's and the trace's cuts.

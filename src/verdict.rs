@@ -96,21 +96,14 @@ pub(crate) fn conclude(ran: &Ran) -> Verdict {
             (Outcome::DryRun, summary)
         }
         Did::NotStarted { why, update_id } => {
-            let summary = Summary {
-                update_id: update_id.clone(),
-                ..Summary::default()
-            };
+            let summary = Summary { update_id: update_id.clone(), ..Summary::default() };
             (why.outcome(), summary)
         }
     };
     Verdict {
         outcome,
         decider: 0,
-        summary: Summary {
-            result: outcome.result(),
-            simulated,
-            ..summary
-        },
+        summary: Summary { result: outcome.result(), simulated, ..summary },
     }
 }
 
@@ -122,11 +115,7 @@ fn waited(run: &GateRun, simulated: bool) -> Verdict {
         .filter_map(|f| f.end.outcome())
         .max_by_key(|o| o.severity())
         .unwrap_or(Outcome::Completed);
-    let decider = run
-        .jobs
-        .iter()
-        .position(|f| f.end.outcome() == Some(outcome))
-        .unwrap_or(0);
+    let decider = run.jobs.iter().position(|f| f.end.outcome() == Some(outcome)).unwrap_or(0);
     let last = run.jobs.get(decider).and_then(|f| f.last.as_ref());
     let locked_by = run.jobs.iter().find_map(|f| match &f.end {
         End::Start(StartError::Locked { lock, .. }) => Some(lock.clone()),
@@ -152,11 +141,7 @@ fn waited(run: &GateRun, simulated: bool) -> Verdict {
         pending_create: run.pending.map(|p| p.to_string()).unwrap_or_default(),
         jobs: run.jobs.iter().map(job_summary).collect(),
     };
-    Verdict {
-        outcome,
-        decider,
-        summary,
-    }
+    Verdict { outcome, decider, summary }
 }
 
 /// One job's row in the `jobs` key, but its error's words.
@@ -197,12 +182,7 @@ pub(crate) fn checkpoint(
     simulated: bool,
 ) -> Summary {
     let made = job.ok();
-    let jobs = || {
-        earlier
-            .iter()
-            .chain(finished.iter().map(|f| &f.job))
-            .chain(made)
-    };
+    let jobs = || earlier.iter().chain(finished.iter().map(|f| &f.job)).chain(made);
     let elapsed_seconds = finished.last().map_or(0, |f| whole_seconds(f.elapsed));
     let mut rows: Vec<JobSummary> = finished.iter().map(job_summary).collect();
     rows.extend(made.map(|job| JobSummary {
@@ -231,11 +211,7 @@ pub(crate) fn checkpoint(
 /// outcome and the result keys) put into words, on every path. A simulated run's sentences say
 /// so.
 pub(crate) fn report(ran: &Ran) -> Report {
-    let Verdict {
-        outcome,
-        decider,
-        mut summary,
-    } = conclude(ran);
+    let Verdict { outcome, decider, mut summary } = conclude(ran);
     let (error, message) = match &ran.did {
         Did::Waited(run) => {
             let words: Vec<(String, String)> = run.jobs.iter().map(text::job_words).collect();
@@ -257,9 +233,5 @@ pub(crate) fn report(ran: &Ran) -> Report {
         }
     };
     summary.error = error;
-    Report {
-        outcome,
-        summary,
-        message: text::simulated_mark(message, ran.simulated),
-    }
+    Report { outcome, summary, message: text::simulated_mark(message, ran.simulated) }
 }

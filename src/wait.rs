@@ -59,11 +59,7 @@ pub(crate) async fn wait(
     let deadline = later(started, settings.timeout);
     let urls: Vec<Url> = jobs.iter().map(|job| client.status_url(job)).collect();
     let shown: Vec<String> = urls.iter().map(ToString::to_string).collect();
-    reporter.on_event(&Event::Started {
-        jobs,
-        urls: &shown,
-        timeout: settings.timeout,
-    });
+    reporter.on_event(&Event::Started { jobs, urls: &shown, timeout: settings.timeout });
     let mut gate = Gate {
         tracks: jobs
             .iter()
@@ -146,10 +142,8 @@ impl Gate {
             let mut failed_fast = false;
             // A host never reached is tried once more when it is given up on, not after.
             let unreached = client.unreached_until().filter(|&until| until > now);
-            let (started, deadline) = (
-                self.started,
-                unreached.map_or(self.deadline, |u| u.min(self.deadline)),
-            );
+            let (started, deadline) =
+                (self.started, unreached.map_or(self.deadline, |u| u.min(self.deadline)));
             for (i, answer) in live.into_iter().zip(answers) {
                 let seen = self.tracks[i].take(answer, now, started, deadline, settings, reporter);
                 match seen {
@@ -203,13 +197,7 @@ struct Track {
 
 /// What counts as the job moving: its state, its progress, its ETA or its counts.
 fn movement(status: &JobStatus) -> impl PartialEq + '_ {
-    (
-        status.state,
-        status.state_name.as_deref(),
-        status.progress,
-        status.eta,
-        status.counts,
-    )
+    (status.state, status.state_name.as_deref(), status.progress, status.eta, status.counts)
 }
 
 impl Track {
@@ -259,10 +247,7 @@ impl Track {
         };
         self.failures = 0;
         self.last_error = None;
-        let moved = self
-            .last
-            .as_ref()
-            .is_none_or(|last| movement(last) != movement(&status));
+        let moved = self.last.as_ref().is_none_or(|last| movement(last) != movement(&status));
         if moved {
             self.unchanged_since = Some(now);
         }
@@ -289,19 +274,13 @@ impl Track {
             }
             Phase::Succeeded if !self.settling => {
                 self.settling = true;
-                reporter.on_event(&Event::Settling {
-                    job: &self.job,
-                    settle: settings.settle,
-                });
+                reporter.on_event(&Event::Settling { job: &self.job, settle: settings.settle });
             }
             _ => {}
         }
         if status.state == JobState::Unknown && !self.warned_unknown {
             self.warned_unknown = true;
-            reporter.on_event(&Event::UnknownState {
-                job: &self.job,
-                status,
-            });
+            reporter.on_event(&Event::UnknownState { job: &self.job, status });
         }
         let observation = Observation {
             progress: status.progress,
@@ -322,9 +301,7 @@ impl Track {
         self.failures += 1;
         let retry_after = error.retry_after();
         self.retry_after = retry_after;
-        let next = self
-            .schedule
-            .next(Seen::Transient { retry_after }, now, deadline);
+        let next = self.schedule.next(Seen::Transient { retry_after }, now, deadline);
         if let Next::At(at) = next {
             reporter.on_event(&Event::Retrying {
                 job: &self.job,

@@ -14,10 +14,7 @@ use std::time::Duration;
 fn cli_duration() -> impl Strategy<Value = String> {
     prop_oneof![
         (1u64..400).prop_map(|ms| format!("{ms}ms")),
-        (
-            0u64..=u64::MAX,
-            prop::sample::select(vec!["ns", "ms", "s", "m", "h", "d", "y"])
-        )
+        (0u64..=u64::MAX, prop::sample::select(vec!["ns", "ms", "s", "m", "h", "d", "y"]))
             .prop_map(|(n, unit)| format!("{n}{unit}")),
     ]
 }
@@ -125,26 +122,13 @@ fn ours(line: &str) -> bool {
         "setParameter",
         "buildStatisticValue",
     ];
-    const AZURE: [&str; 4] = [
-        "task.setsecret]",
-        "task.setprogress ",
-        "task.logissue ",
-        "task.setvariable ",
-    ];
-    const GITHUB: [&str; 6] = [
-        "add-mask::",
-        "group::",
-        "endgroup::",
-        "stop-commands::",
-        "error ",
-        "warning ",
-    ];
+    const AZURE: [&str; 4] =
+        ["task.setsecret]", "task.setprogress ", "task.logissue ", "task.setvariable "];
+    const GITHUB: [&str; 6] =
+        ["add-mask::", "group::", "endgroup::", "stop-commands::", "error ", "warning "];
     let tail_is_clean = |rest: &str| !rest.contains("##");
     if let Some(rest) = line.strip_prefix("##teamcity[") {
-        TEAMCITY
-            .iter()
-            .any(|name| rest.starts_with(&format!("{name} ")))
-            && tail_is_clean(rest)
+        TEAMCITY.iter().any(|name| rest.starts_with(&format!("{name} "))) && tail_is_clean(rest)
     } else if let Some(rest) = line.strip_prefix("##vso[") {
         AZURE.iter().any(|name| rest.starts_with(name)) && tail_is_clean(rest)
     } else if let Some(rest) = line.strip_prefix("##[") {

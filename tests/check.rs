@@ -11,16 +11,12 @@ use std::time::{Duration, SystemTime};
 
 /// An account with an empty install list and image 1234 of game 42.
 fn account(sim: Sim) -> Sim {
-    sim.image(Image::quick(42, 1234)).serve_job(
-        JobRef::new(JobKind::Install, ""),
-        Script::Replies(vec![Reply::installs(&[])]),
-    )
+    sim.image(Image::quick(42, 1234))
+        .serve_job(JobRef::new(JobKind::Install, ""), Script::Replies(vec![Reply::installs(&[])]))
 }
 
 fn keys_host() -> SimServer {
-    account(Sim::new().credentials(ACCESS_KEY, SECRET_KEY))
-        .spawn()
-        .unwrap()
+    account(Sim::new().credentials(ACCESS_KEY, SECRET_KEY)).spawn().unwrap()
 }
 
 fn token_host() -> SimServer {
@@ -29,10 +25,7 @@ fn token_host() -> SimServer {
 
 /// `check` with the keys (the common gate's), and no job.
 fn check(url: &str) -> Gate {
-    Gate::new(url)
-        .without("--update-id")
-        .every_output()
-        .flag("check")
+    Gate::new(url).without("--update-id").every_output().flag("check")
 }
 
 /// The token and no ASID: `check` needs none with a token.
@@ -60,10 +53,7 @@ fn only_reads(server: &SimServer) -> usize {
 #[test]
 fn a_good_set_up_with_keys_passes_with_reads_only() {
     let server = keys_host();
-    let run = check(&server.url())
-        .arg("--image-id", "1234")
-        .arg("--game-id", "42")
-        .run();
+    let run = check(&server.url()).arg("--image-id", "1234").arg("--game-id", "42").run();
     run.assert_code(0)
         .assert_logged("check credentials: ok, the keys accepted")
         .assert_logged("check ASID: ok, 7 accepted")
@@ -92,15 +82,8 @@ fn a_good_set_up_with_a_token_sends_no_asid() {
         .assert_logged("check credentials: ok, the token accepted");
     assert_eq!(only_reads(&server), 2);
     for request in server.requests() {
-        assert!(
-            !request.query.contains("accountserviceid"),
-            "{}",
-            request.query
-        );
-        assert_eq!(
-            request.header("authorization"),
-            Some(format!("Bearer {TOKEN}").as_str())
-        );
+        assert!(!request.query.contains("accountserviceid"), "{}", request.query);
+        assert_eq!(request.header("authorization"), Some(format!("Bearer {TOKEN}").as_str()));
     }
     assert_never_shown("the outputs", &run.all_output(), &[TOKEN], GITHUB_MASK);
 }
@@ -117,12 +100,7 @@ fn keys_at_a_host_that_takes_tokens_are_told_to_set_the_token() {
     assert_eq!(only_reads(&server), 1);
     let result = run.result();
     assert_eq!(result["result"], "error");
-    assert!(
-        result["error"]
-            .as_str()
-            .unwrap()
-            .contains("set CLANFORGE_TOKEN")
-    );
+    assert!(result["error"].as_str().unwrap().contains("set CLANFORGE_TOKEN"));
 }
 
 #[test]
@@ -147,10 +125,7 @@ fn a_base_url_with_the_api_path_is_told_to_drop_it() {
              (/cfp/v1), and the gate adds /cfp/v1/… itself",
         );
     // The doubled path is what went out.
-    assert_eq!(
-        server.requests()[0].path,
-        "/cfp/v1/cfp/v1/imageinstall/status"
-    );
+    assert_eq!(server.requests()[0].path, "/cfp/v1/cfp/v1/imageinstall/status");
 }
 
 #[test]
@@ -165,10 +140,7 @@ fn a_server_that_is_not_the_api_is_named_so() {
     let server = Sim::new()
         .serve_job(
             JobRef::new(JobKind::Install, ""),
-            Script::Replies(vec![Reply::http(
-                200,
-                "<!DOCTYPE html><title>Welcome</title>",
-            )]),
+            Script::Replies(vec![Reply::http(200, "<!DOCTYPE html><title>Welcome</title>")]),
         )
         .spawn()
         .unwrap();
@@ -199,15 +171,10 @@ fn a_server_clock_far_off_is_a_warning_not_a_failure() {
 
 #[test]
 fn nothing_listening_fails_at_the_connection() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let run = check(&format!("http://127.0.0.1:{port}")).run();
-    run.assert_code(4).assert_logged(&format!(
-        "check connect: FAILED, could not connect to 127.0.0.1:{port}"
-    ));
+    run.assert_code(4)
+        .assert_logged(&format!("check connect: FAILED, could not connect to 127.0.0.1:{port}"));
     assert!(!run.stderr.contains("check request"), "{}", run.stderr);
 }
 
@@ -239,9 +206,7 @@ fn usage_errors_are_exit_2_before_any_request() {
         .without_env("CLANFORGE_ACCESS_KEY")
         .without_env("CLANFORGE_SECRET_KEY")
         .run();
-    no_credentials
-        .assert_code(2)
-        .assert_logged("no credentials: set CLANFORGE_TOKEN");
+    no_credentials.assert_code(2).assert_logged("no credentials: set CLANFORGE_TOKEN");
     assert_eq!(no_credentials.result()["result"], "error");
     check(&server.url())
         .arg("--image-id", "1234")

@@ -105,15 +105,7 @@ fn server_text_cannot_start_a_workflow_command() {
         .collect();
     assert_eq!(
         names,
-        [
-            "add-mask",
-            "add-mask",
-            "add-mask",
-            "group",
-            "stop-commands",
-            "endgroup",
-            "error"
-        ],
+        ["add-mask", "add-mask", "add-mask", "group", "stop-commands", "endgroup", "error"],
         "{commands:#?}"
     );
     assert!(commands[6].starts_with("::error title=clanforge-wait%3A failed::"));
@@ -124,30 +116,19 @@ fn the_keys_are_masked_before_anything_else_is_printed() {
     let server = serve(vec![status(5, 100)]);
     let run = Gate::against(&server).github().run();
     let first: Vec<&str> = run.stderr.lines().take(2).collect();
-    assert_eq!(
-        first,
-        [
-            format!("::add-mask::{ACCESS_KEY}"),
-            format!("::add-mask::{SECRET_KEY}")
-        ]
-    );
+    assert_eq!(first, [format!("::add-mask::{ACCESS_KEY}"), format!("::add-mask::{SECRET_KEY}")]);
 }
 
 #[test]
 fn a_secret_key_read_from_a_file_is_masked_too() {
     let server = serve(vec![status(5, 100)]);
-    let gate = Gate::against(&server)
-        .github()
-        .without_env("CLANFORGE_SECRET_KEY");
+    let gate = Gate::against(&server).github().without_env("CLANFORGE_SECRET_KEY");
     let path = gate.path("secret");
     std::fs::write(&path, format!("{SECRET_KEY}\n")).unwrap();
     let run = gate.arg("--secret-key-file", &path).run();
     run.assert_code(0);
-    let masks: Vec<&str> = run
-        .stderr
-        .lines()
-        .take_while(|l| l.starts_with("::add-mask::"))
-        .collect();
+    let masks: Vec<&str> =
+        run.stderr.lines().take_while(|l| l.starts_with("::add-mask::")).collect();
     assert_eq!(
         masks,
         [
@@ -169,11 +150,7 @@ fn the_demo_masks_nothing() {
 
 #[test]
 fn the_log_group_closes_on_every_path() {
-    for (reply, code) in [
-        (status(5, 100), 0),
-        (status(6, 0), 1),
-        (Reply::error(401, 1, "no"), 4),
-    ] {
+    for (reply, code) in [(status(5, 100), 0), (status(6, 0), 1), (Reply::error(401, 1, "no"), 4)] {
         let server = serve(vec![reply]);
         let run = Gate::against(&server).github().run();
         run.assert_code(code);
@@ -197,26 +174,12 @@ fn the_step_summary_is_a_table_with_escaped_cells() {
     let summary = run.file("step_summary");
     let rows: Vec<&str> = summary.lines().filter(|l| l.starts_with('|')).collect();
     assert_eq!(rows.len(), 3, "{summary}");
-    assert_eq!(
-        rows[0],
-        "| job | result | state | progress | elapsed | polls | error |"
-    );
+    assert_eq!(rows[0], "| job | result | state | progress | elapsed | polls | error |");
     let unescaped_bars = |row: &str| row.matches('|').count() - row.matches("\\|").count();
     assert_eq!(unescaped_bars(rows[2]), 8, "{}", rows[2]);
-    assert!(
-        rows[2].starts_with("| update/424242 | failed |"),
-        "{}",
-        rows[2]
-    );
-    assert!(
-        rows[2].contains("| failed |") && rows[2].contains("| 40% |"),
-        "{}",
-        rows[2]
-    );
-    assert!(
-        !summary.contains("<b>") && summary.contains("&lt;b&gt;"),
-        "{summary}"
-    );
+    assert!(rows[2].starts_with("| update/424242 | failed |"), "{}", rows[2]);
+    assert!(rows[2].contains("| failed |") && rows[2].contains("| 40% |"), "{}", rows[2]);
+    assert!(!summary.contains("<b>") && summary.contains("&lt;b&gt;"), "{summary}");
     assert!(summary.len() < 64 * 1024);
 }
 
@@ -226,16 +189,8 @@ fn gitlab_gets_the_log_in_a_collapsible_section() {
     let run = Gate::against(&server).env("GITLAB_CI", "true").run();
     run.assert_code(0);
     let lines: Vec<&str> = run.stderr.lines().collect();
-    assert!(
-        lines[0].starts_with("\x1b[0Ksection_start:"),
-        "{:?}",
-        lines[0]
-    );
-    assert!(
-        lines[0].contains(":clanforge_wait[collapsed=false]\r\x1b[0K"),
-        "{:?}",
-        lines[0]
-    );
+    assert!(lines[0].starts_with("\x1b[0Ksection_start:"), "{:?}", lines[0]);
+    assert!(lines[0].contains(":clanforge_wait[collapsed=false]\r\x1b[0K"), "{:?}", lines[0]);
     let last = lines.last().unwrap();
     assert!(
         last.starts_with("\x1b[0Ksection_end:") && last.contains(":clanforge_wait\r"),
@@ -282,10 +237,7 @@ fn the_dotenv_file_works_outside_gitlab_and_from_the_environment() {
 #[cfg(unix)]
 fn cancelled_by(signal: &str) -> Run {
     let server = serve(vec![status(4, 10)]);
-    let gate = Gate::against(&server)
-        .github()
-        .dotenv()
-        .arg("--timeout", "30s");
+    let gate = Gate::against(&server).github().dotenv().arg("--timeout", "30s");
     let running = gate.spawn();
     let started = Instant::now();
     while server.requests().is_empty() {
@@ -305,16 +257,10 @@ fn sigterm_mid_wait_exits_143_with_every_output_cancelled() {
     assert_eq!(run.result()["result"], "cancelled");
     assert_eq!(run.result()["state"], "Running");
     assert!(run.file("github_output").starts_with("result=cancelled\n"));
-    assert!(
-        run.file("ci.env")
-            .starts_with("CLANFORGE_RESULT=cancelled\n")
-    );
+    assert!(run.file("ci.env").starts_with("CLANFORGE_RESULT=cancelled\n"));
     assert!(run.file("step_summary").contains("| cancelled |"));
     run.assert_logged("cancelled by SIGTERM");
-    assert!(
-        run.stderr
-            .contains("::warning title=clanforge-wait%3A cancelled::")
-    );
+    assert!(run.stderr.contains("::warning title=clanforge-wait%3A cancelled::"));
 }
 
 #[cfg(unix)]
@@ -324,10 +270,7 @@ fn sigint_mid_wait_exits_130_with_every_output_cancelled() {
     run.assert_code(130);
     assert_eq!(run.result()["result"], "cancelled");
     assert!(run.file("github_output").starts_with("result=cancelled\n"));
-    assert!(
-        run.file("ci.env")
-            .starts_with("CLANFORGE_RESULT=cancelled\n")
-    );
+    assert!(run.file("ci.env").starts_with("CLANFORGE_RESULT=cancelled\n"));
 }
 
 #[cfg(target_os = "linux")]
@@ -341,14 +284,8 @@ fn on_a_ci_terminal_the_masks_come_first_and_no_bar_is_drawn() {
     let masks = format!("::add-mask::{ACCESS_KEY}\r\n::add-mask::{SECRET_KEY}\r\n");
     assert!(text.starts_with(&masks), "{text:?}");
     // indicatif draws with carriage returns and erase-line sequences; colours are ESC[…m.
-    assert!(
-        !text.contains("\x1b[2K") && !text.contains("\x1b["),
-        "{text:?}"
-    );
-    assert!(
-        !text.contains("\r\r") && !text.replace("\r\n", "").contains('\r'),
-        "{text:?}"
-    );
+    assert!(!text.contains("\x1b[2K") && !text.contains("\x1b["), "{text:?}");
+    assert!(!text.contains("\r\r") && !text.replace("\r\n", "").contains('\r'), "{text:?}");
     assert!(text.contains("completed (Complete, 100%)"), "{text:?}");
 }
 
@@ -358,9 +295,7 @@ fn outside_ci_a_terminal_gets_the_bar() {
     use common::on_a_terminal;
     // The same run without CI variables draws the bar: the test above can tell them apart.
     let server = serve(vec![status(4, 50), status(4, 50), status(5, 100)]);
-    let gate = Gate::against(&server)
-        .arg("--interval", "300ms")
-        .arg("--max-interval", "300ms");
+    let gate = Gate::against(&server).arg("--interval", "300ms").arg("--max-interval", "300ms");
     let text = String::from_utf8_lossy(&on_a_terminal(&gate)).into_owned();
     assert!(text.contains("\x1b["), "{text:?}");
 }
@@ -383,20 +318,11 @@ fn the_action_unsets_every_input_left_out_but_the_switches() {
     let kept: Vec<&str> = from_inputs
         .iter()
         .copied()
-        .filter(|name| {
-            !unset
-                .split_whitespace()
-                .any(|n| n.trim_matches('\\') == *name)
-        })
+        .filter(|name| !unset.split_whitespace().any(|n| n.trim_matches('\\') == *name))
         .collect();
     assert_eq!(
         kept,
-        [
-            "CLANFORGE_DEMO",
-            "CLANFORGE_FULL",
-            "CLANFORGE_RESTART",
-            "CLANFORGE_YES_REJECT_DIFF"
-        ],
+        ["CLANFORGE_DEMO", "CLANFORGE_FULL", "CLANFORGE_RESTART", "CLANFORGE_YES_REJECT_DIFF"],
         "an input the gate refuses empty is not unset when left out"
     );
 }

@@ -11,10 +11,7 @@ use common::*;
 fn token_host() -> SimServer {
     Sim::new()
         .token(TOKEN)
-        .job(
-            UPDATE_ID,
-            Script::Replies(vec![status(4, 50), status(5, 100)]),
-        )
+        .job(UPDATE_ID, Script::Replies(vec![status(4, 50), status(5, 100)]))
         .spawn()
         .unwrap()
 }
@@ -22,22 +19,13 @@ fn token_host() -> SimServer {
 #[test]
 fn a_token_is_sent_as_bearer_and_needs_no_asid() {
     let server = token_host();
-    let run = with_token(Gate::against(&server).without("--asid"))
-        .github()
-        .run();
+    let run = with_token(Gate::against(&server).without("--asid")).github().run();
     run.assert_code(0);
     let requests = server.requests();
     assert_eq!(requests.len(), 2);
     for request in &requests {
-        assert_eq!(
-            request.header("authorization"),
-            Some(format!("Bearer {TOKEN}").as_str())
-        );
-        assert!(
-            !request.query.contains("accountserviceid"),
-            "{}",
-            request.query
-        );
+        assert_eq!(request.header("authorization"), Some(format!("Bearer {TOKEN}").as_str()));
+        assert!(!request.query.contains("accountserviceid"), "{}", request.query);
     }
     // Masked before anything else, and in no output but the mask.
     assert_eq!(
@@ -174,11 +162,7 @@ fn update_url_credentials_arrive_double_encoded_raw_or_pre_encoded() {
 
 #[test]
 fn the_demo_speaks_the_operators_dialect_with_demo_token() {
-    let run = Gate::demo()
-        .flag("--demo-token")
-        .flag("deploy")
-        .flag("--dry-run")
-        .run();
+    let run = Gate::demo().flag("--demo-token").flag("deploy").flag("--dry-run").run();
     run.assert_code(0)
         .assert_logged("the operator's dialect: a token, no ASID")
         .assert_logged("GET /cfp/v1/imageupdate/{updateid}/status  (read,");

@@ -18,11 +18,7 @@ fn wait_on(job: &str, replies: Vec<Reply>) -> Run {
         .serve_job(job.parse().unwrap(), Script::Replies(replies))
         .spawn()
         .unwrap();
-    Gate::against(&server)
-        .without("--update-id")
-        .flag(job)
-        .every_output()
-        .run()
+    Gate::against(&server).without("--update-id").flag(job).every_output().run()
 }
 
 /// The answer as the result file gives it: its exit code, `result` and `error`.
@@ -34,14 +30,7 @@ fn verdict(run: &Run) -> (i32, String, String) {
 
 #[test]
 fn a_failure_flag_in_any_clear_form_fails_the_job() {
-    for failed in [
-        json!("true"),
-        json!("yes"),
-        json!(0.5),
-        json!(-1),
-        json!("1"),
-        json!(true),
-    ] {
+    for failed in [json!("true"), json!("yes"), json!(0.5), json!(-1), json!("1"), json!(true)] {
         let run = wait_on(
             "update/424242",
             vec![Reply::json(
@@ -103,10 +92,7 @@ fn a_failed_install_with_no_target_version_is_exit_4() {
         if let Some(target) = &target {
             entry["target_imageversionid"] = target.clone();
         }
-        let run = wait_on(
-            "install/7",
-            vec![Reply::json(json!({ "installs": [entry] }))],
-        );
+        let run = wait_on("install/7", vec![Reply::json(json!({ "installs": [entry] }))]);
         let (code, _, error) = verdict(&run);
         assert_eq!(code, 4, "{target:?}: {}", run.stderr);
         assert!(error.contains("target_imageversionid"), "{error}");
@@ -148,14 +134,8 @@ fn failure_indicator() -> impl Strategy<Value = (&'static str, Value)> {
             json!({"failed": 0}),
         ])
         .prop_map(|v| ("jobfailed", v)),
-        prop::sample::select(vec![
-            json!(6),
-            json!("6"),
-            json!(6.0),
-            json!(" 7 "),
-            json!(7)
-        ])
-        .prop_map(|v| ("jobstateid", v)),
+        prop::sample::select(vec![json!(6), json!("6"), json!(6.0), json!(" 7 "), json!(7)])
+            .prop_map(|v| ("jobstateid", v)),
         prop::sample::select(vec![
             json!("Failed"),
             json!("FAILED"),
@@ -247,21 +227,15 @@ fn assert_nowhere(run: &Run, secrets: &[&str]) {
     for secret in secrets {
         for line in all.lines() {
             let masked = line.starts_with(GITHUB_MASK) || line.starts_with(AZURE_MASK);
-            assert!(
-                masked || !line.contains(secret),
-                "{secret:?} reached an output: {line:?}"
-            );
+            assert!(masked || !line.contains(secret), "{secret:?} reached an output: {line:?}");
         }
     }
 }
 
 /// Every output and every CI's reporter on, and the trace.
 fn everywhere(gate: Gate) -> Gate {
-    let (junit, summary, trace) = (
-        gate.path("junit.xml"),
-        gate.path("summary.md"),
-        gate.path("trace.log"),
-    );
+    let (junit, summary, trace) =
+        (gate.path("junit.xml"), gate.path("summary.md"), gate.path("trace.log"));
     gate.every_output()
         .arg("--junit", &junit)
         .arg("--summary", &summary)
@@ -295,11 +269,7 @@ fn a_token_the_server_echoes_reaches_no_output() {
         .token(TOKEN)
         .job(
             UPDATE_ID,
-            Script::Replies(vec![Reply::error(
-                200,
-                7,
-                &format!("token {TOKEN} is expired"),
-            )]),
+            Script::Replies(vec![Reply::error(200, 7, &format!("token {TOKEN} is expired"))]),
         )
         .spawn()
         .unwrap();
@@ -316,20 +286,10 @@ fn a_token_the_server_echoes_reaches_no_output() {
 
 #[test]
 fn storage_credentials_a_failed_fetch_quotes_reach_no_output() {
-    let image = Image {
-        source_fails: true,
-        ..Image::quick(42, 1234)
-    };
-    let server = Sim::new()
-        .credentials(ACCESS_KEY, SECRET_KEY)
-        .image(image)
-        .spawn()
-        .unwrap();
+    let image = Image { source_fails: true, ..Image::quick(42, 1234) };
+    let server = Sim::new().credentials(ACCESS_KEY, SECRET_KEY).image(image).spawn().unwrap();
     let run = everywhere(Gate::against(&server))
-        .env(
-            "CLANFORGE_UPDATE_URL",
-            "s3://AKIASTORAGEUSER:a/b+c=STORAGEPASS@bucket/build/",
-        )
+        .env("CLANFORGE_UPDATE_URL", "s3://AKIASTORAGEUSER:a/b+c=STORAGEPASS@bucket/build/")
         .without("--update-id")
         .flag("deploy")
         .arg("--game-id", "42")
@@ -340,14 +300,7 @@ fn storage_credentials_a_failed_fetch_quotes_reach_no_output() {
     run.assert_logged("fetch failed for ***: 403 Forbidden");
     assert_nowhere(
         &run,
-        &[
-            "AKIASTORAGEUSER",
-            "STORAGEPASS",
-            "a/b+c=",
-            "a%2Fb",
-            "a%252Fb",
-            "b%2Bc",
-        ],
+        &["AKIASTORAGEUSER", "STORAGEPASS", "a/b+c=", "a%2Fb", "a%252Fb", "b%2Bc"],
     );
 }
 
@@ -361,21 +314,14 @@ fn a_secret_across_the_traces_cut_is_redacted_whole() {
     let run = everywhere(Gate::against(&server)).run();
     assert_eq!(run.code, 1, "{}", run.stderr);
     let half = &SECRET_KEY[..SECRET_KEY.len() / 2];
-    assert!(
-        !run.file("trace.log").contains(half),
-        "{}",
-        run.file("trace.log")
-    );
+    assert!(!run.file("trace.log").contains(half), "{}", run.file("trace.log"));
     assert_nowhere(&run, &[SECRET_KEY, half]);
 }
 
 #[test]
 fn help_shows_no_variable_that_can_hold_a_secret() {
     let output = Gate::new("http://127.0.0.1:9")
-        .env(
-            "CLANFORGE_BASE_URL",
-            "https://apiuser:BASEPASSWORD@api.example.com",
-        )
+        .env("CLANFORGE_BASE_URL", "https://apiuser:BASEPASSWORD@api.example.com")
         .env("CLANFORGE_UPDATE_URL", "s3://K:URLPASSWORD@b/x/")
         .env("CLANFORGE_TOKEN", "TOKENVALUE")
         .flag("--help")
@@ -384,21 +330,12 @@ fn help_shows_no_variable_that_can_hold_a_secret() {
         .unwrap();
     let help = String::from_utf8_lossy(&output.stdout);
     assert!(help.contains("CLANFORGE_BASE_URL"), "{help}");
-    for secret in [
-        "BASEPASSWORD",
-        "apiuser",
-        "URLPASSWORD",
-        "TOKENVALUE",
-        SECRET_KEY,
-    ] {
+    for secret in ["BASEPASSWORD", "apiuser", "URLPASSWORD", "TOKENVALUE", SECRET_KEY] {
         assert!(!help.contains(secret), "{secret} in --help");
     }
     for sub in ["deploy", "check", "start"] {
         let output = Gate::new("http://127.0.0.1:9")
-            .env(
-                "CLANFORGE_BASE_URL",
-                "https://apiuser:BASEPASSWORD@api.example.com",
-            )
+            .env("CLANFORGE_BASE_URL", "https://apiuser:BASEPASSWORD@api.example.com")
             .env("CLANFORGE_UPDATE_URL", "s3://K:URLPASSWORD@b/x/")
             .flag(sub)
             .flag("--help")
@@ -416,11 +353,7 @@ fn random_secret() -> impl Strategy<Value = String> {
     let piece = "[A-Za-z0-9.*+?()\\[\\]{}|^$\\\\'\"`;&<>!#%/=:@ éß漢字🙂-]{8,40}";
     (piece, any::<bool>()).prop_map(|(piece, long)| {
         let secret = format!("Q{piece}Z");
-        if long {
-            secret.repeat(10_000 / secret.len() + 1)
-        } else {
-            secret
-        }
+        if long { secret.repeat(10_000 / secret.len() + 1) } else { secret }
     })
 }
 

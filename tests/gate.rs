@@ -17,10 +17,7 @@ fn sends_the_documented_request() {
     assert_eq!(requests.len(), 1);
     let request = &requests[0];
     assert_eq!(request.method, "GET");
-    assert_eq!(
-        request.path,
-        format!("/cfp/v1/imageupdate/{UPDATE_ID}/status")
-    );
+    assert_eq!(request.path, format!("/cfp/v1/imageupdate/{UPDATE_ID}/status"));
     assert_eq!(request.query, "accountserviceid=7");
     // base64("AKIA-access-XYZZY:s3cr3t-PLUGH-never-print-me")
     assert_eq!(
@@ -29,9 +26,7 @@ fn sends_the_documented_request() {
     );
     assert_eq!(request.header("accept"), Some("application/json"));
     assert!(
-        request
-            .header("user-agent")
-            .is_some_and(|ua| ua.starts_with("clanforge-wait/")),
+        request.header("user-agent").is_some_and(|ua| ua.starts_with("clanforge-wait/")),
         "{request:?}"
     );
 }
@@ -53,13 +48,8 @@ fn account_service_id_has_a_long_alias_and_flags_have_env_fallbacks() {
 
 #[test]
 fn waits_through_the_running_states_and_exits_0_when_the_job_completes() {
-    let server = serve(vec![
-        status(1, 0),
-        status(2, 0),
-        status(3, 0),
-        status(4, 50),
-        status(5, 100),
-    ]);
+    let server =
+        serve(vec![status(1, 0), status(2, 0), status(3, 0), status(4, 50), status(5, 100)]);
     let run = Gate::against(&server).run();
     run.assert_code(0);
     // Rounded to the nearest second: 0 or 1 for five polls 10-40 ms apart on a busy machine.
@@ -67,10 +57,7 @@ fn waits_through_the_running_states_and_exits_0_when_the_job_completes() {
     let elapsed = run.result()["elapsed_seconds"].clone();
     let job_elapsed = run.result()["jobs"][0]["elapsed_seconds"].clone();
     assert!(elapsed == 0 || elapsed == 1, "{elapsed}");
-    assert!(
-        job_elapsed == 0 || job_elapsed == elapsed,
-        "{job_elapsed} > {elapsed}"
-    );
+    assert!(job_elapsed == 0 || job_elapsed == elapsed, "{job_elapsed} > {elapsed}");
     assert_eq!(
         run.result(),
         json!({
@@ -91,13 +78,8 @@ fn waits_through_the_running_states_and_exits_0_when_the_job_completes() {
 
 #[test]
 fn logs_each_change_of_state_or_progress_once() {
-    let server = serve(vec![
-        status(3, 0),
-        status(3, 0),
-        status(4, 10),
-        status(4, 10),
-        status(5, 100),
-    ]);
+    let server =
+        serve(vec![status(3, 0), status(3, 0), status(4, 10), status(4, 10), status(5, 100)]);
     let run = Gate::against(&server).run();
     run.assert_code(0);
     run.assert_logged_once("Queued, 0%");
@@ -108,9 +90,7 @@ fn logs_each_change_of_state_or_progress_once() {
 
 #[test]
 fn a_squashed_job_exits_1() {
-    let server = serve(vec![Reply::json(
-        json!({"jobstateid": 7, "jobstatename": "Squashed"}),
-    )]);
+    let server = serve(vec![Reply::json(json!({"jobstateid": 7, "jobstatename": "Squashed"}))]);
     let run = Gate::against(&server).run();
     run.assert_code(1);
     assert_eq!(run.result()["state"], "Squashed");
@@ -138,12 +118,7 @@ fn optional_fields_may_be_null_or_missing() {
 
 #[test]
 fn without_a_state_id_the_state_name_decides_case_insensitively() {
-    for (name, code) in [
-        ("Completed", 0),
-        ("complete", 0),
-        ("FAILED", 1),
-        ("squashed", 1),
-    ] {
+    for (name, code) in [("Completed", 0), ("complete", 0), ("FAILED", 1), ("squashed", 1)] {
         let server = serve(vec![
             Reply::json(json!({"jobstatename": "running"})),
             Reply::json(json!({"jobstatename": name})),
@@ -214,14 +189,8 @@ fn the_timeout_names_the_last_state_and_that_the_job_may_still_run() {
     run.assert_code(3);
     let error = run.error();
     assert!(error.contains("last seen: Running, 42%"), "{error}");
-    assert!(
-        error.contains("the 500ms deadline (--timeout) passed"),
-        "{error}"
-    );
-    assert!(
-        error.contains("may still be running in Clanforge"),
-        "{error}"
-    );
+    assert!(error.contains("the 500ms deadline (--timeout) passed"), "{error}");
+    assert!(error.contains("may still be running in Clanforge"), "{error}");
     run.assert_logged(&error);
 }
 
@@ -243,13 +212,10 @@ fn a_bad_duration_is_a_usage_error_naming_the_flag() {
 
 #[test]
 fn an_empty_secret_is_a_usage_error_and_the_result_is_still_written() {
-    let run = Gate::new("http://127.0.0.1:9")
-        .env("CLANFORGE_SECRET_KEY", "")
-        .run();
+    let run = Gate::new("http://127.0.0.1:9").env("CLANFORGE_SECRET_KEY", "").run();
     run.assert_code(2);
     assert!(
-        run.stderr
-            .contains("--secret-key (CLANFORGE_SECRET_KEY) is missing or empty"),
+        run.stderr.contains("--secret-key (CLANFORGE_SECRET_KEY) is missing or empty"),
         "{}",
         run.stderr
     );
@@ -266,9 +232,7 @@ fn a_base_url_that_is_not_http_is_a_usage_error() {
 #[test]
 fn an_unwritable_result_file_is_a_usage_error_before_any_request() {
     let server = serve(vec![status(5, 100)]);
-    let run = Gate::against(&server)
-        .arg("--result-file", "/nonexistent/dir/result.json")
-        .run();
+    let run = Gate::against(&server).arg("--result-file", "/nonexistent/dir/result.json").run();
     run.assert_code(2);
     run.assert_logged("--result-file");
     assert!(server.requests().is_empty());
@@ -297,11 +261,7 @@ fn json_logs_are_one_object_per_line() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
         .collect();
-    assert!(
-        events
-            .iter()
-            .any(|e| e["state"] == "Running" && e["progress"] == 10)
-    );
+    assert!(events.iter().any(|e| e["state"] == "Running" && e["progress"] == 10));
     assert_eq!(events.last().unwrap()["result"], "success");
 }
 
@@ -313,11 +273,7 @@ fn the_keys_appear_in_no_output_on_any_path() {
         (vec![status(5, 100)], &["--json"], 0),
         (vec![Reply::http(500, ""), status(6, 10)], &["--json"], 1),
         (vec![status(4, 1)], &["--timeout", "300ms"], 3),
-        (
-            vec![Reply::error(401, 1, "Unauthorized")],
-            &["--log-format", "json"],
-            4,
-        ),
+        (vec![Reply::error(401, 1, "Unauthorized")], &["--log-format", "json"], 4),
     ];
     for (replies, args, code) in cases {
         let server = serve(replies);
@@ -332,10 +288,7 @@ fn the_keys_appear_in_no_output_on_any_path() {
         let run = gate.run();
         run.assert_code(code);
         let all = run.all_output();
-        assert!(
-            !all.contains(SECRET_KEY) && !all.contains(ACCESS_KEY),
-            "{all}"
-        );
+        assert!(!all.contains(SECRET_KEY) && !all.contains(ACCESS_KEY), "{all}");
     }
 }
 
@@ -347,10 +300,7 @@ fn help_hides_the_keys_given_in_the_environment() {
     let help = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success());
     assert!(help.contains("CLANFORGE_SECRET_KEY"), "{help}");
-    assert!(
-        !help.contains(SECRET_KEY) && !help.contains(ACCESS_KEY),
-        "{help}"
-    );
+    assert!(!help.contains(SECRET_KEY) && !help.contains(ACCESS_KEY), "{help}");
 }
 
 // ---- stalls ------------------------------------------------------------------------------
@@ -380,10 +330,8 @@ fn a_job_that_moves_slowly_is_not_stalled() {
         .job(UPDATE_ID, Script::Timeline(Duration::from_secs(2)))
         .spawn()
         .unwrap();
-    let run = Gate::against(&server)
-        .arg("--stall-timeout", "350ms")
-        .arg("--max-interval", "1s")
-        .run();
+    let run =
+        Gate::against(&server).arg("--stall-timeout", "350ms").arg("--max-interval", "1s").run();
     run.assert_code(0);
 }
 

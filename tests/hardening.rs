@@ -12,10 +12,7 @@ use common::*;
 fn ids_that_would_change_the_url_and_a_colon_in_the_access_key_are_refused() {
     let server = serve(vec![status(5, 100)]);
     for id in ["..", ".", "12/34", "0", "1 2", "x"] {
-        let run = Gate::against(&server)
-            .arg("--update-id", id)
-            .every_output()
-            .run();
+        let run = Gate::against(&server).arg("--update-id", id).every_output().run();
         run.assert_code(2)
             .assert_logged("--update-id (CLANFORGE_UPDATE_ID) must be a positive integer");
         assert_eq!(run.result()["result"], "error", "{id}");
@@ -34,10 +31,7 @@ fn ids_that_would_change_the_url_and_a_colon_in_the_access_key_are_refused() {
         .assert_logged("--access-key (CLANFORGE_ACCESS_KEY) holds a ':'");
     assert_eq!(server.requests().len(), 0);
     // A leading zero or spaces are still the same number.
-    Gate::against(&server)
-        .arg("--update-id", " 0424242 ")
-        .run()
-        .assert_code(0);
+    Gate::against(&server).arg("--update-id", " 0424242 ").run().assert_code(0);
 }
 
 /// Finding 5: a redirect is followed only within the base URL's origin, a few hops at most.
@@ -51,8 +45,7 @@ fn redirects_stay_within_the_origin_and_a_loop_is_one_error() {
         &format!("{}/cfp/v1/imageupdate/{UPDATE_ID}/status", elsewhere.url()),
     )]);
     let run = Gate::against(&server).every_output().run();
-    run.assert_code(4)
-        .assert_logged("another origin than --base-url's: not followed");
+    run.assert_code(4).assert_logged("another origin than --base-url's: not followed");
     assert_eq!(elsewhere.requests().len(), 0);
     assert_eq!(run.result()["result"], "error");
 
@@ -62,8 +55,7 @@ fn redirects_stay_within_the_origin_and_a_loop_is_one_error() {
         &format!("/cfp/v1/imageupdate/{UPDATE_ID}/status?accountserviceid=7"),
     )]);
     let run = Gate::against(&looping).run();
-    run.assert_code(4)
-        .assert_logged("the API redirected more than 3 times");
+    run.assert_code(4).assert_logged("the API redirected more than 3 times");
     assert_eq!(looping.requests().len(), 4);
 
     // One hop within the origin (the same endpoint, moved) is followed, and logged.
@@ -83,9 +75,7 @@ fn redirects_stay_within_the_origin_and_a_loop_is_one_error() {
 
 /// `deploy` of image 1234 on the simulated image, checkpointed to `file`.
 fn deploy_resuming(server: &SimServer, file: &str) -> Gate {
-    deploy(server)
-        .arg("--result-file", file)
-        .arg("--resume-from", file)
+    deploy(server).arg("--result-file", file).arg("--resume-from", file)
 }
 
 fn creates(server: &clanforge_wait::sim::SimServer, endpoint: &str) -> usize {
@@ -104,10 +94,7 @@ fn killed_while_creating(
     let running = deploy_resuming(server, &file).spawn();
     let started = std::time::Instant::now();
     while creates(server, endpoint) == 0 {
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(10),
-            "no {endpoint} create"
-        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(10), "no {endpoint} create");
         std::thread::sleep(std::time::Duration::from_millis(2));
     }
     running.signal("KILL");
@@ -136,11 +123,7 @@ fn a_kill_while_a_create_is_out_never_leads_to_a_second_create() {
             ..Image::quick(42, 1234)
         }
         .fault(kind, CreateFault::Held);
-        let server = Sim::new()
-            .credentials(ACCESS_KEY, SECRET_KEY)
-            .image(image)
-            .spawn()
-            .unwrap();
+        let server = Sim::new().credentials(ACCESS_KEY, SECRET_KEY).image(image).spawn().unwrap();
         let dir = tempfile::tempdir().unwrap();
         let left = killed_while_creating(&server, endpoint, &dir);
         let file = dir.path().join("deploy.json").display().to_string();
@@ -148,10 +131,7 @@ fn a_kill_while_a_create_is_out_never_leads_to_a_second_create() {
         assert_eq!(creates(&server, endpoint), 1, "{step}: {}", rerun.stderr);
         let checkpoint: serde_json::Value = serde_json::from_str(&left).unwrap();
         assert!(
-            checkpoint["pending_create"]
-                .as_str()
-                .unwrap()
-                .starts_with(&format!("{step} ")),
+            checkpoint["pending_create"].as_str().unwrap().starts_with(&format!("{step} ")),
             "{step}: the intent is on record: {left}"
         );
         let result: serde_json::Value =
@@ -159,23 +139,14 @@ fn a_kill_while_a_create_is_out_never_leads_to_a_second_create() {
         match kind {
             // The update or diff the lost create made is running: adopted, the deploy goes on.
             JobKind::ImageUpdate | JobKind::ImageDiff => {
-                rerun
-                    .assert_code(0)
-                    .assert_logged("waiting on it as the one created");
+                rerun.assert_code(0).assert_logged("waiting on it as the one created");
                 assert_eq!(result["pending_create"], "");
             }
             // A version can't be told from the outside: exit 4, saying where to look, and the
             // intent stays on record for the next rerun.
             _ => {
-                rerun
-                    .assert_code(4)
-                    .assert_logged("so a version was most likely made");
-                assert!(
-                    result["pending_create"]
-                        .as_str()
-                        .unwrap()
-                        .starts_with("version ")
-                );
+                rerun.assert_code(4).assert_logged("so a version was most likely made");
+                assert!(result["pending_create"].as_str().unwrap().starts_with("version "));
             }
         }
     }
@@ -213,10 +184,8 @@ fn a_checkpoint_that_cannot_be_written_stops_the_deploy_before_its_create() {
         let server = world(quick_image());
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("deploy.json").display().to_string();
-        let run = deploy_resuming(&server, &file)
-            .without("--resume-from")
-            .arg(flag, "/dev/full")
-            .run();
+        let run =
+            deploy_resuming(&server, &file).without("--resume-from").arg(flag, "/dev/full").run();
         run.assert_code(2)
             .assert_logged("/dev/full")
             .assert_logged("the deploy stopped here, before a create no rerun could know of");
@@ -279,10 +248,7 @@ fn a_failed_rerun_keeps_the_checkpoint() {
         gate.run().assert_code(code);
         let left: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
-        assert_eq!(
-            left["pending_create"], "version 1796170000",
-            "{why}: {left}"
-        );
+        assert_eq!(left["pending_create"], "version 1796170000", "{why}: {left}");
     }
 }
 
@@ -294,10 +260,7 @@ fn max_body_caps_a_fleets_answer_and_says_how_to_raise_it() {
     let entries: Vec<(u64, u64, i64, u8)> = (0..12_000).map(|i| (i, 3, 4, 50)).collect();
     let server = Sim::new()
         .credentials(ACCESS_KEY, SECRET_KEY)
-        .serve_job(
-            "install/3".parse().unwrap(),
-            Script::Replies(vec![Reply::installs(&entries)]),
-        )
+        .serve_job("install/3".parse().unwrap(), Script::Replies(vec![Reply::installs(&entries)]))
         .spawn()
         .unwrap();
     Gate::against(&server)
@@ -315,10 +278,6 @@ fn max_body_caps_a_fleets_answer_and_says_how_to_raise_it() {
         ("64", "a size needs a unit, e.g. 64MiB"),
         ("2GiB", "at most 1GiB"),
     ] {
-        Gate::against(&server)
-            .arg("--max-body", value)
-            .run()
-            .assert_code(2)
-            .assert_logged(says);
+        Gate::against(&server).arg("--max-body", value).run().assert_code(2).assert_logged(says);
     }
 }

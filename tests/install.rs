@@ -37,11 +37,7 @@ fn pack(dir: &Path, says: &str, archive: &str) -> String {
     std::fs::write(&binary, format!("#!/bin/sh\necho {says}\n")).unwrap();
     run(Command::new("chmod").args(["+x"]).arg(&binary));
     let sum = common::release::pack(&binary, &dir.join(archive));
-    std::fs::write(
-        dir.join(format!("{archive}.sha256")),
-        format!("{sum}  {archive}\n"),
-    )
-    .unwrap();
+    std::fs::write(dir.join(format!("{archive}.sha256")), format!("{sum}  {archive}\n")).unwrap();
     sum
 }
 
@@ -51,20 +47,12 @@ fn install(release: &Release, ref_: &str, pinned: Option<&str>) -> (Output, std:
     let root = release.dir.path().join("install");
     let action = release.dir.path().join("action");
     std::fs::create_dir_all(action.join("dist")).unwrap();
-    let line = pinned
-        .map(|sum| format!("{sum}  clanforge-wait-{TARGET}.tar.gz\n"))
-        .unwrap_or_default();
-    std::fs::write(
-        action.join("dist/checksums.txt"),
-        format!("# pinned\n{line}"),
-    )
-    .unwrap();
+    let line =
+        pinned.map(|sum| format!("{sum}  clanforge-wait-{TARGET}.tar.gz\n")).unwrap_or_default();
+    std::fs::write(action.join("dist/checksums.txt"), format!("# pinned\n{line}")).unwrap();
     let fake_cargo = release.dir.path().join("cargo");
-    std::fs::write(
-        &fake_cargo,
-        "#!/bin/sh\necho \"$@\" > \"$(dirname \"$0\")/cargo-called\"\n",
-    )
-    .unwrap();
+    std::fs::write(&fake_cargo, "#!/bin/sh\necho \"$@\" > \"$(dirname \"$0\")/cargo-called\"\n")
+        .unwrap();
     run(Command::new("chmod").args(["+x"]).arg(&fake_cargo));
     let out = Command::new("bash")
         .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/install.sh"))
@@ -88,16 +76,9 @@ fn install(release: &Release, ref_: &str, pinned: Option<&str>) -> (Output, std:
 fn installs_the_release_binary_when_it_matches_the_pinned_checksum() {
     let release = release(false);
     let (out, root) = install(&release, "v9.9.9", Some(&release.genuine));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let installed = run(&mut Command::new(root.join("bin/clanforge-wait")));
-    assert_eq!(
-        String::from_utf8_lossy(&installed.stdout),
-        "clanforge-wait 9.9.9\n"
-    );
+    assert_eq!(String::from_utf8_lossy(&installed.stdout), "clanforge-wait 9.9.9\n");
     let path = std::fs::read_to_string(release.dir.path().join("github_path")).unwrap();
     assert_eq!(path.trim(), root.join("bin").display().to_string());
     assert!(!release.dir.path().join("cargo-called").exists());
@@ -113,27 +94,17 @@ fn a_tampered_archive_fails_even_when_its_published_checksum_was_tampered_to_mat
     assert!(stderr.contains(&release.genuine), "{stderr}");
     assert!(!root.join("bin/clanforge-wait").exists());
     assert!(!release.dir.path().join("github_path").exists());
-    assert!(
-        !release.dir.path().join("cargo-called").exists(),
-        "no fallback on a mismatch"
-    );
+    assert!(!release.dir.path().join("cargo-called").exists(), "no fallback on a mismatch");
 }
 
 #[test]
 fn a_release_the_action_pins_no_checksum_for_is_never_downloaded() {
     let release = release(false);
     let (out, root) = install(&release, "v9.9.9", None);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no SHA-256 for"));
     let called = std::fs::read_to_string(release.dir.path().join("cargo-called")).unwrap();
-    assert!(
-        called.starts_with("install --locked --quiet --path "),
-        "{called}"
-    );
+    assert!(called.starts_with("install --locked --quiet --path "), "{called}");
     assert!(!root.join("bin/clanforge-wait").exists());
 }
 
@@ -142,26 +113,12 @@ fn a_ref_without_a_release_builds_from_source() {
     // A release server with nothing under this ref: the pinned archive is a 404.
     let dir = tempfile::tempdir().unwrap();
     let url = serve_files(dir.path());
-    let release = Release {
-        dir,
-        url,
-        genuine: "a".repeat(64),
-    };
+    let release = Release { dir, url, genuine: "a".repeat(64) };
     let (out, root) = install(&release, "main", Some(&release.genuine));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let called = std::fs::read_to_string(release.dir.path().join("cargo-called")).unwrap();
-    assert!(
-        called.starts_with("install --locked --quiet --path "),
-        "{called}"
-    );
-    assert!(
-        called.contains(&format!("--root {}", root.display())),
-        "{called}"
-    );
+    assert!(called.starts_with("install --locked --quiet --path "), "{called}");
+    assert!(called.contains(&format!("--root {}", root.display())), "{called}");
 }
 
 /// The release process's pin script, on a copy of the files it edits.
@@ -201,17 +158,11 @@ fn a_release_pins_its_checksums_for_the_action_and_the_gitlab_template() {
         "c".repeat(64)
     );
     let (out, root) = pin(&sums);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let pinned = std::fs::read_to_string(root.path().join("dist/checksums.txt")).unwrap();
     assert!(pinned.starts_with('#'), "the explanation stays: {pinned}");
     assert_eq!(pinned.lines().filter(|l| !l.starts_with('#')).count(), 3);
-    assert!(pinned.contains(&format!(
-        "{x64}  clanforge-wait-x86_64-unknown-linux-musl.tar.gz"
-    )));
+    assert!(pinned.contains(&format!("{x64}  clanforge-wait-x86_64-unknown-linux-musl.tar.gz")));
     let template =
         std::fs::read_to_string(root.path().join("ci/gitlab/clanforge-wait.yml")).unwrap();
     for line in [
@@ -222,14 +173,9 @@ fn a_release_pins_its_checksums_for_the_action_and_the_gitlab_template() {
     ] {
         assert!(template.contains(&line), "{line} in\n{template}");
     }
-    assert!(
-        !template.contains("OWNER"),
-        "the owner is named in one place: {template}"
-    );
+    assert!(!template.contains("OWNER"), "the owner is named in one place: {template}");
     // A list without the Linux archives is refused, and changes nothing.
-    let (out, _) = pin(&format!(
-        "{x64}  clanforge-wait-x86_64-apple-darwin.tar.gz\n"
-    ));
+    let (out, _) = pin(&format!("{x64}  clanforge-wait-x86_64-apple-darwin.tar.gz\n"));
     assert!(!out.status.success());
 }
 
@@ -244,11 +190,7 @@ fn a_release_pins_the_other_cis_examples_too() {
         "b".repeat(64)
     );
     let (out, root) = pin(&sums);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     for (file, lines) in [
         (
             "ci/jenkins/Jenkinsfile",
@@ -290,11 +232,7 @@ fn a_release_pins_the_other_cis_examples_too() {
             assert!(after.contains(line.as_str()), "{line} in\n{after}");
         }
         assert!(!after.contains("OWNER"), "{file}");
-        let changed = before
-            .lines()
-            .zip(after.lines())
-            .filter(|(b, a)| b != a)
-            .count();
+        let changed = before.lines().zip(after.lines()).filter(|(b, a)| b != a).count();
         assert_eq!(changed, 3, "{file}: only the three pins change");
     }
 }
@@ -310,11 +248,7 @@ fn cargo_binstall_s_metadata_names_the_release_s_archives() {
             .lines()
             .find(|l| l.starts_with(&format!("{name} = ")))
             .unwrap_or_else(|| panic!("no {name} in Cargo.toml"));
-        line.split_once(" = \"")
-            .unwrap()
-            .1
-            .trim_end_matches('"')
-            .to_owned()
+        line.split_once(" = \"").unwrap().1.trim_end_matches('"').to_owned()
     };
     let version = env!("CARGO_PKG_VERSION");
     let url = key("pkg-url")
@@ -333,13 +267,7 @@ fn cargo_binstall_s_metadata_names_the_release_s_archives() {
     assert_eq!(key("pkg-fmt"), "tgz");
     // The archives the release workflow makes: scripts/package.sh, named and laid out so.
     let package = std::fs::read_to_string(root.join("scripts/package.sh")).unwrap();
-    assert!(
-        package.contains("archive=\"clanforge-wait-$target.tar.gz\""),
-        "{package}"
-    );
+    assert!(package.contains("archive=\"clanforge-wait-$target.tar.gz\""), "{package}");
     let workflow = std::fs::read_to_string(root.join(".github/workflows/release.yml")).unwrap();
-    assert!(
-        workflow.contains("bash scripts/package.sh \"$TARGET\""),
-        "{workflow}"
-    );
+    assert!(workflow.contains("bash scripts/package.sh \"$TARGET\""), "{workflow}");
 }

@@ -12,10 +12,7 @@ use std::time::{Duration, Instant};
 
 /// A FIFO at `path`.
 fn mkfifo(path: &str) {
-    let status = Command::new("mkfifo")
-        .arg(path)
-        .status()
-        .expect("mkfifo runs");
+    let status = Command::new("mkfifo").arg(path).status().expect("mkfifo runs");
     assert!(status.success());
 }
 
@@ -67,12 +64,7 @@ fn an_output_fifo_with_a_reader_is_written() {
     std::thread::sleep(Duration::from_millis(100));
     let run = gate.arg("--dotenv", &fifo).run();
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(
-        reader
-            .join()
-            .unwrap()
-            .starts_with("CLANFORGE_RESULT=success\n")
-    );
+    assert!(reader.join().unwrap().starts_with("CLANFORGE_RESULT=success\n"));
 }
 
 /// A gate whose secret key comes from a FIFO nobody writes to, as
@@ -84,10 +76,7 @@ fn reading_a_fifo(timeout: &str) -> Running {
     mkfifo(&fifo);
     // The server is gone by the time the gate could ask: it never gets that far.
     drop(server);
-    gate.arg("--secret-key-file", &fifo)
-        .arg("--timeout", timeout)
-        .every_output()
-        .spawn()
+    gate.arg("--secret-key-file", &fifo).arg("--timeout", timeout).every_output().spawn()
 }
 
 #[test]
@@ -97,10 +86,7 @@ fn an_input_fifo_with_no_writer_ends_at_a_signal_or_the_deadline() {
         assert_eq!(run.code, code, "SIG{signal}: {}", run.stderr);
         assert!(took < Duration::from_secs(1), "SIG{signal}: {took:?}");
         assert_eq!(run.result()["result"], "cancelled");
-        assert!(
-            run.file("ci.env")
-                .starts_with("CLANFORGE_RESULT=cancelled\n")
-        );
+        assert!(run.file("ci.env").starts_with("CLANFORGE_RESULT=cancelled\n"));
         println!("input FIFO, SIG{signal} to exit: {} ms", took.as_millis());
     }
     let (_, run) = stopped_by(reading_a_fifo("1s"), None);
@@ -121,19 +107,12 @@ fn a_wait_with_an_output_on_a_fifo_ends_at_a_signal_or_the_deadline() {
         let fifo = gate.path("out-fifo");
         mkfifo(&fifo);
         // A reader that opens the FIFO and never reads: the result still fits in the pipe.
-        let _reader = std::fs::OpenOptions::new()
-            .read(true)
-            .custom_flags_nonblocking()
-            .open(&fifo)
-            .unwrap();
+        let _reader =
+            std::fs::OpenOptions::new().read(true).custom_flags_nonblocking().open(&fifo).unwrap();
         let running = gate.arg("--dotenv", &fifo).spawn();
         let (took, run) = stopped_by(running, (!signal.is_empty()).then_some(signal));
         assert_eq!(run.code, code, "{signal}: {}", run.stderr);
-        let bound = if signal.is_empty() {
-            Duration::from_secs(1)
-        } else {
-            Duration::ZERO
-        };
+        let bound = if signal.is_empty() { Duration::from_secs(1) } else { Duration::ZERO };
         assert!(
             run.elapsed < Duration::from_secs(1) + bound + Duration::from_millis(400),
             "{signal}: {:?}",
@@ -143,10 +122,7 @@ fn a_wait_with_an_output_on_a_fifo_ends_at_a_signal_or_the_deadline() {
         let word = if code == 3 { "timeout" } else { "cancelled" };
         assert_eq!(run.result()["result"], word);
         let (what, after) = match signal {
-            "" => (
-                "the deadline (1s)",
-                run.elapsed.as_millis().saturating_sub(1000),
-            ),
+            "" => ("the deadline (1s)", run.elapsed.as_millis().saturating_sub(1000)),
             _ => (signal, took.as_millis()),
         };
         println!("output FIFO, {what} to exit: {after} ms");
@@ -168,11 +144,7 @@ impl NonBlocking for std::fs::OpenOptions {
 #[test]
 fn an_input_that_never_ends_is_refused_naming_the_flag_and_the_cap() {
     for (args, flag, cap) in [
-        (
-            &["--secret-key-file", "/dev/zero"][..],
-            "--secret-key-file",
-            "64 KiB",
-        ),
+        (&["--secret-key-file", "/dev/zero"][..], "--secret-key-file", "64 KiB"),
         (&["--token-file", "/dev/zero"], "--token-file", "64 KiB"),
         (&["--ca-cert", "/dev/zero"], "--ca-cert", "1 MiB"),
         (
@@ -210,9 +182,7 @@ fn an_input_that_never_ends_is_refused_naming_the_flag_and_the_cap() {
         match flag {
             "--secret-key-file" => gate = gate.without_env("CLANFORGE_SECRET_KEY"),
             "--token-file" => {
-                gate = gate
-                    .without_env("CLANFORGE_SECRET_KEY")
-                    .without_env("CLANFORGE_ACCESS_KEY");
+                gate = gate.without_env("CLANFORGE_SECRET_KEY").without_env("CLANFORGE_ACCESS_KEY");
             }
             _ => {}
         }
@@ -224,23 +194,15 @@ fn an_input_that_never_ends_is_refused_naming_the_flag_and_the_cap() {
         }
         let run = gate.run();
         assert_eq!(run.code, 2, "{flag}: {}", run.stderr);
-        run.assert_logged(flag)
-            .assert_logged(&format!("holds more than {cap}"));
-        assert!(
-            run.elapsed < Duration::from_secs(2),
-            "{flag}: {:?}",
-            run.elapsed
-        );
+        run.assert_logged(flag).assert_logged(&format!("holds more than {cap}"));
+        assert!(run.elapsed < Duration::from_secs(2), "{flag}: {:?}", run.elapsed);
     }
 }
 
 #[test]
 fn a_log_that_cant_be_written_changes_neither_the_exit_code_nor_the_outputs() {
     let server = serve(vec![status(4, 50), status(5, 100)]);
-    let full = std::fs::File::options()
-        .write(true)
-        .open("/dev/full")
-        .unwrap();
+    let full = std::fs::File::options().write(true).open("/dev/full").unwrap();
     let gate = Gate::against(&server).every_output();
     let result = gate.path("result.json");
     let mut command = gate.command();
@@ -257,11 +219,7 @@ fn a_log_that_cant_be_written_changes_neither_the_exit_code_nor_the_outputs() {
     drop(reader);
     let output = gate.command().stderr(writer).output().unwrap();
     assert_eq!(output.status.code(), Some(0));
-    assert!(
-        std::fs::read_to_string(&result)
-            .unwrap()
-            .contains(r#""result": "success""#)
-    );
+    assert!(std::fs::read_to_string(&result).unwrap().contains(r#""result": "success""#));
 }
 
 #[test]
@@ -273,10 +231,7 @@ fn sighup_is_a_cancel_like_sigterm() {
     assert!(took < Duration::from_secs(1), "{took:?}");
     assert_eq!(run.result()["result"], "cancelled");
     run.assert_logged("SIGHUP");
-    assert!(
-        run.file("ci.env")
-            .starts_with("CLANFORGE_RESULT=cancelled\n")
-    );
+    assert!(run.file("ci.env").starts_with("CLANFORGE_RESULT=cancelled\n"));
     let outputs = read_github_output(&run.file("github_output"));
     assert!(outputs.contains(&("result".into(), "cancelled".into())));
 }
@@ -285,10 +240,7 @@ fn sighup_is_a_cancel_like_sigterm() {
 
 /// `command` as a user who is not root, where root would pass any permission check.
 fn unprivileged(command: Command) -> Command {
-    let root = Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| o.stdout == b"0\n");
+    let root = Command::new("id").arg("-u").output().map(|o| o.stdout == b"0\n");
     if !root.unwrap_or(false) {
         return command;
     }
@@ -323,18 +275,12 @@ fn a_folder_that_takes_no_new_file_is_exit_2_before_any_request_and_keeps_the_fi
     chmod(&dir, 0o755);
     // The gate (and its folder) lives until the run is over.
     let gate = gate.arg("--result-file", result.to_str().unwrap());
-    let output = unprivileged(gate.command())
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let output = unprivileged(gate.command()).stdin(Stdio::null()).output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("takes no new file"), "{stderr}");
     assert_eq!(server.requests().len(), 0);
-    assert_eq!(
-        std::fs::read_to_string(&result).unwrap(),
-        "the earlier run's result"
-    );
+    assert_eq!(std::fs::read_to_string(&result).unwrap(), "the earlier run's result");
     chmod(&folder, 0o755);
 }
 
@@ -350,10 +296,7 @@ fn two_outputs_on_one_file_are_exit_2_naming_both_and_lose_nothing() {
     run.assert_logged("--result-file and $GITHUB_OUTPUT name the same file");
     assert_eq!(server.requests().len(), 0);
     let outputs = read_github_output(&run.file("github_output"));
-    assert!(
-        outputs.contains(&("earlier".into(), "kept".into())),
-        "{outputs:?}"
-    );
+    assert!(outputs.contains(&("earlier".into(), "kept".into())), "{outputs:?}");
 
     // The result file and the dotenv file, one through a link.
     let server = serve(vec![status(5, 100)]);
@@ -368,10 +311,7 @@ fn two_outputs_on_one_file_are_exit_2_naming_both_and_lose_nothing() {
     let server = serve(vec![status(5, 100)]);
     let gate = Gate::against(&server);
     let junit = gate.path("junit.xml");
-    let run = gate
-        .arg("--junit", &junit)
-        .flag(&format!("--trace-http={junit}"))
-        .run();
+    let run = gate.arg("--junit", &junit).flag(&format!("--trace-http={junit}")).run();
     assert_eq!(run.code, 2, "{}", run.stderr);
     run.assert_logged("--junit and --trace-http name the same file");
 
@@ -415,10 +355,7 @@ fn the_result_file_and_json_have_variables_too() {
     let server = serve(vec![status(5, 100)]);
     let gate = Gate::against(&server).without("--result-file");
     let result = gate.path("result.json");
-    let run = gate
-        .env("CLANFORGE_RESULT_FILE", &result)
-        .env("CLANFORGE_JSON", "true")
-        .run();
+    let run = gate.env("CLANFORGE_RESULT_FILE", &result).env("CLANFORGE_JSON", "true").run();
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.result()["result"], "success");
     let printed: serde_json::Value = serde_json::from_str(run.stdout.trim()).unwrap();
@@ -437,11 +374,7 @@ fn an_unknown_clanforge_variable_is_one_warning_naming_the_closest() {
         .run();
     assert_eq!(run.code, 0, "{}", run.stderr);
     run.assert_logged_once("CLANFORGE_TIMOUT is set, but clanforge-wait reads no such variable (did you mean CLANFORGE_TIMEOUT?)");
-    assert!(
-        !run.stderr.contains("CLANFORGE_RESULT is set"),
-        "{}",
-        run.stderr
-    );
+    assert!(!run.stderr.contains("CLANFORGE_RESULT is set"), "{}", run.stderr);
 }
 
 #[test]
@@ -450,11 +383,7 @@ fn no_variable_the_projects_files_name_is_warned_of() {
     // is the gate's, an output's, or another file's own, and none is warned of.
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut names = std::collections::BTreeSet::new();
-    let mut files = vec![
-        root.join("action.yml"),
-        root.join("README.md"),
-        root.join("Dockerfile"),
-    ];
+    let mut files = vec![root.join("action.yml"), root.join("README.md"), root.join("Dockerfile")];
     for folder in ["ci", "scripts", "dist", "examples", "docs"] {
         let mut stack = vec![root.join(folder)];
         while let Some(dir) = stack.pop() {
@@ -496,11 +425,7 @@ fn no_variable_the_projects_files_name_is_warned_of() {
 #[test]
 fn completions_and_help_into_a_closed_pipe_do_not_panic() {
     // `clanforge-wait completions bash | head -1`: the reader is gone before the script is.
-    for args in [
-        &["completions", "bash"][..],
-        &["--help"],
-        &["deploy", "--help"],
-    ] {
+    for args in [&["completions", "bash"][..], &["--help"], &["deploy", "--help"]] {
         let (reader, writer) = std::io::pipe().unwrap();
         drop(reader);
         let output = Command::new(binary())

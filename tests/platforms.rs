@@ -27,10 +27,8 @@ fn teamcity_messages(run: &Run) -> Vec<Value> {
 }
 
 fn names(messages: &[Value]) -> Vec<String> {
-    let mut names: Vec<String> = messages
-        .iter()
-        .map(|m| m["name"].as_str().unwrap().to_owned())
-        .collect();
+    let mut names: Vec<String> =
+        messages.iter().map(|m| m["name"].as_str().unwrap().to_owned()).collect();
     names.dedup();
     names
 }
@@ -51,10 +49,7 @@ fn teamcity_gets_a_block_progress_problems_status_parameters_and_statistics() {
         run.assert_code(code);
         assert_no_secret(&run);
         // The messages are on stdout, where TeamCity reads them.
-        assert!(
-            run.stdout
-                .starts_with("##teamcity[blockOpened name='clanforge-wait")
-        );
+        assert!(run.stdout.starts_with("##teamcity[blockOpened name='clanforge-wait"));
         let messages = teamcity_messages(&run);
         let expected: &[&str] = match code {
             0 => &[
@@ -82,22 +77,13 @@ fn teamcity_gets_a_block_progress_problems_status_parameters_and_statistics() {
             result["result"].as_str(),
             "{scenario}"
         );
-        assert_eq!(
-            parameter(&messages, "env.CLANFORGE_UPDATE_ID"),
-            result["update_id"].as_str()
-        );
+        assert_eq!(parameter(&messages, "env.CLANFORGE_UPDATE_ID"), result["update_id"].as_str());
         assert_teamcity_status_and_statistics(&messages, &result);
         if scenario == "deploy" {
-            assert_eq!(
-                parameter(&messages, "env.CLANFORGE_IMAGE_VERSION_ID"),
-                Some("5003")
-            );
+            assert_eq!(parameter(&messages, "env.CLANFORGE_IMAGE_VERSION_ID"), Some("5003"));
         }
         if code != 0 {
-            let problem = messages
-                .iter()
-                .find(|m| m["name"] == "buildProblem")
-                .unwrap();
+            let problem = messages.iter().find(|m| m["name"] == "buildProblem").unwrap();
             assert_eq!(problem["attrs"]["identity"], "clanforge-wait-update-424242");
         }
     }
@@ -108,10 +94,7 @@ fn teamcity_gets_a_block_progress_problems_status_parameters_and_statistics() {
 fn assert_teamcity_status_and_statistics(messages: &[Value], result: &Value) {
     let count = |name: &str| messages.iter().filter(|m| m["name"] == name).count();
     assert_eq!(count("setParameter"), 16, "a parameter per result key");
-    let status = messages
-        .iter()
-        .find(|m| m["name"] == "buildStatus")
-        .unwrap();
+    let status = messages.iter().find(|m| m["name"] == "buildStatus").unwrap();
     assert!(
         status["attrs"]["text"]
             .as_str()
@@ -129,10 +112,7 @@ fn assert_teamcity_status_and_statistics(messages: &[Value], result: &Value) {
             .find(|m| m["name"] == "buildStatisticValue" && m["attrs"]["key"] == key)
             .map(|m| m["attrs"]["value"].as_str().unwrap().to_owned())
     };
-    assert_eq!(
-        statistic("clanforge_wait.polls"),
-        Some(result["polls"].to_string())
-    );
+    assert_eq!(statistic("clanforge_wait.polls"), Some(result["polls"].to_string()));
     assert_eq!(
         statistic("clanforge_wait.elapsed_seconds"),
         Some(result["elapsed_seconds"].to_string())
@@ -147,20 +127,13 @@ fn teamcity_and_azure_keep_the_exit_code_show_no_secret_and_mask_first() {
         let run = gate.env("TEAMCITY_VERSION", "2025.11").run();
         run.assert_code(code);
         assert_no_secret(&run);
-        assert!(
-            run.stdout
-                .starts_with("##teamcity[blockOpened name='clanforge-wait")
-        );
+        assert!(run.stdout.starts_with("##teamcity[blockOpened name='clanforge-wait"));
     }
     for (scenario, code, gate, _server) in scenarios() {
         let run = gate.env("TF_BUILD", "True").run();
         run.assert_code(code);
         assert_no_secret(&run);
-        assert_eq!(
-            azure_masks(&run).len(),
-            3,
-            "{scenario}: the keys and the Basic value first"
-        );
+        assert_eq!(azure_masks(&run).len(), 3, "{scenario}: the keys and the Basic value first");
     }
 }
 
@@ -168,10 +141,7 @@ fn teamcity_and_azure_keep_the_exit_code_show_no_secret_and_mask_first() {
 
 /// The mask commands before any other line of stderr.
 fn azure_masks(run: &Run) -> Vec<&str> {
-    run.stderr
-        .lines()
-        .take_while(|l| l.starts_with("##vso[task.setsecret]"))
-        .collect()
+    run.stderr.lines().take_while(|l| l.starts_with("##vso[task.setsecret]")).collect()
 }
 
 /// The commands of a run as the agent reads them: `##vso[` anywhere, `##[` at a line's start.
@@ -189,16 +159,7 @@ fn azure_names(commands: &[Value]) -> Vec<String> {
     let mut names: Vec<String> = commands
         .iter()
         .map(|c| match c.get("format") {
-            Some(format) => {
-                format
-                    .as_str()
-                    .unwrap()
-                    .split(']')
-                    .next()
-                    .unwrap()
-                    .to_owned()
-                    + "]"
-            }
+            Some(format) => format.as_str().unwrap().split(']').next().unwrap().to_owned() + "]",
             None => c["command"].as_str().unwrap().to_owned(),
         })
         .collect();
@@ -224,47 +185,28 @@ fn azure_gets_secrets_masked_first_a_group_progress_issues_and_output_variables(
             "{scenario}"
         );
         let commands = azure_commands(&run);
-        let mut expected = vec![
-            "task.setsecret",
-            "##[group]",
-            "task.setprogress",
-            "##[endgroup]",
-        ];
+        let mut expected = vec!["task.setsecret", "##[group]", "task.setprogress", "##[endgroup]"];
         if code != 0 {
             expected.push("task.logissue");
         }
         expected.push("task.setvariable");
-        assert_eq!(
-            azure_names(&commands),
-            expected,
-            "{scenario}: {commands:#?}"
-        );
+        assert_eq!(azure_names(&commands), expected, "{scenario}: {commands:#?}");
         let secrets: Vec<&Value> = commands
             .iter()
             .filter(|c| c["command"] == "task.setsecret")
             .map(|c| &c["message"])
             .collect();
-        assert_eq!(
-            secrets,
-            [ACCESS_KEY, SECRET_KEY, BASIC],
-            "every secret, once"
-        );
+        assert_eq!(secrets, [ACCESS_KEY, SECRET_KEY, BASIC], "every secret, once");
         assert_azure_variables(&commands, &run.result());
         assert!(
             commands.iter().all(|c| c["command"] != "task.complete"),
             "the exit code decides the step, not a command"
         );
         if code != 0 {
-            let issue = commands
-                .iter()
-                .find(|c| c["command"] == "task.logissue")
-                .unwrap();
+            let issue = commands.iter().find(|c| c["command"] == "task.logissue").unwrap();
             assert_eq!(issue["properties"]["type"], "error");
             assert!(
-                issue["message"]
-                    .as_str()
-                    .unwrap()
-                    .starts_with("clanforge-wait: update/424242")
+                issue["message"].as_str().unwrap().starts_with("clanforge-wait: update/424242")
             );
         }
     }
@@ -272,10 +214,8 @@ fn azure_gets_secrets_masked_first_a_group_progress_issues_and_output_variables(
 
 /// An output variable per result key, each equal to the result file's value.
 fn assert_azure_variables(commands: &[Value], result: &Value) {
-    let variables: Vec<&Value> = commands
-        .iter()
-        .filter(|c| c["command"] == "task.setvariable")
-        .collect();
+    let variables: Vec<&Value> =
+        commands.iter().filter(|c| c["command"] == "task.setvariable").collect();
     assert_eq!(variables.len(), 16, "a variable per result key");
     for variable in &variables {
         assert_eq!(variable["properties"]["isoutput"], "true");
@@ -348,18 +288,11 @@ impl Agent {
 fn buildkite_gets_a_group_an_annotation_per_gate_and_meta_data() {
     for (scenario, code, gate, _server) in scenarios() {
         let agent = Agent::new();
-        let run = gate
-            .env("BUILDKITE", "true")
-            .env("CI", "true")
-            .env("PATH", &agent.path())
-            .run();
+        let run = gate.env("BUILDKITE", "true").env("CI", "true").env("PATH", &agent.path()).run();
         run.assert_code(code);
         assert_no_secret(&run);
         let stderr: Vec<&str> = run.stderr.lines().collect();
-        assert!(
-            stderr[0].starts_with("--- clanforge-wait"),
-            "{scenario}: {stderr:?}"
-        );
+        assert!(stderr[0].starts_with("--- clanforge-wait"), "{scenario}: {stderr:?}");
         let expand = stderr.iter().filter(|l| **l == "^^^ +++").count();
         assert_eq!(expand, usize::from(code != 0), "{scenario}: {stderr:?}");
         let calls = agent.calls();
@@ -374,21 +307,14 @@ fn buildkite_gets_a_group_an_annotation_per_gate_and_meta_data() {
             _ => "error",
         };
         let annotate = |style: &str| -> Vec<String> {
-            ["annotate", "--style", style, "--context", &context]
-                .map(str::to_owned)
-                .to_vec()
+            ["annotate", "--style", style, "--context", &context].map(str::to_owned).to_vec()
         };
         let args: Vec<&Vec<String>> = calls.iter().map(|(args, _)| args).collect();
         let mut expected = vec![annotate("info"), annotate(style)];
         expected.push(
-            [
-                "meta-data",
-                "set",
-                "clanforge-result",
-                result["result"].as_str().unwrap(),
-            ]
-            .map(str::to_owned)
-            .to_vec(),
+            ["meta-data", "set", "clanforge-result", result["result"].as_str().unwrap()]
+                .map(str::to_owned)
+                .to_vec(),
         );
         for (key, field) in [
             ("clanforge-update-id", "update_id"),
@@ -404,17 +330,15 @@ fn buildkite_gets_a_group_an_annotation_per_gate_and_meta_data() {
         assert_eq!(args, expected, "{scenario}");
         // The annotation is the summary: the table and the chart.
         let body = &calls[1].1;
-        assert!(body.starts_with(&format!(
-            "### clanforge-wait: {}",
-            result["result"].as_str().unwrap()
-        )));
+        assert!(
+            body.starts_with(&format!(
+                "### clanforge-wait: {}",
+                result["result"].as_str().unwrap()
+            ))
+        );
         assert!(body.contains("```mermaid\ngantt\n"), "{body}");
         if scenario == "deploy" {
-            assert!(
-                calls
-                    .iter()
-                    .any(|(a, _)| a[2..] == ["clanforge-image-version-id", "5003"])
-            );
+            assert!(calls.iter().any(|(a, _)| a[2..] == ["clanforge-image-version-id", "5003"]));
         }
     }
 }
@@ -422,16 +346,10 @@ fn buildkite_gets_a_group_an_annotation_per_gate_and_meta_data() {
 #[test]
 fn buildkite_without_an_agent_warns_once_and_keeps_the_gates_exit_code() {
     let server = serve(vec![hostile_failure()]);
-    let run = Gate::against(&server)
-        .env("BUILDKITE", "true")
-        .env("PATH", "/nonexistent")
-        .run();
+    let run = Gate::against(&server).env("BUILDKITE", "true").env("PATH", "/nonexistent").run();
     run.assert_code(1);
-    let warnings: Vec<&str> = run
-        .stderr
-        .lines()
-        .filter(|l| l.contains("buildkite-agent"))
-        .collect();
+    let warnings: Vec<&str> =
+        run.stderr.lines().filter(|l| l.contains("buildkite-agent")).collect();
     assert_eq!(warnings.len(), 1, "{}", run.stderr);
     assert!(warnings[0].contains("WARN buildkite-agent annotate failed (not on PATH)"));
     assert_eq!(run.result()["result"], "failed");
@@ -444,18 +362,11 @@ fn hostile_server_text_forms_no_command_for_any_ci_detected_or_not() {
     for (platform, format, run) in hostile_runs() {
         let what = format!("{platform}, --log-format {format}");
         // The text is there, readable, with its markers broken.
-        assert!(
-            run.stderr.contains("# #teamcity[buildStatus"),
-            "{what}: {}",
-            run.stderr
-        );
+        assert!(run.stderr.contains("# #teamcity[buildStatus"), "{what}: {}", run.stderr);
         assert_only_our_commands(platform, &what, &run);
         for file in ["junit.xml", "summary.md", "ci.env"] {
             let text = run.file(file);
-            assert!(
-                !text.contains("##teamcity[") && !text.contains("##vso["),
-                "{file}: {text}"
-            );
+            assert!(!text.contains("##teamcity[") && !text.contains("##vso["), "{file}: {text}");
         }
     }
 }
@@ -476,10 +387,7 @@ fn hostile_runs() -> Vec<(&'static str, &'static str, Run)> {
         ("GitLab", &[("GITLAB_CI", "true")]),
         ("TeamCity", &[("TEAMCITY_VERSION", "2025.11")]),
         ("Azure", &[("TF_BUILD", "True")]),
-        (
-            "Buildkite",
-            &[("BUILDKITE", "true"), ("PATH", "/nonexistent")],
-        ),
+        ("Buildkite", &[("BUILDKITE", "true"), ("PATH", "/nonexistent")]),
     ];
     let mut runs = Vec::new();
     for (platform, vars) in platforms {
@@ -523,27 +431,18 @@ fn assert_only_our_commands(platform: &str, what: &str, run: &Run) {
         );
         let trimmed = line.trim_start();
         if trimmed.starts_with("##[") {
-            assert!(
-                platform == "Azure" && line.contains("group]"),
-                "{what}: {line}"
-            );
+            assert!(platform == "Azure" && line.contains("group]"), "{what}: {line}");
         }
         for marker in ["--- ", "+++ ", "~~~ ", "^^^ +++"] {
             if line.starts_with(marker) {
                 assert_eq!(platform, "Buildkite", "{what}: {line}");
-                assert!(
-                    line == "^^^ +++" || line.starts_with("--- clanforge-wait"),
-                    "{line}"
-                );
+                assert!(line == "^^^ +++" || line.starts_with("--- clanforge-wait"), "{line}");
             }
         }
         if trimmed.starts_with("::") {
             assert_eq!(platform, "GitHub", "{what}: {line}");
         }
-        assert!(
-            !line.contains('\u{1b}') || platform == "GitLab",
-            "{what}: {line:?}"
-        );
+        assert!(!line.contains('\u{1b}') || platform == "GitLab", "{what}: {line:?}");
     }
     // Read by the makers' parsers: only our own commands.
 }
@@ -554,24 +453,13 @@ fn assert_the_parsers_find_only_ours(platform: &str, what: &str, run: &Run) {
         let commands = azure_commands(run);
         let ours = commands.iter().all(|c| {
             c.get("format").is_some()
-                || [
-                    "task.setsecret",
-                    "task.logissue",
-                    "task.setvariable",
-                    "task.setprogress",
-                ]
-                .contains(&c["command"].as_str().unwrap())
+                || ["task.setsecret", "task.logissue", "task.setvariable", "task.setprogress"]
+                    .contains(&c["command"].as_str().unwrap())
         });
-        assert!(
-            ours && (platform == "Azure" || commands.is_empty()),
-            "{what}: {commands:?}"
-        );
+        assert!(ours && (platform == "Azure" || commands.is_empty()), "{what}: {commands:?}");
     }
     {
         let messages = teamcity_messages(run);
-        assert!(
-            platform == "TeamCity" || messages.is_empty(),
-            "{what}: {messages:?}"
-        );
+        assert!(platform == "TeamCity" || messages.is_empty(), "{what}: {messages:?}");
     }
 }

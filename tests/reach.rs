@@ -27,11 +27,7 @@ fn never_reached(url: &str) -> Run {
     assert!(error.contains("run `clanforge-wait check`"), "{error}");
     // The bound: not before the window, and no later than a request after it.
     assert!(run.elapsed >= WINDOW, "{:?}", run.elapsed);
-    assert!(
-        run.elapsed < WINDOW + MAX_INTERVAL + Duration::from_millis(800),
-        "{:?}",
-        run.elapsed
-    );
+    assert!(run.elapsed < WINDOW + MAX_INTERVAL + Duration::from_millis(800), "{:?}", run.elapsed);
     // Three tries at least: two warnings, then the error.
     let warned = run.stderr.matches("retrying in").count();
     assert!(warned >= 2, "{}", run.stderr);
@@ -46,11 +42,7 @@ fn a_name_that_does_not_resolve_is_never_reached_exit_4_naming_it() {
 
 #[test]
 fn a_refused_port_is_never_reached_exit_4_naming_it() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let run = never_reached(&format!("http://127.0.0.1:{port}"));
     run.assert_logged(&format!("could not connect to 127.0.0.1:{port}"));
 }
@@ -59,11 +51,7 @@ fn a_refused_port_is_never_reached_exit_4_naming_it() {
 /// window of 1.5 s and backoff that would next look at about 3.5 s, the gate ends at 1.5 s.
 #[test]
 fn the_try_that_gives_up_is_made_when_the_window_ends_not_a_backoff_step_later() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let run = Gate::new(&format!("http://127.0.0.1:{port}"))
         .arg("--timeout", "30s")
         .arg("--unreachable-timeout", "1500ms")
@@ -71,11 +59,7 @@ fn the_try_that_gives_up_is_made_when_the_window_ends_not_a_backoff_step_later()
         .arg("--max-interval", "10s")
         .run();
     run.assert_code(4);
-    assert!(
-        run.error().contains("the API was never reached"),
-        "{}",
-        run.stderr
-    );
+    assert!(run.error().contains("the API was never reached"), "{}", run.stderr);
     let window = Duration::from_millis(1500);
     assert!(run.elapsed >= window, "{:?}", run.elapsed);
     assert!(
@@ -127,11 +111,7 @@ fn an_api_that_answered_then_refuses_is_an_outage_retried_until_the_deadline() {
     run.assert_logged("could not connect to 127.0.0.1:");
     assert!(!run.stderr.contains("never reached"), "{}", run.stderr);
     // Retried well past the window and its three tries.
-    assert!(
-        run.stderr.matches("retrying in").count() >= 4,
-        "{}",
-        run.stderr
-    );
+    assert!(run.stderr.matches("retrying in").count() >= 4, "{}", run.stderr);
 }
 
 /// A line of `/etc/hosts` for the test's own name, removed when dropped (or by `remove`).
@@ -179,9 +159,5 @@ fn a_name_that_stops_resolving_after_an_answer_is_an_outage_retried_until_the_de
     run.assert_code(3);
     run.assert_logged(&format!("could not connect to {name}:{port}"));
     assert!(!run.stderr.contains("never reached"), "{}", run.stderr);
-    assert!(
-        run.stderr.matches("retrying in").count() >= 4,
-        "{}",
-        run.stderr
-    );
+    assert!(run.stderr.matches("retrying in").count() >= 4, "{}", run.stderr);
 }

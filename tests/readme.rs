@@ -20,17 +20,10 @@ fn the_readme_exit_code_table_is_the_one_in_the_code() {
     }
     for (name, text) in [
         ("README.md", readme()),
-        (
-            "docs/src/reference/exit-codes.md",
-            book("reference/exit-codes.md"),
-        ),
+        ("docs/src/reference/exit-codes.md", book("reference/exit-codes.md")),
     ] {
         assert_eq!(
-            between(
-                &text,
-                "<!-- exit-codes:start -->",
-                "<!-- exit-codes:end -->"
-            ),
+            between(&text, "<!-- exit-codes:start -->", "<!-- exit-codes:end -->"),
             table.trim(),
             "update {name}'s exit-code table from src/outcome.rs"
         );
@@ -46,10 +39,7 @@ fn book(page: &str) -> String {
 #[test]
 fn the_flags_reference_is_what_the_binary_takes() {
     let reference = book("reference/flags.md");
-    let rows: Vec<&str> = reference
-        .lines()
-        .filter(|l| l.starts_with("| `--"))
-        .collect();
+    let rows: Vec<&str> = reference.lines().filter(|l| l.starts_with("| `--")).collect();
     let mut stack = vec![clanforge_wait::testing::command()];
     let mut flags = std::collections::BTreeMap::new();
     while let Some(command) = stack.pop() {
@@ -78,18 +68,12 @@ fn the_flags_reference_is_what_the_binary_takes() {
             None => missing.push(format!("--{long}")),
             Some(row) => {
                 if let Some(env) = env {
-                    assert!(
-                        row.contains(&format!("`{env}`")),
-                        "--{long}'s row lacks {env}: {row}"
-                    );
+                    assert!(row.contains(&format!("`{env}`")), "--{long}'s row lacks {env}: {row}");
                 }
             }
         }
     }
-    assert!(
-        missing.is_empty(),
-        "docs/src/reference/flags.md has no row for {missing:?}"
-    );
+    assert!(missing.is_empty(), "docs/src/reference/flags.md has no row for {missing:?}");
     for row in rows {
         for long in flags_of(row) {
             assert!(
@@ -103,15 +87,8 @@ fn the_flags_reference_is_what_the_binary_takes() {
 #[test]
 fn the_readme_is_a_landing_page() {
     let readme = readme();
-    assert!(
-        readme.len() <= 16 * 1024,
-        "README.md is {} bytes",
-        readme.len()
-    );
-    let install = readme
-        .lines()
-        .position(|l| l == "## Install")
-        .expect("an Install section");
+    assert!(readme.len() <= 16 * 1024, "README.md is {} bytes", readme.len());
+    let install = readme.lines().position(|l| l == "## Install").expect("an Install section");
     assert!(install < 60, "Install starts at line {}", install + 1);
 }
 
@@ -180,11 +157,7 @@ fn the_man_pages_are_current() {
             std::fs::copy(fresh.path().join(&name), dir.join(&name)).expect("page copied");
         }
     }
-    assert_eq!(
-        names(&dir),
-        names(fresh.path()),
-        "man/ has other pages than the CLI"
-    );
+    assert_eq!(names(&dir), names(fresh.path()), "man/ has other pages than the CLI");
     for name in names(fresh.path()) {
         let page = std::fs::read(fresh.path().join(&name)).expect("page");
         assert!(
@@ -239,10 +212,8 @@ fn every_pinned_version_is_cargo_s() {
         ] {
             for (at, _) in text.match_indices(prefix) {
                 let rest = &text[at + prefix.len()..];
-                let pinned: String = rest
-                    .chars()
-                    .take_while(|c| c.is_ascii_digit() || *c == '.')
-                    .collect();
+                let pinned: String =
+                    rest.chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
                 if pinned.is_empty() {
                     continue;
                 }

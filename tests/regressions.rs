@@ -24,8 +24,7 @@ fn assert_every_output_says(run: &Run, result: &str) {
     );
     assert_eq!(outputs.len(), 16, "{outputs:?}");
     assert!(
-        run.file("ci.env")
-            .starts_with(&format!("CLANFORGE_RESULT={result}\n")),
+        run.file("ci.env").starts_with(&format!("CLANFORGE_RESULT={result}\n")),
         "{}",
         run.file("ci.env")
     );
@@ -94,12 +93,10 @@ fn a_real_result_says_it_was_not_simulated() {
 
 #[test]
 fn a_retry_after_at_the_end_of_time_ends_the_gate_without_a_panic() {
-    let server = serve(vec![
-        Reply::http(429, "{}").with_header("Retry-After", "9999999999999999999"),
-    ]);
+    let server =
+        serve(vec![Reply::http(429, "{}").with_header("Retry-After", "9999999999999999999")]);
     let run = Gate::against(&server).every_output().run();
-    run.assert_code(3)
-        .assert_logged("(Retry-After), past the 10s deadline");
+    run.assert_code(3).assert_logged("(Retry-After), past the 10s deadline");
     assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
     assert_every_output_says(&run, "timeout");
     assert!(run.elapsed < Duration::from_secs(5), "{:?}", run.elapsed);
@@ -128,11 +125,7 @@ fn durations_past_their_limit_are_usage_errors() {
 #[test]
 fn an_eta_at_the_end_of_time_is_not_trusted_by_the_schedule() {
     let far = json!({"jobstateid": 4, "jobprogress": 10, "jobeta": 9_999_999_999_999_i64});
-    let server = serve(vec![
-        Reply::json(far.clone()),
-        Reply::json(far),
-        status(5, 100),
-    ]);
+    let server = serve(vec![Reply::json(far.clone()), Reply::json(far), status(5, 100)]);
     let run = Gate::against(&server)
         .arg("--interval", "100ms")
         .arg("--max-interval", "1s")
@@ -174,9 +167,7 @@ fn the_same_id_as_a_string_or_with_leading_zeros_is_the_same_job() {
 #[test]
 fn a_result_file_on_stdout_is_streamed() {
     let server = serve(vec![status(5, 100)]);
-    let run = Gate::against(&server)
-        .arg("--result-file", "/dev/stdout")
-        .run();
+    let run = Gate::against(&server).arg("--result-file", "/dev/stdout").run();
     run.assert_code(0);
     let printed: serde_json::Value = serde_json::from_str(run.stdout.trim()).unwrap();
     assert_eq!(printed["result"], "success");
@@ -194,12 +185,7 @@ fn a_dotenv_fifo_is_streamed() {
     };
     let run = gate.arg("--dotenv", &fifo).run();
     run.assert_code(0);
-    assert!(
-        reader
-            .join()
-            .unwrap()
-            .starts_with("CLANFORGE_RESULT=success\n")
-    );
+    assert!(reader.join().unwrap().starts_with("CLANFORGE_RESULT=success\n"));
 }
 
 #[cfg(unix)]
@@ -231,10 +217,7 @@ fn a_result_file_is_replaced_whole_and_keeps_its_permissions() {
 #[test]
 fn a_missing_flag_writes_every_output() {
     let server = serve(vec![status(5, 100)]);
-    let run = Gate::against(&server)
-        .without("--asid")
-        .every_output()
-        .run();
+    let run = Gate::against(&server).without("--asid").every_output().run();
     run.assert_code(2);
     assert_every_output_says(&run, "error");
     let error = run.error();
@@ -245,24 +228,16 @@ fn a_missing_flag_writes_every_output() {
 
 #[test]
 fn a_bad_value_writes_every_output_and_masks_the_keys_first() {
-    let run = Gate::new("http://127.0.0.1:9")
-        .arg("--interval", "soon")
-        .every_output()
-        .run();
+    let run = Gate::new("http://127.0.0.1:9").arg("--interval", "soon").every_output().run();
     run.assert_code(2);
     assert_every_output_says(&run, "error");
     assert!(
-        run.stderr.starts_with(&format!(
-            "::add-mask::{ACCESS_KEY}\n::add-mask::{SECRET_KEY}\n"
-        )),
+        run.stderr.starts_with(&format!("::add-mask::{ACCESS_KEY}\n::add-mask::{SECRET_KEY}\n")),
         "{}",
         run.stderr
     );
     let error = run.error();
-    assert!(
-        error.contains("--interval") && error.contains("soon"),
-        "{error}"
-    );
+    assert!(error.contains("--interval") && error.contains("soon"), "{error}");
 }
 
 // ---- 7. signals during set-up ------------------------------------------------------------
@@ -276,20 +251,13 @@ fn a_sigterm_while_the_gate_sets_up_writes_every_output() {
     let server = serve(vec![status(5, 100)]);
     let gate = Gate::against(&server).every_output();
     let fifo = fifo(&gate, "secret.fifo");
-    let running = gate
-        .without_env("CLANFORGE_SECRET_KEY")
-        .arg("--secret-key-file", &fifo)
-        .spawn();
+    let running = gate.without_env("CLANFORGE_SECRET_KEY").arg("--secret-key-file", &fifo).spawn();
     // Opening a FIFO's write end without blocking succeeds once a reader has it open: then the
     // gate is reading its key.
     const O_NONBLOCK: i32 = 0o4000;
     let started = std::time::Instant::now();
     let mut writer = loop {
-        match std::fs::OpenOptions::new()
-            .write(true)
-            .custom_flags(O_NONBLOCK)
-            .open(&fifo)
-        {
+        match std::fs::OpenOptions::new().write(true).custom_flags(O_NONBLOCK).open(&fifo) {
             Ok(writer) => break writer,
             Err(_) if started.elapsed() < Duration::from_secs(10) => {
                 std::thread::sleep(Duration::from_millis(5));
@@ -302,8 +270,7 @@ fn a_sigterm_while_the_gate_sets_up_writes_every_output() {
     let _ = writer.write_all(SECRET_KEY.as_bytes());
     drop(writer);
     let run = running.finish();
-    run.assert_code(143)
-        .assert_logged("cancelled by SIGTERM before the first request");
+    run.assert_code(143).assert_logged("cancelled by SIGTERM before the first request");
     assert_every_output_says(&run, "cancelled");
     assert!(server.requests().is_empty());
 }

@@ -41,11 +41,7 @@ fn the_junit_file_has_a_case_per_job_read_as_intended_by_junitparser_and_xmllint
             .args(["--noout", &path])
             .output()
             .expect("xmllint runs (Debian's libxml2-utils)");
-        assert!(
-            lint.status.success(),
-            "{scenario}: {}",
-            String::from_utf8_lossy(&lint.stderr)
-        );
+        assert!(lint.status.success(), "{scenario}: {}", String::from_utf8_lossy(&lint.stderr));
         let suites = oracle("read_junit.py", &[&path], "");
         let suites = suites.as_array().unwrap();
         assert_eq!(suites.len(), 1);
@@ -89,12 +85,7 @@ fn the_junit_file_has_a_case_per_job_read_as_intended_by_junitparser_and_xmllint
         if scenario == "failure" {
             let failure = &cases[0]["results"][0];
             assert_eq!(failure["type"], "failed");
-            assert!(
-                failure["message"]
-                    .as_str()
-                    .unwrap()
-                    .contains("# #teamcity[buildStatus")
-            );
+            assert!(failure["message"].as_str().unwrap().contains("# #teamcity[buildStatus"));
             assert_eq!(suite["failures"], 1);
         }
         if scenario == "timeout" {
@@ -110,19 +101,10 @@ fn a_gate_that_could_not_start_is_one_junit_error_not_an_empty_pass() {
     let run = gate.arg("--junit", &path).run();
     run.assert_code(2);
     let xml = run.file("junit.xml");
-    assert!(
-        xml.contains("tests=\"1\" failures=\"0\" errors=\"1\""),
-        "{xml}"
-    );
+    assert!(xml.contains("tests=\"1\" failures=\"0\" errors=\"1\""), "{xml}");
     assert!(xml.contains("<testcase name=\"clanforge-wait\" classname=\"clanforge-wait.gate\""));
-    assert!(
-        xml.contains("<error message=\"clanforge-wait: error: "),
-        "{xml}"
-    );
-    assert!(
-        xml.contains("--interval"),
-        "the error says what to fix: {xml}"
-    );
+    assert!(xml.contains("<error message=\"clanforge-wait: error: "), "{xml}");
+    assert!(xml.contains("--interval"), "the error says what to fix: {xml}");
 }
 
 // --- The summary and its chart ---
@@ -143,15 +125,8 @@ fn summary_runs() -> Vec<(&'static str, Run)> {
 fn the_summary_file_has_the_table_and_one_chart_also_in_the_step_summary() {
     for (_, run) in summary_runs() {
         let summary = run.file("summary.md");
-        assert!(
-            summary.contains("| job | result | state |"),
-            "the table stays"
-        );
-        assert_eq!(
-            summary.matches("```mermaid\ngantt\n").count(),
-            1,
-            "{summary}"
-        );
+        assert!(summary.contains("| job | result | state |"), "the table stays");
+        assert_eq!(summary.matches("```mermaid\ngantt\n").count(), 1, "{summary}");
         // GitHub's step summary shows the same chart.
         assert!(run.file("step_summary").contains("```mermaid\ngantt\n"));
     }
@@ -173,11 +148,7 @@ fn the_summary_file_charts_each_job_as_mermaid_reads_it() {
     assert_eq!(diagrams.len(), runs.len() + 1, "{all}");
     let shown = &diagrams[runs.len()];
     assert_eq!(shown["type"], "gantt");
-    assert_eq!(
-        shown["tasks"].as_array().unwrap().len(),
-        4,
-        "the book's chart: {shown}"
-    );
+    assert_eq!(shown["tasks"].as_array().unwrap().len(), 4, "the book's chart: {shown}");
     for ((scenario, run), diagram) in runs.iter().zip(diagrams) {
         assert_eq!(diagram["type"], "gantt");
         let result = run.result();
@@ -201,19 +172,14 @@ fn the_summary_file_charts_each_job_as_mermaid_reads_it() {
                 "success" => assert!(done && !crit, "{task}"),
                 _ => assert!(crit && !done, "{task}"),
             }
-            let (start, end) = (
-                task["start"].as_f64().unwrap(),
-                task["end"].as_f64().unwrap(),
-            );
+            let (start, end) = (task["start"].as_f64().unwrap(), task["end"].as_f64().unwrap());
             assert!(end > start && end - start <= 11_000.0, "{task}");
         }
         // A deploy's steps run one after another, and the chart shows them so (to the second).
         if *scenario == "deploy" {
             for pair in tasks.windows(2) {
-                let (end, next) = (
-                    pair[0]["end"].as_f64().unwrap(),
-                    pair[1]["start"].as_f64().unwrap(),
-                );
+                let (end, next) =
+                    (pair[0]["end"].as_f64().unwrap(), pair[1]["start"].as_f64().unwrap());
                 assert!(next >= end - 1000.0, "{pair:?}");
             }
         }

@@ -24,11 +24,7 @@ fn deploy_runs_the_chain_once_and_writes_every_id() {
         .assert_logged("every step completed");
     assert_eq!(
         changes(&server),
-        [
-            "/cfp/v1/imageupdate/create",
-            "/cfp/v1/imagediff/create",
-            "/cfp/v1/imageversion/create"
-        ]
+        ["/cfp/v1/imageupdate/create", "/cfp/v1/imagediff/create", "/cfp/v1/imageversion/create"]
     );
     let result = run.result();
     assert_eq!(result["result"], "success");
@@ -36,35 +32,17 @@ fn deploy_runs_the_chain_once_and_writes_every_id() {
     assert_eq!(result["diff_id"], "5002");
     assert_eq!(result["image_version_id"], "5003");
     assert_eq!(result["step"], "installs");
-    let rows: Vec<&str> = result["jobs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["job"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        rows,
-        ["update/5001", "diff/5002", "version/5003", "install/5003"]
-    );
+    let rows: Vec<&str> =
+        result["jobs"].as_array().unwrap().iter().map(|r| r["job"].as_str().unwrap()).collect();
+    assert_eq!(rows, ["update/5001", "diff/5002", "version/5003", "install/5003"]);
     let outputs = read_github_output(&run.file("github_output"));
-    let last = |key: &str| {
-        outputs
-            .iter()
-            .rev()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-    };
+    let last = |key: &str| outputs.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
     assert_eq!(last("result"), Some("success"));
     assert_eq!(last("image_version_id"), Some("5003"));
     assert!(run.file("ci.env").contains("CLANFORGE_DIFF_ID=5002\n"));
     // One row per step in the step summary.
     let summary = run.file("step_summary");
-    for row in [
-        "| update/5001 |",
-        "| diff/5002 |",
-        "| version/5003 |",
-        "| install/5003 |",
-    ] {
+    for row in ["| update/5001 |", "| diff/5002 |", "| version/5003 |", "| install/5003 |"] {
         assert!(summary.contains(row), "{row} in {summary}");
     }
 }
@@ -90,10 +68,7 @@ fn each_create_asks_what_the_api_needs_and_the_version_what_the_flags_say() {
     assert_eq!(query(version, "restart").as_deref(), Some("1"));
     assert_eq!(query(version, "full"), None);
     // The lock is looked up before each of the update and the diff, never after.
-    let options = requests
-        .iter()
-        .filter(|r| r.path == "/cfp/v1/image/options")
-        .count();
+    let options = requests.iter().filter(|r| r.path == "/cfp/v1/image/options").count();
     assert_eq!(options, 2);
 }
 
@@ -103,38 +78,21 @@ fn until_version_stops_after_the_version_and_until_rollout_watches_the_rollout()
     let run = deploy(&server).arg("--until", "version").run();
     run.assert_code(0);
     assert_eq!(run.result()["step"], "version");
-    assert!(
-        !server
-            .requests()
-            .iter()
-            .any(|r| r.path.contains("imageinstall"))
-    );
+    assert!(!server.requests().iter().any(|r| r.path.contains("imageinstall")));
 
     let server = world(quick_image());
     let run = deploy(&server).arg("--until", "rollout").run();
-    run.assert_code(0)
-        .assert_logged("[4/4] rollout of image 1234");
-    assert!(
-        server
-            .requests()
-            .iter()
-            .any(|r| r.path.ends_with("/image/1234/status"))
-    );
+    run.assert_code(0).assert_logged("[4/4] rollout of image 1234");
+    assert!(server.requests().iter().any(|r| r.path.ends_with("/image/1234/status")));
 }
 
 #[test]
 fn start_makes_one_job_and_prints_its_id() {
     let server = world(quick_image());
-    let run = on_image(
-        Gate::against(&server)
-            .without("--update-id")
-            .flag("start")
-            .flag("update"),
-    )
-    .github()
-    .run();
-    run.assert_code(0)
-        .assert_logged("[1/1] update 5001: created");
+    let run = on_image(Gate::against(&server).without("--update-id").flag("start").flag("update"))
+        .github()
+        .run();
+    run.assert_code(0).assert_logged("[1/1] update 5001: created");
     assert_eq!(changes(&server), ["/cfp/v1/imageupdate/create"]);
     assert_eq!(run.result()["update_id"], "5001");
     assert_eq!(run.result()["step"], "update");
@@ -181,8 +139,7 @@ fn an_update_created_but_whose_answer_was_lost_is_adopted_not_made_again() {
 fn a_diff_created_but_whose_answer_was_lost_is_adopted_not_made_again() {
     let server = world(quick_image().fault(JobKind::ImageDiff, CreateFault::LostAfter));
     let run = deploy(&server).run();
-    run.assert_code(0)
-        .assert_logged("image/options names image diff 5002");
+    run.assert_code(0).assert_logged("image/options names image diff 5002");
     assert_each_sent_at_most_once(&server);
     assert_eq!(run.result()["diff_id"], "5002");
 }
@@ -198,12 +155,7 @@ fn a_create_lost_before_it_made_anything_fails_without_a_second_create() {
     let result = run.result();
     assert_eq!(result["result"], "error");
     assert_eq!(result["step"], "update");
-    assert!(
-        result["error"]
-            .as_str()
-            .unwrap()
-            .starts_with("update step: ")
-    );
+    assert!(result["error"].as_str().unwrap().starts_with("update step: "));
 }
 
 #[test]
@@ -230,14 +182,8 @@ fn a_lock_by_an_older_diff_fails_by_default_naming_it_and_creating_nothing() {
     assert!(changes(&server).is_empty(), "{:?}", changes(&server));
     let result = run.result();
     assert_eq!(result["locked_by"], "diff/218595");
-    assert!(
-        run.file("github_output")
-            .contains("locked_by=diff/218595\n")
-    );
-    assert!(
-        run.file("ci.env")
-            .contains("CLANFORGE_LOCKED_BY=diff/218595\n")
-    );
+    assert!(run.file("github_output").contains("locked_by=diff/218595\n"));
+    assert!(run.file("ci.env").contains("CLANFORGE_LOCKED_BY=diff/218595\n"));
 }
 
 #[test]
@@ -253,14 +199,9 @@ fn if_locked_wait_waits_for_the_lock_to_go_then_creates_once() {
         .assert_logged("image 1234 is no longer locked");
     assert_each_sent_at_most_once(&server);
     let requests = server.requests();
-    let first_create = requests
-        .iter()
-        .position(|r| r.path.ends_with("/create"))
-        .unwrap();
-    let options: Vec<_> = requests[..first_create]
-        .iter()
-        .filter(|r| r.path.ends_with("/image/options"))
-        .collect();
+    let first_create = requests.iter().position(|r| r.path.ends_with("/create")).unwrap();
+    let options: Vec<_> =
+        requests[..first_create].iter().filter(|r| r.path.ends_with("/image/options")).collect();
     assert!(options.len() >= 2, "the lock was read again until it went");
     assert!(requests[first_create].at >= requests[0].at + Duration::from_millis(500));
 }
@@ -268,10 +209,7 @@ fn if_locked_wait_waits_for_the_lock_to_go_then_creates_once() {
 #[test]
 fn if_locked_wait_gives_up_at_the_deadline_without_creating() {
     let server = world(quick_image().locked_by(218_595));
-    let run = deploy(&server)
-        .arg("--if-locked", "wait")
-        .arg("--timeout", "700ms")
-        .run();
+    let run = deploy(&server).arg("--if-locked", "wait").arg("--timeout", "700ms").run();
     run.assert_code(3).assert_logged(
         "image 1234 was still locked by image diff 218595 when the deadline (--timeout) passed",
     );
@@ -286,12 +224,8 @@ fn if_locked_reject_needs_its_confirmation_and_then_rejects_once_before_creating
     run.assert_code(2).assert_logged("add --yes-reject-diff");
     assert!(server.requests().is_empty(), "a usage error sends nothing");
 
-    let run = deploy(&server)
-        .arg("--if-locked", "reject")
-        .flag("--yes-reject-diff")
-        .run();
-    run.assert_code(0)
-        .assert_logged("rejected image diff 218595 (reinstall=0)");
+    let run = deploy(&server).arg("--if-locked", "reject").flag("--yes-reject-diff").run();
+    run.assert_code(0).assert_logged("rejected image diff 218595 (reinstall=0)");
     let sent = changes(&server);
     assert_eq!(sent[0], "/cfp/v1/imagediff/218595/reject");
     assert_eq!(sent[1], "/cfp/v1/imageupdate/create");
@@ -304,22 +238,16 @@ fn if_locked_reject_needs_its_confirmation_and_then_rejects_once_before_creating
 
 #[test]
 fn a_diff_with_no_changes_stops_before_the_version_unless_full() {
-    let empty = Image {
-        empty_diff: true,
-        ..quick_image()
-    };
+    let empty = Image { empty_diff: true, ..quick_image() };
     let server = world(empty.clone());
     let run = deploy(&server).run();
-    run.assert_code(1)
-        .assert_logged("image diff 5002 found no changes")
-        .assert_logged("--full");
+    run.assert_code(1).assert_logged("image diff 5002 found no changes").assert_logged("--full");
     assert!(!changes(&server).iter().any(|p| p.contains("imageversion")));
     assert_eq!(run.result()["step"], "diff");
 
     let server = world(empty);
     let run = deploy(&server).flag("--full").run();
-    run.assert_code(0)
-        .assert_logged("--full: a full version is packaged all the same");
+    run.assert_code(0).assert_logged("--full: a full version is packaged all the same");
     let version = request(&server, "imageversion/create");
     assert_eq!(query(&version, "full").as_deref(), Some("1"));
 }
@@ -329,11 +257,8 @@ fn a_diff_with_no_changes_stops_before_the_version_unless_full() {
 #[test]
 fn dry_run_prints_every_request_and_sends_none() {
     let server = world(quick_image());
-    let run = deploy(&server)
-        .flag("--dry-run")
-        .env("CLANFORGE_UPDATE_URL", URL)
-        .every_output()
-        .run();
+    let run =
+        deploy(&server).flag("--dry-run").env("CLANFORGE_UPDATE_URL", URL).every_output().run();
     run.assert_code(0)
         .assert_logged("GET /cfp/v1/image/options?accountserviceid=7&gameid=42&imageid=1234")
         .assert_logged(
@@ -348,20 +273,10 @@ fn dry_run_prints_every_request_and_sends_none() {
     assert!(server.requests().is_empty(), "{:?}", server.requests());
     assert_eq!(run.result()["result"], "dry-run");
     // A dry run is a success: no error line, no error annotation.
-    assert!(
-        !run.stderr.contains("ERROR") && !run.stderr.contains("::error"),
-        "{}",
-        run.stderr
-    );
+    assert!(!run.stderr.contains("ERROR") && !run.stderr.contains("::error"), "{}", run.stderr);
     assert_outputs_hide(
         &run,
-        &[
-            "AKIAURLKEY",
-            "url%2Fsecret",
-            "url/secret",
-            SECRET_KEY,
-            ACCESS_KEY,
-        ],
+        &["AKIAURLKEY", "url%2Fsecret", "url/secret", SECRET_KEY, ACCESS_KEY],
     );
 }
 
@@ -373,26 +288,14 @@ fn the_update_url_reaches_the_api_and_nothing_else() {
     let file = dir.path().join("url");
     std::fs::write(&file, format!("{URL}\n")).unwrap();
     let server = world(quick_image().fault(JobKind::ImageUpdate, CreateFault::ServerError));
-    let run = deploy(&server)
-        .arg("--url-file", file.to_str().unwrap())
-        .every_output()
-        .run();
+    let run = deploy(&server).arg("--url-file", file.to_str().unwrap()).every_output().run();
     run.assert_code(0);
     let update = request(&server, "imageupdate/create");
     assert_eq!(query(&update, "url").as_deref(), Some(URL));
     // Masked first thing in GitHub mode; nowhere else, nor the options' own update_url.
     // (`%` is escaped as `%25` in a workflow command; the runner undoes it.)
-    assert!(
-        run.stderr
-            .contains(&format!("::add-mask::{}", URL.replace('%', "%25")))
-    );
-    let parts = [
-        "AKIAURLKEY",
-        "url%2Fsecret",
-        "url/secret",
-        "SIMKEYID",
-        "secret-in-url",
-    ];
+    assert!(run.stderr.contains(&format!("::add-mask::{}", URL.replace('%', "%25"))));
+    let parts = ["AKIAURLKEY", "url%2Fsecret", "url/secret", "SIMKEYID", "secret-in-url"];
     assert_outputs_hide(&run, &parts);
 }
 
@@ -400,10 +303,7 @@ fn the_update_url_reaches_the_api_and_nothing_else() {
 
 #[test]
 fn a_deploy_that_timed_out_resumes_from_its_result_file_without_a_second_create() {
-    let slow = Image {
-        update_takes: Duration::from_millis(1500),
-        ..quick_image()
-    };
+    let slow = Image { update_takes: Duration::from_millis(1500), ..quick_image() };
     let server = world(slow);
     let first = deploy(&server).arg("--timeout", "500ms").run();
     first.assert_code(3);
@@ -413,16 +313,10 @@ fn a_deploy_that_timed_out_resumes_from_its_result_file_without_a_second_create(
     std::fs::write(&file, &first.result_text).unwrap();
 
     let second = deploy(&server).arg("--resume-from", &file).run();
-    second
-        .assert_code(0)
-        .assert_logged("[1/4] update 5001: made already (given or resumed)");
+    second.assert_code(0).assert_logged("[1/4] update 5001: made already (given or resumed)");
     assert_eq!(
         changes(&server),
-        [
-            "/cfp/v1/imageupdate/create",
-            "/cfp/v1/imagediff/create",
-            "/cfp/v1/imageversion/create"
-        ]
+        ["/cfp/v1/imageupdate/create", "/cfp/v1/imagediff/create", "/cfp/v1/imageversion/create"]
     );
     assert_eq!(second.result()["update_id"], "5001");
 }
@@ -437,13 +331,8 @@ fn a_resumed_deploy_sends_no_create_for_a_step_already_done() {
     let before = changes(&server).len();
 
     // The same file as both the resume source and the result: read before it is emptied.
-    let second = deploy(&server)
-        .arg("--resume-from", &file)
-        .arg("--result-file", &file)
-        .run();
-    second
-        .assert_code(0)
-        .assert_logged("[1/2] version 5003: made already");
+    let second = deploy(&server).arg("--resume-from", &file).arg("--result-file", &file).run();
+    second.assert_code(0).assert_logged("[1/2] version 5003: made already");
     assert_eq!(changes(&server).len(), before, "{:?}", changes(&server));
     let written: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
@@ -452,18 +341,9 @@ fn a_resumed_deploy_sends_no_create_for_a_step_already_done() {
     assert_eq!(written["step"], "installs");
 
     // The same IDs as flags do the same.
-    let third = deploy(&server)
-        .arg("--diff-id", "5002")
-        .arg("--until", "version")
-        .run();
-    third
-        .assert_code(4)
-        .assert_logged("the diff must be complete and open");
-    assert_eq!(
-        changes(&server).len(),
-        before + 1,
-        "one version create, refused"
-    );
+    let third = deploy(&server).arg("--diff-id", "5002").arg("--until", "version").run();
+    third.assert_code(4).assert_logged("the diff must be complete and open");
+    assert_eq!(changes(&server).len(), before + 1, "one version create, refused");
 }
 
 #[test]
@@ -484,10 +364,7 @@ fn sigterm_while_a_create_is_out_still_writes_what_it_made() {
 
 #[test]
 fn the_new_id_is_written_the_moment_it_is_known() {
-    let slow = Image {
-        update_takes: Duration::from_secs(5),
-        ..quick_image()
-    };
+    let slow = Image { update_takes: Duration::from_secs(5), ..quick_image() };
     let server = world(slow);
     let running = deploy(&server).github().dotenv().spawn();
     // The three files are written one after the other: wait (4 s at most) for all three.
@@ -495,9 +372,7 @@ fn the_new_id_is_written_the_moment_it_is_known() {
     let deadline = std::time::Instant::now() + Duration::from_secs(4);
     let (written, github, dotenv) = loop {
         let files = (read("result.json"), read("github_output"), read("ci.env"));
-        let all = [&files.0, &files.1, &files.2]
-            .iter()
-            .all(|f| f.contains("5001"));
+        let all = [&files.0, &files.1, &files.2].iter().all(|f| f.contains("5001"));
         if all || std::time::Instant::now() > deadline {
             break files;
         }
@@ -519,11 +394,9 @@ fn the_new_id_is_written_the_moment_it_is_known() {
 fn deploy_names_each_missing_id_and_refuses_job_arguments() {
     let server = world(quick_image());
     let run = deploy(&server).without("--game-id").run();
-    run.assert_code(2)
-        .assert_logged("--game-id (CLANFORGE_GAME_ID) is missing");
+    run.assert_code(2).assert_logged("--game-id (CLANFORGE_GAME_ID) is missing");
     let run = deploy(&server).arg("--image-id", "12x").run();
-    run.assert_code(2)
-        .assert_logged("--image-id (CLANFORGE_IMAGE_ID) must be a positive integer");
+    run.assert_code(2).assert_logged("--image-id (CLANFORGE_IMAGE_ID) must be a positive integer");
     assert!(server.requests().is_empty());
 }
 
@@ -534,35 +407,21 @@ fn deploy_demo_plans_against_the_simulated_image_and_refuses_a_real_one() {
         .assert_logged("GET /cfp/v1/imageupdate/create?accountserviceid=demo&imageid=1234");
     assert_eq!(run.result()["simulated"], true);
     let run = Gate::demo().flag("deploy").arg("--image-id", "77").run();
-    run.assert_code(2)
-        .assert_logged("can't be combined with --image-id");
+    run.assert_code(2).assert_logged("can't be combined with --image-id");
 }
 
 #[test]
 fn a_refused_deploy_command_line_writes_every_output_and_masks_the_url() {
     let server = world(quick_image());
-    let run = deploy(&server)
-        .arg("--until", "forever")
-        .arg("--url", URL)
-        .every_output()
-        .run();
-    run.assert_code(2)
-        .assert_logged("invalid value 'forever' for '--until <STEP>'");
+    let run = deploy(&server).arg("--until", "forever").arg("--url", URL).every_output().run();
+    run.assert_code(2).assert_logged("invalid value 'forever' for '--until <STEP>'");
     assert_eq!(run.result()["result"], "error");
     assert!(run.file("ci.env").starts_with("CLANFORGE_RESULT=error\n"));
-    assert!(
-        run.stderr.contains("::add-mask::url%252Fsecret-PLUGH"),
-        "{}",
-        run.stderr
-    );
+    assert!(run.stderr.contains("::add-mask::url%252Fsecret-PLUGH"), "{}", run.stderr);
     // A URL where clap expected none is masked too.
     let run = deploy(&server).flag("--bogus").flag(URL).github().run();
     run.assert_code(2);
-    assert!(
-        run.stderr.contains("::add-mask::AKIAURLKEY"),
-        "{}",
-        run.stderr
-    );
+    assert!(run.stderr.contains("::add-mask::AKIAURLKEY"), "{}", run.stderr);
     assert_outputs_hide(&run, &["AKIAURLKEY", "url%2Fsecret", "url/secret"]);
     assert!(server.requests().is_empty());
 }

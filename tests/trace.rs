@@ -25,11 +25,7 @@ fn the_trace_holds_the_request_the_answer_and_its_headers() {
         .unwrap();
     let run = Gate::against(&server).flag("--trace-http").run();
     run.assert_code(0);
-    let trace: Vec<&str> = run
-        .stderr
-        .lines()
-        .filter(|l| l.starts_with("trace "))
-        .collect();
+    let trace: Vec<&str> = run.stderr.lines().filter(|l| l.starts_with("trace ")).collect();
     assert_eq!(trace.len(), 6, "{}", run.stderr);
     let path =
         format!("GET /cfp/v1/imageupdate/{UPDATE_ID}/status?accountserviceid=7 (auth Basic ***)");
@@ -41,15 +37,8 @@ fn the_trace_holds_the_request_the_answer_and_its_headers() {
         "{}",
         trace[1]
     );
-    assert_eq!(
-        trace[2],
-        "trace   body, 15 bytes: busy\\n\\u{1b}[2J\\u{202e}gnp"
-    );
-    assert!(
-        trace[4].contains("; Content-Type: application/json"),
-        "{}",
-        trace[4]
-    );
+    assert_eq!(trace[2], "trace   body, 15 bytes: busy\\n\\u{1b}[2J\\u{202e}gnp");
+    assert!(trace[4].contains("; Content-Type: application/json"), "{}", trace[4]);
     let body = trace[5];
     assert!(body.contains(" bytes (first 4 KiB): {"), "{body}");
     let kept = body.split_once(": ").unwrap().1;
@@ -77,9 +66,7 @@ fn the_variable_appends_to_a_file_and_a_token_is_never_in_it() {
     let trace = run.file("trace.log");
     assert!(trace.starts_with("an earlier line\ntrace "), "{trace}");
     assert!(
-        trace.contains(&format!(
-            "GET /cfp/v1/imageupdate/{UPDATE_ID}/status (auth Bearer ***)"
-        )),
+        trace.contains(&format!("GET /cfp/v1/imageupdate/{UPDATE_ID}/status (auth Bearer ***)")),
         "{trace}"
     );
     assert!(!trace.contains(TOKEN) && !run.all_output().contains(TOKEN));
@@ -90,10 +77,8 @@ fn the_variable_appends_to_a_file_and_a_token_is_never_in_it() {
 #[test]
 fn an_unwritable_trace_is_exit_2_before_any_request() {
     let server = serve(vec![status(5, 100)]);
-    let run = Gate::against(&server)
-        .every_output()
-        .flag("--trace-http=/nonexistent-dir/trace.log")
-        .run();
+    let run =
+        Gate::against(&server).every_output().flag("--trace-http=/nonexistent-dir/trace.log").run();
     run.assert_code(2).assert_logged(
         "--trace-http (CLANFORGE_TRACE_HTTP) can't append to /nonexistent-dir/trace.log",
     );
@@ -125,17 +110,8 @@ fn the_update_url_shows_its_host_only() {
         .lines()
         .find(|l| l.starts_with("trace ") && l.contains("/imageupdate/create?"))
         .unwrap_or_else(|| panic!("{}", run.stderr));
-    assert!(
-        create.contains("&url=s3://trace-bucket/… (auth Basic ***)"),
-        "{create}"
-    );
-    for part in [
-        "AKIATRACEKEY",
-        "tr%2Face",
-        "tr/ace",
-        "ace+secret",
-        "builds/7",
-    ] {
+    assert!(create.contains("&url=s3://trace-bucket/… (auth Basic ***)"), "{create}");
+    for part in ["AKIATRACEKEY", "tr%2Face", "tr/ace", "ace+secret", "builds/7"] {
         assert!(!run.stderr.contains(part), "{part}: {}", run.stderr);
     }
 }

@@ -19,10 +19,8 @@ fn tls_front(backend: String) -> (String, String) {
     let ca_cert = ca_params.self_signed(&ca_key).unwrap();
     let issuer = Issuer::new(ca_params, ca_key);
     let key = KeyPair::generate().unwrap();
-    let cert = CertificateParams::new(vec!["localhost".into()])
-        .unwrap()
-        .signed_by(&key, &issuer)
-        .unwrap();
+    let cert =
+        CertificateParams::new(vec!["localhost".into()]).unwrap().signed_by(&key, &issuer).unwrap();
 
     let _ = rustls::crypto::ring::default_provider().install_default();
     let config = rustls::ServerConfig::builder()
@@ -38,10 +36,7 @@ fn tls_front(backend: String) -> (String, String) {
     let port = listener.local_addr().unwrap().port();
     let backend = backend.trim_start_matches("http://").to_owned();
     std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         runtime.block_on(async move {
             let listener = TcpListener::from_std(listener).unwrap();
             loop {
@@ -134,9 +129,8 @@ fn connect_proxy() -> (String, Arc<std::sync::atomic::AtomicUsize>) {
                 while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
                     line.clear();
                 }
-                let Some(target) = request
-                    .strip_prefix("CONNECT ")
-                    .and_then(|r| r.split(' ').next())
+                let Some(target) =
+                    request.strip_prefix("CONNECT ").and_then(|r| r.split(' ').next())
                 else {
                     return;
                 };
@@ -144,9 +138,7 @@ fn connect_proxy() -> (String, Arc<std::sync::atomic::AtomicUsize>) {
                 let upstream = std::net::TcpStream::connect(target).unwrap();
                 counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 let mut client_w = client.try_clone().unwrap();
-                client_w
-                    .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
-                    .unwrap();
+                client_w.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n").unwrap();
                 let (mut up_r, mut up_w) = (upstream.try_clone().unwrap(), upstream);
                 let mut client_r = client;
                 std::thread::spawn(move || std::io::copy(&mut up_r, &mut client_w));
@@ -165,10 +157,7 @@ fn https_proxy_from_the_environment_tunnels_tls() {
     let gate = Gate::new(&url);
     let ca_path = gate.path("ca.pem");
     std::fs::write(&ca_path, ca).unwrap();
-    gate.arg("--ca-cert", &ca_path)
-        .env("HTTPS_PROXY", &proxy)
-        .run()
-        .assert_code(0);
+    gate.arg("--ca-cert", &ca_path).env("HTTPS_PROXY", &proxy).run().assert_code(0);
     assert_eq!(tunnels.load(std::sync::atomic::Ordering::SeqCst), 1);
     assert_eq!(server.requests().len(), 1);
 }
@@ -192,9 +181,7 @@ fn the_secret_key_can_come_from_a_file_with_a_trailing_newline() {
     let gate = Gate::against(&server).without_env("CLANFORGE_SECRET_KEY");
     let path = gate.path("secret");
     std::fs::write(&path, format!("{SECRET_KEY}\n")).unwrap();
-    gate.env("CLANFORGE_SECRET_KEY_FILE", &path)
-        .run()
-        .assert_code(0);
+    gate.env("CLANFORGE_SECRET_KEY_FILE", &path).run().assert_code(0);
     assert_eq!(server.requests().len(), 1, "the simulator checked the key");
 }
 
@@ -228,11 +215,7 @@ fn assert_wrong_scheme_at_once(url: &str) {
     let run = Gate::new(url).arg("--timeout", "6s").run();
     run.assert_code(4);
     run.assert_logged("wrong scheme?");
-    assert!(
-        run.elapsed < std::time::Duration::from_secs(5),
-        "{:?}",
-        run.elapsed
-    );
+    assert!(run.elapsed < std::time::Duration::from_secs(5), "{:?}", run.elapsed);
     assert_eq!(run.result()["polls"], 1);
 }
 

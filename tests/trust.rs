@@ -69,11 +69,7 @@ fn a_refused_flag_anywhere_rewrites_every_output_with_error() {
     let mut args = real(&server);
     args.extend(outputs.map(str::to_owned));
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    for refused in [
-        &["--jobs", "update/1"][..],
-        &["--tiemout", "3m"],
-        &["--timeout", "-5m"],
-    ] {
+    for refused in [&["--jobs", "update/1"][..], &["--tiemout", "3m"], &["--timeout", "-5m"]] {
         // Before the outputs, between them, after them.
         for at in [0, 2, 4] {
             let first = gate(dir.path(), &args, &[]);
@@ -88,10 +84,7 @@ fn a_refused_flag_anywhere_rewrites_every_output_with_error() {
             let written = json(&dir.path().join(result));
             assert_eq!(written["result"], "error", "{line:?}");
             let env = std::fs::read_to_string(dir.path().join(dotenv)).unwrap();
-            assert!(
-                env.starts_with("CLANFORGE_RESULT=error\n"),
-                "{line:?}: {env}"
-            );
+            assert!(env.starts_with("CLANFORGE_RESULT=error\n"), "{line:?}: {env}");
         }
     }
 }
@@ -144,10 +137,7 @@ fn a_garbled_output_flag_says_the_file_was_not_written() {
         let output = gate(dir.path(), args, &[]);
         assert_code(&output, 2);
         let log = log(&output);
-        assert!(
-            log.contains("no result file was written"),
-            "{args:?}: {log}"
-        );
+        assert!(log.contains("no result file was written"), "{args:?}: {log}");
     }
 }
 
@@ -176,10 +166,7 @@ fn a_result_file_on_the_log_itself_appends_and_keeps_the_log() {
             .unwrap();
         assert!(status.success());
         let text = std::fs::read_to_string(&log).unwrap();
-        assert!(
-            text.starts_with(&format!("{before}before\n{{")),
-            "{redirect}: {text}"
-        );
+        assert!(text.starts_with(&format!("{before}before\n{{")), "{redirect}: {text}");
         assert!(text.ends_with("}\nafter\n"), "{redirect}: {text}");
         let body = &text[before.len() + "before\n".len()..text.len() - "after\n".len()];
         let result: Value = serde_json::from_str(body).expect("the result between the lines");
@@ -195,10 +182,7 @@ fn an_unwritable_ci_output_is_exit_2_before_any_request() {
     let missing = dir.path().join("no-such-folder/file");
     let missing = missing.to_str().unwrap();
     for (name, envs) in [
-        (
-            "$GITHUB_OUTPUT",
-            vec![("GITHUB_ACTIONS", "true"), ("GITHUB_OUTPUT", missing)],
-        ),
+        ("$GITHUB_OUTPUT", vec![("GITHUB_ACTIONS", "true"), ("GITHUB_OUTPUT", missing)]),
         (
             "$GITHUB_STEP_SUMMARY",
             vec![("GITHUB_ACTIONS", "true"), ("GITHUB_STEP_SUMMARY", missing)],
@@ -235,11 +219,8 @@ fn boolean_variables_take_the_words_people_write() {
 #[test]
 fn a_bad_value_from_the_environment_names_the_variable() {
     let dir = tempfile::tempdir().unwrap();
-    let output = gate(
-        dir.path(),
-        &["--update-id", "1", "--asid", "7"],
-        &[("CLANFORGE_TIMEOUT", "30")],
-    );
+    let output =
+        gate(dir.path(), &["--update-id", "1", "--asid", "7"], &[("CLANFORGE_TIMEOUT", "30")]);
     assert_code(&output, 2);
     let log = log(&output);
     assert!(log.contains("CLANFORGE_TIMEOUT=\"30\""), "{log}");
@@ -250,24 +231,11 @@ fn a_bad_value_from_the_environment_names_the_variable() {
 fn a_variable_that_collides_with_a_flag_is_named() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("key"), "s\n").unwrap();
-    let output = gate(
-        dir.path(),
-        &[
-            "--update-id",
-            "1",
-            "--asid",
-            "7",
-            "--secret-key-file",
-            "key",
-        ],
-        &[],
-    );
+    let output =
+        gate(dir.path(), &["--update-id", "1", "--asid", "7", "--secret-key-file", "key"], &[]);
     assert_code(&output, 2);
     let log = log(&output);
-    assert!(
-        log.contains("CLANFORGE_SECRET_KEY") && log.contains("--secret-key-file"),
-        "{log}"
-    );
+    assert!(log.contains("CLANFORGE_SECRET_KEY") && log.contains("--secret-key-file"), "{log}");
     assert!(!log.contains("'--secret-key <KEY>'"), "{log}");
 }
 
@@ -279,10 +247,7 @@ fn help_as_a_word_prints_help() {
     let output = gate(dir.path(), &["help"], &[]);
     assert_code(&output, 0);
     let text = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        text.contains("Usage:") && text.contains("Exit codes:"),
-        "{text}"
-    );
+    assert!(text.contains("Usage:") && text.contains("Exit codes:"), "{text}");
     let output = gate(dir.path(), &["help", "deploy"], &[]);
     assert_code(&output, 0);
     let text = String::from_utf8_lossy(&output.stdout);
@@ -295,10 +260,7 @@ fn no_job_at_all_names_every_way_to_give_one() {
     let output = gate(dir.path(), &["--asid", "7"], &[]);
     assert_code(&output, 2);
     let log = log(&output);
-    assert!(
-        log.contains("KIND/ID") && log.contains("--update-id"),
-        "{log}"
-    );
+    assert!(log.contains("KIND/ID") && log.contains("--update-id"), "{log}");
 }
 
 #[test]
@@ -324,10 +286,7 @@ fn a_settle_longer_than_the_deadline_is_refused_with_the_reason() {
     let output = gate(dir.path(), &args, &[]);
     assert_code(&output, 2);
     let log = log(&output);
-    assert!(
-        log.contains("--settle") && log.contains("--timeout"),
-        "{log}"
-    );
+    assert!(log.contains("--settle") && log.contains("--timeout"), "{log}");
     assert_eq!(server.requests().len(), 0);
 }
 
@@ -340,11 +299,7 @@ fn a_404_under_a_base_url_with_a_path_says_check_the_base_url() {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let output = gate(dir.path(), &args, &[]);
     assert_code(&output, 4);
-    assert!(
-        log(&output).contains("check --base-url"),
-        "{}",
-        log(&output)
-    );
+    assert!(log(&output).contains("check --base-url"), "{}", log(&output));
 }
 
 // 6. A terminal view with many jobs.
@@ -376,21 +331,11 @@ fn two_jobs() -> (SimServer, common::Gate) {
         .credentials(ACCESS_KEY, SECRET_KEY)
         .job(
             "1",
-            Script::Replies(vec![
-                status(4, 70),
-                status(4, 80),
-                status(4, 90),
-                status(5, 100),
-            ]),
+            Script::Replies(vec![status(4, 70), status(4, 80), status(4, 90), status(5, 100)]),
         )
         .job(
             "2",
-            Script::Replies(vec![
-                status(4, 20),
-                status(4, 30),
-                status(4, 40),
-                status(5, 100),
-            ]),
+            Script::Replies(vec![status(4, 20), status(4, 30), status(4, 40), status(5, 100)]),
         )
         .spawn()
         .unwrap();
@@ -412,17 +357,10 @@ fn on_a_terminal_each_job_has_a_line_of_its_own() {
     let screens = screens(&bytes);
     let both = screens.iter().find(|screen| {
         let rows = bar_rows(screen);
-        rows.iter()
-            .any(|r| r.contains("update/1: Running, 70%") && r.contains(" 70% "))
-            && rows
-                .iter()
-                .any(|r| r.contains("update/2: Running, 20%") && r.contains(" 20% "))
+        rows.iter().any(|r| r.contains("update/1: Running, 70%") && r.contains(" 70% "))
+            && rows.iter().any(|r| r.contains("update/2: Running, 20%") && r.contains(" 20% "))
     });
-    assert!(
-        both.is_some(),
-        "no screen shows both jobs at once: {:?}",
-        screens.last()
-    );
+    assert!(both.is_some(), "no screen shows both jobs at once: {:?}", screens.last());
     let last = screens.last().unwrap();
     assert!(bar_rows(last).is_empty(), "a bar is left behind: {last}");
 }
@@ -431,15 +369,10 @@ fn on_a_terminal_each_job_has_a_line_of_its_own() {
 #[test]
 fn a_cancelled_run_leaves_no_bar_behind() {
     let (_server, gate) = two_jobs();
-    let bytes = common::on_a_terminal_then(
-        &gate.arg("--fixed-interval", "5s"),
-        "sleep 1; kill -TERM $!",
-    );
+    let bytes =
+        common::on_a_terminal_then(&gate.arg("--fixed-interval", "5s"), "sleep 1; kill -TERM $!");
     let screens = screens(&bytes);
-    assert!(
-        screens.iter().any(|s| !bar_rows(s).is_empty()),
-        "no bar drawn: {screens:?}"
-    );
+    assert!(screens.iter().any(|s| !bar_rows(s).is_empty()), "no bar drawn: {screens:?}");
     let last = screens.last().unwrap();
     assert!(last.contains("cancelled"), "{last}");
     assert!(bar_rows(last).is_empty(), "a bar is left behind: {last}");
@@ -540,9 +473,7 @@ fn a_log_that_is_the_result_stream_holds_no_checkpoint() {
     let status = Command::new("sh").args(["-c", &script]).status().unwrap();
     assert_eq!(status.code(), Some(2));
     let text = std::fs::read_to_string(&log).unwrap();
-    let body = text
-        .strip_prefix("CLANFORGE_UPDATE_ID=11\n")
-        .expect("the log kept");
+    let body = text.strip_prefix("CLANFORGE_UPDATE_ID=11\n").expect("the log kept");
     let result: Value = serde_json::from_str(body).expect("the result after it");
     assert_eq!(result["result"], "error");
     assert_eq!(result["update_id"], "", "{text}");

@@ -41,7 +41,9 @@ enum Call {
         full: bool,
     },
     /// Rejects a diff without reinstalling its machine (`reinstall=0`).
-    RejectDiff { diff_id: String },
+    RejectDiff {
+        diff_id: String,
+    },
 }
 
 impl Change {
@@ -71,21 +73,11 @@ impl Change {
     }
 
     pub(crate) fn create_version(diff_id: &str, restart: bool, full: bool) -> Self {
-        Self {
-            call: Call::CreateVersion {
-                diff_id: diff_id.to_owned(),
-                restart,
-                full,
-            },
-        }
+        Self { call: Call::CreateVersion { diff_id: diff_id.to_owned(), restart, full } }
     }
 
     pub(crate) fn reject_diff(diff_id: &str) -> Self {
-        Self {
-            call: Call::RejectDiff {
-                diff_id: diff_id.to_owned(),
-            },
-        }
+        Self { call: Call::RejectDiff { diff_id: diff_id.to_owned() } }
     }
 
     /// The kind of job the call makes (or, for a reject, acts on).
@@ -110,12 +102,7 @@ impl Change {
     fn params(&self) -> Vec<(&'static str, Param<'_>)> {
         let bit = |b: bool| Param::Text(if b { "1" } else { "0" });
         match &self.call {
-            Call::CreateUpdate {
-                image_id,
-                machine_id,
-                desc,
-                url,
-            } => {
+            Call::CreateUpdate { image_id, machine_id, desc, url } => {
                 let mut params = vec![
                     ("imageid", Param::Text(image_id)),
                     ("machineid", Param::Text(machine_id)),
@@ -124,18 +111,10 @@ impl Change {
                 params.extend(url.as_ref().map(|url| ("url", Param::Secret(url))));
                 params
             }
-            Call::CreateDiff {
-                image_id,
-                machine_id,
-            } => vec![
-                ("imageid", Param::Text(image_id)),
-                ("machineid", Param::Text(machine_id)),
-            ],
-            Call::CreateVersion {
-                diff_id,
-                restart,
-                full,
-            } => {
+            Call::CreateDiff { image_id, machine_id } => {
+                vec![("imageid", Param::Text(image_id)), ("machineid", Param::Text(machine_id))]
+            }
+            Call::CreateVersion { diff_id, restart, full } => {
                 let mut params = vec![("diffid", Param::Text(diff_id)), ("restart", bit(*restart))];
                 if *full {
                     params.push(("full", bit(true)));
@@ -269,9 +248,7 @@ fn percent_decode(text: &str) -> Option<String> {
     if !text.contains('%') {
         return None;
     }
-    let decoded = percent_encoding::percent_decode_str(text)
-        .decode_utf8()
-        .ok()?;
+    let decoded = percent_encoding::percent_decode_str(text).decode_utf8().ok()?;
     Some(decoded.into_owned())
 }
 
@@ -283,10 +260,7 @@ pub(crate) enum Sent {
     /// The API answered with the new job's ID (for a reject, the diff's).
     Done { id: String },
     /// The API answered no: nothing changed. A lock names the job that holds it.
-    Refused {
-        error: PollError,
-        lock: Option<JobRef>,
-    },
+    Refused { error: PollError, lock: Option<JobRef> },
     /// The request never left this machine (no connection): nothing changed.
     NotSent(String),
     /// The request left, and no usable answer came: the job may or may not exist.
@@ -322,10 +296,7 @@ impl Client {
             Ok(Ok(fetched)) => fetched,
         };
         // The new job's ID (a reject's answer names its diff).
-        let key = change
-            .kind()
-            .id_key()
-            .expect("every change acts on a job that names its ID");
+        let key = change.kind().id_key().expect("every change acts on a job that names its ID");
         let what = Endpoint(&change);
         let read = |body: &[u8]| {
             // An ID is a number, read as sent (not through the filter, which could redact part
@@ -340,10 +311,9 @@ impl Client {
             .map_err(|e| self.in_context(e, fetched.challenge.as_deref()));
         match answer {
             Ok(Some(id)) => Sent::Done { id },
-            Ok(None) => Sent::Unknown(format!(
-                "the answer (HTTP {}) holds no {key}",
-                fetched.status
-            )),
+            Ok(None) => {
+                Sent::Unknown(format!("the answer (HTTP {}) holds no {key}", fetched.status))
+            }
             // A 5xx, a 408 or 429, an unreadable body: the request may have done its work.
             Err(error) if error.is_transient() => Sent::Unknown(scrubbed(error.to_string())),
             Err(error) => {
@@ -352,15 +322,9 @@ impl Client {
                     _ => None,
                 };
                 let error = match error {
-                    PollError::Api {
-                        code,
-                        message,
-                        locked_by,
-                    } => PollError::Api {
-                        code,
-                        message: scrubbed(message),
-                        locked_by,
-                    },
+                    PollError::Api { code, message, locked_by } => {
+                        PollError::Api { code, message: scrubbed(message), locked_by }
+                    }
                     other => other,
                 };
                 Sent::Refused { error, lock }
@@ -412,23 +376,14 @@ impl Client {
                         };
                         let diff = id("diffid").map(|id| JobRef::new(JobKind::ImageDiff, id));
                         let update = id("updateid").map(|id| JobRef::new(JobKind::ImageUpdate, id));
-                        ImageOptions {
-                            lock: diff.or(update),
-                            server_time: None,
-                        }
+                        ImageOptions { lock: diff.or(update), server_time: None }
                     })
                     .map_err(Into::into)
             })
         };
         let what = format!("image {image_id} of game {game_id}");
-        let mut options = classify(
-            &what,
-            fetched.status,
-            fetched.retry_after,
-            &fetched.body,
-            read,
-        )
-        .map_err(|e| self.in_context(e, fetched.challenge.as_deref()))?;
+        let mut options = classify(&what, fetched.status, fetched.retry_after, &fetched.body, read)
+            .map_err(|e| self.in_context(e, fetched.challenge.as_deref()))?;
         options.server_time = fetched.server_time;
         Ok(options)
     }
@@ -436,12 +391,7 @@ impl Client {
     /// The `image/options` URL, as the reads go out and as `--dry-run` shows it.
     pub(crate) fn options_url(&self, game_id: &str, image_id: &str) -> Url {
         let params = [("gameid", game_id), ("imageid", image_id)];
-        endpoint(
-            &self.base,
-            ["cfp", "v1", "image", "options"],
-            &self.asid,
-            &params,
-        )
+        endpoint(&self.base, ["cfp", "v1", "image", "options"], &self.asid, &params)
     }
 }
 
@@ -458,17 +408,14 @@ pub(crate) struct ImageOptions {
 /// The job named in "image locked by diffid: 218595" (or `updateid`).
 pub(crate) fn lock_in(message: &str) -> Option<JobRef> {
     let lower = message.to_ascii_lowercase();
-    let (kind, rest) = [
-        ("diffid", JobKind::ImageDiff),
-        ("updateid", JobKind::ImageUpdate),
-    ]
-    .into_iter()
-    .find_map(|(key, kind)| {
-        let at = lower.find("locked by ")?;
-        let rest = lower[at + 10..].trim_start();
-        let rest = rest.strip_prefix(key)?;
-        Some((kind, rest.trim_start_matches([':', ' ', '#'])))
-    })?;
+    let (kind, rest) = [("diffid", JobKind::ImageDiff), ("updateid", JobKind::ImageUpdate)]
+        .into_iter()
+        .find_map(|(key, kind)| {
+            let at = lower.find("locked by ")?;
+            let rest = lower[at + 10..].trim_start();
+            let rest = rest.strip_prefix(key)?;
+            Some((kind, rest.trim_start_matches([':', ' ', '#'])))
+        })?;
     let id: String = rest.chars().take_while(char::is_ascii_digit).collect();
     (!id.is_empty()).then(|| JobRef::new(kind, id))
 }
@@ -540,10 +487,8 @@ mod tests {
     #[test]
     fn the_url_secrets_cover_its_parts_decoded_too() {
         let url = Secret::new("s3://AKIAKEY:se%2Fcret@my-bucket/builds/?region=eu-west-1");
-        let secrets: Vec<String> = url_secrets(&url)
-            .iter()
-            .map(|s| s.expose().to_owned())
-            .collect();
+        let secrets: Vec<String> =
+            url_secrets(&url).iter().map(|s| s.expose().to_owned()).collect();
         for part in ["AKIAKEY", "se%2Fcret", "se/cret"] {
             assert!(secrets.iter().any(|s| s == part), "{part} in {secrets:?}");
         }

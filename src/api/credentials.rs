@@ -7,10 +7,7 @@ use crate::secret::Secret;
 #[derive(Debug, Clone)]
 pub(crate) enum Credentials {
     /// Unity's host (`api.multiplay.co.uk`): an access key and a secret key, as Basic auth.
-    Basic {
-        access_key: Secret,
-        secret_key: Secret,
-    },
+    Basic { access_key: Secret, secret_key: Secret },
     /// The operator's host (`api.multiplay.dev`): a token, as `Authorization: Bearer`.
     Bearer(Secret),
 }
@@ -19,10 +16,9 @@ impl Credentials {
     /// The request, authorized.
     pub(super) fn authorize(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
         match self {
-            Self::Basic {
-                access_key,
-                secret_key,
-            } => request.basic_auth(access_key.expose(), Some(secret_key.expose())),
+            Self::Basic { access_key, secret_key } => {
+                request.basic_auth(access_key.expose(), Some(secret_key.expose()))
+            }
             Self::Bearer(token) => request.bearer_auth(token.expose()),
         }
     }
@@ -40,10 +36,7 @@ impl Credentials {
     pub(crate) fn secrets(&self) -> Vec<Secret> {
         use base64::Engine as _;
         match self {
-            Self::Basic {
-                access_key,
-                secret_key,
-            } => {
+            Self::Basic { access_key, secret_key } => {
                 let header = base64::engine::general_purpose::STANDARD.encode(format!(
                     "{}:{}",
                     access_key.expose(),

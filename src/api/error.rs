@@ -47,16 +47,9 @@ pub enum PollError {
     /// The answer names another job than the one asked for: a misrouted or cached answer,
     /// whose state says nothing about ours.
     #[error("the API answered for {key} {got} when asked for {job}")]
-    WrongJob {
-        job: String,
-        key: &'static str,
-        got: String,
-    },
+    WrongJob { job: String, key: &'static str, got: String },
     #[error("the API rejected the request (HTTP {status}{})", detail(.message))]
-    Rejected {
-        status: u16,
-        message: Option<String>,
-    },
+    Rejected { status: u16, message: Option<String> },
     #[error("the API reported an error{}: {message}", code.map(|c| format!(" (error_code {c})")).unwrap_or_default())]
     Api {
         code: Option<i64>,
@@ -90,20 +83,13 @@ pub enum PollError {
             secs => Duration::from_secs(secs),
         })
     )]
-    NeverReached {
-        reason: String,
-        tries: u32,
-        over: Duration,
-    },
+    NeverReached { reason: String, tries: u32, over: Duration },
     /// The request took longer than its budget. Worth another try.
     #[error("no answer within {}", humantime::format_duration(*.within))]
     NoAnswer { within: Duration },
     /// Worth another try: 408, 429, 5xx, a broken connection, a timeout, an unreadable body.
     #[error("{reason}")]
-    Transient {
-        reason: String,
-        retry_after: Option<Duration>,
-    },
+    Transient { reason: String, retry_after: Option<Duration> },
 }
 
 /// What would fix an error, as a value: the reporters and the CLI name the flags.
@@ -127,19 +113,14 @@ pub enum Fix {
 
 impl PollError {
     pub fn is_transient(&self) -> bool {
-        matches!(
-            self,
-            Self::Transient { .. } | Self::NoAnswer { .. } | Self::Ambiguous(_)
-        )
+        matches!(self, Self::Transient { .. } | Self::NoAnswer { .. } | Self::Ambiguous(_))
     }
 
     pub fn fix(&self) -> Option<Fix> {
         match self {
             Self::Refused { token: true, .. } => Some(Fix::Token),
             Self::Refused { .. } => Some(Fix::Credentials),
-            Self::NotFound {
-                base_path: Some(_), ..
-            } => Some(Fix::BaseUrlPath),
+            Self::NotFound { base_path: Some(_), .. } => Some(Fix::BaseUrlPath),
             Self::NotFound { .. } => Some(Fix::JobId),
             Self::Untrusted(_) => Some(Fix::CaCert),
             Self::NoAnswer { .. } => Some(Fix::RequestTimeout),
@@ -157,18 +138,12 @@ impl PollError {
     }
 
     pub fn transient(reason: impl Into<String>) -> Self {
-        Self::Transient {
-            reason: reason.into(),
-            retry_after: None,
-        }
+        Self::Transient { reason: reason.into(), retry_after: None }
     }
 }
 
 fn detail(message: &Option<String>) -> String {
-    message
-        .as_deref()
-        .map(|m| format!(": {}", one_line(m)))
-        .unwrap_or_default()
+    message.as_deref().map(|m| format!(": {}", one_line(m))).unwrap_or_default()
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -194,22 +169,10 @@ pub(super) struct Refusal {
 impl From<Answer> for Refusal {
     fn from(answer: Answer) -> Self {
         match answer {
-            Answer::Error {
-                code,
-                message,
-                said,
-            } => Self {
-                code,
-                message,
-                said,
-            },
+            Answer::Error { code, message, said } => Self { code, message, said },
             Answer::Status(_) => {
                 let message = "a job status where none was expected".to_owned();
-                Self {
-                    code: None,
-                    said: message.clone(),
-                    message,
-                }
+                Self { code: None, said: message.clone(), message }
             }
         }
     }
@@ -238,26 +201,17 @@ pub(super) fn classify<T>(
             challenge: None,
             token: false,
         }),
-        404 => Err(PollError::NotFound {
-            job: what.to_string(),
-            message: message(),
-            base_path: None,
-        }),
-        408 | 429 | 500..=599 => Err(PollError::Transient {
-            reason: format!("HTTP {status} from the API"),
-            retry_after,
-        }),
+        404 => {
+            Err(PollError::NotFound { job: what.to_string(), message: message(), base_path: None })
+        }
+        408 | 429 | 500..=599 => {
+            Err(PollError::Transient { reason: format!("HTTP {status} from the API"), retry_after })
+        }
         200..=299 => match read(body.as_ref().map_err(Clone::clone)?) {
             Ok(Ok(value)) => Ok(value),
-            Ok(Err(Refusal {
-                code,
-                message,
-                said,
-            })) => Err(PollError::Api {
-                code,
-                locked_by: change::lock_in(&said),
-                message,
-            }),
+            Ok(Err(Refusal { code, message, said })) => {
+                Err(PollError::Api { code, locked_by: change::lock_in(&said), message })
+            }
             Err(e @ BodyError::NotJson { .. }) => Err(PollError::Transient {
                 reason: format!("{UNREADABLE} (HTTP {code}): {e}"),
                 retry_after,
@@ -288,8 +242,7 @@ pub(super) fn transport_error(e: &reqwest::Error) -> PollError {
     let host = e
         .url()
         .and_then(|u| {
-            u.host_str()
-                .map(|h| format!("{h}:{}", u.port_or_known_default().unwrap_or(0)))
+            u.host_str().map(|h| format!("{h}:{}", u.port_or_known_default().unwrap_or(0)))
         })
         .unwrap_or_else(|| "the API".to_owned());
     let reason = if e.is_timeout() {

@@ -71,10 +71,7 @@ impl Reach {
             return None;
         }
         self.tries += 1;
-        let over = self
-            .since
-            .get_or_insert_with(tokio::time::Instant::now)
-            .elapsed();
+        let over = self.since.get_or_insert_with(tokio::time::Instant::now).elapsed();
         (self.tries >= UNREACHED_TRIES && over >= window).then_some((self.tries, over))
     }
 }
@@ -88,9 +85,7 @@ impl Client {
         ca_cert: Option<&[u8]>,
     ) -> Result<Self, ClientError> {
         if base.cannot_be_a_base() {
-            return Err(ClientError::Setup(format!(
-                "{base} can't be used as a base URL"
-            )));
+            return Err(ClientError::Setup(format!("{base} can't be used as a base URL")));
         }
         // reqwest is built without a crypto provider so that only ring is linked (no C
         // toolchain for aws-lc); an `Err` means one is installed already, which is the goal.
@@ -110,9 +105,7 @@ impl Client {
             }
             builder = builder.tls_certs_merge(roots);
         }
-        let http = builder
-            .build()
-            .map_err(|e| ClientError::Setup(root_cause(&e)))?;
+        let http = builder.build().map_err(|e| ClientError::Setup(root_cause(&e)))?;
         Ok(Self {
             http,
             base,
@@ -224,9 +217,9 @@ impl Client {
         jobs.iter()
             .map(|job| match &fetched {
                 Err(error) => Err(error.clone()),
-                Ok(fetched) => fetched
-                    .read(job)
-                    .map_err(|e| self.in_context(e, fetched.challenge.as_deref())),
+                Ok(fetched) => {
+                    fetched.read(job).map_err(|e| self.in_context(e, fetched.challenge.as_deref()))
+                }
             })
             .collect()
     }
@@ -242,11 +235,9 @@ impl Client {
             let mut reach = self.reach.lock().unwrap_or_else(|e| e.into_inner());
             match reach.failed(self.unreachable_timeout) {
                 None => error,
-                Some((tries, over)) => PollError::NeverReached {
-                    reason: error.to_string(),
-                    tries,
-                    over,
-                },
+                Some((tries, over)) => {
+                    PollError::NeverReached { reason: error.to_string(), tries, over }
+                }
             }
         })
     }
@@ -256,9 +247,7 @@ impl Client {
     /// the host asked for.
     fn in_context(&self, error: PollError, challenge: Option<&str>) -> PollError {
         match error {
-            PollError::Refused {
-                status, message, ..
-            } => PollError::Refused {
+            PollError::Refused { status, message, .. } => PollError::Refused {
                 status,
                 message,
                 challenge: challenge.map(str::to_owned),
@@ -279,21 +268,11 @@ impl Client {
     /// request that never left from one that did.
     async fn fetch_raw(&self, url: &Url) -> Result<Fetched, reqwest::Error> {
         // Dropped unfinished (a request cut off by its budget), it says so.
-        let mut traced = self
-            .trace
-            .get()
-            .map(|trace| trace.start(url, self.credentials.scheme()));
-        let sent = self
-            .credentials
-            .authorize(self.http.get(url.clone()))
-            .send()
-            .await;
+        let mut traced = self.trace.get().map(|trace| trace.start(url, self.credentials.scheme()));
+        let sent = self.credentials.authorize(self.http.get(url.clone())).send().await;
         let response = match sent {
             Ok(response) => {
-                self.reach
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .answered = true;
+                self.reach.lock().unwrap_or_else(|e| e.into_inner()).answered = true;
                 response
             }
             Err(e) => {
@@ -315,18 +294,12 @@ impl Client {
         let challenge = header(WWW_AUTHENTICATE)
             .and_then(|v| v.split_whitespace().next())
             .and_then(|scheme| {
-                ["Basic", "Bearer"]
-                    .into_iter()
-                    .find(|known| known.eq_ignore_ascii_case(scheme))
+                ["Basic", "Bearer"].into_iter().find(|known| known.eq_ignore_ascii_case(scheme))
             })
             .map(str::to_owned);
         let body = read_capped(response, self.cap(url)).await;
         if let (Some(traced), Some(headers)) = (&mut traced, &headers) {
-            traced.answered(
-                status,
-                headers,
-                body.as_deref().map_err(ToString::to_string),
-            );
+            traced.answered(status, headers, body.as_deref().map_err(ToString::to_string));
         }
         Ok(Fetched {
             status,
@@ -368,9 +341,7 @@ pub(crate) fn endpoint<'a>(
         .pop_if_empty()
         .extend(segments);
     // The operator's v1 calls take no ASID: without one, none is sent.
-    let asid = [("accountserviceid", asid)]
-        .into_iter()
-        .filter(|(_, a)| !a.is_empty());
+    let asid = [("accountserviceid", asid)].into_iter().filter(|(_, a)| !a.is_empty());
     let pairs: Vec<(&str, &str)> = asid.chain(params.iter().copied()).collect();
     url.set_query(None);
     if !pairs.is_empty() {
@@ -402,11 +373,7 @@ impl Fetched {
         if let (Some(got), Some(key)) = (status.job_id.as_deref(), job.kind.id_key())
             && !same_id(got, &job.id)
         {
-            return Err(PollError::WrongJob {
-                job: job.to_string(),
-                key,
-                got: one_line(got),
-            });
+            return Err(PollError::WrongJob { job: job.to_string(), key, got: one_line(got) });
         }
         status.server_time = self.server_time;
         Ok(status)
@@ -466,9 +433,7 @@ fn redirects(
         // handed back as the answer, never followed (that would send the call again).
         let changes = first.as_ref().is_some_and(|first| {
             let path = first.path();
-            ["/create", "/reject", "/retry"]
-                .iter()
-                .any(|end| path.ends_with(end))
+            ["/create", "/reject", "/retry"].iter().any(|end| path.ends_with(end))
         });
         if changes {
             return attempt.stop();
@@ -482,13 +447,9 @@ fn redirects(
             crate::untrusted::visible_words(to.path())
         );
         let status = attempt.status().as_u16();
-        let same_origin = first
-            .as_ref()
-            .is_some_and(|first| first.origin() == to.origin());
+        let same_origin = first.as_ref().is_some_and(|first| first.origin() == to.origin());
         if !same_origin {
-            let from = first
-                .map(|f| f.origin().ascii_serialization())
-                .unwrap_or_default();
+            let from = first.map(|f| f.origin().ascii_serialization()).unwrap_or_default();
             let why = if from.starts_with("https:") && to.scheme() == "http" {
                 "a downgrade from https to http"
             } else {
@@ -519,9 +480,7 @@ fn redirects(
 pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim();
     if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
-        return Some(Duration::from_secs(
-            value.parse::<u64>().unwrap_or(u64::MAX),
-        ));
+        return Some(Duration::from_secs(value.parse::<u64>().unwrap_or(u64::MAX)));
     }
     let when = httpdate::parse_http_date(value).ok()?;
     Some(when.duration_since(now).unwrap_or(Duration::ZERO))

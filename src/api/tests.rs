@@ -13,10 +13,7 @@ async fn never_reached_takes_the_window_and_three_tries_and_a_first_answer_ends_
     tokio::time::advance(window).await;
     assert_eq!(reach.failed(window), Some((4, window)));
     // Whatever fails after a first answer (a name, a port, TLS) is an outage.
-    let mut reach = Reach {
-        answered: true,
-        ..Reach::default()
-    };
+    let mut reach = Reach { answered: true, ..Reach::default() };
     tokio::time::advance(window * 2).await;
     for _ in 0..10 {
         assert_eq!(reach.failed(Duration::ZERO), None);
@@ -39,9 +36,7 @@ fn status_url_escapes_and_keeps_a_base_path() {
         "https://api.example.com/cfp/v1/imageupdate/12%2F34/status?accountserviceid=7+8"
     );
     assert_eq!(
-        client("http://127.0.0.1:8080/proxy/")
-            .status_url(&job)
-            .as_str(),
+        client("http://127.0.0.1:8080/proxy/").status_url(&job).as_str(),
         "http://127.0.0.1:8080/proxy/cfp/v1/imageupdate/12%2F34/status?accountserviceid=7+8"
     );
 }
@@ -54,10 +49,7 @@ fn retry_after_takes_seconds_and_dates() {
         parse_retry_after("Wed, 21 Oct 2015 07:28:30 GMT", now),
         Some(Duration::from_secs(30))
     );
-    assert_eq!(
-        parse_retry_after("Wed, 21 Oct 2015 07:27:00 GMT", now),
-        Some(Duration::ZERO)
-    );
+    assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:27:00 GMT", now), Some(Duration::ZERO));
     assert_eq!(parse_retry_after("soon", now), None);
     assert_eq!(
         parse_retry_after("99999999999999999999999", now),
@@ -87,8 +79,5 @@ fn every_install_reference_shares_one_url() {
 #[test]
 fn credentials_never_print() {
     let printed = format!("{:?}", client("https://api.example.com"));
-    assert!(
-        !printed.contains("XYZZY") && !printed.contains("PLUGH"),
-        "{printed}"
-    );
+    assert!(!printed.contains("XYZZY") && !printed.contains("PLUGH"), "{printed}");
 }

@@ -62,9 +62,7 @@ impl Trace {
             TraceTo::Stderr => Box::new(io::stderr()),
             TraceTo::File(path) => Box::new(append(path)?),
         };
-        Ok(Self {
-            sink: Mutex::new(sink),
-        })
+        Ok(Self { sink: Mutex::new(sink) })
     }
 
     /// A request about to be sent with `scheme` auth: its lines are written when the returned
@@ -143,11 +141,8 @@ impl Pending<'_> {
         body: Result<&[u8], String>,
     ) {
         let took = self.took();
-        let header = |name| {
-            headers
-                .get(name)
-                .map(|v| escaped(&String::from_utf8_lossy(v.as_bytes())))
-        };
+        let header =
+            |name| headers.get(name).map(|v| escaped(&String::from_utf8_lossy(v.as_bytes())));
         let mut text = format!("trace   HTTP {status} in {took}");
         for (name, value) in [
             ("Date", header(DATE)),
@@ -161,11 +156,7 @@ impl Pending<'_> {
         text.push('\n');
         match body {
             Ok(body) => {
-                let more = if body.len() > BODY_BYTES {
-                    " (first 4 KiB)"
-                } else {
-                    ""
-                };
+                let more = if body.len() > BODY_BYTES { " (first 4 KiB)" } else { "" };
                 // Redacted before it is cut: a secret across the cut leaves no half.
                 let _ = writeln!(
                     text,
@@ -184,10 +175,7 @@ impl Pending<'_> {
     /// No answer: the transport's error.
     pub(crate) fn failed(&mut self, error: &str) {
         let took = self.took();
-        self.outcome = Some(format!(
-            "trace   no answer after {took}: {}\n",
-            escaped(error)
-        ));
+        self.outcome = Some(format!("trace   no answer after {took}: {}\n", escaped(error)));
     }
 
     fn took(&self) -> String {
@@ -219,18 +207,13 @@ mod tests {
             escaped("a\nb\r\t\u{1b}[2J\u{202e}gnp.exe\u{7f}\u{85}"),
             "a\\nb\\r\\t\\u{1b}[2J\\u{202e}gnp.exe\\u{7f}\\u{85}"
         );
-        assert_eq!(
-            escaped("{\"jobstateid\": 4, \"é\": 1}"),
-            "{\"jobstateid\": 4, \"é\": 1}"
-        );
+        assert_eq!(escaped("{\"jobstateid\": 4, \"é\": 1}"), "{\"jobstateid\": 4, \"é\": 1}");
     }
 
     #[test]
     fn the_target_hides_the_update_url_and_the_secrets() {
         crate::untrusted::redact_also([&Secret::new("hunter22")]);
-        let trace = Trace {
-            sink: Mutex::new(Box::new(io::sink())),
-        };
+        let trace = Trace { sink: Mutex::new(Box::new(io::sink())) };
         let url = Url::parse(
             "http://x/cfp/v1/imageupdate/create?accountserviceid=7&desc=hunter22\
              &url=s3%3A%2F%2FAKIA%3Ase%252Fcret%40bucket%2Fb%2F",
@@ -247,9 +230,6 @@ mod tests {
         assert_eq!(TraceTo::parse("-"), Some(TraceTo::Stderr));
         assert_eq!(TraceTo::parse(" true "), Some(TraceTo::Stderr));
         assert_eq!(TraceTo::parse("0"), None);
-        assert_eq!(
-            TraceTo::parse("trace.log"),
-            Some(TraceTo::File("trace.log".into()))
-        );
+        assert_eq!(TraceTo::parse("trace.log"), Some(TraceTo::File("trace.log".into())));
     }
 }

@@ -182,12 +182,7 @@ pub(crate) struct Cli {
     pub no_fail_fast: bool,
 
     /// Write the final result to FILE as one JSON object
-    #[arg(
-        long,
-        env = "CLANFORGE_RESULT_FILE",
-        value_name = "FILE",
-        global = true
-    )]
+    #[arg(long, env = "CLANFORGE_RESULT_FILE", value_name = "FILE", global = true)]
     pub result_file: Option<PathBuf>,
 
     /// Write the result as CLANFORGE_<KEY>=value lines (for GitLab's dotenv reports)
@@ -318,9 +313,7 @@ fn duration(value: &str) -> Result<Duration, String> {
 /// range and each message that says what to write here, which is most of these lines.
 fn size(value: &str) -> Result<usize, String> {
     let value = value.trim();
-    let split = value
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(value.len());
+    let split = value.find(|c: char| !c.is_ascii_digit()).unwrap_or(value.len());
     let (number, unit) = value.split_at(split);
     let unit_bytes: u64 = match unit.trim().to_ascii_lowercase().as_str() {
         "" => return Err(format!("a size needs a unit, e.g. {number}MiB")),
@@ -332,9 +325,7 @@ fn size(value: &str) -> Result<usize, String> {
         "mb" => 1_000_000,
         "gb" => 1_000_000_000,
         other => {
-            return Err(format!(
-                "unknown unit {other:?}: write a size such as 64MiB"
-            ));
+            return Err(format!("unknown unit {other:?}: write a size such as 64MiB"));
         }
     };
     let bytes = number

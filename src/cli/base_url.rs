@@ -9,21 +9,15 @@ fn is_loopback(url: &Url) -> bool {
     let host = url.host_str().unwrap_or_default();
     let host = host.trim_start_matches('[').trim_end_matches(']');
     host.eq_ignore_ascii_case("localhost")
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
+        || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 pub(super) fn base_url(value: &str, allow_insecure_http: bool) -> Result<Url, UsageError> {
     let url: Url = value.trim().parse().map_err(|e| {
-        UsageError::BaseUrl(format!(
-            "is not a URL ({e}): write e.g. https://api.multiplay.co.uk"
-        ))
+        UsageError::BaseUrl(format!("is not a URL ({e}): write e.g. https://api.multiplay.co.uk"))
     })?;
     if !matches!(url.scheme(), "http" | "https") || url.cannot_be_a_base() {
-        return Err(UsageError::BaseUrl(
-            "must be an http:// or https:// URL".into(),
-        ));
+        return Err(UsageError::BaseUrl("must be an http:// or https:// URL".into()));
     }
     if !url.username().is_empty() || url.password().is_some() {
         return Err(UsageError::BaseUrl(
@@ -31,9 +25,7 @@ pub(super) fn base_url(value: &str, allow_insecure_http: bool) -> Result<Url, Us
         ));
     }
     if url.scheme() == "http" && !allow_insecure_http && !is_loopback(&url) {
-        return Err(UsageError::InsecureHttp(
-            url.host_str().unwrap_or_default().to_owned(),
-        ));
+        return Err(UsageError::InsecureHttp(url.host_str().unwrap_or_default().to_owned()));
     }
     Ok(url)
 }

@@ -92,18 +92,13 @@ impl Cli {
     fn probe(&self, check: &CheckArgs) -> Result<Probe, UsageError> {
         if self.demo {
             return Ok(Probe {
-                image: Some((
-                    start::DEMO_GAME_ID.to_owned(),
-                    start::DEMO_IMAGE_ID.to_owned(),
-                )),
+                image: Some((start::DEMO_GAME_ID.to_owned(), start::DEMO_IMAGE_ID.to_owned())),
             });
         }
         let game = start::id(&check.game_id, "--game-id (CLANFORGE_GAME_ID)")?;
         let image = start::id(&check.image_id, "--image-id (CLANFORGE_IMAGE_ID)")?;
         match (game, image) {
-            (Some(game), Some(image)) => Ok(Probe {
-                image: Some((game, image)),
-            }),
+            (Some(game), Some(image)) => Ok(Probe { image: Some((game, image)) }),
             (None, Some(_)) => Err(UsageError::Empty {
                 flag: "--game-id (CLANFORGE_GAME_ID)",
                 hint: ": image/options, which finds the image, needs its game",
@@ -148,24 +143,15 @@ impl Cli {
             (given(&self.base_url), "--base-url (CLANFORGE_BASE_URL)"),
             (key(&self.access_key), "--access-key (CLANFORGE_ACCESS_KEY)"),
             (key(&self.secret_key), "--secret-key (CLANFORGE_SECRET_KEY)"),
-            (
-                self.secret_key_file.is_some(),
-                "--secret-key-file (CLANFORGE_SECRET_KEY_FILE)",
-            ),
+            (self.secret_key_file.is_some(), "--secret-key-file (CLANFORGE_SECRET_KEY_FILE)"),
             (key(&self.token), "--token (CLANFORGE_TOKEN)"),
-            (
-                self.token_file.is_some(),
-                "--token-file (CLANFORGE_TOKEN_FILE)",
-            ),
+            (self.token_file.is_some(), "--token-file (CLANFORGE_TOKEN_FILE)"),
         ];
         if !self.demo {
             return Ok(());
         }
         let refused = |flag, why, instead| Err(UsageError::DemoWithRealJob { flag, why, instead });
-        if let Some(flag) = real
-            .into_iter()
-            .find_map(|(given, flag)| given.then_some(flag))
-        {
+        if let Some(flag) = real.into_iter().find_map(|(given, flag)| given.then_some(flag)) {
             let why = "a real job would be reported done";
             return refused(flag, why, "to wait on the real job");
         }
@@ -264,11 +250,9 @@ impl Cli {
         let asid = self.asid(bearer, &action)?;
         let api = self.api(bearer)?;
         let ca_cert = match &self.ca_cert {
-            Some(path) => Some(files::read(
-                "--ca-cert (CLANFORGE_CA_CERT)",
-                path,
-                files::CA_CERT_CAP,
-            )?),
+            Some(path) => {
+                Some(files::read("--ca-cert (CLANFORGE_CA_CERT)", path, files::CA_CERT_CAP)?)
+            }
             None => None,
         };
         let policy = self.policy()?;
@@ -309,10 +293,7 @@ impl Cli {
             (true, true, _) => String::new(),
             (true, false, true) => DEMO_ASID.to_owned(),
             (true, false, false) => {
-                return Err(UsageError::Empty {
-                    flag: "--asid (CLANFORGE_ASID)",
-                    hint: "",
-                });
+                return Err(UsageError::Empty { flag: "--asid (CLANFORGE_ASID)", hint: "" });
             }
         };
         if !self.demo && !asid.is_empty() {
@@ -394,16 +375,8 @@ impl Cli {
             ("--interval", Some(interval), MAX_INTERVAL),
             ("--max-interval", Some(max_interval), MAX_INTERVAL),
             ("--fixed-interval", self.fixed_interval, MAX_INTERVAL),
-            (
-                "--request-timeout",
-                Some(self.request_timeout),
-                MAX_INTERVAL,
-            ),
-            (
-                "--unreachable-timeout",
-                Some(self.unreachable_timeout),
-                MAX_TIMEOUT,
-            ),
+            ("--request-timeout", Some(self.request_timeout), MAX_INTERVAL),
+            ("--unreachable-timeout", Some(self.unreachable_timeout), MAX_TIMEOUT),
         ] {
             if value.is_some_and(|v| v.is_zero()) {
                 return Err(UsageError::Zero { flag });
@@ -421,10 +394,7 @@ impl Cli {
         }
         Ok(match self.fixed_interval {
             Some(every) => Policy::Fixed(every),
-            None => Policy::Guided {
-                interval,
-                max: max_interval,
-            },
+            None => Policy::Guided { interval, max: max_interval },
         })
     }
 }
@@ -433,14 +403,12 @@ impl Cli {
 /// its path.
 fn needs_no_asid(action: &Action) -> Result<(), UsageError> {
     let kind = match action {
-        Action::Wait(jobs) => jobs
-            .iter()
-            .find(|job| job.kind == JobKind::Rollout)
-            .map(JobRef::reference),
-        Action::Start(plan) | Action::DryRun(plan) => plan
-            .steps
-            .contains(&JobKind::Rollout)
-            .then(|| "deploy --until rollout".to_owned()),
+        Action::Wait(jobs) => {
+            jobs.iter().find(|job| job.kind == JobKind::Rollout).map(JobRef::reference)
+        }
+        Action::Start(plan) | Action::DryRun(plan) => {
+            plan.steps.contains(&JobKind::Rollout).then(|| "deploy --until rollout".to_owned())
+        }
         Action::Check(_) => None,
     };
     match kind {

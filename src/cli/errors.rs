@@ -44,10 +44,7 @@ pub(crate) enum UsageError {
     )]
     AsidNeeded { kind: String },
     #[error("{flag} is missing or empty: set it{hint}")]
-    Empty {
-        flag: &'static str,
-        hint: &'static str,
-    },
+    Empty { flag: &'static str, hint: &'static str },
     #[error("--base-url (CLANFORGE_BASE_URL) {0}")]
     BaseUrl(String),
     #[error(
@@ -56,11 +53,7 @@ pub(crate) enum UsageError {
     )]
     InsecureHttp(String),
     #[error("{flag} {path}: {reason}")]
-    File {
-        flag: &'static str,
-        path: String,
-        reason: String,
-    },
+    File { flag: &'static str, path: String, reason: String },
     #[error("{flag} must be longer than zero")]
     Zero { flag: &'static str },
     #[error("{flag} is longer than its limit of {max}: lower it")]
@@ -69,11 +62,7 @@ pub(crate) enum UsageError {
         "--demo (CLANFORGE_DEMO) runs against a simulated API and can't be combined with {flag}: \
          {why}, without a request to Clanforge; unset CLANFORGE_DEMO (or drop --demo) {instead}"
     )]
-    DemoWithRealJob {
-        flag: &'static str,
-        why: &'static str,
-        instead: &'static str,
-    },
+    DemoWithRealJob { flag: &'static str, why: &'static str, instead: &'static str },
     #[error(
         "--interval ({interval}) is longer than --max-interval ({max}): lower it or raise the cap"
     )]

@@ -17,11 +17,8 @@ pub(super) const RESUME_CAP: u64 = 16 << 20;
 
 /// At most `cap` bytes of `path`, or a usage error naming `flag`.
 pub(super) fn read(flag: &'static str, path: &Path, cap: u64) -> Result<Vec<u8>, UsageError> {
-    let error = |reason: String| UsageError::File {
-        flag,
-        path: path.display().to_string(),
-        reason,
-    };
+    let error =
+        |reason: String| UsageError::File { flag, path: path.display().to_string(), reason };
     let file = std::fs::File::open(path).map_err(|e| error(format!("can't be read ({e})")))?;
     let mut bytes = Vec::new();
     file.take(cap + 1)

@@ -39,18 +39,7 @@ const HEADINGS: [(&str, &[&str]); 4] = [
             "max_body",
         ],
     ),
-    (
-        "Outputs",
-        &[
-            "result_file",
-            "dotenv",
-            "junit",
-            "summary",
-            "json",
-            "log_format",
-            "trace_http",
-        ],
-    ),
+    ("Outputs", &["result_file", "dotenv", "junit", "summary", "json", "log_format", "trace_http"]),
     ("Demo", &["demo", "demo_token"]),
 ];
 
@@ -76,11 +65,7 @@ pub(crate) fn command() -> clap::Command {
         }
     });
     command = with_exit_codes(command);
-    let shared: Vec<&str> = HEADINGS
-        .iter()
-        .flat_map(|(_, ids)| ids.iter())
-        .copied()
-        .collect();
+    let shared: Vec<&str> = HEADINGS.iter().flat_map(|(_, ids)| ids.iter()).copied().collect();
     let command = hide_in(command, "check", &NOT_FOR_CHECK);
     hide_in(command, "completions", &shared)
 }
@@ -95,10 +80,7 @@ pub(super) fn gate_flag_given(matches: &clap::ArgMatches) -> Option<String> {
             .flatten()
             .any(|m| m.value_source(id) == Some(clap::parser::ValueSource::CommandLine))
     };
-    let id = HEADINGS
-        .iter()
-        .flat_map(|(_, ids)| ids.iter())
-        .find(given)?;
+    let id = HEADINGS.iter().flat_map(|(_, ids)| ids.iter()).find(given)?;
     Some(format!("--{}", id.replace('_', "-")))
 }
 

@@ -17,22 +17,10 @@ pub(super) fn lenient(args: &[OsString], error: &clap::Error) -> Usage {
     let mut message = message(args, error);
     let mut usage = unread(args, String::new());
     for (id, named, what) in [
-        (
-            "result_file",
-            &usage.outputs.result_file,
-            "no result file was written",
-        ),
-        (
-            "dotenv",
-            &usage.outputs.dotenv,
-            "no dotenv file was written",
-        ),
+        ("result_file", &usage.outputs.result_file, "no result file was written"),
+        ("dotenv", &usage.outputs.dotenv, "no dotenv file was written"),
         ("junit", &usage.outputs.junit, "no JUnit file was written"),
-        (
-            "summary",
-            &usage.outputs.summary,
-            "no summary file was written",
-        ),
+        ("summary", &usage.outputs.summary, "no summary file was written"),
     ] {
         let long = Flag::of(id).map(|f| f.long).unwrap_or_default();
         if named.is_none() && message.contains(&format!("--{long}")) {
@@ -47,11 +35,8 @@ pub(super) fn lenient(args: &[OsString], error: &clap::Error) -> Usage {
 /// opening any file it names: for a line that can't run with `message`.
 pub(super) fn unread(args: &[OsString], message: String) -> Usage {
     let loose = Loose::read(args);
-    let (value, text, flag) = (
-        |id: &str| loose.value(id),
-        |id: &str| loose.text(id),
-        |id: &str| loose.flag(id),
-    );
+    let (value, text, flag) =
+        (|id: &str| loose.value(id), |id: &str| loose.text(id), |id: &str| loose.flag(id));
     let outputs = Outputs {
         result_file: value("result_file").map(PathBuf::from),
         dotenv: value("dotenv").map(PathBuf::from),
@@ -71,14 +56,8 @@ pub(super) fn unread(args: &[OsString], message: String) -> Usage {
 }
 
 /// The variables a proxy is read from (reqwest's), whose user-info is a secret too.
-const PROXY_VARIABLES: [&str; 6] = [
-    "HTTPS_PROXY",
-    "https_proxy",
-    "HTTP_PROXY",
-    "http_proxy",
-    "ALL_PROXY",
-    "all_proxy",
-];
+const PROXY_VARIABLES: [&str; 6] =
+    ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"];
 
 /// Every secret the command line gives, valid or not, so that it is masked all the same: the
 /// keys and the update URL (with each of its parts) from their flags or variables, the base
@@ -93,17 +72,12 @@ pub(super) fn secrets(args: &[OsString]) -> Vec<Secret> {
         .filter(|key| !key.is_empty())
         .map(Secret::new);
     // The base URL and the proxies may carry a user and password of their own.
-    let proxies = PROXY_VARIABLES
-        .into_iter()
-        .filter_map(|name| std::env::var(name).ok());
+    let proxies = PROXY_VARIABLES.into_iter().filter_map(|name| std::env::var(name).ok());
     let urls: Vec<Secret> = text("url")
         .into_iter()
         .chain(text("base_url").and_then(|url| credential_url(&url)))
         .chain(proxies.filter_map(|url| credential_url(&url)))
-        .chain(
-            args.iter()
-                .filter_map(|arg| credential_url(&arg.to_string_lossy())),
-        )
+        .chain(args.iter().filter_map(|arg| credential_url(&arg.to_string_lossy())))
         .filter(|url| !url.is_empty())
         .map(Secret::new)
         .collect();
@@ -151,14 +125,11 @@ impl<'a> Loose<'a> {
     }
 
     fn text(&self, id: &str) -> Option<String> {
-        self.value(id)
-            .map(|v| v.to_string_lossy().trim().to_owned())
+        self.value(id).map(|v| v.to_string_lossy().trim().to_owned())
     }
 
     fn flag(&self, id: &str) -> bool {
-        self.levels()
-            .into_iter()
-            .any(|m| m.try_get_one::<bool>(id).ok().flatten() == Some(&true))
+        self.levels().into_iter().any(|m| m.try_get_one::<bool>(id).ok().flatten() == Some(&true))
             || Flag::of(id).is_some_and(|flag| flag.given(self.args))
     }
 }
@@ -200,11 +171,7 @@ impl Flag {
                 secret: arg.is_hide_env_values_set(),
             })
         });
-        flag.or_else(|| {
-            command
-                .get_subcommands()
-                .find_map(|sub| Self::find_in(sub, pick))
-        })
+        flag.or_else(|| command.get_subcommands().find_map(|sub| Self::find_in(sub, pick)))
     }
 
     /// The last value given as `--long VALUE` or `--long=VALUE`, else the variable's.
@@ -233,10 +200,7 @@ impl Flag {
 
     /// The variable's value, if it is set and not empty.
     fn env_value(&self) -> Option<OsString> {
-        self.env
-            .as_deref()
-            .and_then(std::env::var_os)
-            .filter(|v| !v.is_empty())
+        self.env.as_deref().and_then(std::env::var_os).filter(|v| !v.is_empty())
     }
 
     /// The flag stands on the command line (`--long` or `--long=…`).
@@ -286,10 +250,7 @@ fn needs_subcommand(args: &[OsString]) -> Option<String> {
             command = sub.clone();
         }
     }
-    let names: Vec<&str> = command
-        .get_subcommands()
-        .map(clap::Command::get_name)
-        .collect();
+    let names: Vec<&str> = command.get_subcommands().map(clap::Command::get_name).collect();
     let path = path.join(" ");
     (!names.is_empty()).then(|| {
         format!(
@@ -311,9 +272,7 @@ fn missing(error: &clap::Error) -> String {
     let named: Vec<String> = missing
         .iter()
         .map(|arg| {
-            let env = long_of(arg)
-                .and_then(Flag::by_long)
-                .and_then(|flag| flag.env.clone());
+            let env = long_of(arg).and_then(Flag::by_long).and_then(|flag| flag.env.clone());
             match env {
                 Some(env) => format!("{arg} (or {env})"),
                 None => arg.clone(),
@@ -335,9 +294,7 @@ fn context(error: &clap::Error, kind: ContextKind) -> Option<String> {
 /// where clap did not expect it): masked all the same when the command line is refused.
 fn credential_url(arg: &str) -> Option<String> {
     let url = arg.strip_prefix("--url=").unwrap_or(arg).trim();
-    let creds = url
-        .split_once("://")
-        .is_some_and(|(_, rest)| rest.contains('@'))
+    let creds = url.split_once("://").is_some_and(|(_, rest)| rest.contains('@'))
         || url.contains("credentials=");
     creds.then(|| url.to_owned())
 }
@@ -366,9 +323,9 @@ pub(super) fn message(args: &[OsString], error: &clap::Error) -> String {
             if flag.env.is_some() && !flag.given(args) =>
         {
             let reason = match error.kind() {
-                ErrorKind::ValueValidation => std::error::Error::source(error)
-                    .map(ToString::to_string)
-                    .unwrap_or_default(),
+                ErrorKind::ValueValidation => {
+                    std::error::Error::source(error).map(ToString::to_string).unwrap_or_default()
+                }
                 _ => match context(error, ContextKind::ValidValue) {
                     Some(valid) => format!("write one of {valid}"),
                     None => "it needs a value".into(),

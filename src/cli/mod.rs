@@ -118,16 +118,14 @@ where
         .try_get_matches_from(&args)
         .and_then(|matches| Ok((Cli::from_arg_matches(&matches)?, matches)))
     {
-        Ok((
-            cli @ Cli {
-                command: Some(Sub::Completions { shell }),
-                ..
-            },
-            matches,
-        )) => match help::gate_flag_given(&matches) {
-            None => return Err(Shown::Completions(shell)),
-            Some(flag) => Parsed::refused(cli.usage(UsageError::NotForCompletions(flag)), secrets),
-        },
+        Ok((cli @ Cli { command: Some(Sub::Completions { shell }), .. }, matches)) => {
+            match help::gate_flag_given(&matches) {
+                None => return Err(Shown::Completions(shell)),
+                Some(flag) => {
+                    Parsed::refused(cli.usage(UsageError::NotForCompletions(flag)), secrets)
+                }
+            }
+        }
         Ok((mut cli, _)) => {
             cli.settle_given = lenient::chosen(&args, "settle");
             match cli.config() {
@@ -189,9 +187,8 @@ fn unknown_variables(names: impl Iterator<Item = OsString>) -> Vec<String> {
         );
         stack.extend(command.get_subcommands().cloned());
     }
-    let set = crate::outcome::Summary::default()
-        .pairs()
-        .map(|(key, _)| crate::outcome::variable(key));
+    let set =
+        crate::outcome::Summary::default().pairs().map(|(key, _)| crate::outcome::variable(key));
     let mut unknown: Vec<String> = names
         .filter_map(|name| name.into_string().ok())
         .filter(|name| name.starts_with("CLANFORGE_"))

@@ -49,20 +49,10 @@ pub(crate) enum StartJob {
         #[arg(long, value_name = "ID", help_heading = "Version")]
         diff_id: Option<String>,
         /// The image, to look up what locks it if the create's answer is lost
-        #[arg(
-            long,
-            env = "CLANFORGE_IMAGE_ID",
-            value_name = "ID",
-            help_heading = "Image"
-        )]
+        #[arg(long, env = "CLANFORGE_IMAGE_ID", value_name = "ID", help_heading = "Image")]
         image_id: Option<String>,
         /// The image's game, likewise
-        #[arg(
-            long,
-            env = "CLANFORGE_GAME_ID",
-            value_name = "ID",
-            help_heading = "Image"
-        )]
+        #[arg(long, env = "CLANFORGE_GAME_ID", value_name = "ID", help_heading = "Image")]
         game_id: Option<String>,
         #[command(flatten)]
         version: VersionArgs,
@@ -97,12 +87,7 @@ pub(crate) struct SourceArgs {
           value_parser = secret)]
     pub url: Option<Secret>,
     /// Read the build's source URL from FILE (a trailing newline is dropped)
-    #[arg(
-        long,
-        env = "CLANFORGE_UPDATE_URL_FILE",
-        value_name = "FILE",
-        conflicts_with = "url"
-    )]
+    #[arg(long, env = "CLANFORGE_UPDATE_URL_FILE", value_name = "FILE", conflicts_with = "url")]
     pub url_file: Option<PathBuf>,
     /// The update's description [default: "clanforge-wait", with the commit when CI names it]
     #[arg(long, env = "CLANFORGE_DESC", value_name = "TEXT")]
@@ -115,12 +100,7 @@ pub(crate) struct SourceArgs {
 pub(crate) struct LockArgs {
     /// When a diff or an update locks the image: fail (exit 4), wait until nothing does, or
     /// reject the diff (with --yes-reject-diff)
-    #[arg(
-        long,
-        env = "CLANFORGE_IF_LOCKED",
-        value_name = "WHAT",
-        default_value = "fail"
-    )]
+    #[arg(long, env = "CLANFORGE_IF_LOCKED", value_name = "WHAT", default_value = "fail")]
     pub if_locked: IfLocked,
     /// Allow --if-locked reject to reject the diff that locks the image (this discards it)
     #[arg(long, env = "CLANFORGE_YES_REJECT_DIFF", value_parser = boolish)]
@@ -237,24 +217,20 @@ impl Command {
         };
         match self {
             Self::Start { job } => match job {
-                StartJob::Update {
-                    image: i, source, ..
-                } => image(i).or_else(|| url(source)),
+                StartJob::Update { image: i, source, .. } => image(i).or_else(|| url(source)),
                 StartJob::Diff { image: i, .. } => image(i),
                 StartJob::Version { diff_id, .. } => given(diff_id).then_some("--diff-id"),
             },
-            Self::Deploy(args) => image(&args.image)
-                .or_else(|| url(&args.source))
-                .or_else(|| {
-                    [
-                        (given(&args.update_id), "--update-id"),
-                        (given(&args.diff_id), "--diff-id"),
-                        (given(&args.image_version_id), "--image-version-id"),
-                        (args.resume_from.is_some(), "--resume-from"),
-                    ]
-                    .into_iter()
-                    .find_map(|(given, flag)| given.then_some(flag))
-                }),
+            Self::Deploy(args) => image(&args.image).or_else(|| url(&args.source)).or_else(|| {
+                [
+                    (given(&args.update_id), "--update-id"),
+                    (given(&args.diff_id), "--diff-id"),
+                    (given(&args.image_version_id), "--image-version-id"),
+                    (args.resume_from.is_some(), "--resume-from"),
+                ]
+                .into_iter()
+                .find_map(|(given, flag)| given.then_some(flag))
+            }),
         }
     }
 }
@@ -262,12 +238,7 @@ impl Command {
 impl StartJob {
     fn plan(&self, demo: bool) -> Result<Plan, UsageError> {
         match self {
-            Self::Update {
-                image,
-                source,
-                lock,
-                ..
-            } => {
+            Self::Update { image, source, lock, .. } => {
                 let mut plan = base("start update", vec![Step::ImageUpdate], image, lock, demo)?;
                 source.apply(&mut plan)?;
                 Ok(plan)
@@ -275,13 +246,7 @@ impl StartJob {
             Self::Diff { image, lock, .. } => {
                 base("start diff", vec![Step::ImageDiff], image, lock, demo)
             }
-            Self::Version {
-                diff_id,
-                image_id,
-                game_id,
-                version,
-                ..
-            } => {
+            Self::Version { diff_id, image_id, game_id, version, .. } => {
                 let diff = id(diff_id, "--diff-id")?.ok_or(UsageError::Empty {
                     flag: "--diff-id",
                     hint: ": the completed diff to make a version of",
@@ -297,10 +262,7 @@ impl StartJob {
                     restart: version.restart,
                     full: version.full,
                     if_locked: IfLocked::Fail,
-                    known: Ids {
-                        diff: Some(diff),
-                        ..Ids::default()
-                    },
+                    known: Ids { diff: Some(diff), ..Ids::default() },
                 })
             }
         }
@@ -327,11 +289,7 @@ impl DeployArgs {
         for (value, flag, slot) in [
             (&self.update_id, "--update-id", &mut known.update),
             (&self.diff_id, "--diff-id", &mut known.diff),
-            (
-                &self.image_version_id,
-                "--image-version-id",
-                &mut known.version,
-            ),
+            (&self.image_version_id, "--image-version-id", &mut known.version),
         ] {
             if let Some(id) = id(value, flag)? {
                 *slot = Some(id);
@@ -401,21 +359,13 @@ fn base(
     Ok(Plan {
         command,
         steps,
-        image_id: Some(needed(
-            &image.image_id,
-            "--image-id (CLANFORGE_IMAGE_ID)",
-            DEMO_IMAGE_ID,
-        )?),
+        image_id: Some(needed(&image.image_id, "--image-id (CLANFORGE_IMAGE_ID)", DEMO_IMAGE_ID)?),
         machine_id: Some(needed(
             &image.machine_id,
             "--machine-id (CLANFORGE_MACHINE_ID)",
             DEMO_MACHINE_ID,
         )?),
-        game_id: Some(needed(
-            &image.game_id,
-            "--game-id (CLANFORGE_GAME_ID)",
-            DEMO_GAME_ID,
-        )?),
+        game_id: Some(needed(&image.game_id, "--game-id (CLANFORGE_GAME_ID)", DEMO_GAME_ID)?),
         url: None,
         desc: String::new(),
         restart: false,
@@ -428,10 +378,7 @@ fn base(
 /// An ID flag: absent, or a positive integer.
 pub(super) fn id(value: &Option<String>, flag: &'static str) -> Result<Option<String>, UsageError> {
     let value = value.as_deref().unwrap_or_default();
-    positive_id(value).map_err(|()| UsageError::NotAnId {
-        flag,
-        value: value.trim().to_owned(),
-    })
+    positive_id(value).map_err(|()| UsageError::NotAnId { flag, value: value.trim().to_owned() })
 }
 
 /// The IDs an earlier run wrote to its result file. A file that is not there, or empty (a run
@@ -445,11 +392,8 @@ fn resume(path: &Path) -> Result<Ids, UsageError> {
     if text.trim().is_empty() {
         return Ok(Ids::default());
     }
-    let invalid = |reason: String| UsageError::File {
-        flag: FLAG,
-        path: path.display().to_string(),
-        reason,
-    };
+    let invalid =
+        |reason: String| UsageError::File { flag: FLAG, path: path.display().to_string(), reason };
     Recorded::from_json(&text)
         .map_err(|e| invalid(format!("is not a result file ({e})")))?
         .resume()
@@ -469,10 +413,7 @@ mod tests {
 
     #[test]
     fn ids_are_positive_integers() {
-        assert_eq!(
-            id(&Some(" 0042 ".into()), "--x").unwrap(),
-            Some("42".into())
-        );
+        assert_eq!(id(&Some(" 0042 ".into()), "--x").unwrap(), Some("42".into()));
         assert_eq!(id(&None, "--x").unwrap(), None);
         assert!(id(&Some("0".into()), "--x").is_err());
         assert!(id(&Some("12a".into()), "--x").is_err());

@@ -68,10 +68,7 @@ fn state_by_name_is_case_insensitive() {
 
 #[test]
 fn an_unknown_id_falls_back_to_the_name_unless_it_says_complete() {
-    assert_eq!(
-        status(r#"{"jobstateid": 99, "jobstatename": "Running"}"#).state,
-        JobState::Running
-    );
+    assert_eq!(status(r#"{"jobstateid": 99, "jobstatename": "Running"}"#).state, JobState::Running);
     assert_eq!(status(r#"{"jobstateid": 99}"#).state, JobState::Unknown);
     // The unknown ID might be a failure: a name alone can't make it a success.
     let unclear = ambiguous(r#"{"jobstateid": 99, "jobstatename": "Completed"}"#);
@@ -91,14 +88,8 @@ fn no_form_of_a_failure_reads_as_success() {
     for (body, field) in [
         (r#"{"jobstateid": 5, "jobfailed": "maybe"}"#, "jobfailed"),
         (r#"{"jobstateid": 5, "jobfailed": ""}"#, "jobfailed"),
-        (
-            r#"{"jobstateid": 5, "jobstatename": "Failed"}"#,
-            "jobstateid and jobstatename",
-        ),
-        (
-            r#"{"jobstateid": 5, "jobfailed": 1, "jobfailed": 0}"#,
-            "jobfailed",
-        ),
+        (r#"{"jobstateid": 5, "jobstatename": "Failed"}"#, "jobstateid and jobstatename"),
+        (r#"{"jobstateid": 5, "jobfailed": 1, "jobfailed": 0}"#, "jobfailed"),
         (r#"{"jobstateid": 6, "jobstateid": 5}"#, "jobstateid"),
         (r#"{"jobstateid": 5, "joberror": "disk full"}"#, "joberror"),
         (r#"{"jobstateid": 5, "success": "perhaps"}"#, "success"),
@@ -118,12 +109,7 @@ fn no_form_of_a_failure_reads_as_success() {
 fn terminal_states_are_five_to_seven() {
     let phases: Vec<Phase> = (1..=7).map(|id| JobState::from_id(id).phase()).collect();
     use Phase::*;
-    assert_eq!(
-        phases,
-        [
-            Waiting, Waiting, Waiting, Waiting, Succeeded, Failed, Failed
-        ]
-    );
+    assert_eq!(phases, [Waiting, Waiting, Waiting, Waiting, Succeeded, Failed, Failed]);
 }
 
 #[test]
@@ -154,30 +140,15 @@ fn unreadable_bodies_are_told_apart() {
         parse_answer(br#"{"jobstateid": 4, "jobprog"#, "updateid"),
         Err(BodyError::NotJson { .. })
     ));
-    assert!(matches!(
-        parse_answer(br#"{"hello": 1}"#, "updateid"),
-        Err(BodyError::NoState { .. })
-    ));
-    assert!(matches!(
-        parse_answer(b"[1, 2]", "updateid"),
-        Err(BodyError::NoState { .. })
-    ));
+    assert!(matches!(parse_answer(br#"{"hello": 1}"#, "updateid"), Err(BodyError::NoState { .. })));
+    assert!(matches!(parse_answer(b"[1, 2]", "updateid"), Err(BodyError::NoState { .. })));
 }
 
 #[test]
 fn progress_is_clamped() {
-    assert_eq!(
-        status(r#"{"jobstateid": 4, "jobprogress": 250}"#).progress,
-        Some(100)
-    );
-    assert_eq!(
-        status(r#"{"jobstateid": 4, "jobprogress": -3}"#).progress,
-        Some(0)
-    );
-    assert_eq!(
-        status(r#"{"jobstateid": 4, "jobprogress": 12.7}"#).progress,
-        Some(12)
-    );
+    assert_eq!(status(r#"{"jobstateid": 4, "jobprogress": 250}"#).progress, Some(100));
+    assert_eq!(status(r#"{"jobstateid": 4, "jobprogress": -3}"#).progress, Some(0));
+    assert_eq!(status(r#"{"jobstateid": 4, "jobprogress": 12.7}"#).progress, Some(12));
 }
 
 #[test]

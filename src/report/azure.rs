@@ -34,12 +34,7 @@ impl Azure {
             }
         }
         log_line(&format!("##[group]{}", escape_data(title)));
-        Self {
-            group: true,
-            progress: BTreeMap::new(),
-            step: None,
-            shown: None,
-        }
+        Self { group: true, progress: BTreeMap::new(), step: None, shown: None }
     }
 
     /// The step's progress: the mean of the jobs waited on; in a deploy, of the steps, the one
@@ -56,11 +51,7 @@ impl Azure {
         if self.shown != Some(value) {
             self.shown = Some(value);
             let value = value.to_string();
-            log_line(&command(
-                "task.setprogress",
-                &[("value", &value)],
-                "clanforge-wait",
-            ));
+            log_line(&command("task.setprogress", &[("value", &value)], "clanforge-wait"));
         }
     }
 
@@ -90,11 +81,7 @@ impl Reporter for Azure {
 
     fn on_finish(&mut self, report: &Report) -> Result<(), ReportError> {
         if report.outcome.is_success() && self.shown.is_some_and(|p| p < 100) {
-            log_line(&command(
-                "task.setprogress",
-                &[("value", "100")],
-                "clanforge-wait",
-            ));
+            log_line(&command("task.setprogress", &[("value", "100")], "clanforge-wait"));
         }
         self.close();
         let kind = match report.outcome {
@@ -142,9 +129,7 @@ pub(crate) fn command(name: &str, properties: &[(&str, &str)], message: &str) ->
 
 /// A command's message: `%` as `%AZP25`, then the line breaks as `%0D` and `%0A`.
 pub(crate) fn escape_data(text: &str) -> String {
-    text.replace('%', "%AZP25")
-        .replace('\r', "%0D")
-        .replace('\n', "%0A")
+    text.replace('%', "%AZP25").replace('\r', "%0D").replace('\n', "%0A")
 }
 
 /// A property's value: as the message, and `]` and `;` as `%5D` and `%3B`.
@@ -159,11 +144,7 @@ mod tests {
     #[test]
     fn commands_escape_as_the_task_library_does() {
         assert_eq!(
-            command(
-                "task.setvariable",
-                &[("variable", "A;B]")],
-                "50%\r\n##vso[x]"
-            ),
+            command("task.setvariable", &[("variable", "A;B]")], "50%\r\n##vso[x]"),
             "##vso[task.setvariable variable=A%3BB%5D;]50%AZP25%0D%0A##vso[x]"
         );
     }

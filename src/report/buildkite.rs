@@ -32,11 +32,7 @@ pub(crate) struct Buildkite {
 impl Buildkite {
     pub(crate) fn start(title: &str) -> Self {
         log_line(&format!("--- {title}"));
-        Self {
-            context: None,
-            timeline: Timeline::default(),
-            agent_failed: false,
-        }
+        Self { context: None, timeline: Timeline::default(), agent_failed: false }
     }
 
     /// Runs `buildkite-agent ARGS`, `stdin` on its standard input.

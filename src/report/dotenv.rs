@@ -61,11 +61,7 @@ pub fn dotenv(pairs: &[(&str, String)]) -> String {
         };
         budget -= values[i].len();
     }
-    lines
-        .iter()
-        .zip(values)
-        .map(|((key, _, _), value)| format!("{key}{value}\n"))
-        .collect()
+    lines.iter().zip(values).map(|((key, _, _), value)| format!("{key}{value}\n")).collect()
 }
 
 /// At most `max` bytes of `text`, cut at a character boundary.
@@ -85,10 +81,7 @@ mod tests {
     fn one_line_per_key_whatever_the_value() {
         let text = dotenv(&[
             ("result", "failed".into()),
-            (
-                "error",
-                "line one\r\nCLANFORGE_RESULT=success\n  tail ".into(),
-            ),
+            ("error", "line one\r\nCLANFORGE_RESULT=success\n  tail ".into()),
         ]);
         assert_eq!(
             text,
@@ -98,18 +91,12 @@ mod tests {
 
     #[test]
     fn the_jobs_json_is_whole_or_empty_and_not_an_input_name() {
-        let jobs = format!(
-            "[{}]",
-            vec![r#"{"job":"update/1","result":"success"}"#; 200].join(",")
-        );
+        let jobs = format!("[{}]", vec![r#"{"job":"update/1","result":"success"}"#; 200].join(","));
         let text = dotenv(&[("result", "failed".into()), ("jobs", jobs.clone())]);
         assert_eq!(text, "CLANFORGE_RESULT=failed\nCLANFORGE_JOB_RESULTS=\n");
         let small = r#"[{"job":"update/1"}]"#;
         let text = dotenv(&[("error", "é".repeat(10_000)), ("jobs", small.into())]);
-        assert!(
-            text.ends_with(&format!("\nCLANFORGE_JOB_RESULTS={small}\n")),
-            "{text}"
-        );
+        assert!(text.ends_with(&format!("\nCLANFORGE_JOB_RESULTS={small}\n")), "{text}");
         assert!(text.len() <= MAX_BYTES);
     }
 

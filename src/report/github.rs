@@ -48,10 +48,9 @@ impl GitHub {
 impl Reporter for GitHub {
     /// Each file is opened for appending (created if need be), and nothing written yet.
     fn check(&self) -> Result<(), ReportError> {
-        for (what, path) in [
-            ("$GITHUB_OUTPUT", &self.output),
-            ("$GITHUB_STEP_SUMMARY", &self.step_summary),
-        ] {
+        for (what, path) in
+            [("$GITHUB_OUTPUT", &self.output), ("$GITHUB_STEP_SUMMARY", &self.step_summary)]
+        {
             if let Some(path) = path {
                 append(what, path, "")?;
             }
@@ -85,18 +84,11 @@ impl Reporter for GitHub {
         }
         let mut written = Ok(());
         if let Some(path) = &self.output {
-            written = append(
-                "$GITHUB_OUTPUT",
-                path,
-                &output_file(&report.summary.pairs()),
-            );
+            written = append("$GITHUB_OUTPUT", path, &output_file(&report.summary.pairs()));
         }
         if let Some(path) = &self.step_summary {
-            let summary = append(
-                "$GITHUB_STEP_SUMMARY",
-                path,
-                &markdown::summary(report, &self.timeline),
-            );
+            let summary =
+                append("$GITHUB_STEP_SUMMARY", path, &markdown::summary(report, &self.timeline));
             written = written.and(summary);
         }
         written
@@ -106,11 +98,7 @@ impl Reporter for GitHub {
 fn append(what: &'static str, path: &Path, text: &str) -> Result<(), ReportError> {
     crate::append::open_append(path)
         .and_then(|mut file| crate::append::write_patiently(&mut file, text.as_bytes()))
-        .map_err(|source| ReportError {
-            what,
-            path: path.to_path_buf(),
-            source,
-        })
+        .map_err(|source| ReportError { what, path: path.to_path_buf(), source })
 }
 
 /// `$GITHUB_OUTPUT` lines: `key=value`, or for a value with a line break the heredoc form with

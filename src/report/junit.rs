@@ -66,10 +66,7 @@ pub(crate) fn xml(report: &Report, timeline: &Timeline) -> String {
         s.jobs.iter().collect()
     };
     let count = |wanted: fn(&Verdict) -> bool| {
-        cases
-            .iter()
-            .filter(|job| wanted(&verdict(job.result)))
-            .count()
+        cases.iter().filter(|job| wanted(&verdict(job.result))).count()
     };
     let failures = count(|v| matches!(v, Verdict::Failure));
     let errors = count(|v| matches!(v, Verdict::Error));
@@ -101,10 +98,7 @@ pub(crate) fn xml(report: &Report, timeline: &Timeline) -> String {
 /// log lines.
 fn case(out: &mut String, job: &JobSummary, timeline: &Timeline) {
     let (began, ended) = timeline.interval(job);
-    let time = ended
-        .duration_since(began)
-        .unwrap_or_default()
-        .as_secs_f64();
+    let time = ended.duration_since(began).unwrap_or_default().as_secs_f64();
     let _ = writeln!(
         out,
         "    <testcase name=\"{}\" classname=\"clanforge-wait.{}\" time=\"{time:.3}\">",
@@ -126,10 +120,8 @@ fn case(out: &mut String, job: &JobSummary, timeline: &Timeline) {
             escape(&message),
         );
     }
-    let mut lines: Vec<String> = timeline
-        .of(&job.job)
-        .map(|span| span.lines.iter().cloned().collect())
-        .unwrap_or_default();
+    let mut lines: Vec<String> =
+        timeline.of(&job.job).map(|span| span.lines.iter().cloned().collect()).unwrap_or_default();
     lines.push(format!("{}: {}", job.job, job.result));
     let _ = writeln!(
         out,

@@ -53,10 +53,7 @@ pub(crate) fn init(mode: LogMode) -> LogReporter {
                     .fmt_fields(message_only())
                     .finish(),
             );
-            Some(Bars {
-                multi,
-                jobs: BTreeMap::new(),
-            })
+            Some(Bars { multi, jobs: BTreeMap::new() })
         }
     };
     LogReporter::new(bar)
@@ -181,11 +178,7 @@ impl LogReporter {
 
     fn checked(&mut self, check: &Check) {
         self.line();
-        let Check {
-            name,
-            verdict,
-            detail,
-        } = check;
+        let Check { name, verdict, detail } = check;
         match verdict {
             CheckVerdict::Ok => info!("check {name}: ok, {detail}"),
             CheckVerdict::Info => info!("check {name}: {detail}"),
@@ -198,37 +191,19 @@ impl LogReporter {
 impl Reporter for LogReporter {
     fn on_event(&mut self, event: &Event<'_>) {
         match event {
-            Event::Started {
-                jobs,
-                urls,
-                timeout,
-            } => self.started(jobs, urls, *timeout),
-            Event::Polled {
-                job,
-                status,
-                poll,
-                idle,
-            } => self.polled(job, status, *poll, *idle),
+            Event::Started { jobs, urls, timeout } => self.started(jobs, urls, *timeout),
+            Event::Polled { job, status, poll, idle } => self.polled(job, status, *poll, *idle),
             Event::Tick => self.heartbeat(0),
             Event::UnknownState { job, status } => self.unknown_state(job, status),
             Event::Settling { job, settle } => self.settling(job, *settle),
-            Event::Step {
-                index,
-                total,
-                step,
-                job,
-            } => self.step(*index, *total, *step, *job),
+            Event::Step { index, total, step, job } => self.step(*index, *total, *step, *job),
             Event::Creating { step, request } => self.creating(*step, request),
             Event::Created { job, .. } => {
                 self.line();
                 info!(job = %job.reference(), "{}created", self.prefix(job));
             }
             Event::Adopted { job, created } => self.adopted(job, *created),
-            Event::Locked {
-                lock,
-                image,
-                if_locked,
-            } => self.locked(lock, image, *if_locked),
+            Event::Locked { lock, image, if_locked } => self.locked(lock, image, *if_locked),
             Event::Unlocked { image } => {
                 self.line();
                 info!("image {image} is no longer locked");
@@ -240,18 +215,12 @@ impl Reporter for LogReporter {
             Event::NoChanges { diff, full } => self.no_changes(diff, *full),
             Event::DryRun { requests } => self.dry_run(requests),
             Event::Checked { check } => self.checked(check),
-            Event::ReadRetrying {
-                what,
-                error,
-                failures,
-                wait,
-            } => self.retrying(&format!("reading {what}: "), error, *failures, *wait),
-            Event::Retrying {
-                job,
-                error,
-                failures,
-                wait,
-            } => self.retrying(&self.prefix(job), error, *failures, *wait),
+            Event::ReadRetrying { what, error, failures, wait } => {
+                self.retrying(&format!("reading {what}: "), error, *failures, *wait)
+            }
+            Event::Retrying { job, error, failures, wait } => {
+                self.retrying(&self.prefix(job), error, *failures, *wait)
+            }
         }
     }
 
@@ -318,10 +287,7 @@ impl LogReporter {
              ends or the deadline passes",
             self.prefix(job),
             status.state_label(),
-            status
-                .state_id
-                .map(|id| format!(", jobstateid {id}"))
-                .unwrap_or_default()
+            status.state_id.map(|id| format!(", jobstateid {id}")).unwrap_or_default()
         );
     }
 
@@ -371,12 +337,7 @@ impl LogReporter {
     /// A transient failure, and when the next try comes.
     fn retrying(&mut self, what: &str, error: &PollError, failures: u32, wait: Duration) {
         self.line();
-        warn!(
-            failures,
-            "{what}{}; retrying in {}",
-            poll_error(error),
-            human(wait)
-        );
+        warn!(failures, "{what}{}; retrying in {}", poll_error(error), human(wait));
     }
 
     /// "update/2: " when there are several jobs, "[2/4] diff 218595: " in a chain, else nothing.
@@ -448,15 +409,8 @@ impl LogReporter {
                 all.join("; ")
             }
         };
-        let polls = if poll > 0 {
-            format!(" ({})", count(poll, "poll"))
-        } else {
-            String::new()
-        };
-        info!(
-            "still waiting: {seen} after {}{polls}",
-            human(self.started.elapsed())
-        );
+        let polls = if poll > 0 { format!(" ({})", count(poll, "poll")) } else { String::new() };
+        info!("still waiting: {seen} after {}{polls}", human(self.started.elapsed()));
     }
 }
 
@@ -493,11 +447,7 @@ fn eta(status: &JobStatus) -> Option<String> {
 /// every message already says in words what they hold.
 fn message_only() -> impl for<'w> tracing_subscriber::fmt::FormatFields<'w> {
     tracing_subscriber::fmt::format::debug_fn(|w, field, value| {
-        if field.name() == "message" {
-            write!(w, "{value:?}")
-        } else {
-            Ok(())
-        }
+        if field.name() == "message" { write!(w, "{value:?}") } else { Ok(()) }
     })
 }
 

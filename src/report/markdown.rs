@@ -28,11 +28,7 @@ pub(crate) fn table(report: &Report) -> String {
          | job | result | state | progress | elapsed | polls | error |\n\
          |---|---|---|---|---|---|---|\n",
         cell(s.result.as_str()),
-        if s.simulated {
-            " (simulated by --demo: not a real Clanforge job)"
-        } else {
-            ""
-        },
+        if s.simulated { " (simulated by --demo: not a real Clanforge job)" } else { "" },
     );
     for job in &s.jobs {
         let progress = job.progress.map(|p| format!("{p}%")).unwrap_or_default();
@@ -51,16 +47,8 @@ pub(crate) fn table(report: &Report) -> String {
     }
     // A gate that could not start has no job rows: say why in one.
     if s.jobs.is_empty() {
-        let cells = [
-            s.update_id.as_str(),
-            s.result.as_str(),
-            "",
-            "",
-            "",
-            "0",
-            s.error.as_str(),
-        ]
-        .map(cell);
+        let cells =
+            [s.update_id.as_str(), s.result.as_str(), "", "", "", "0", s.error.as_str()].map(cell);
         table.push_str(&format!("| {} |\n", cells.join(" | ")));
     }
     table.push('\n');
@@ -137,9 +125,7 @@ pub(crate) fn gantt(report: &Report, timeline: &Timeline) -> String {
 /// A bar's or section's name: what Mermaid reads as syntax (`:` ends a name, `;` and `#` start
 /// other things, a line break ends the line) left out.
 fn name(text: &str) -> String {
-    text.chars()
-        .filter(|c| !matches!(c, ':' | ';' | '#' | '%') && !c.is_control())
-        .collect()
+    text.chars().filter(|c| !matches!(c, ':' | ';' | '#' | '%') && !c.is_control()).collect()
 }
 
 /// A time as the chart's `dateFormat` reads it, in UTC.
@@ -159,10 +145,7 @@ mod tests {
 
     #[test]
     fn cells_cannot_break_the_table_or_inject_html() {
-        assert_eq!(
-            cell("a|b\n<img src=x>&`c`"),
-            "a\\|b &lt;img src=x&gt;&amp;\\`c\\`"
-        );
+        assert_eq!(cell("a|b\n<img src=x>&`c`"), "a\\|b &lt;img src=x&gt;&amp;\\`c\\`");
         assert_eq!(cell(&"x".repeat(10_000)).len(), MAX_CELL);
     }
 

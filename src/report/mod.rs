@@ -53,15 +53,9 @@ pub(crate) fn log_line(line: &str) {
 /// context): `clanforge-wait-update-424242` for `update/424242`, every character but ASCII
 /// letters and digits a `-`; `clanforge-wait` for none.
 pub(crate) fn ci_key(job: &str) -> String {
-    let key: String = job
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-        .collect();
-    if key.is_empty() {
-        "clanforge-wait".to_owned()
-    } else {
-        format!("clanforge-wait-{key}")
-    }
+    let key: String =
+        job.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
+    if key.is_empty() { "clanforge-wait".to_owned() } else { format!("clanforge-wait-{key}") }
 }
 
 /// A file a reporter writes at the end. It is opened when the gate starts, so that a path that
@@ -96,22 +90,14 @@ enum Target {
 
 impl OutputFile {
     pub(crate) fn create(what: &'static str, path: PathBuf) -> Result<Self, ReportError> {
-        let error = |path: &Path, source| ReportError {
-            what,
-            path: path.to_owned(),
-            source,
-        };
+        let error = |path: &Path, source| ReportError { what, path: path.to_owned(), source };
         let meta = fs::metadata(&path).ok();
         if let Some(target) = meta.as_ref().and_then(standard_stream) {
             return Ok(Self { what, path, target });
         }
         if is_stream(&path, meta.as_ref()) {
             let file = crate::append::open_append(&path).map_err(|e| error(&path, e))?;
-            return Ok(Self {
-                what,
-                path,
-                target: Target::Stream(file),
-            });
+            return Ok(Self { what, path, target: Target::Stream(file) });
         }
         // Through any link to the file it names, made or not, so that the link itself stays;
         // and proven now that its folder takes the new file the end renames over it, before
@@ -119,11 +105,7 @@ impl OutputFile {
         let target = through_links(&path);
         takes_new_files(&target).map_err(|e| error(&path, e))?;
         File::create(&target).map_err(|e| error(&path, e))?;
-        Ok(Self {
-            what,
-            path: target,
-            target: Target::Replace,
-        })
+        Ok(Self { what, path: target, target: Target::Replace })
     }
 
     pub(crate) fn write(&mut self, contents: &[u8]) -> Result<(), ReportError> {
@@ -136,11 +118,7 @@ impl OutputFile {
             Target::Stderr => std::io::stderr().lock().write_all(contents),
             Target::Stream(stream) => crate::append::write_patiently(stream, contents),
         };
-        written.map_err(|source| ReportError {
-            what: self.what,
-            path: self.path.clone(),
-            source,
-        })
+        written.map_err(|source| ReportError { what: self.what, path: self.path.clone(), source })
     }
 }
 
@@ -176,10 +154,7 @@ fn takes_new_files(path: &Path) -> std::io::Result<()> {
     match fs::metadata(folder) {
         Ok(meta) if meta.is_dir() => {}
         Ok(_) => {
-            return Err(std::io::Error::other(format!(
-                "{} is not a folder",
-                folder.display()
-            )));
+            return Err(std::io::Error::other(format!("{} is not a folder", folder.display())));
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Err(std::io::Error::new(
@@ -226,10 +201,8 @@ fn identity(path: &Path) -> Option<(PathBuf, Option<(u64, u64)>)> {
 /// Two of `named` (what names each output, and its path) that are the same file, which would
 /// clobber each other: what to say, and every path that shares its file with another.
 pub(crate) fn shared_files(named: &[(&str, PathBuf)]) -> Option<(String, Vec<PathBuf>)> {
-    let known: Vec<_> = named
-        .iter()
-        .filter_map(|(what, path)| Some((*what, path, identity(path)?)))
-        .collect();
+    let known: Vec<_> =
+        named.iter().filter_map(|(what, path)| Some((*what, path, identity(path)?))).collect();
     let mut message = None;
     let mut shared = Vec::new();
     for (i, (what, path, id)) in known.iter().enumerate() {
@@ -372,9 +345,7 @@ mod tests {
 
     fn detect(json: bool, tty: bool, vars: &[(&str, &str)]) -> LogMode {
         LogMode::detect(json, tty, |k| {
-            vars.iter()
-                .find(|(name, _)| *name == k)
-                .map(|(_, v)| v.to_string())
+            vars.iter().find(|(name, _)| *name == k).map(|(_, v)| v.to_string())
         })
     }
 

@@ -16,13 +16,8 @@ pub(crate) enum Platform {
 }
 
 impl Platform {
-    const ALL: [Self; 5] = [
-        Self::GitHub,
-        Self::GitLab,
-        Self::TeamCity,
-        Self::Azure,
-        Self::Buildkite,
-    ];
+    const ALL: [Self; 5] =
+        [Self::GitHub, Self::GitLab, Self::TeamCity, Self::Azure, Self::Buildkite];
 
     /// The variable the platform sets in every step.
     fn variable(self) -> &'static str {
@@ -48,10 +43,7 @@ impl Platform {
 
     /// Every platform whose variable says so, in a fixed order.
     pub(crate) fn detect(var: impl Fn(&str) -> Option<String>) -> Vec<Self> {
-        Self::ALL
-            .into_iter()
-            .filter(|p| var(p.variable()).is_some_and(|v| p.runs_us(&v)))
-            .collect()
+        Self::ALL.into_iter().filter(|p| var(p.variable()).is_some_and(|v| p.runs_us(&v))).collect()
     }
 
     /// Is any CI running us? `CI` set to anything but `false` or `0` (the convention most CI
@@ -89,21 +81,13 @@ mod tests {
     use super::Platform;
 
     fn vars(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
-        |name| {
-            pairs
-                .iter()
-                .find(|(n, _)| *n == name)
-                .map(|(_, v)| v.to_string())
-        }
+        |name| pairs.iter().find(|(n, _)| *n == name).map(|(_, v)| v.to_string())
     }
 
     #[test]
     fn a_platform_is_detected_by_its_variable_set_to_true() {
         assert_eq!(Platform::detect(vars(&[])), []);
-        assert_eq!(
-            Platform::detect(vars(&[("GITHUB_ACTIONS", "true")])),
-            [Platform::GitHub]
-        );
+        assert_eq!(Platform::detect(vars(&[("GITHUB_ACTIONS", "true")])), [Platform::GitHub]);
         assert_eq!(
             Platform::detect(vars(&[("GITLAB_CI", "true"), ("GITHUB_ACTIONS", "false")])),
             [Platform::GitLab]
@@ -116,20 +100,14 @@ mod tests {
             ])),
             [Platform::TeamCity, Platform::Azure, Platform::Buildkite]
         );
-        assert_eq!(
-            Platform::detect(vars(&[("TEAMCITY_VERSION", " "), ("BUILDKITE", "1")])),
-            []
-        );
+        assert_eq!(Platform::detect(vars(&[("TEAMCITY_VERSION", " "), ("BUILDKITE", "1")])), []);
     }
 
     #[test]
     fn any_sign_of_ci_counts_for_the_log() {
         assert!(Platform::any_ci(vars(&[("GITHUB_ACTIONS", "1")])));
         assert!(Platform::any_ci(vars(&[("CI", "woodpecker")])));
-        assert!(Platform::any_ci(vars(&[(
-            "JENKINS_URL",
-            "https://ci.example/"
-        )])));
+        assert!(Platform::any_ci(vars(&[("JENKINS_URL", "https://ci.example/")])));
         assert!(Platform::any_ci(vars(&[("TF_BUILD", "True")])));
         assert!(!Platform::any_ci(vars(&[("CI", "false")])));
         assert!(!Platform::any_ci(vars(&[])));

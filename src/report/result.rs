@@ -44,10 +44,6 @@ impl Reporter for JsonStdout {
     fn on_finish(&mut self, report: &Report) -> Result<(), ReportError> {
         let line = serde_json::to_string(&report.summary).map_err(io::Error::other);
         line.and_then(|line| writeln!(io::stdout().lock(), "{line}"))
-            .map_err(|source| ReportError {
-                what: "the result to",
-                path: "stdout".into(),
-                source,
-            })
+            .map_err(|source| ReportError { what: "the result to", path: "stdout".into(), source })
     }
 }

@@ -28,10 +28,7 @@ pub(crate) struct TeamCity {
 impl TeamCity {
     pub(crate) fn start(title: &str) -> Self {
         message("blockOpened", &[("name", title)]);
-        Self {
-            block: Some(title.to_owned()),
-            shown: BTreeMap::new(),
-        }
+        Self { block: Some(title.to_owned()), shown: BTreeMap::new() }
     }
 
     fn close(&mut self) {
@@ -43,10 +40,7 @@ impl TeamCity {
 
 impl Reporter for TeamCity {
     fn on_event(&mut self, event: &Event<'_>) {
-        if let Event::Polled {
-            job, status, idle, ..
-        } = event
-        {
+        if let Event::Polled { job, status, idle, .. } = event {
             let shown = polled_words(status, *idle);
             let job = job.reference();
             if self.shown.get(&job) != Some(&shown) {
@@ -61,10 +55,7 @@ impl Reporter for TeamCity {
         for (job, description) in problems(report) {
             let identity: String = super::ci_key(&job).chars().take(MAX_IDENTITY).collect();
             let description: String = description.chars().take(MAX_DESCRIPTION).collect();
-            message(
-                "buildProblem",
-                &[("description", &description), ("identity", &identity)],
-            );
+            message("buildProblem", &[("description", &description), ("identity", &identity)]);
         }
         let text = format!("{{build.status.text}}; clanforge-wait: {}", report.message);
         message("buildStatus", &[("text", &text)]);
@@ -75,10 +66,7 @@ impl Reporter for TeamCity {
         let s = &report.summary;
         for (key, value) in [
             ("clanforge_wait.polls", s.polls.to_string()),
-            (
-                "clanforge_wait.elapsed_seconds",
-                s.elapsed_seconds.to_string(),
-            ),
+            ("clanforge_wait.elapsed_seconds", s.elapsed_seconds.to_string()),
         ] {
             message("buildStatisticValue", &[("key", key), ("value", &value)]);
         }
@@ -144,10 +132,7 @@ mod tests {
 
     #[test]
     fn values_are_escaped_by_teamcitys_rules() {
-        assert_eq!(
-            escape("a|b'c[d]e\nf\rg\u{85}h\u{2028}"),
-            "a||b|'c|[d|]e|nf|rg|0x0085h|0x2028"
-        );
+        assert_eq!(escape("a|b'c[d]e\nf\rg\u{85}h\u{2028}"), "a||b|'c|[d|]e|nf|rg|0x0085h|0x2028");
         assert_eq!(
             render("buildStatus", &[("text", "##teamcity[x]")]),
             "##teamcity[buildStatus text='##teamcity|[x|]']"

@@ -70,11 +70,8 @@ pub(crate) fn gate_words(
         return words[0].clone();
     }
     let reference = run.jobs[decider].job.reference();
-    let results: Vec<String> = run
-        .jobs
-        .iter()
-        .map(|f| format!("{} {}", f.job.reference(), f.end.result()))
-        .collect();
+    let results: Vec<String> =
+        run.jobs.iter().map(|f| format!("{} {}", f.job.reference(), f.end.result())).collect();
     let error = match &words[decider].0 {
         error if error.is_empty() => String::new(),
         error => format!("{reference}: {error}"),
@@ -129,21 +126,11 @@ fn chain_words(
     step: Step,
     (error, message): &(String, String),
 ) -> (String, String) {
-    let steps: Vec<String> = run
-        .jobs
-        .iter()
-        .map(|f| format!("{} {}", f.job.reference(), f.end.result()))
-        .collect();
-    let after = format!(
-        "after {} and {}",
-        human(run.elapsed),
-        count(run.requests, "request")
-    );
+    let steps: Vec<String> =
+        run.jobs.iter().map(|f| format!("{} {}", f.job.reference(), f.end.result())).collect();
+    let after = format!("after {} and {}", human(run.elapsed), count(run.requests, "request"));
     if outcome == Outcome::Completed {
-        return (
-            String::new(),
-            format!("every step completed {after}: {}", steps.join(" → ")),
-        );
+        return (String::new(), format!("every step completed {after}: {}", steps.join(" → ")));
     }
     let error = if error.is_empty() {
         String::new()
@@ -160,23 +147,16 @@ fn chain_words(
 
 /// A job a step made, or the one it was about to make.
 fn label(job: &JobRef) -> String {
-    if job.id.is_empty() {
-        format!("the new {}", job.kind.noun())
-    } else {
-        job.to_string()
-    }
+    if job.id.is_empty() { format!("the new {}", job.kind.noun()) } else { job.to_string() }
 }
 
 /// Why a step made no job, and what to do.
 fn start_words(job: &JobRef, error: &StartError) -> String {
     let noun = job.kind.noun();
     match error {
-        StartError::Locked {
-            lock,
-            image,
-            if_locked,
-            raced,
-        } => locked_words(lock, image, *if_locked, *raced),
+        StartError::Locked { lock, image, if_locked, raced } => {
+            locked_words(lock, image, *if_locked, *raced)
+        }
         StartError::Checkpoint(error) => format!(
             "{error}: the deploy stopped here, before a create no rerun could know of; free the \
              space or fix the path, then run again with --resume-from"
@@ -267,10 +247,7 @@ fn unknown_words(job: &JobRef, noun: &str, reason: &str, found: &Found) -> Strin
              image (image/options); {check}"
         ),
         Found::ReadFailed(error) => {
-            format!(
-                "reading the lock failed too ({}); {check}",
-                poll_error(error)
-            )
+            format!("reading the lock failed too ({}); {check}", poll_error(error))
         }
     };
     format!("{head}: {found}")
@@ -283,11 +260,7 @@ pub(crate) fn job_words(finished: &Finished) -> (String, String) {
     let shown = label(job);
     let last = finished.last.as_ref();
     let seen = last_seen(finished);
-    let after = format!(
-        "after {} and {}",
-        human(finished.elapsed),
-        count(finished.polls, "poll")
-    );
+    let after = format!("after {} and {}", human(finished.elapsed), count(finished.polls, "poll"));
     match &finished.end {
         End::Completed if job.kind.settles() && !finished.seen_work => (
             String::new(),
@@ -352,10 +325,8 @@ fn failed_words(job: &JobRef, last: Option<&JobStatus>, after: &str) -> (String,
     if let Some(c) = counts.filter(|c| c.failed > 0) {
         why = format!("{} failed", count(c.failed as u32, "machine or install"));
     }
-    let error = last
-        .and_then(|s| s.error.as_deref())
-        .map(one_line)
-        .unwrap_or_else(|| match counts {
+    let error =
+        last.and_then(|s| s.error.as_deref()).map(one_line).unwrap_or_else(|| match counts {
             Some(c) if job.kind == JobKind::Rollout => format!(
                 "{} failed to install (--max-failed-machines allows fewer)",
                 count(c.failed as u32, "machine")
@@ -472,11 +443,7 @@ pub(crate) fn job_line(job: &JobSummary) -> String {
 
 /// "1 poll", "3 polls".
 pub(crate) fn count(n: u32, noun: &str) -> String {
-    if n == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{n} {noun}s")
-    }
+    if n == 1 { format!("1 {noun}") } else { format!("{n} {noun}s") }
 }
 
 /// A duration for a person: "350ms", "4.2s", "1m 30s".

@@ -49,10 +49,7 @@ impl Default for Timeline {
 impl Timeline {
     /// A timeline that keeps each job's lines too (the last [`MAX_LINES`]).
     pub(crate) fn with_lines() -> Self {
-        Self {
-            lines: true,
-            ..Self::default()
-        }
+        Self { lines: true, ..Self::default() }
     }
 
     pub(crate) fn on_event(&mut self, event: &Event<'_>) {
@@ -67,9 +64,7 @@ impl Timeline {
             }
             // A job's first event is its start or its step: what comes after is for the lines.
             Event::Polled { .. } | Event::Retrying { .. } if !self.lines => {}
-            Event::Polled {
-                job, status, idle, ..
-            } => {
+            Event::Polled { job, status, idle, .. } => {
                 let (shown, job) = (polled_words(status, *idle), job.reference());
                 let span = self.span(&job);
                 if span.last.as_deref() != Some(shown.as_str()) {
@@ -77,12 +72,7 @@ impl Timeline {
                     self.note(&job, &shown);
                 }
             }
-            Event::Retrying {
-                job,
-                error,
-                failures,
-                wait,
-            } => {
+            Event::Retrying { job, error, failures, wait } => {
                 let line = format!(
                     "retrying in {} (failure {failures}): {}",
                     human(*wait),
@@ -110,8 +100,7 @@ impl Timeline {
         if span.lines.len() == MAX_LINES {
             span.lines.pop_front();
         }
-        span.lines
-            .push_back(format!("{:>7.1}s {line}", at.as_secs_f64()));
+        span.lines.push_back(format!("{:>7.1}s {line}", at.as_secs_f64()));
     }
 
     fn now(&self) -> SystemTime {
@@ -147,11 +136,7 @@ impl TimedFile {
         timeline: Timeline,
         render: fn(&Report, &Timeline) -> String,
     ) -> Result<Self, ReportError> {
-        Ok(Self {
-            file: OutputFile::create(what, path)?,
-            timeline,
-            render,
-        })
+        Ok(Self { file: OutputFile::create(what, path)?, timeline, render })
     }
 }
 
@@ -161,7 +146,6 @@ impl Reporter for TimedFile {
     }
 
     fn on_finish(&mut self, report: &Report) -> Result<(), ReportError> {
-        self.file
-            .write((self.render)(report, &self.timeline).as_bytes())
+        self.file.write((self.render)(report, &self.timeline).as_bytes())
     }
 }

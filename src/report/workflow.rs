@@ -12,9 +12,7 @@ use super::log_line;
 
 /// Escapes a command's data (the part after the last `::`).
 pub fn escape_data(text: &str) -> String {
-    text.replace('%', "%25")
-        .replace('\r', "%0D")
-        .replace('\n', "%0A")
+    text.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
 }
 
 /// Escapes a property value (`title=…`).
@@ -57,11 +55,7 @@ pub fn annotation(level: Level, title: &str, message: &str) -> String {
         Level::Error => "error",
         Level::Warning => "warning",
     };
-    format!(
-        "::{name} title={}::{}",
-        escape_property(title),
-        escape_data(message)
-    )
+    format!("::{name} title={}::{}", escape_property(title), escape_data(message))
 }
 
 pub(crate) fn annotate(level: Level, title: &str, message: &str) {
@@ -122,10 +116,7 @@ mod tests {
     #[test]
     fn an_annotation_is_one_line_whatever_its_text() {
         let line = annotation(Level::Error, "t::x,y", "line one\n::warning::two\r%0A");
-        assert_eq!(
-            line,
-            "::error title=t%3A%3Ax%2Cy::line one%0A::warning::two%0D%250A"
-        );
+        assert_eq!(line, "::error title=t%3A%3Ax%2Cy::line one%0A::warning::two%0D%250A");
     }
 
     #[test]

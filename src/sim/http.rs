@@ -54,9 +54,7 @@ impl Sim {
         let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
         let state = self.into_state();
         let served = Arc::clone(&state);
         let (shutdown, stop) = oneshot::channel::<()>();
@@ -70,12 +68,7 @@ impl Sim {
                 }
             });
         });
-        Ok(SimServer {
-            addr,
-            state,
-            shutdown: Some(shutdown),
-            thread: Some(thread),
-        })
+        Ok(SimServer { addr, state, shutdown: Some(shutdown), thread: Some(thread) })
     }
 
     /// Serves on 127.0.0.1, on a free port, from a task on the current runtime (`--demo`).
@@ -184,15 +177,9 @@ async fn send(mut stream: TcpStream, reply: Reply) -> io::Result<()> {
             stream.shutdown().await
         }
         #[cfg(feature = "test-support")]
-        Reply::Huge {
-            bytes,
-            content_length,
-        } => {
-            let length = if content_length {
-                format!("Content-Length: {bytes}\r\n")
-            } else {
-                String::new()
-            };
+        Reply::Huge { bytes, content_length } => {
+            let length =
+                if content_length { format!("Content-Length: {bytes}\r\n") } else { String::new() };
             let head = format!(
                 "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n{length}Connection: close\r\n\r\n"
             );
@@ -221,18 +208,11 @@ async fn send(mut stream: TcpStream, reply: Reply) -> io::Result<()> {
 
 /// The head and body of an HTTP answer; empty for replies that are not one.
 fn encode(reply: &Reply) -> (Vec<u8>, Vec<u8>) {
-    let Reply::Http {
-        status,
-        headers,
-        body,
-    } = reply
-    else {
+    let Reply::Http { status, headers, body } = reply else {
         return (Vec::new(), Vec::new());
     };
-    let reason = StatusCode::from_u16(*status)
-        .ok()
-        .and_then(|s| s.canonical_reason())
-        .unwrap_or("Unknown");
+    let reason =
+        StatusCode::from_u16(*status).ok().and_then(|s| s.canonical_reason()).unwrap_or("Unknown");
     let mut head = format!(
         "HTTP/1.1 {status} {reason}\r\nContent-Length: {}\r\nConnection: close\r\n",
         body.len()
@@ -241,10 +221,7 @@ fn encode(reply: &Reply) -> (Vec<u8>, Vec<u8>) {
         head.push_str(&format!("{name}: {value}\r\n"));
     }
     // Like any server, the simulator says what time it is (unless a fault says otherwise).
-    if !headers
-        .iter()
-        .any(|(name, _)| name.eq_ignore_ascii_case("date"))
-    {
+    if !headers.iter().any(|(name, _)| name.eq_ignore_ascii_case("date")) {
         let now = httpdate::fmt_http_date(std::time::SystemTime::now());
         head.push_str(&format!("Date: {now}\r\n"));
     }

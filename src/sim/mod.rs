@@ -28,20 +28,14 @@ pub const DEMO_JOB: Duration = Duration::from_secs(14);
 pub fn demo(update_id: &str, version_id: &str) -> Sim {
     let version: u64 = version_id.parse().unwrap_or(1);
     Sim::new()
-        .serve_job(
-            JobRef::new(JobKind::ImageUpdate, update_id),
-            Script::Timeline(DEMO_JOB),
-        )
+        .serve_job(JobRef::new(JobKind::ImageUpdate, update_id), Script::Timeline(DEMO_JOB))
         .serve_job(
             JobRef::new(JobKind::ImageVersion, version_id),
             Script::Timeline(Duration::from_secs(8)),
         )
         .serve_job(
             JobRef::new(JobKind::Install, version_id),
-            Script::Installs {
-                version,
-                machines: [6, 9, 12].map(Duration::from_secs).to_vec(),
-            },
+            Script::Installs { version, machines: [6, 9, 12].map(Duration::from_secs).to_vec() },
         )
 }
 
@@ -61,21 +55,15 @@ pub fn demo_deploy() -> Sim {
 
 /// `check --demo`'s account: the deploy's image, and an install list with nothing in it.
 pub fn demo_check() -> Sim {
-    demo_deploy().serve_job(
-        JobRef::new(JobKind::Install, ""),
-        Script::Replies(vec![Reply::installs(&[])]),
-    )
+    demo_deploy()
+        .serve_job(JobRef::new(JobKind::Install, ""), Script::Replies(vec![Reply::installs(&[])]))
 }
 
 /// What one poll gets.
 #[derive(Debug, Clone)]
 pub enum Reply {
     /// A whole HTTP answer.
-    Http {
-        status: u16,
-        headers: Vec<(String, String)>,
-        body: Vec<u8>,
-    },
+    Http { status: u16, headers: Vec<(String, String)>, body: Vec<u8> },
     /// Read the request, then never answer.
     #[cfg(feature = "test-support")]
     Hang,
@@ -149,22 +137,14 @@ impl Reply {
         match self {
             Self::Status { state_id, progress } => {
                 let name = JobState::from_id(state_id).name();
-                Self::json(status_body(
-                    Some(job),
-                    state_id,
-                    name,
-                    progress,
-                    unix_now(),
-                    None,
-                ))
+                Self::json(status_body(Some(job), state_id, name, progress, unix_now(), None))
             }
             #[cfg(feature = "test-support")]
             Self::CloseMidBody(inner) => Self::CloseMidBody(Box::new(inner.render(job))),
             #[cfg(feature = "test-support")]
-            Self::Trickle { reply, every } => Self::Trickle {
-                reply: Box::new(reply.render(job)),
-                every,
-            },
+            Self::Trickle { reply, every } => {
+                Self::Trickle { reply: Box::new(reply.render(job)), every }
+            }
             other => other,
         }
     }
@@ -177,16 +157,8 @@ impl Reply {
     /// An answer with this status and body (HTML if it starts with `<`, else JSON).
     pub fn http(status: u16, body: impl Into<Vec<u8>>) -> Self {
         let body = body.into();
-        let kind = if body.starts_with(b"<") {
-            "text/html"
-        } else {
-            "application/json"
-        };
-        Self::Http {
-            status,
-            headers: vec![("Content-Type".into(), kind.into())],
-            body,
-        }
+        let kind = if body.starts_with(b"<") { "text/html" } else { "application/json" };
+        Self::Http { status, headers: vec![("Content-Type".into(), kind.into())], body }
     }
 
     /// Clanforge's error body, with this HTTP status.
@@ -217,10 +189,7 @@ pub enum Script {
     Timeline(Duration),
     /// The install list over time, from the first poll: one install of `version` per machine,
     /// queued for the first second, then running until its own time is up, then gone.
-    Installs {
-        version: u64,
-        machines: Vec<Duration>,
-    },
+    Installs { version: u64, machines: Vec<Duration> },
 }
 
 /// A request as the server saw it.
@@ -235,10 +204,7 @@ pub struct Request {
 
 impl Request {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 }
 
@@ -285,11 +251,7 @@ impl Sim {
             JobKind::Install => JobRef::new(JobKind::Install, ""),
             _ => job,
         };
-        let served = Job {
-            script,
-            polls: 0,
-            first_poll: None,
-        };
+        let served = Job { script, polls: 0, first_poll: None };
         self.jobs.insert(job, served);
         self
     }
@@ -356,10 +318,7 @@ impl State {
             return Reply::error(401, 401, "Unauthorized")
                 .with_header("WWW-Authenticate", &format!("{scheme} realm=\"clanforge\""));
         }
-        let asid = request
-            .query
-            .split('&')
-            .find_map(|pair| pair.strip_prefix("accountserviceid="));
+        let asid = request.query.split('&').find_map(|pair| pair.strip_prefix("accountserviceid="));
         // The operator's host takes a token and no ASID on its v1 calls; Unity's needs one.
         // A simulator that takes any credentials speaks the dialect of the ones it is sent.
         let bearer = self
@@ -432,25 +391,12 @@ fn timeline_reply(job: &JobRef, t: Duration, total: Duration) -> Reply {
     let (state_id, progress) = match t {
         t if t < total / 7.0 => (1, 0),
         t if t < running_from => (3, 0),
-        t if t < total => (
-            4,
-            ((t - running_from) / (total - running_from) * 100.0) as u8,
-        ),
+        t if t < total => (4, ((t - running_from) / (total - running_from) * 100.0) as u8),
         _ => (5, 100),
     };
-    let name = if state_id == 5 {
-        "Completed"
-    } else {
-        JobState::from_id(state_id).name()
-    };
-    let mut body = status_body(
-        Some(job),
-        state_id,
-        name,
-        progress,
-        now,
-        Some(created + total.round() as i64),
-    );
+    let name = if state_id == 5 { "Completed" } else { JobState::from_id(state_id).name() };
+    let mut body =
+        status_body(Some(job), state_id, name, progress, now, Some(created + total.round() as i64));
     body["jobcreated"] = json!(created);
     if state_id >= 4 {
         // As the real API does, despite its siblings being integers.
@@ -533,9 +479,7 @@ mod tests {
     fn state_of(reply: Reply) -> i64 {
         match reply {
             Reply::Http { body, .. } => {
-                serde_json::from_slice::<Value>(&body).unwrap()["jobstateid"]
-                    .as_i64()
-                    .unwrap()
+                serde_json::from_slice::<Value>(&body).unwrap()["jobstateid"].as_i64().unwrap()
             }
             other => panic!("{other:?}"),
         }
@@ -555,11 +499,9 @@ mod tests {
 
     #[test]
     fn answers_echo_the_job_asked_about() {
-        for (job, key) in [
-            ("update/125", "updateid"),
-            ("diff/125", "diffid"),
-            ("version/125", "imageversionid"),
-        ] {
+        for (job, key) in
+            [("update/125", "updateid"), ("diff/125", "diffid"), ("version/125", "imageversionid")]
+        {
             let job: JobRef = job.parse().unwrap();
             let Reply::Http { body, .. } = Reply::status(5, 100).render(&job) else {
                 panic!("a status renders as HTTP")

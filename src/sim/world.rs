@@ -41,10 +41,9 @@ impl CreateFault {
     fn spoil(self, answer: Reply) -> Reply {
         match self {
             Self::LostAfter => Reply::Reset,
-            Self::SlowAnswer => Reply::Trickle {
-                reply: Box::new(answer),
-                every: Duration::from_millis(4),
-            },
+            Self::SlowAnswer => {
+                Reply::Trickle { reply: Box::new(answer), every: Duration::from_millis(4) }
+            }
             Self::ServerError => {
                 Reply::http(502, "<html><body><h1>502 Bad Gateway</h1></body></html>")
             }
@@ -215,27 +214,20 @@ impl World {
     }
 
     fn find(&self, kind: JobKind, id: &str) -> Option<&Made> {
-        self.made
-            .iter()
-            .find(|m| m.job.kind == kind && m.job.id == id)
+        self.made.iter().find(|m| m.job.kind == kind && m.job.id == id)
     }
 
     /// What locks the image now: an open diff, else a running update.
     fn lock(&self, now: Instant) -> Option<JobRef> {
         let older = self.image.locked_by_diff.map(|id| id.to_string());
-        let unlocked = self
-            .image
-            .unlocks_after
-            .is_some_and(|after| now >= self.started + after);
+        let unlocked = self.image.unlocks_after.is_some_and(|after| now >= self.started + after);
         let open_diff = self.made.iter().find(|m| {
             m.job.kind == JobKind::ImageDiff
                 && !m.closed
                 && !(unlocked && older.as_deref() == Some(m.job.id.as_str()))
         });
-        let running_update = self
-            .made
-            .iter()
-            .find(|m| m.job.kind == JobKind::ImageUpdate && !m.done(now));
+        let running_update =
+            self.made.iter().find(|m| m.job.kind == JobKind::ImageUpdate && !m.done(now));
         open_diff.or(running_update).map(|m| m.job.clone())
     }
 
@@ -327,10 +319,8 @@ impl World {
     }
 
     fn reject(&mut self, id: &str, now: Instant) -> Reply {
-        let Some(diff) = self
-            .made
-            .iter_mut()
-            .find(|m| m.job.kind == JobKind::ImageDiff && m.job.id == id)
+        let Some(diff) =
+            self.made.iter_mut().find(|m| m.job.kind == JobKind::ImageDiff && m.job.id == id)
         else {
             return Reply::error(200, 1, "invalid diffid");
         };
@@ -376,16 +366,9 @@ impl World {
         } else if t < made.takes / 5 {
             (1, 0)
         } else {
-            (
-                4,
-                (t.as_secs_f64() / made.takes.as_secs_f64() * 100.0) as u8,
-            )
+            (4, (t.as_secs_f64() / made.takes.as_secs_f64() * 100.0) as u8)
         };
-        let name = if state == 5 {
-            "Completed"
-        } else {
-            JobState::from_id(state).name()
-        };
+        let name = if state == 5 { "Completed" } else { JobState::from_id(state).name() };
         // Jobs of under two seconds (the tests') say no ETA: a whole-second one would mislead.
         let eta = (made.takes >= Duration::from_secs(2))
             .then(|| created + made.takes.as_secs_f64().ceil() as i64);
@@ -397,9 +380,8 @@ impl World {
             body["jobstateid"] = json!(6);
             body["jobstatename"] = json!("Failed");
             body["jobfailed"] = json!(1);
-            body["joberror"] = json!(format!(
-                "fetch failed for {decoded}: 403 Forbidden (url as sent: {source})"
-            ));
+            body["joberror"] =
+                json!(format!("fetch failed for {decoded}: 403 Forbidden (url as sent: {source})"));
         }
         if made.job.kind == JobKind::ImageDiff {
             let files: serde_json::Map<String, Value> = (0..made.changes)
@@ -440,18 +422,12 @@ impl World {
         let pending = self.versions().last().map_or(0, |version| {
             let done_at = version.at + version.takes;
             let since = now.saturating_duration_since(done_at);
-            self.image
-                .machines
-                .iter()
-                .filter(|m| now < done_at || since < **m)
-                .count() as u64
+            self.image.machines.iter().filter(|m| now < done_at || since < **m).count() as u64
         });
         Reply::rollout(pending, 0, machines - pending)
     }
 
     fn versions(&self) -> impl Iterator<Item = &Made> {
-        self.made
-            .iter()
-            .filter(|m| m.job.kind == JobKind::ImageVersion)
+        self.made.iter().filter(|m| m.job.kind == JobKind::ImageVersion)
     }
 }

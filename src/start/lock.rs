@@ -18,11 +18,7 @@ impl Chain<'_> {
         image: &str,
     ) -> Result<(), End> {
         let if_locked = self.plan.if_locked;
-        self.reporter.on_event(&Event::Locked {
-            lock: &lock,
-            image,
-            if_locked,
-        });
+        self.reporter.on_event(&Event::Locked { lock: &lock, image, if_locked });
         let locked = |lock: JobRef| {
             End::Start(StartError::Locked {
                 lock,
@@ -42,20 +38,13 @@ impl Chain<'_> {
     /// `--if-locked wait`: looks at the lock on the schedule until nothing (but this chain's
     /// own job) holds it, or the deadline passes.
     async fn wait_for_unlock(&mut self, lock: JobRef, game: &str, image: &str) -> Result<(), End> {
-        let outlasted = |lock: JobRef| {
-            End::Start(StartError::LockOutlasted {
-                lock,
-                image: image.to_owned(),
-            })
-        };
+        let outlasted =
+            |lock: JobRef| End::Start(StartError::LockOutlasted { lock, image: image.to_owned() });
         let mut schedule = Schedule::new(self.settings.policy, self.settings.seed);
         let mut lock = lock;
         loop {
-            let next = schedule.next(
-                Seen::Status(Default::default()),
-                Instant::now(),
-                self.deadline,
-            );
+            let next =
+                schedule.next(Seen::Status(Default::default()), Instant::now(), self.deadline);
             let Next::At(at) = next else {
                 return Err(outlasted(lock));
             };

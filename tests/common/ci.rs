@@ -60,10 +60,7 @@ pub(crate) fn oracle(script: &str, args: &[&str], input: &str) -> Value {
     let out = child.wait_with_output().expect("the oracle ran");
     writer.join().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "oracle {script} failed: {stderr}\n{install}"
-    );
+    assert!(out.status.success(), "oracle {script} failed: {stderr}\n{install}");
     serde_json::from_slice(&out.stdout).expect("the oracle prints JSON")
 }
 
@@ -84,12 +81,7 @@ pub(crate) fn scenarios() -> Vec<(&'static str, i32, Gate, SimServer)> {
     vec![
         ("success", 0, Gate::against(&success), success),
         ("failure", 1, Gate::against(&failure), failure),
-        (
-            "timeout",
-            3,
-            Gate::against(&timeout).arg("--timeout", "300ms"),
-            timeout,
-        ),
+        ("timeout", 3, Gate::against(&timeout).arg("--timeout", "300ms"), timeout),
         (
             "deploy",
             0,
@@ -106,19 +98,11 @@ pub(crate) fn scenarios() -> Vec<(&'static str, i32, Gate, SimServer)> {
 
 /// Every line of a run's two streams.
 pub(crate) fn lines(run: &Run) -> Vec<String> {
-    format!("{}\n{}", run.stdout, run.stderr)
-        .lines()
-        .map(str::to_owned)
-        .collect()
+    format!("{}\n{}", run.stdout, run.stderr).lines().map(str::to_owned).collect()
 }
 
 /// Azure's mask command is the one place a secret is named, to the agent.
 #[track_caller]
 pub(crate) fn assert_no_secret(run: &Run) {
-    assert_never_shown(
-        "the outputs",
-        &run.all_output(),
-        &[SECRET_KEY, BASIC],
-        AZURE_MASK,
-    );
+    assert_never_shown("the outputs", &run.all_output(), &[SECRET_KEY, BASIC], AZURE_MASK);
 }

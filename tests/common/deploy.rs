@@ -31,9 +31,7 @@ pub(crate) fn deploy(server: &SimServer) -> Gate {
 
 /// `--game-id`, `--image-id` and `--machine-id` of the simulated image.
 pub(crate) fn on_image(gate: Gate) -> Gate {
-    gate.arg("--game-id", GAME)
-        .arg("--image-id", IMAGE)
-        .arg("--machine-id", MACHINE)
+    gate.arg("--game-id", GAME).arg("--image-id", IMAGE).arg("--machine-id", MACHINE)
 }
 
 /// The state-changing requests the server saw, as `path` (creates and rejects), in order.
@@ -53,11 +51,7 @@ pub(crate) fn assert_each_sent_at_most_once(server: &SimServer) {
     let mut unique = sent.clone();
     unique.sort();
     unique.dedup();
-    assert_eq!(
-        sent.len(),
-        unique.len(),
-        "a state-changing request went out twice: {sent:?}"
-    );
+    assert_eq!(sent.len(), unique.len(), "a state-changing request went out twice: {sent:?}");
 }
 
 /// The first request whose path ends with `suffix`.

@@ -30,9 +30,7 @@ pub(crate) const AZURE_MASK: &str = "##vso[task.setsecret]";
 #[track_caller]
 pub(crate) fn assert_never_shown(what: &str, text: &str, secrets: &[&str], mask: &str) {
     for secret in secrets {
-        let shown = text
-            .lines()
-            .any(|line| !line.starts_with(mask) && line.contains(secret));
+        let shown = text.lines().any(|line| !line.starts_with(mask) && line.contains(secret));
         assert!(!shown, "{what}: {secret} shown:\n{text}");
     }
 }
@@ -98,9 +96,7 @@ impl Gate {
         for flag in ["--base-url", "--update-id", "--asid"] {
             gate = gate.without(flag);
         }
-        gate.without_env("CLANFORGE_ACCESS_KEY")
-            .without_env("CLANFORGE_SECRET_KEY")
-            .flag("--demo")
+        gate.without_env("CLANFORGE_ACCESS_KEY").without_env("CLANFORGE_SECRET_KEY").flag("--demo")
     }
 
     /// A file in the run's folder.
@@ -171,10 +167,7 @@ impl Gate {
             }
         }
         command.envs(self.envs.iter().map(|(n, v)| (n, v)));
-        command
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+        command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
         command
     }
 
@@ -197,13 +190,7 @@ impl Gate {
         };
         let stdout = drain(child.stdout.take().map(|p| Box::new(p) as _));
         let stderr = drain(child.stderr.take().map(|p| Box::new(p) as _));
-        Running {
-            child,
-            started,
-            gate: self,
-            stdout,
-            stderr,
-        }
+        Running { child, started, gate: self, stdout, stderr }
     }
 }
 
@@ -286,20 +273,14 @@ impl Run {
     /// The result file, parsed.
     pub(crate) fn result(&self) -> Value {
         serde_json::from_str(&self.result_text).unwrap_or_else(|e| {
-            panic!(
-                "the result file is not JSON ({e}): {:?}\n{self:?}",
-                self.result_text
-            )
+            panic!("the result file is not JSON ({e}): {:?}\n{self:?}", self.result_text)
         })
     }
 
     /// A file the gate wrote in its folder; empty if it wrote none.
     /// The result file's `error` key (the run must have written one).
     pub(crate) fn error(&self) -> String {
-        self.result()["error"]
-            .as_str()
-            .expect("the result has an error key")
-            .to_owned()
+        self.result()["error"].as_str().expect("the result has an error key").to_owned()
     }
 
     pub(crate) fn file(&self, name: &str) -> String {
@@ -314,14 +295,9 @@ impl Run {
     /// Everything the gate wrote, for scanning.
     pub(crate) fn all_output(&self) -> String {
         let mut all = format!("{}\n{}\n{}", self.stdout, self.stderr, self.result_text);
-        for name in [
-            "github_output",
-            "step_summary",
-            "ci.env",
-            "trace.log",
-            "junit.xml",
-            "summary.md",
-        ] {
+        for name in
+            ["github_output", "step_summary", "ci.env", "trace.log", "junit.xml", "summary.md"]
+        {
             all.push_str(&self.file(name));
         }
         all
@@ -330,11 +306,7 @@ impl Run {
     /// The log (stderr) holds `text`.
     #[track_caller]
     pub(crate) fn assert_logged(&self, text: &str) -> &Self {
-        assert!(
-            self.stderr.contains(text),
-            "{text:?} is not in the log:\n{}",
-            self.stderr
-        );
+        assert!(self.stderr.contains(text), "{text:?} is not in the log:\n{}", self.stderr);
         self
     }
 
@@ -342,11 +314,7 @@ impl Run {
     #[track_caller]
     pub(crate) fn assert_logged_once(&self, text: &str) -> &Self {
         let count = self.stderr.matches(text).count();
-        assert_eq!(
-            count, 1,
-            "{text:?} is in the log {count} times:\n{}",
-            self.stderr
-        );
+        assert_eq!(count, 1, "{text:?} is in the log {count} times:\n{}", self.stderr);
         self
     }
 
@@ -380,9 +348,7 @@ pub(crate) fn read_github_output(text: &str) -> Vec<(String, String)> {
                 assert!(!name.is_empty() && !delimiter.is_empty(), "{line:?}");
                 let mut value = Vec::new();
                 loop {
-                    let next = lines
-                        .next()
-                        .unwrap_or_else(|| panic!("no closing {delimiter}"));
+                    let next = lines.next().unwrap_or_else(|| panic!("no closing {delimiter}"));
                     if next == delimiter {
                         break;
                     }
@@ -434,11 +400,7 @@ pub(crate) fn status(state_id: i64, progress: u8) -> Reply {
 pub(crate) fn on_a_terminal_then(gate: &Gate, then: &str) -> Vec<u8> {
     let command = gate.command();
     let mut line = vec![binary().display().to_string()];
-    line.extend(
-        command
-            .get_args()
-            .map(|a| format!("'{}'", a.to_string_lossy())),
-    );
+    line.extend(command.get_args().map(|a| format!("'{}'", a.to_string_lossy())));
     let line = match then {
         "" => line.join(" "),
         then => format!("{} & {then}; wait $!", line.join(" ")),
@@ -480,20 +442,14 @@ pub(crate) fn with_token(gate: Gate) -> Gate {
 /// A simulator serving these jobs (`KIND/ID`) by these replies.
 pub(crate) fn serve_jobs(jobs: &[(&str, Vec<Reply>)]) -> SimServer {
     jobs.iter()
-        .fold(
-            Sim::new().credentials(ACCESS_KEY, SECRET_KEY),
-            |sim, (job, replies)| {
-                sim.serve_job(job.parse().unwrap(), Script::Replies(replies.clone()))
-            },
-        )
+        .fold(Sim::new().credentials(ACCESS_KEY, SECRET_KEY), |sim, (job, replies)| {
+            sim.serve_job(job.parse().unwrap(), Script::Replies(replies.clone()))
+        })
         .spawn()
         .unwrap()
 }
 
 /// A gate on these jobs (and no --update-id).
 pub(crate) fn on_jobs(server: &SimServer, jobs: &[&str]) -> Gate {
-    jobs.iter()
-        .fold(Gate::against(server).without("--update-id"), |gate, job| {
-            gate.flag(job)
-        })
+    jobs.iter().fold(Gate::against(server).without("--update-id"), |gate, job| gate.flag(job))
 }

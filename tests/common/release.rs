@@ -22,11 +22,7 @@ pub(crate) fn serve_files(dir: &Path) -> String {
             if path.is_dir() {
                 folders.push(path);
             } else {
-                let name = path
-                    .strip_prefix(dir)
-                    .unwrap()
-                    .to_string_lossy()
-                    .into_owned();
+                let name = path.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
                 files.insert(format!("/{name}"), std::fs::read(&path).unwrap());
             }
         }
@@ -67,11 +63,7 @@ pub(crate) fn pack(binary: &Path, archive: &Path) -> String {
     std::fs::create_dir_all(archive.parent().unwrap()).unwrap();
     // gzip's fastest level: a debug build is large, and the archive only has to be a gzip tar.
     run(Command::new("sh")
-        .args([
-            "-c",
-            "tar -cf - -C \"$1\" clanforge-wait | gzip -1 > \"$2\"",
-            "pack",
-        ])
+        .args(["-c", "tar -cf - -C \"$1\" clanforge-wait | gzip -1 > \"$2\"", "pack"])
         .arg(stage.path())
         .arg(archive));
     let out = run(Command::new("sha256sum").arg(archive));
@@ -80,10 +72,6 @@ pub(crate) fn pack(binary: &Path, archive: &Path) -> String {
 
 pub(crate) fn run(command: &mut Command) -> Output {
     let out = command.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{command:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{command:?}: {}", String::from_utf8_lossy(&out.stderr));
     out
 }

@@ -49,10 +49,7 @@ pub(crate) fn acted_on_by(line: &str) -> Option<&'static str> {
         Some("GitHub Actions or Azure Pipelines")
     } else if start.starts_with("::") {
         Some("GitHub Actions")
-    } else if ["--- ", "+++ ", "~~~ ", "^^^ +++"]
-        .iter()
-        .any(|marker| line.starts_with(marker))
-    {
+    } else if ["--- ", "+++ ", "~~~ ", "^^^ +++"].iter().any(|marker| line.starts_with(marker)) {
         Some("Buildkite")
     } else {
         None
@@ -87,29 +84,20 @@ pub(crate) fn retry_after() -> impl Strategy<Value = String> {
 /// One poll's answer, as the schedule sees it.
 #[derive(Debug, Clone)]
 pub(crate) enum Poll {
-    Status {
-        eta: Value,
-        start: Value,
-        progress: Value,
-        server_offset: i64,
-    },
+    Status { eta: Value, start: Value, progress: Value, server_offset: i64 },
     Transient(String),
 }
 
 pub(crate) fn poll() -> impl Strategy<Value = Poll> {
     prop_oneof![
-        (
-            timestamp(),
-            timestamp(),
-            timestamp(),
-            -400_000_000i64..400_000_000
-        )
-            .prop_map(|(eta, start, progress, server_offset)| Poll::Status {
+        (timestamp(), timestamp(), timestamp(), -400_000_000i64..400_000_000).prop_map(
+            |(eta, start, progress, server_offset)| Poll::Status {
                 eta,
                 start,
                 progress,
                 server_offset
-            }),
+            }
+        ),
         retry_after().prop_map(Poll::Transient),
     ]
 }

@@ -89,21 +89,15 @@ impl Workspace {
             "#!/bin/sh\nprintf '%s\\n' \"$@\" > '{}'\n",
             dir.path().join("rolled-out").display()
         );
-        for (name, script) in [
-            ("bin/buildkite-agent", agent.as_str()),
-            ("rollout.sh", rollout.as_str()),
-        ] {
+        for (name, script) in
+            [("bin/buildkite-agent", agent.as_str()), ("rollout.sh", rollout.as_str())]
+        {
             let path = dir.path().join(name);
             std::fs::write(&path, script).unwrap();
             use std::os::unix::fs::PermissionsExt;
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
         }
-        Self {
-            dir,
-            store: store.to_owned(),
-            attempt,
-            overrides,
-        }
+        Self { dir, store: store.to_owned(), attempt, overrides }
     }
 
     pub(crate) fn path(&self, name: &str) -> PathBuf {
@@ -122,10 +116,7 @@ impl Workspace {
         vars: &BTreeMap<String, String>,
     ) -> Vec<(String, String)> {
         let mut env: Vec<(String, String)> = [
-            (
-                "PATH",
-                format!("{}:/usr/bin:/bin", self.path("bin").display()),
-            ),
+            ("PATH", format!("{}:/usr/bin:/bin", self.path("bin").display())),
             ("CLANFORGE_BASE_URL", server.url()),
             ("CLANFORGE_INTERVAL", "10ms".into()),
             ("CLANFORGE_MAX_INTERVAL", "40ms".into()),
@@ -167,11 +158,7 @@ pub(crate) fn secrets() -> BTreeMap<String, String> {
 }
 
 fn world(image: Image) -> SimServer {
-    Sim::new()
-        .credentials(ACCESS_KEY, SECRET_KEY)
-        .image(image)
-        .spawn()
-        .unwrap()
+    Sim::new().credentials(ACCESS_KEY, SECRET_KEY).image(image).spawn().unwrap()
 }
 
 /// How many times the server was asked to create a job of each kind.
@@ -200,10 +187,7 @@ fn assert_continues_only_on_success(pipeline: &Pipeline) {
         "{name}: rolled out with what the gate made:\n{log}"
     );
     let junit = std::fs::read_to_string(workspace.path("clanforge-wait.xml")).unwrap();
-    assert!(
-        junit.contains("tests=\"4\" failures=\"0\" errors=\"0\""),
-        "{name}: {junit}"
-    );
+    assert!(junit.contains("tests=\"4\" failures=\"0\" errors=\"0\""), "{name}: {junit}");
     // Azure's mask commands are the one place a secret is named, to the agent.
     assert_never_shown(name, &log, &[SECRET_KEY, "secret-PLUGH"], AZURE_MASK);
 
@@ -212,20 +196,10 @@ fn assert_continues_only_on_success(pipeline: &Pipeline) {
     let server = world(Image::quick(42, 1234).locked_by(218_595));
     let (code, log) = pipeline.run(&workspace, &server);
     assert_eq!(code, 4, "{name}: a locked image is an API error:\n{log}");
-    assert_eq!(
-        workspace.rolled_out(),
-        None,
-        "{name}: rolled out after a failure"
-    );
+    assert_eq!(workspace.rolled_out(), None, "{name}: rolled out after a failure");
     let junit = std::fs::read_to_string(workspace.path("clanforge-wait.xml")).unwrap();
-    assert!(
-        junit.contains("errors=\"1\""),
-        "{name}: the report says why: {junit}"
-    );
-    assert!(
-        creates(&server).is_empty(),
-        "{name}: nothing created on a locked image"
-    );
+    assert!(junit.contains("errors=\"1\""), "{name}: the report says why: {junit}");
+    assert!(creates(&server).is_empty(), "{name}: nothing created on a locked image");
 }
 
 /// A first run that times out while the update runs, then the CI's own re-run on a fresh
@@ -235,10 +209,8 @@ fn assert_a_rerun_resumes(pipeline: &Pipeline) {
     let name = pipeline.name;
     let release = Release::get();
     let store = tempfile::tempdir().unwrap();
-    let server = world(Image {
-        update_takes: Duration::from_millis(1500),
-        ..Image::quick(42, 1234)
-    });
+    let server =
+        world(Image { update_takes: Duration::from_millis(1500), ..Image::quick(42, 1234) });
     let mut first = release.pinned();
     first.push(("CLANFORGE_TIMEOUT".into(), "400ms".into()));
     let workspace = Workspace::new(store.path(), 1, first);
@@ -341,35 +313,22 @@ fn the_book_includes_each_example_from_its_tested_file() {
     for (page, path) in [
         ("docs/src/ci/jenkins.md", "ci/jenkins/Jenkinsfile"),
         ("docs/src/ci/teamcity.md", "ci/teamcity/settings.kts"),
-        (
-            "docs/src/ci/azure-pipelines.md",
-            "ci/azure/azure-pipelines.yml",
-        ),
+        ("docs/src/ci/azure-pipelines.md", "ci/azure/azure-pipelines.yml"),
         ("docs/src/ci/buildkite.md", "ci/buildkite/pipeline.yml"),
         ("docs/src/ci/github-actions.md", "ci/github/wait.yml"),
         ("docs/src/ci/gitlab-ci.md", "ci/gitlab/example.yml:all"),
         ("docs/src/deploy.md", "ci/github/deploy.yml"),
         ("docs/src/deploy.md", "ci/gitlab/example.yml:deploy"),
     ] {
-        let up = if page.starts_with("docs/src/ci/") {
-            "../../../"
-        } else {
-            "../../"
-        };
+        let up = if page.starts_with("docs/src/ci/") { "../../../" } else { "../../" };
         let include = format!("{{{{#include {up}{path}}}}}");
-        assert!(
-            example(page).contains(&include),
-            "{page} must include {path} (not a copy of it)"
-        );
+        assert!(example(page).contains(&include), "{page} must include {path} (not a copy of it)");
     }
     // Every pipeline the book shows comes from a file: no YAML, Groovy or Kotlin typed in.
     for page in ["ci/github-actions.md", "ci/gitlab-ci.md", "deploy.md"] {
         let text = example(&format!("docs/src/{page}"));
         for block in text.split("```yaml\n").skip(1) {
-            assert!(
-                block.starts_with("{{#include "),
-                "{page} types a pipeline in:\n{block}"
-            );
+            assert!(block.starts_with("{{#include "), "{page} types a pipeline in:\n{block}");
         }
     }
 }
@@ -381,11 +340,7 @@ fn the_book_includes_each_example_from_its_tested_file() {
 fn the_github_deploy_example_keeps_its_result_for_a_re_run_of_that_run_only() {
     let file = example("ci/github/deploy.yml");
     let key = "key: clanforge-deploy-${{ github.run_id }}-${{ github.run_attempt }}";
-    assert_eq!(
-        file.matches(key).count(),
-        2,
-        "restore and save, one key:\n{file}"
-    );
+    assert_eq!(file.matches(key).count(), 2, "restore and save, one key:\n{file}");
     assert!(file.contains("restore-keys: clanforge-deploy-${{ github.run_id }}-\n"));
     let save = &file[file.find("uses: actions/cache/save@").unwrap() - 80..];
     assert!(save.contains("if: always()"), "{save}");

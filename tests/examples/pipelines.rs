@@ -31,10 +31,7 @@ struct Step {
 #[derive(Debug, Clone)]
 enum Run {
     /// A script, and the variables its step maps into its env (`NAME: $(MACRO)`, Azure's).
-    Shell {
-        script: String,
-        env: Vec<(String, String)>,
-    },
+    Shell { script: String, env: Vec<(String, String)> },
     /// Copies the kept `from` (in the store) to `to` (in the workspace), if it was kept.
     Restore { from: String, to: String },
     /// Keeps the workspace's `from` in the store as `to`.
@@ -80,14 +77,8 @@ impl Pipeline {
             })
             .expect("a deploy step");
         let lines: Vec<&str> = deploy.lines().map(str::trim).collect();
-        let from = lines
-            .iter()
-            .position(|l| l.starts_with("archive="))
-            .unwrap();
-        let to = lines
-            .iter()
-            .position(|l| l.starts_with("tar -xzf"))
-            .unwrap();
+        let from = lines.iter().position(|l| l.starts_with("archive=")).unwrap();
+        let to = lines.iter().position(|l| l.starts_with("tar -xzf")).unwrap();
         Self {
             name: path.rsplit('/').next().unwrap(),
             vars,
@@ -181,9 +172,8 @@ impl Pipeline {
     fn hand_on(&self, out: &str, err: &str, vars: &mut BTreeMap<String, String>) {
         match self.ci {
             Ci::TeamCity => {
-                for rest in out
-                    .lines()
-                    .filter_map(|l| l.strip_prefix("##teamcity[setParameter name='env."))
+                for rest in
+                    out.lines().filter_map(|l| l.strip_prefix("##teamcity[setParameter name='env."))
                 {
                     let (name, rest) = rest.split_once("' value='").unwrap();
                     let value = rest.strip_suffix("']").unwrap();
@@ -192,9 +182,8 @@ impl Pipeline {
             }
             Ci::Azure => {
                 // $(gate.NAME) reaches a later step through its env: here, by that name.
-                for rest in err
-                    .lines()
-                    .filter_map(|l| l.strip_prefix("##vso[task.setvariable variable="))
+                for rest in
+                    err.lines().filter_map(|l| l.strip_prefix("##vso[task.setvariable variable="))
                 {
                     let (name, value) = rest.split_once(";isoutput=true;]").unwrap();
                     vars.insert(format!("gate.{name}"), value.replace("%AZP25", "%"));
@@ -255,22 +244,10 @@ fn jenkins(file: &str) -> Vec<Step> {
             post = true;
         } else if line == "sh '''" {
             let script = block(&mut lines, "'''");
-            steps.push(Step {
-                run: Run::Shell {
-                    script,
-                    env: Vec::new(),
-                },
-                when,
-            });
+            steps.push(Step { run: Run::Shell { script, env: Vec::new() }, when });
         } else if let Some(script) = line.strip_prefix("sh '") {
             let script = script.strip_suffix('\'').unwrap().to_owned();
-            steps.push(Step {
-                run: Run::Shell {
-                    script,
-                    env: Vec::new(),
-                },
-                when,
-            });
+            steps.push(Step { run: Run::Shell { script, env: Vec::new() }, when });
         } else if line == "unstash 'clanforge-resume'" {
             let run = Run::Restore {
                 from: "stash/clanforge-result.json".into(),
@@ -279,10 +256,7 @@ fn jenkins(file: &str) -> Vec<Step> {
             steps.push(Step { run, when });
         } else if line.starts_with("junit testResults: 'clanforge-wait.xml'") {
             assert!(post, "{line}");
-            steps.push(Step {
-                run: Run::Junit,
-                when,
-            });
+            steps.push(Step { run: Run::Junit, when });
         } else if line
             .starts_with("stash name: 'clanforge-resume', includes: 'clanforge-result.json'")
         {
@@ -317,9 +291,7 @@ fn jenkins_vars(file: &str) -> BTreeMap<String, String> {
 fn teamcity(file: &str) -> Vec<Step> {
     let rule = |text: &str| -> (String, String) {
         let (from, to) = text.split_once(" => ").unwrap();
-        let from = from
-            .trim_start_matches("?:")
-            .replace("%build.vcs.number%", REVISION);
+        let from = from.trim_start_matches("?:").replace("%build.vcs.number%", REVISION);
         (from, to.replace("%build.vcs.number%", REVISION))
     };
     let mut steps = Vec::new();
@@ -336,39 +308,18 @@ fn teamcity(file: &str) -> Vec<Step> {
                 assert!(rules.starts_with("?:"), "optional: a first build has none");
                 let from = format!("artifacts/{from}");
                 let to = format!("{to}/{}", from.rsplit('/').next().unwrap());
-                steps.push(Step {
-                    run: Run::Restore { from, to },
-                    when: When::Always,
-                });
+                steps.push(Step { run: Run::Restore { from, to }, when: When::Always });
                 in_dependencies = false;
             } else {
                 let name = from.clone();
-                publish = Some(Run::Keep {
-                    to: format!("artifacts/{to}/{name}"),
-                    from,
-                });
+                publish = Some(Run::Keep { to: format!("artifacts/{to}/{name}"), from });
             }
         } else if line == "scriptContent = \"\"\"" {
             let script = block(&mut lines, "\"\"\".trimIndent()").replace("${'$'}", "$");
-            steps.push(Step {
-                run: Run::Shell {
-                    script,
-                    env: Vec::new(),
-                },
-                when: When::OnSuccess,
-            });
+            steps.push(Step { run: Run::Shell { script, env: Vec::new() }, when: When::OnSuccess });
         } else if let Some(script) = line.strip_prefix("scriptContent = \"\"\"") {
-            let script = script
-                .strip_suffix("\"\"\"")
-                .unwrap()
-                .replace("${'$'}", "$");
-            steps.push(Step {
-                run: Run::Shell {
-                    script,
-                    env: Vec::new(),
-                },
-                when: When::OnSuccess,
-            });
+            let script = script.strip_suffix("\"\"\"").unwrap().replace("${'$'}", "$");
+            steps.push(Step { run: Run::Shell { script, env: Vec::new() }, when: When::OnSuccess });
         }
     }
     // A step runs after a failed one only if it says so; the rollout says the default aloud.
@@ -376,14 +327,8 @@ fn teamcity(file: &str) -> Vec<Step> {
     assert!(file.contains(
         "reportType = XmlReport.XmlReportType.JUNIT\n            rules = \"clanforge-wait.xml\""
     ));
-    steps.push(Step {
-        run: Run::Junit,
-        when: When::Always,
-    });
-    steps.push(Step {
-        run: publish.expect("artifactRules"),
-        when: When::Always,
-    });
+    steps.push(Step { run: Run::Junit, when: When::Always });
+    steps.push(Step { run: publish.expect("artifactRules"), when: When::Always });
     for secret in file.split("password(\"env.").skip(1) {
         let name = secret.split('"').next().unwrap();
         assert!(secrets().contains_key(name), "{name}");
@@ -408,10 +353,7 @@ fn teamcity_vars(file: &str) -> BTreeMap<String, String> {
 fn azure(file: &str) -> (Ci, Vec<Step>, BTreeMap<String, String>) {
     let mut vars = BTreeMap::new();
     let mut steps = Vec::new();
-    let mut lines = file
-        .lines()
-        .filter(|l| !l.trim_start().starts_with('#'))
-        .peekable();
+    let mut lines = file.lines().filter(|l| !l.trim_start().starts_with('#')).peekable();
     let mut section = "";
     while let Some(line) = lines.next() {
         if !line.starts_with(' ') && !line.is_empty() {
@@ -472,10 +414,7 @@ fn azure_step(fields: &[String]) -> Step {
         Some(other) => panic!("{other}"),
     };
     let run = match (keys.get("script"), keys.get("task").map(String::as_str)) {
-        (Some(script), None) => Run::Shell {
-            script: script.clone(),
-            env,
-        },
+        (Some(script), None) => Run::Shell { script: script.clone(), env },
         (None, Some("DownloadPipelineArtifact@2")) => {
             assert_eq!(inputs["buildType"], "current");
             assert_eq!(inputs["itemPattern"], "clanforge-resume-*/**");
@@ -509,10 +448,7 @@ fn buildkite(file: &str) -> (Ci, Vec<Step>, BTreeMap<String, String>) {
     let mut vars = BTreeMap::new();
     let mut after_wait = false;
     let mut in_env = false;
-    let mut lines = file
-        .lines()
-        .filter(|l| !l.trim_start().starts_with('#'))
-        .peekable();
+    let mut lines = file.lines().filter(|l| !l.trim_start().starts_with('#')).peekable();
     while let Some(line) = lines.next() {
         let trimmed = line.trim();
         if trimmed == "- wait" {
@@ -530,18 +466,8 @@ fn buildkite(file: &str) -> (Ci, Vec<Step>, BTreeMap<String, String>) {
             };
             let script = script.replace("$$", "$");
             // A step after a `wait` runs only if every one before it passed.
-            let when = if after_wait {
-                When::OnSuccess
-            } else {
-                When::Always
-            };
-            steps.push(Step {
-                run: Run::Shell {
-                    script,
-                    env: Vec::new(),
-                },
-                when,
-            });
+            let when = if after_wait { When::OnSuccess } else { When::Always };
+            steps.push(Step { run: Run::Shell { script, env: Vec::new() }, when });
         } else if trimmed == "env:" {
             in_env = true;
         } else if in_env && line.starts_with("      ") {

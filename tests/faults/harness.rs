@@ -50,10 +50,7 @@ pub(crate) fn replies(replies: Vec<Reply>) -> Scenario {
 
 /// `deploy --game-id 42 --image-id 1234 --machine-id 5678` on this image.
 pub(crate) fn deploy_on(image: Image) -> Scenario {
-    Scenario {
-        deploy: Some(image),
-        ..replies(Vec::new())
-    }
+    Scenario { deploy: Some(image), ..replies(Vec::new()) }
 }
 
 impl Scenario {
@@ -108,18 +105,10 @@ fn serve_scenario(scenario: &Scenario) -> (Option<SimServer>, String) {
     if let Some(url) = scenario.url {
         (None, url.to_owned())
     } else if scenario.refused {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         (None, format!("http://127.0.0.1:{port}"))
     } else if let Some(image) = scenario.deploy.clone() {
-        let server = Sim::new()
-            .credentials(ACCESS_KEY, SECRET_KEY)
-            .image(image)
-            .spawn()
-            .unwrap();
+        let server = Sim::new().credentials(ACCESS_KEY, SECRET_KEY).image(image).spawn().unwrap();
         let url = server.url();
         (Some(server), url)
     } else {
@@ -156,24 +145,14 @@ pub(crate) fn check(name: &str, logs: &[&str], exit: i32, scenario: Scenario) {
         .find(|(flag, _)| *flag == "--timeout")
         .map(|(_, value)| (*value).to_owned());
     let run = with_row_flags(gate, &scenario).run();
-    check_trace(
-        name,
-        &run.file("trace.log"),
-        server.as_ref().map(|s| s.requests().len()),
-    );
+    check_trace(name, &run.file("trace.log"), server.as_ref().map(|s| s.requests().len()));
     if let (Some(server), Some(n)) = (&server, scenario.requests) {
         assert_eq!(server.requests().len(), n, "{name}: requests");
         assert_eq!(run.result()["polls"], n, "{name}: polls");
     }
     if let Some(text) = scenario.error_has {
-        let error = run.result()["error"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
-        assert!(
-            error.contains(text),
-            "{name}: the error {error:?} lacks {text:?}"
-        );
+        let error = run.result()["error"].as_str().unwrap_or_default().to_owned();
+        assert!(error.contains(text), "{name}: the error {error:?} lacks {text:?}");
     }
     for (key, value) in &scenario.result_has {
         assert_eq!(&run.result()[*key], value, "{name}: the result's {key}");
@@ -181,10 +160,7 @@ pub(crate) fn check(name: &str, logs: &[&str], exit: i32, scenario: Scenario) {
     if let (Some(server), Some((least, most))) = (&server, scenario.gap) {
         let requests = server.requests();
         let gap = requests[1].at - requests[0].at;
-        assert!(
-            least <= gap && gap < most,
-            "{name}: {gap:?} between the first two requests"
-        );
+        assert!(least <= gap && gap < most, "{name}: {gap:?} between the first two requests");
     }
     if let Some(text) = scenario.logged_once {
         run.assert_logged_once(text);
@@ -202,11 +178,7 @@ pub(crate) fn check(name: &str, logs: &[&str], exit: i32, scenario: Scenario) {
             .collect();
         let sent = changes.len();
         changes.dedup();
-        assert_eq!(
-            changes.len(),
-            sent,
-            "{name}: a state-changing request went twice"
-        );
+        assert_eq!(changes.len(), sent, "{name}: a state-changing request went twice");
     }
     drop(server);
     assert_outcome(name, logs, exit, &run, &scenario_timeout);
@@ -233,11 +205,7 @@ fn assert_outcome(name: &str, logs: &[&str], exit: i32, run: &Run, timeout: &Opt
     assert!(!run.stderr.contains("panicked"), "{name}: {}", run.stderr);
     // What the table says the gate does, the log shows.
     for line in logs {
-        assert!(
-            run.stderr.contains(line),
-            "{name}: {line:?} is not in the log:\n{}",
-            run.stderr
-        );
+        assert!(run.stderr.contains(line), "{name}: {line:?} is not in the log:\n{}", run.stderr);
     }
     // Every output, written and in agreement.
     let result = run.result();
@@ -257,22 +225,11 @@ fn assert_outcome(name: &str, logs: &[&str], exit: i32, run: &Run, timeout: &Opt
     let outputs = read_github_output(&run.file("github_output"));
     let last = outputs.iter().rev().find(|(key, _)| key == "result");
     assert_eq!(last.map(|(_, v)| v.as_str()), Some(word.as_str()), "{name}");
-    assert!(
-        run.file("ci.env")
-            .starts_with(&format!("CLANFORGE_RESULT={word}\n")),
-        "{name}"
-    );
-    assert!(
-        run.file("step_summary").contains(&format!("| {word} |")),
-        "{name}"
-    );
+    assert!(run.file("ci.env").starts_with(&format!("CLANFORGE_RESULT={word}\n")), "{name}");
+    assert!(run.file("step_summary").contains(&format!("| {word} |")), "{name}");
     // The deadline holds: the suite's, or the row's own.
     let deadline = deadline_of(timeout);
-    assert!(
-        run.elapsed <= deadline + Duration::from_secs(1),
-        "{name}: took {:?}",
-        run.elapsed
-    );
+    assert!(run.elapsed <= deadline + Duration::from_secs(1), "{name}: took {:?}", run.elapsed);
     // Memory stays bounded.
     if let Some(kib) = run.peak_rss_kib {
         assert!(kib < MAX_RSS_KIB, "{name}: peak RSS {kib} KiB");
@@ -289,9 +246,7 @@ fn assert_outcome(name: &str, logs: &[&str], exit: i32, run: &Run, timeout: &Opt
 
 /// The deadline a row runs under: its own `--timeout`, or the suite's.
 fn deadline_of(timeout: &Option<String>) -> Duration {
-    timeout
-        .as_deref()
-        .map_or(DEADLINE, |t| humantime::parse_duration(t).unwrap())
+    timeout.as_deref().map_or(DEADLINE, |t| humantime::parse_duration(t).unwrap())
 }
 
 /// The deploys' build source: storage credentials, raw and encoded, that must never show.
@@ -315,10 +270,7 @@ fn check_trace(name: &str, trace: &str, served: Option<usize>) {
     let heads = trace.lines().filter(|l| l.contains(" GET /cfp/")).count();
     // A redirect followed is a request of its own, traced when it goes out; its answer is the
     // one its first request ends with.
-    let hops = trace
-        .lines()
-        .filter(|l| l.ends_with("(a redirect followed)"))
-        .count();
+    let hops = trace.lines().filter(|l| l.ends_with("(a redirect followed)")).count();
     match served {
         Some(n) => assert_eq!(heads, n, "{name}: a trace line per request:\n{trace}"),
         None => assert!(heads >= 1, "{name}: no request traced:\n{trace}"),
@@ -326,20 +278,12 @@ fn check_trace(name: &str, trace: &str, served: Option<usize>) {
     let ends = trace
         .lines()
         .filter(|l| {
-            [
-                "trace   HTTP ",
-                "trace   no answer after ",
-                "trace   cut off after ",
-            ]
-            .iter()
-            .any(|start| l.starts_with(start))
+            ["trace   HTTP ", "trace   no answer after ", "trace   cut off after "]
+                .iter()
+                .any(|start| l.starts_with(start))
         })
         .count();
-    assert_eq!(
-        ends,
-        heads - hops,
-        "{name}: each request ends once in the trace:\n{trace}"
-    );
+    assert_eq!(ends, heads - hops, "{name}: each request ends once in the trace:\n{trace}");
     for line in trace.lines() {
         assert!(line.starts_with("trace "), "{name}: a stray line {line:?}");
         assert!(!line.chars().any(char::is_control), "{name}: {line:?}");
@@ -360,32 +304,20 @@ fn assert_outputs_as_before(name: &str, exit: i32, run: &Run) {
     let text = masked(&text);
     let slug: String = name
         .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '-'
-            }
-        })
+        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
         .collect::<String>()
         .split('-')
         .filter(|w| !w.is_empty())
         .collect::<Vec<_>>()
         .join("-");
     let slug = &slug[..slug.len().min(100)];
-    let golden = format!(
-        "{}/tests/golden/faults/{slug}.txt",
-        env!("CARGO_MANIFEST_DIR")
-    );
+    let golden = format!("{}/tests/golden/faults/{slug}.txt", env!("CARGO_MANIFEST_DIR"));
     if std::env::var_os("UPDATE_GOLDEN").is_some() {
         std::fs::create_dir_all(std::path::Path::new(&golden).parent().unwrap()).unwrap();
         std::fs::write(&golden, &text).unwrap();
     }
     let expected = std::fs::read_to_string(&golden).unwrap_or_default();
-    assert_eq!(
-        text, expected,
-        "{name}: the outputs changed (UPDATE_GOLDEN=1 after review)"
-    );
+    assert_eq!(text, expected, "{name}: the outputs changed (UPDATE_GOLDEN=1 after review)");
 }
 
 /// `text` with what varies between runs masked: durations, ports, the seconds and requests a
@@ -395,16 +327,12 @@ fn masked(text: &str) -> String {
     let mut rest = text;
     while let Some(c) = rest.chars().next() {
         if c.is_ascii_digit() {
-            let end = rest
-                .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-                .unwrap_or(rest.len());
+            let end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
             let (number, after) = rest.split_at(end);
             let unit = ["ms", "s ", "s)", "s;", "s,", "s\n", "s\"", "m ", "h "]
                 .iter()
                 .find(|u| after.starts_with(**u));
-            let counted = [" request", " poll", " tries"]
-                .iter()
-                .any(|w| after.starts_with(w));
+            let counted = [" request", " poll", " tries"].iter().any(|w| after.starts_with(w));
             let port = out.ends_with("127.0.0.1:") || out.ends_with("localhost:");
             let key = [
                 "\"elapsed_seconds\": ",

@@ -35,10 +35,7 @@ macro_rules! faults {
 }
 
 fn html_503() -> Reply {
-    Reply::http(
-        503,
-        "<html><body><h1>503 Service Unavailable</h1></body></html>",
-    )
+    Reply::http(503, "<html><body><h1>503 Service Unavailable</h1></body></html>")
 }
 
 /// An install list as large as a big fleet's, each entry the size of a real one (about 430
@@ -60,10 +57,7 @@ fn fleet(entries: u64) -> Reply {
         })
         .collect();
     // Serialized once here, not on each request the simulator serves.
-    Reply::http(
-        200,
-        serde_json::to_vec(&json!({"success": true, "installs": installs})).unwrap(),
-    )
+    Reply::http(200, serde_json::to_vec(&json!({"success": true, "installs": installs})).unwrap())
 }
 
 fn at(offset: Duration) -> String {
@@ -322,18 +316,11 @@ fn the_books_reliability_table_is_this_suite() {
     for (fault, does, exit) in TABLE {
         table.push_str(&format!("| {fault} | {does} | {exit} |\n"));
     }
-    let readme = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/docs/src/reliability.md"
-    ))
-    .unwrap();
-    let start = readme
-        .find("<!-- faults:start -->\n")
-        .expect("the table's marker")
-        + 22;
-    let end = readme
-        .find("<!-- faults:end -->")
-        .expect("the table's marker");
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/src/reliability.md"))
+            .unwrap();
+    let start = readme.find("<!-- faults:start -->\n").expect("the table's marker") + 22;
+    let end = readme.find("<!-- faults:end -->").expect("the table's marker");
     assert_eq!(
         &readme[start..end],
         table,

@@ -16,16 +16,8 @@ fn waited(config: &Config) -> &[JobRef] {
     }
 }
 
-const REAL: &[&str] = &[
-    "--update-id",
-    "42",
-    "--asid",
-    "7",
-    "--access-key",
-    "a",
-    "--secret-key",
-    "s",
-];
+const REAL: &[&str] =
+    &["--update-id", "42", "--asid", "7", "--access-key", "a", "--secret-key", "s"];
 
 #[test]
 fn defaults_follow_the_contract() {
@@ -33,10 +25,7 @@ fn defaults_follow_the_contract() {
     assert_eq!(config.settings.timeout, Duration::from_secs(1800));
     assert_eq!(
         config.settings.policy,
-        Policy::Guided {
-            interval: Duration::from_secs(5),
-            max: Duration::from_secs(30)
-        }
+        Policy::Guided { interval: Duration::from_secs(5), max: Duration::from_secs(30) }
     );
     assert_eq!(config.settings.request_timeout, Duration::from_secs(30));
     assert!(
@@ -49,10 +38,7 @@ fn an_empty_secret_names_its_flag() {
     let mut args = REAL.to_vec();
     args[7] = " ";
     let err = cli(&args).config().unwrap_err().to_string();
-    assert!(
-        err.starts_with("--secret-key (CLANFORGE_SECRET_KEY) is missing or empty"),
-        "{err}"
-    );
+    assert!(err.starts_with("--secret-key (CLANFORGE_SECRET_KEY) is missing or empty"), "{err}");
 }
 
 #[test]
@@ -66,10 +52,7 @@ fn credentials_in_the_base_url_are_refused() {
 fn an_interval_above_the_cap_is_refused() {
     let mut args = REAL.to_vec();
     args.extend(["--interval", "1m", "--max-interval", "30s"]);
-    assert!(matches!(
-        cli(&args).config(),
-        Err(UsageError::IntervalAboveCap { .. })
-    ));
+    assert!(matches!(cli(&args).config(), Err(UsageError::IntervalAboveCap { .. })));
 }
 
 #[test]
@@ -105,22 +88,10 @@ fn the_demo_needs_nothing_else() {
 #[test]
 fn jobs_come_from_arguments_flags_and_the_variable_without_repeats() {
     let mut args = REAL.to_vec();
-    args.extend([
-        "diff/7",
-        "--job",
-        "version/8 install/8",
-        "--job",
-        "update/42",
-        "install",
-    ]);
-    let jobs: Vec<String> = waited(&cli(&args).config().unwrap())
-        .iter()
-        .map(JobRef::reference)
-        .collect();
-    assert_eq!(
-        jobs,
-        ["update/42", "diff/7", "install", "version/8", "install/8"]
-    );
+    args.extend(["diff/7", "--job", "version/8 install/8", "--job", "update/42", "install"]);
+    let jobs: Vec<String> =
+        waited(&cli(&args).config().unwrap()).iter().map(JobRef::reference).collect();
+    assert_eq!(jobs, ["update/42", "diff/7", "install", "version/8", "install/8"]);
 }
 
 #[test]
@@ -128,14 +99,8 @@ fn a_malformed_reference_is_a_usage_error_that_lists_the_kinds() {
     let mut args = REAL.to_vec();
     args.push("updat/1");
     let error = cli(&args).config().unwrap_err().to_string();
-    assert!(
-        error.contains("\"updat/1\" is not a job: unknown kind"),
-        "{error}"
-    );
-    assert!(
-        error.contains("update, diff, version, install, rollout"),
-        "{error}"
-    );
+    assert!(error.contains("\"updat/1\" is not a job: unknown kind"), "{error}");
+    assert!(error.contains("update, diff, version, install, rollout"), "{error}");
 }
 
 #[test]
@@ -150,10 +115,7 @@ fn the_demo_refuses_every_sign_of_a_real_job() {
     ] {
         let mut args = vec!["--demo"];
         args.extend(extra);
-        assert!(
-            matches!(cli(&args).config(), Err(UsageError::DemoWithRealJob { .. })),
-            "{args:?}"
-        );
+        assert!(matches!(cli(&args).config(), Err(UsageError::DemoWithRealJob { .. })), "{args:?}");
     }
 }
 

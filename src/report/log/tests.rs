@@ -42,20 +42,10 @@ async fn a_heartbeat_comes_at_least_once_a_minute_while_nothing_changes() {
     };
     // Polls 25 s apart that see nothing new: a line at 0 s, a heartbeat at 75 s.
     for poll in 1..=5 {
-        log.on_event(&Event::Polled {
-            job: &job,
-            status: &status,
-            poll,
-            idle: false,
-        });
+        log.on_event(&Event::Polled { job: &job, status: &status, poll, idle: false });
         tokio::time::advance(Duration::from_secs(25)).await;
     }
-    assert_eq!(
-        capture.text().matches("still waiting").count(),
-        1,
-        "{}",
-        capture.text()
-    );
+    assert_eq!(capture.text().matches("still waiting").count(), 1, "{}", capture.text());
     // No polls at all (a long Retry-After): the loop's ticks carry the heartbeat.
     for _ in 0..8 {
         tokio::time::advance(Duration::from_secs(15)).await;
@@ -63,15 +53,9 @@ async fn a_heartbeat_comes_at_least_once_a_minute_while_nothing_changes() {
     }
     // Heartbeats at 75 s, then 140 s and 200 s: never more than 60 s and a tick apart.
     let text = capture.text();
-    let beats: Vec<&str> = text
-        .lines()
-        .filter(|l| l.contains("still waiting"))
-        .collect();
+    let beats: Vec<&str> = text.lines().filter(|l| l.contains("still waiting")).collect();
     assert_eq!(beats.len(), 3, "{text}");
     // With one job as with many, the heartbeat names it.
     assert!(beats.iter().all(|b| b.contains("update/1 ")), "{text}");
-    assert!(
-        beats[1].contains("after 2m 20s") && beats[2].contains("after 3m 20s"),
-        "{text}"
-    );
+    assert!(beats[1].contains("after 2m 20s") && beats[2].contains("after 3m 20s"), "{text}");
 }
