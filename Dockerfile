@@ -11,6 +11,7 @@ RUN apk add --no-cache gcc musl-dev
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY src ./src
+COPY crates ./crates
 RUN cargo build --release --locked \
  && cp target/release/clanforge-wait /clanforge-wait
 

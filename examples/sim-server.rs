@@ -23,8 +23,7 @@
 //! workflow command, a GitLab section, a dotenv line, a TeamCity service message, an Azure
 //! logging command, a Buildkite group): the runner suites check none takes.
 
-use clanforge_wait::sim::{Image, Reply, Script, Sim};
-use clanforge_wait::{JobKind, JobRef};
+use clanforge_sim::{Image, JobKind, JobRef, Reply, Script, Sim};
 use std::time::Duration;
 
 fn main() -> std::io::Result<()> {

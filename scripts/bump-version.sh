@@ -6,7 +6,8 @@
 #
 # Cutting a release: bump, move the CHANGELOG's [Unreleased] under the new version, commit;
 # build the release archives (the release workflow); pin their checksums with
-# scripts/pin-release.sh vVERSION OWNER/REPO checksums.txt; commit; tag vVERSION; push the tag.
+# scripts/pin-release.sh vVERSION OWNER/REPO checksums.txt; commit; tag vVERSION; push the tag;
+# `cargo publish --workspace` (the simulator's crate, then the gate's, which depends on it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,6 +16,8 @@ new=${1:?usage: $0 VERSION (e.g. 0.4.0)}
 old=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -1)
 
 sed -i "0,/^version = \"$old\"/s//version = \"$new\"/" Cargo.toml
+# The gate depends on exactly this version of the simulator its --demo serves.
+sed -i "s/^\(clanforge-sim = { version = \"=\)$old\"/\1$new\"/" Cargo.toml
 cargo update --quiet --workspace
 files=(README.md ci/gitlab/clanforge-wait.yml Dockerfile ci/jenkins/Jenkinsfile ci/teamcity/settings.kts
   ci/azure/azure-pipelines.yml ci/buildkite/pipeline.yml ci/github/wait.yml ci/github/deploy.yml

@@ -30,7 +30,7 @@ if bom["bomFormat"] != "CycloneDX":
     problems.append(f"not CycloneDX: {bom['bomFormat']}")
 if (top["name"], top["version"]) != ("clanforge-wait", version):
     problems.append(f"describes {top['name']} {top['version']}")
-for needed in ("reqwest", "rustls", "tokio", "serde_json", "clap"):
+for needed in ("reqwest", "rustls", "tokio", "serde_json", "clap", "clanforge-sim"):
     if needed not in names:
         problems.append(f"lacks {needed}")
 for test_only in ("proptest", "rcgen", "vt100", "clap_mangen"):

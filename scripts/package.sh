@@ -23,5 +23,7 @@ tar -czf "$out/$archive" -C "target/$target/release" "$bin"
 # cargo-cyclonedx writes beside Cargo.toml; the SBOM is moved beside the archive.
 cargo cyclonedx --quiet --format json --spec-version 1.5 --no-build-deps --target "$target" --override-filename "clanforge-wait-$target.cdx"
 mv "clanforge-wait-$target.cdx.json" "$out/"
+# It writes one for the simulator's crate too, which the gate's SBOM already lists.
+rm -f "crates/clanforge-sim/clanforge-wait-$target.cdx.json"
 echo "$out/$archive $(sha256sum "$out/$archive" | cut -d' ' -f1)"
 echo "$out/clanforge-wait-$target.cdx.json"

@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
 # The shape the code keeps (issue 26), checked rather than remembered: no Rust file in src/,
-# tests/ or examples/ over 600 lines, src/ within its line budget, and no import circle between
-# the crate's modules (scripts/module-circles.py). Functions over 80
-# lines are clippy's too_many_lines (clippy.toml).
+# crates/, tests/ or examples/ over 600 lines, src/ within its line budget, and no import
+# circle between the crate's modules (scripts/module-circles.py). Functions over 80 lines are
+# clippy's too_many_lines (clippy.toml).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 max_file=600
 # The ceiling src/ may not pass, so that growth is a decision: raise it only with the
 # feature that needs it, in the same commit, and lower it as the code shrinks. Issue 26's target
-# is 12,000; the unit tests (about 1,900 lines) and the simulator the demo serves (about 1,280)
-# count here.
-max_src=${SHAPE_MAX_SRC:-14732}
+# is 12,000; the unit tests (about 1,900 lines) count here. The simulated API the demo serves is
+# a crate of its own (crates/clanforge-sim), under the same 600-line rule per file.
+max_src=${SHAPE_MAX_SRC:-13552}
 
 status=0
 while read -r lines file; do
@@ -19,7 +19,7 @@ while read -r lines file; do
     echo "shape: $file is $lines lines (the limit is $max_file): split it by what it owns" >&2
     status=1
   fi
-done < <(find src tests examples -name '*.rs' -print0 | xargs -0 wc -l | grep -v ' total$')
+done < <(find src crates tests examples -name '*.rs' -print0 | xargs -0 wc -l | grep -v ' total$')
 
 src=$(find src -name '*.rs' -print0 | xargs -0 cat | wc -l)
 if [ "$src" -gt "$max_src" ]; then

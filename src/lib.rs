@@ -2,10 +2,10 @@
 //! and image versions (each create sent at most once) and waits on them and on the fleet's
 //! installs under one deadline, then says how they ended: an exit code, a log, a result.
 //!
-//! The library's public surface is what the binary needs ([`run`]) and the simulated API the
-//! examples serve ([`sim`], with the job names it takes). Everything else is `pub(crate)`; the
-//! `test-support` feature, which the tests and examples enable, adds the small API in
-//! `testing` that they use.
+//! The library's public surface is what the binary needs ([`run`] and the [`Outcome`] it
+//! returns). Everything else is `pub(crate)`; the `test-support` feature, which the tests and
+//! examples enable, adds the small API in `testing` that they use. The simulated API `--demo`
+//! serves is a crate of its own (`crates/clanforge-sim`), which the tests serve too.
 //!
 //! Data flows one way: the API's answer (`api`) becomes a job status (`job`), the wait loop
 //! (`wait`, `start` for what it creates) turns statuses into events (`event`) on the schedule
@@ -41,13 +41,9 @@ mod untrusted;
 mod verdict;
 mod wait;
 
-pub mod sim;
 #[cfg(feature = "test-support")]
 #[doc(hidden)]
 pub mod testing;
-
-/// A job as the simulated API's builder names it: its kind and ID (and why a name is not one).
-pub use crate::kind::{JobKind, JobRef, RefError};
 
 use crate::api::trace::TraceTo;
 use crate::cancel::Cancel;

@@ -7,7 +7,7 @@ use crate::api::{Client, ClientError, Credentials};
 use crate::cli::{self, Action, Api, Config, Parsed};
 use crate::event::{ReportError, Reporter};
 use crate::report::{self, dotenv::Dotenv, result::ResultFile};
-use crate::sim;
+use clanforge_sim as sim;
 use std::path::PathBuf;
 use tracing::info;
 

@@ -1,7 +1,7 @@
 //! The library as the tests and the examples see it: a small, named API, opened by the
 //! `test-support` feature (which they enable). Everything else in the crate is `pub(crate)`,
 //! and `unreachable_pub` keeps it so: an item is `pub` only if it is named here or is part of
-//! the public surface ([`crate::run`], [`crate::sim`]).
+//! the public surface ([`crate::run`] and its [`crate::Outcome`]).
 
 // The policy simulator (examples/policy-sim.rs) drives the schedule in virtual time.
 pub use crate::dispatch::{Dispatch, MIN_GAP};
@@ -15,6 +15,7 @@ pub use crate::evidence::Ambiguous;
 pub use crate::job::{
     Answer, BodyError, Counts, JobState, JobStatus, Phase, parse_answer, unix_now,
 };
+pub use crate::kind::{JobKind, JobRef, RefError};
 
 // What faces a CI runner: the filter for server text and the writers of outputs.
 pub use crate::report::dotenv::{MAX_BYTES, dotenv, variable};
@@ -27,7 +28,6 @@ pub use crate::cli::{MAX_INTERVAL, MAX_TIMEOUT};
 pub use crate::outcome::{EXIT_CODES, Word};
 
 use crate::event::{End, Event, Finished, GateRun, Reporter};
-use crate::kind::{JobKind, JobRef};
 use crate::report::log::{LogReporter, plain};
 use std::io::Write;
 use std::sync::{Arc, Mutex};

@@ -3,7 +3,7 @@
 
 mod common;
 
-use clanforge_wait::sim::Reply;
+use clanforge_sim::Reply;
 use common::strategies::*;
 use common::{Gate, serve};
 use proptest::prelude::*;

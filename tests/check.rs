@@ -4,8 +4,8 @@
 
 mod common;
 
-use clanforge_wait::sim::{Image, Reply, Script, Sim, SimServer};
-use clanforge_wait::{JobKind, JobRef};
+use clanforge_sim::{Image, Reply, Script, Sim, SimServer};
+use clanforge_sim::{JobKind, JobRef};
 use common::*;
 use std::time::{Duration, SystemTime};
 

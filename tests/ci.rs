@@ -3,7 +3,7 @@
 
 mod common;
 
-use clanforge_wait::sim::Reply;
+use clanforge_sim::Reply;
 use common::*;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};

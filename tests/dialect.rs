@@ -4,7 +4,7 @@
 
 mod common;
 
-use clanforge_wait::sim::{Script, Sim, SimServer};
+use clanforge_sim::{Script, Sim, SimServer};
 use common::*;
 
 /// A simulator that speaks the operator's dialect: it takes [`TOKEN`] and no ASID.
@@ -137,7 +137,7 @@ fn update_url_credentials_arrive_double_encoded_raw_or_pre_encoded() {
     ] {
         let server = Sim::new()
             .credentials(ACCESS_KEY, SECRET_KEY)
-            .image(clanforge_wait::sim::Image::quick(42, 1234))
+            .image(clanforge_sim::Image::quick(42, 1234))
             .spawn()
             .unwrap();
         Gate::against(&server)

@@ -4,9 +4,8 @@
 
 mod common;
 
-use clanforge_wait::JobRef;
-use clanforge_wait::sim::{Image, Reply, Script, Sim};
-use clanforge_wait::testing::{Answer, Phase};
+use clanforge_sim::{Image, Reply, Script, Sim};
+use clanforge_wait::testing::{Answer, JobRef, Phase};
 use common::*;
 use proptest::prelude::*;
 use serde_json::{Value, json};

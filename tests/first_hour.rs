@@ -4,7 +4,7 @@
 
 mod common;
 
-use clanforge_wait::sim::Reply;
+use clanforge_sim::Reply;
 use common::*;
 use serde_json::json;
 

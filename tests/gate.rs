@@ -2,7 +2,7 @@
 
 mod common;
 
-use clanforge_wait::sim::{Reply, Script, Sim};
+use clanforge_sim::{Reply, Script, Sim};
 use common::*;
 use serde_json::json;
 use std::time::Duration;

@@ -3,7 +3,7 @@
 
 mod common;
 
-use clanforge_wait::sim::SimServer;
+use clanforge_sim::SimServer;
 use common::deploy::{deploy, quick_image, world};
 use common::*;
 
@@ -37,7 +37,7 @@ fn ids_that_would_change_the_url_and_a_colon_in_the_access_key_are_refused() {
 /// Finding 5: a redirect is followed only within the base URL's origin, a few hops at most.
 #[test]
 fn redirects_stay_within_the_origin_and_a_loop_is_one_error() {
-    use clanforge_wait::sim::Reply;
+    use clanforge_sim::Reply;
     // Elsewhere: another server that would say "Completed", never asked.
     let elsewhere = serve(vec![status(5, 100)]);
     let server = serve(vec![Reply::http(302, "").with_header(
@@ -78,7 +78,7 @@ fn deploy_resuming(server: &SimServer, file: &str) -> Gate {
     deploy(server).arg("--result-file", file).arg("--resume-from", file)
 }
 
-fn creates(server: &clanforge_wait::sim::SimServer, endpoint: &str) -> usize {
+fn creates(server: &clanforge_sim::SimServer, endpoint: &str) -> usize {
     let path = format!("/cfp/v1/{endpoint}/create");
     server.requests().iter().filter(|r| r.path == path).count()
 }
@@ -86,7 +86,7 @@ fn creates(server: &clanforge_wait::sim::SimServer, endpoint: &str) -> usize {
 /// Runs a deploy until `endpoint`'s create is on the wire (the simulator holds its answer),
 /// SIGKILLs it there, and returns the result file it left.
 fn killed_while_creating(
-    server: &clanforge_wait::sim::SimServer,
+    server: &clanforge_sim::SimServer,
     endpoint: &str,
     dir: &tempfile::TempDir,
 ) -> String {
@@ -108,8 +108,8 @@ fn killed_while_creating(
 /// the version. Creates are counted in the simulator's log across both runs.
 #[test]
 fn a_kill_while_a_create_is_out_never_leads_to_a_second_create() {
-    use clanforge_wait::JobKind;
-    use clanforge_wait::sim::{CreateFault, Image, Sim};
+    use clanforge_sim::JobKind;
+    use clanforge_sim::{CreateFault, Image, Sim};
     use std::time::Duration;
     for (kind, endpoint, step) in [
         (JobKind::ImageUpdate, "imageupdate", "update"),
@@ -156,8 +156,8 @@ fn a_kill_while_a_create_is_out_never_leads_to_a_second_create() {
 /// image: the rerun stops (exit 4) rather than create a second update.
 #[test]
 fn a_lost_create_whose_job_has_ended_is_not_sent_again() {
-    use clanforge_wait::JobKind;
-    use clanforge_wait::sim::{CreateFault, Image, Sim};
+    use clanforge_sim::JobKind;
+    use clanforge_sim::{CreateFault, Image, Sim};
     let server = Sim::new()
         .credentials(ACCESS_KEY, SECRET_KEY)
         .image(Image::quick(42, 1234).fault(JobKind::ImageUpdate, CreateFault::Held))
@@ -256,7 +256,7 @@ fn a_failed_rerun_keeps_the_checkpoint() {
 /// reads 50,000 entries), and a smaller cap says which flag raises it.
 #[test]
 fn max_body_caps_a_fleets_answer_and_says_how_to_raise_it() {
-    use clanforge_wait::sim::{Reply, Script, Sim};
+    use clanforge_sim::{Reply, Script, Sim};
     let entries: Vec<(u64, u64, i64, u8)> = (0..12_000).map(|i| (i, 3, 4, 50)).collect();
     let server = Sim::new()
         .credentials(ACCESS_KEY, SECRET_KEY)

@@ -3,8 +3,7 @@
 
 mod common;
 
-use clanforge_wait::JobRef;
-use clanforge_wait::sim::{Reply, Script, Sim};
+use clanforge_sim::{JobRef, Reply, Script, Sim};
 use clanforge_wait::testing::MIN_GAP;
 use common::*;
 use serde_json::{Value, json};
@@ -330,7 +329,7 @@ fn many_jobs_cost_no_more_requests_than_each_alone_and_never_burst() {
             .spawn()
             .unwrap()
     };
-    let refs: Vec<String> = jobs.iter().map(|(job, _)| job.reference()).collect();
+    let refs: Vec<String> = jobs.iter().map(|(job, _)| job.to_string()).collect();
     let alone: Vec<usize> = std::thread::scope(|scope| {
         let runs: Vec<_> = jobs
             .iter()

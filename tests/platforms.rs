@@ -6,7 +6,7 @@
 
 mod common;
 
-use clanforge_wait::sim::Reply;
+use clanforge_sim::Reply;
 use common::ci::*;
 use common::*;
 use serde_json::{Value, json};

@@ -6,7 +6,7 @@
 
 mod common;
 
-use clanforge_wait::sim::SimServer;
+use clanforge_sim::SimServer;
 use common::*;
 use std::time::Duration;
 

@@ -4,8 +4,7 @@
 
 mod common;
 
-use clanforge_wait::JobKind;
-use clanforge_wait::sim::{CreateFault, Image};
+use clanforge_sim::{CreateFault, Image, JobKind};
 use common::deploy::*;
 use common::*;
 use std::time::Duration;

@@ -4,7 +4,7 @@
 
 mod common;
 
-use clanforge_wait::sim::{Reply, Script, Sim};
+use clanforge_sim::{Reply, Script, Sim};
 use common::*;
 use serde_json::json;
 
@@ -90,7 +90,7 @@ fn an_unwritable_trace_is_exit_2_before_any_request() {
 fn the_update_url_shows_its_host_only() {
     let server = Sim::new()
         .credentials(ACCESS_KEY, SECRET_KEY)
-        .image(clanforge_wait::sim::Image::quick(42, 1234))
+        .image(clanforge_sim::Image::quick(42, 1234))
         .spawn()
         .unwrap();
     let url = "s3://AKIATRACEKEY:tr%2Face+secret@trace-bucket/builds/7/";

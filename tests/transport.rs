@@ -237,7 +237,7 @@ fn http_to_a_tls_port_says_wrong_scheme_at_once() {
 #[test]
 fn a_redirect_from_https_to_http_is_refused() {
     let elsewhere = serve(vec![status(5, 100)]);
-    let server = serve(vec![clanforge_wait::sim::Reply::http(302, "").with_header(
+    let server = serve(vec![clanforge_sim::Reply::http(302, "").with_header(
         "Location",
         &format!("{}/cfp/v1/imageupdate/{UPDATE_ID}/status", elsewhere.url()),
     )]);

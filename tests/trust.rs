@@ -3,7 +3,7 @@
 
 mod common;
 
-use clanforge_wait::sim::SimServer;
+use clanforge_sim::SimServer;
 use common::{ACCESS_KEY, SECRET_KEY, UPDATE_ID, binary, serve, status};
 use serde_json::Value;
 use std::path::Path;
@@ -326,7 +326,7 @@ fn bar_rows(screen: &str) -> Vec<&str> {
 
 #[cfg(target_os = "linux")]
 fn two_jobs() -> (SimServer, common::Gate) {
-    use clanforge_wait::sim::{Script, Sim};
+    use clanforge_sim::{Script, Sim};
     let server = Sim::new()
         .credentials(ACCESS_KEY, SECRET_KEY)
         .job(

@@ -1,6 +1,6 @@
-//! The gate's words: every sentence a person reads about how a wait went. The loop and the
-//! client state facts (and, as a [`Fix`], what would help), `verdict` says what they mean and
-//! asks this module for the words; only this module puts them into words and names the flags.
+//! The verdict's words: the last line, the error and what to fix, on every path (the log and
+//! `check` word their own progress lines). The loop and the client state facts (and, as a
+//! [`Fix`], what would help), `verdict` says what they mean and asks this module for the words.
 
 use crate::api::{Fix, PollError};
 use crate::chain::{IfLocked, Step};

@@ -5,7 +5,7 @@
 //! is missing fails its test.
 
 use super::*;
-use clanforge_wait::sim::{Image, Reply, Sim, SimServer};
+use clanforge_sim::{Image, Reply, Sim, SimServer};
 use serde_json::{Value, json};
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -1,7 +1,7 @@
 //! Deploys on the simulated image: the flags, the server, and the witness of its request log.
 
 use super::{ACCESS_KEY, Gate, SECRET_KEY};
-use clanforge_wait::sim::{Image, Request, Sim, SimServer};
+use clanforge_sim::{Image, Request, Sim, SimServer};
 
 pub(crate) const GAME: &str = "42";
 pub(crate) const IMAGE: &str = "1234";

@@ -7,7 +7,7 @@ pub(crate) mod deploy;
 pub(crate) mod release;
 pub(crate) mod strategies;
 
-use clanforge_wait::sim::{Reply, Script, Sim, SimServer};
+use clanforge_sim::{Reply, Script, Sim, SimServer};
 use serde_json::Value;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};

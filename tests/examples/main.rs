@@ -12,7 +12,7 @@
 mod common;
 mod pipelines;
 
-use clanforge_wait::sim::{Image, Sim, SimServer};
+use clanforge_sim::{Image, Sim, SimServer};
 use common::release::{LINUX_ARCHIVE, pack, serve_files};
 use common::*;
 use pipelines::Pipeline;

@@ -4,7 +4,7 @@
 //! meta-data) kept in the workspace's store.
 
 use super::{Workspace, example, secrets};
-use clanforge_wait::sim::SimServer;
+use clanforge_sim::SimServer;
 use std::collections::BTreeMap;
 use std::path::Path;
 

@@ -2,7 +2,7 @@
 //! check a row gets (exit code, log, outputs in agreement, deadline, memory, trace, no key).
 
 use crate::common::*;
-use clanforge_wait::sim::{Image, Reply, Script, Sim, SimServer};
+use clanforge_sim::{Image, Reply, Script, Sim, SimServer};
 use std::time::Duration;
 
 /// What a fault test sets up: the API's replies, in order (the last repeats), and flags.

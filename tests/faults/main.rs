@@ -11,8 +11,7 @@ mod harness;
 
 use harness::{Scenario, check, deploy_on, replies};
 
-use clanforge_wait::JobKind;
-use clanforge_wait::sim::{CreateFault, Image, Reply};
+use clanforge_sim::{CreateFault, Image, JobKind, Reply};
 use clanforge_wait::testing::unix_now;
 use common::deploy::quick_image;
 use common::*;

@@ -6,15 +6,17 @@
 //! that tests can assert on what the gate sent.
 
 mod http;
+mod job;
 mod world;
 
 pub use http::SimServer;
-#[cfg(feature = "test-support")]
+#[cfg(feature = "faults")]
 pub use world::CreateFault;
 pub use world::Image;
 
-use crate::job::{JobState, unix_now};
-use crate::kind::{JobKind, JobRef};
+pub use job::{JobKind, JobRef};
+
+use job::{state_name, unix_now};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -65,20 +67,20 @@ pub enum Reply {
     /// A whole HTTP answer.
     Http { status: u16, headers: Vec<(String, String)>, body: Vec<u8> },
     /// Read the request, then never answer.
-    #[cfg(feature = "test-support")]
+    #[cfg(feature = "faults")]
     Hang,
     /// Read the request, then close the connection with a reset.
-    #[cfg(feature = "test-support")]
+    #[cfg(feature = "faults")]
     Reset,
     /// Send the head and half the body of `reply`, then close.
-    #[cfg(feature = "test-support")]
+    #[cfg(feature = "faults")]
     CloseMidBody(Box<Reply>),
     /// Send `reply` one byte at a time, `every` apart.
-    #[cfg(feature = "test-support")]
+    #[cfg(feature = "faults")]
     Trickle { reply: Box<Reply>, every: Duration },
     /// A 200 whose body is `bytes` of spaces, streamed without holding it in memory; with
     /// `content_length: false` the body simply runs until the connection closes.
-    #[cfg(feature = "test-support")]
+    #[cfg(feature = "faults")]
     Huge { bytes: usize, content_length: bool },
     /// A 200 answer in Clanforge's shape, for the job that was asked about (its ID echoed).
     Status { state_id: i64, progress: u8 },
@@ -136,12 +138,12 @@ impl Reply {
     fn render(self, job: &JobRef) -> Self {
         match self {
             Self::Status { state_id, progress } => {
-                let name = JobState::from_id(state_id).name();
+                let name = state_name(state_id);
                 Self::json(status_body(Some(job), state_id, name, progress, unix_now(), None))
             }
-            #[cfg(feature = "test-support")]
+            #[cfg(feature = "faults")]
             Self::CloseMidBody(inner) => Self::CloseMidBody(Box::new(inner.render(job))),
-            #[cfg(feature = "test-support")]
+            #[cfg(feature = "faults")]
             Self::Trickle { reply, every } => {
                 Self::Trickle { reply: Box::new(reply.render(job)), every }
             }
@@ -331,9 +333,7 @@ impl State {
         }
         if let Some(world) = &self.world {
             let query: HashMap<String, String> =
-                reqwest::Url::parse(&format!("http://sim/?{}", request.query))
-                    .map(|url| url.query_pairs().into_owned().collect())
-                    .unwrap_or_default();
+                form_urlencoded::parse(request.query.as_bytes()).into_owned().collect();
             let path: Vec<&str> = request.path.trim_start_matches('/').split('/').collect();
             if let Some(reply) = lock(world).route(&path, &query) {
                 return reply;
@@ -394,7 +394,7 @@ fn timeline_reply(job: &JobRef, t: Duration, total: Duration) -> Reply {
         t if t < total => (4, ((t - running_from) / (total - running_from) * 100.0) as u8),
         _ => (5, 100),
     };
-    let name = if state_id == 5 { "Completed" } else { JobState::from_id(state_id).name() };
+    let name = if state_id == 5 { "Completed" } else { state_name(state_id) };
     let mut body =
         status_body(Some(job), state_id, name, progress, now, Some(created + total.round() as i64));
     body["jobcreated"] = json!(created);
@@ -435,7 +435,7 @@ fn install_entry(
     now: i64,
     eta: Option<i64>,
 ) -> Value {
-    let name = JobState::from_id(state_id).name();
+    let name = state_name(state_id);
     let mut entry = status_body(None, state_id, name, progress, now, eta);
     entry["jobid"] = json!(jobid);
     entry["target_imageversionid"] = json!(version);

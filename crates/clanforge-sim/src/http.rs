@@ -2,7 +2,7 @@
 //! connection, answered with `Connection: close`.
 
 use super::{Reply, Request, Sim, State};
-use reqwest::StatusCode;
+use http::StatusCode;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -159,24 +159,24 @@ async fn send(mut stream: TcpStream, reply: Reply) -> io::Result<()> {
             stream.write_all(&body).await?;
             stream.shutdown().await
         }
-        #[cfg(feature = "test-support")]
+        #[cfg(feature = "faults")]
         Reply::Hang => std::future::pending().await,
         // Rendered before sending; one that was not is a bug in the simulator, not a fault.
         Reply::Status { .. } => Err(io::Error::other("an unrendered status reply")),
-        #[cfg(feature = "test-support")]
+        #[cfg(feature = "faults")]
         Reply::Reset => {
             // A zero linger turns the close into a reset (RST), as a crashed proxy would.
             stream.set_zero_linger()?;
             Ok(())
         }
-        #[cfg(feature = "test-support")]
+        #[cfg(feature = "faults")]
         Reply::CloseMidBody(inner) => {
             let (head, body) = encode(&inner);
             stream.write_all(&head).await?;
             stream.write_all(&body[..body.len() / 2]).await?;
             stream.shutdown().await
         }
-        #[cfg(feature = "test-support")]
+        #[cfg(feature = "faults")]
         Reply::Huge { bytes, content_length } => {
             let length =
                 if content_length { format!("Content-Length: {bytes}\r\n") } else { String::new() };
@@ -193,7 +193,7 @@ async fn send(mut stream: TcpStream, reply: Reply) -> io::Result<()> {
             }
             stream.shutdown().await
         }
-        #[cfg(feature = "test-support")]
+        #[cfg(feature = "faults")]
         Reply::Trickle { reply, every } => {
             let (head, body) = encode(&reply);
             for byte in head.iter().chain(&body) {

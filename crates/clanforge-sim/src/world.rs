@@ -9,14 +9,13 @@
 //! an answer lost after the job was made or before, a 5xx after the job was made.
 
 use super::{Reply, install_entry, status_body};
-use crate::job::{JobState, unix_now};
-use crate::kind::{JobKind, JobRef};
+use crate::job::{JobKind, JobRef, state_name, unix_now};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 /// What goes wrong with a create (the first of its kind in a run): the tests' faults.
-#[cfg(feature = "test-support")]
+#[cfg(feature = "faults")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CreateFault {
     /// The job is made, then the connection is reset before the answer.
@@ -35,7 +34,7 @@ pub enum CreateFault {
     Held,
 }
 
-#[cfg(feature = "test-support")]
+#[cfg(feature = "faults")]
 impl CreateFault {
     /// What the gate gets instead of `answer`, for a fault that strikes once the job is made.
     fn spoil(self, answer: Reply) -> Reply {
@@ -72,13 +71,13 @@ pub struct Image {
     /// Diffs find no changes.
     pub empty_diff: bool,
     /// The first create of a kind meets this fault.
-    #[cfg(feature = "test-support")]
+    #[cfg(feature = "faults")]
     pub faults: Vec<(JobKind, CreateFault)>,
     /// The image's default update source, with credentials, as `image/options` sends it.
     pub update_url: String,
     /// The update can't fetch its source: it fails, its `joberror` quoting the URL it was
     /// given as a storage error would (decoded, and as it came).
-    #[cfg(feature = "test-support")]
+    #[cfg(feature = "faults")]
     pub source_fails: bool,
 }
 
@@ -96,16 +95,16 @@ impl Image {
             locked_by_diff: None,
             unlocks_after: None,
             empty_diff: false,
-            #[cfg(feature = "test-support")]
+            #[cfg(feature = "faults")]
             faults: Vec::new(),
             update_url: "s3://SIMKEYID:sim%2Fsecret-in-url@sim-bucket/builds/?region=eu-west-1"
                 .into(),
-            #[cfg(feature = "test-support")]
+            #[cfg(feature = "faults")]
             source_fails: false,
         }
     }
 
-    #[cfg(feature = "test-support")]
+    #[cfg(feature = "faults")]
     pub fn fault(mut self, kind: JobKind, fault: CreateFault) -> Self {
         self.faults.push((kind, fault));
         self
@@ -130,7 +129,7 @@ struct Made {
     closed: bool,
     /// Updates: the `url` parameter, as the query's decoding gave it (read by the tests'
     /// `source_fails`).
-    #[cfg_attr(not(feature = "test-support"), allow(dead_code))]
+    #[cfg_attr(not(feature = "faults"), allow(dead_code))]
     source: Option<String>,
 }
 
@@ -146,7 +145,7 @@ pub(super) struct World {
     started: Instant,
     next_id: u64,
     made: Vec<Made>,
-    #[cfg(feature = "test-support")]
+    #[cfg(feature = "faults")]
     faults_left: Vec<(JobKind, CreateFault)>,
 }
 
@@ -167,7 +166,7 @@ impl World {
             });
         }
         Self {
-            #[cfg(feature = "test-support")]
+            #[cfg(feature = "faults")]
             faults_left: image.faults.clone(),
             started: now,
             image,
@@ -232,13 +231,13 @@ impl World {
     }
 
     fn create(&mut self, kind: JobKind, query: &HashMap<String, String>, now: Instant) -> Reply {
-        #[cfg(feature = "test-support")]
+        #[cfg(feature = "faults")]
         let fault = self
             .faults_left
             .iter()
             .position(|(k, _)| *k == kind)
             .map(|i| self.faults_left.remove(i).1);
-        #[cfg(feature = "test-support")]
+        #[cfg(feature = "faults")]
         if fault == Some(CreateFault::LostBefore) {
             return Reply::Reset;
         }
@@ -246,7 +245,7 @@ impl World {
             return refusal;
         }
         let answer = Reply::json(self.body(self.made.last().expect("just made"), now));
-        #[cfg(feature = "test-support")]
+        #[cfg(feature = "faults")]
         if let Some(fault) = fault {
             return fault.spoil(answer);
         }
@@ -368,13 +367,13 @@ impl World {
         } else {
             (4, (t.as_secs_f64() / made.takes.as_secs_f64() * 100.0) as u8)
         };
-        let name = if state == 5 { "Completed" } else { JobState::from_id(state).name() };
+        let name = if state == 5 { "Completed" } else { state_name(state) };
         // Jobs of under two seconds (the tests') say no ETA: a whole-second one would mislead.
         let eta = (made.takes >= Duration::from_secs(2))
             .then(|| created + made.takes.as_secs_f64().ceil() as i64);
         let mut body = status_body(Some(&made.job), state, name, progress, unix, eta);
         body["jobcreated"] = json!(created);
-        #[cfg(feature = "test-support")]
+        #[cfg(feature = "faults")]
         if let (true, true, Some(source)) = (self.image.source_fails, state == 5, &made.source) {
             let decoded = percent_encoding::percent_decode_str(source).decode_utf8_lossy();
             body["jobstateid"] = json!(6);
