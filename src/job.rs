@@ -146,7 +146,7 @@ pub enum BodyError {
 
 /// An ETA further than this from now, either way, says more about the server's clock or a bug
 /// than about the job: it is ignored, as if the answer had none.
-pub(crate) const PLAUSIBLE_ETA: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+pub const PLAUSIBLE_ETA: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
 /// This machine's clock, Unix seconds.
 pub fn unix_now() -> i64 {
@@ -284,6 +284,3 @@ pub(crate) fn text(value: Option<&Value>) -> Option<String> {
         _ => None,
     }
 }
-
-#[cfg(test)]
-mod tests;

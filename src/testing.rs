@@ -6,14 +6,14 @@
 // The policy simulator (examples/policy-sim.rs) drives the schedule in virtual time.
 pub use crate::dispatch::{Dispatch, MIN_GAP};
 pub use crate::predict::Observation;
-pub use crate::schedule::{Next, Policy, Schedule, Seen, later};
+pub use crate::schedule::{FAR_FACTOR, JITTER, MIN_WAIT, Next, Policy, Schedule, Seen, later};
 
 // Reading an answer: the property tests feed it any bytes.
 pub use crate::api::Fix;
 pub use crate::api::{PollError, parse_retry_after};
 pub use crate::evidence::Ambiguous;
 pub use crate::job::{
-    Answer, BodyError, Counts, JobState, JobStatus, Phase, parse_answer, unix_now,
+    Answer, BodyError, Counts, JobState, JobStatus, PLAUSIBLE_ETA, Phase, parse_answer, unix_now,
 };
 pub use crate::kind::{JobKind, JobRef, RefError};
 

@@ -1,4 +1,12 @@
-use super::*;
+//! Reading what the API answers (`job.rs`, and `kind.rs` for what differs by kind of job) and
+//! the references that name jobs: the API's types drift from its docs, so a number may be a
+//! string and any optional field null or absent; what might mean failure never reads as a
+//! success. The property tests (`tests/properties.rs`, `tests/failsafe.rs`) feed it any bytes.
+
+use clanforge_wait::testing::{
+    Ambiguous, Answer, BodyError, Counts, JobKind, JobRef, JobState, JobStatus, PLAUSIBLE_ETA,
+    Phase, one_line, parse_answer,
+};
 
 fn status(body: &str) -> JobStatus {
     match parse_answer(body.as_bytes(), "updateid") {
@@ -182,4 +190,117 @@ fn server_text_is_one_clean_line() {
     let s = status(r#"{"jobstatename": "Running\n::error::x", "joberror": "a\r\nb"}"#);
     assert_eq!(s.state_name.as_deref(), Some("Running ::error::x"));
     assert_eq!(s.error.as_deref(), Some("a b"));
+}
+
+fn status_of(job: &str, body: &str) -> JobStatus {
+    match job.parse::<JobRef>().unwrap().read(body.as_bytes()) {
+        Ok(Answer::Status(s)) => s,
+        other => panic!("expected a status, got {other:?}"),
+    }
+}
+
+#[test]
+fn references_read_as_kind_and_id() {
+    assert_eq!("update/4711".parse(), Ok(JobRef::new(JobKind::ImageUpdate, "4711")));
+    assert_eq!("diff/218595".parse::<JobRef>().unwrap().reference(), "diff/218595");
+    assert_eq!("install".parse(), Ok(JobRef::new(JobKind::Install, "")));
+    assert_eq!("rollout/0012".parse::<JobRef>().unwrap().id, "12");
+}
+
+#[test]
+fn malformed_references_say_why_and_list_the_kinds() {
+    for (bad, why) in [
+        ("updat/1", "unknown kind"),
+        ("update/", "no ID"),
+        ("update", "no ID"),
+        ("update/1/2", "too many parts"),
+        ("update/0", "the ID is not a positive integer"),
+        ("update/-3", "the ID is not a positive integer"),
+        ("update/x", "the ID is not a positive integer"),
+        ("install/", "no ID"),
+    ] {
+        let error = bad.parse::<JobRef>().unwrap_err();
+        assert_eq!(error.why, why, "{bad}");
+        let text = error.to_string();
+        assert!(text.contains("update, diff, version, install, rollout"), "{text}");
+    }
+}
+
+#[test]
+fn every_kind_has_its_status_url() {
+    let path = |r: &str| r.parse::<JobRef>().unwrap().path("77").join("/");
+    assert_eq!(path("update/1"), "cfp/v1/imageupdate/1/status");
+    assert_eq!(path("diff/2"), "cfp/v1/imagediff/2/status");
+    assert_eq!(path("version/3"), "cfp/v1/imageversion/3/status");
+    assert_eq!(path("install/4"), "cfp/v1/imageinstall/status");
+    assert_eq!(path("install"), "cfp/v1/imageinstall/status");
+    assert_eq!(path("rollout/5"), "cfp/v2/project/77/image/5/status");
+}
+
+#[test]
+fn job_style_answers_echo_their_kind_of_id() {
+    let s = status_of("diff/7", r#"{"jobstateid": 4, "diffid": "7", "updateid": 99}"#);
+    assert_eq!(s.job_id.as_deref(), Some("7"));
+    let s = status_of("version/8", r#"{"jobstateid": 5, "imageversionid": 8}"#);
+    assert_eq!(s.job_id.as_deref(), Some("8"));
+}
+
+#[test]
+fn installs_of_other_versions_do_not_count() {
+    let body = r#"{"installs": [
+        {"jobid": 1, "target_imageversionid": 99, "jobstateid": 4, "jobprogress": 20, "jobeta": 500},
+        {"jobid": 2, "target_imageversionid": "99", "jobstateid": 3, "jobprogress": 0, "jobeta": 900},
+        {"jobid": 3, "target_imageversionid": 42, "jobstateid": 6, "jobfailed": 1}
+    ]}"#;
+    let s = status_of("install/99", body);
+    assert_eq!((s.state, s.progress, s.eta), (JobState::Queued, Some(10), Some(900)));
+    assert_eq!(s.counts.map(|c| (c.pending, c.failed)), Some((2, 0)));
+    assert_eq!(s.units, [1, 2]);
+    let s = status_of("install", body);
+    assert!(s.is_failure());
+}
+
+#[test]
+fn a_failed_install_among_finished_ones_fails() {
+    let body = r#"{"installs": [
+        {"jobid": 5, "target_imageversionid": 99, "jobstateid": 7, "joberror": "disk full"}
+    ]}"#;
+    let s = status_of("install/99", body);
+    assert!(s.is_failure());
+    assert_eq!(s.error.as_deref(), Some("disk full"));
+}
+
+#[test]
+fn no_install_left_is_complete_and_no_list_is_unusable() {
+    assert_eq!(status_of("install/99", r#"{"installs": []}"#).state, JobState::Complete);
+    let job: JobRef = "install/99".parse().unwrap();
+    assert!(matches!(job.read(br#"{"jobs": []}"#), Err(BodyError::NoState { .. })));
+    assert!(matches!(
+        job.read(br#"{"success": false, "error_message": "nope"}"#),
+        Ok(Answer::Error { .. })
+    ));
+}
+
+#[test]
+fn rollout_counts_become_a_status() {
+    let s = status_of(
+        "rollout/5",
+        r#"{"pending_machines": "3", "failed_machines": 1, "completed_machines": 6}"#,
+    );
+    assert_eq!((s.state, s.progress), (JobState::Running, Some(60)));
+    assert_eq!(s.counts, Some(Counts { pending: 3, failed: 1, completed: Some(6) }));
+    let done = status_of(
+        "rollout/5",
+        r#"{"pending_machines": 0, "failed_machines": 0, "completed_machines": 9}"#,
+    );
+    assert_eq!(done.state, JobState::Complete);
+    let job: JobRef = "rollout/5".parse().unwrap();
+    for unclear in [
+        r#"{"pending_machines": 0, "completed_machines": 9}"#,
+        r#"{"pending_machines": 0, "failed_machines": "2 machines"}"#,
+        r#"{"pending_machines": "none", "failed_machines": 0}"#,
+        r#"{"pending_machines": 0, "failed_machines": 0, "failed_machines": 2}"#,
+    ] {
+        assert!(matches!(job.read(unclear.as_bytes()), Err(BodyError::Ambiguous(_))), "{unclear}");
+    }
 }
