@@ -5,7 +5,7 @@
 
 // The policy simulator (examples/policy-sim.rs) drives the schedule in virtual time.
 pub use crate::dispatch::{Dispatch, MIN_GAP};
-pub use crate::predict::Observation;
+pub use crate::predict::{Basis, Observation, Predictor, Window};
 pub use crate::schedule::{FAR_FACTOR, JITTER, MIN_WAIT, Next, Policy, Schedule, Seen, later};
 
 // Reading an answer: the property tests feed it any bytes.
