@@ -20,8 +20,9 @@ pub use crate::kind::{JobKind, JobRef, RefError};
 // What faces a CI runner: the filter for server text and the writers of outputs.
 pub use crate::report::dotenv::{MAX_BYTES, dotenv, variable};
 pub use crate::report::github::output_file;
-pub use crate::report::workflow::{Level, annotation, escape_data};
-pub use crate::untrusted::{escaped, hidden, one_line};
+pub use crate::report::workflow::{Level, annotation, escape_data, escape_property, random_token};
+pub use crate::secret::Secret;
+pub use crate::untrusted::{escaped, escaped_start, excerpt, hidden, one_line, redact_also};
 
 // The command line and the exit codes, for the README's help goldens and tables.
 pub use crate::cli::{MAX_INTERVAL, MAX_TIMEOUT};

@@ -72,39 +72,3 @@ fn cut(text: &str, max: usize) -> String {
     }
     text[..end].to_owned()
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn one_line_per_key_whatever_the_value() {
-        let text = dotenv(&[
-            ("result", "failed".into()),
-            ("error", "line one\r\nCLANFORGE_RESULT=success\n  tail ".into()),
-        ]);
-        assert_eq!(
-            text,
-            "CLANFORGE_RESULT=failed\nCLANFORGE_ERROR=line one CLANFORGE_RESULT=success tail\n"
-        );
-    }
-
-    #[test]
-    fn the_jobs_json_is_whole_or_empty_and_not_an_input_name() {
-        let jobs = format!("[{}]", vec![r#"{"job":"update/1","result":"success"}"#; 200].join(","));
-        let text = dotenv(&[("result", "failed".into()), ("jobs", jobs.clone())]);
-        assert_eq!(text, "CLANFORGE_RESULT=failed\nCLANFORGE_JOB_RESULTS=\n");
-        let small = r#"[{"job":"update/1"}]"#;
-        let text = dotenv(&[("error", "é".repeat(10_000)), ("jobs", small.into())]);
-        assert!(text.ends_with(&format!("\nCLANFORGE_JOB_RESULTS={small}\n")), "{text}");
-        assert!(text.len() <= MAX_BYTES);
-    }
-
-    #[test]
-    fn stays_under_the_size_limit_cutting_only_the_long_value() {
-        let text = dotenv(&[("result", "failed".into()), ("error", "é".repeat(10_000))]);
-        assert!(text.len() <= MAX_BYTES, "{}", text.len());
-        assert!(text.starts_with("CLANFORGE_RESULT=failed\n"));
-        assert_eq!(text.lines().count(), 2);
-    }
-}

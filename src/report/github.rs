@@ -122,27 +122,3 @@ pub fn output_file(pairs: &[(&str, String)]) -> String {
     }
     out
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn single_line_values_are_key_value_lines() {
-        assert_eq!(
-            output_file(&[("result", "success".into()), ("error", String::new())]),
-            "result=success\nerror=\n"
-        );
-    }
-
-    #[test]
-    fn values_with_line_breaks_use_a_fresh_delimiter() {
-        let text = output_file(&[("error", "a\nghadelimiter_x\r\nb".into())]);
-        let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines.len(), 5, "{text}");
-        let delimiter = lines[0].strip_prefix("error<<").unwrap();
-        assert!(delimiter.starts_with("ghadelimiter_") && delimiter.len() > 20);
-        assert_eq!(&lines[1..4], ["a", "ghadelimiter_x", "b"]);
-        assert_eq!(lines[4], delimiter);
-    }
-}

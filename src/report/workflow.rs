@@ -16,12 +16,12 @@ pub fn escape_data(text: &str) -> String {
 }
 
 /// Escapes a property value (`title=…`).
-pub(crate) fn escape_property(text: &str) -> String {
+pub fn escape_property(text: &str) -> String {
     escape_data(text).replace(':', "%3A").replace(',', "%2C")
 }
 
 /// A random token no server can guess: 128 bits from the operating system's generator.
-pub(crate) fn random_token(prefix: &str) -> String {
+pub fn random_token(prefix: &str) -> String {
     let mut bytes = [0u8; 16];
     // The OS generator fails only where there is none at all; the clock and the process ID
     // then still make a token no server text can have anticipated in this run.
@@ -96,32 +96,5 @@ impl StopCommands {
 impl Drop for StopCommands {
     fn drop(&mut self) {
         log_line(&format!("::{}::", self.token));
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn data_escapes_percent_and_line_breaks() {
-        assert_eq!(escape_data("50%\r\n::x"), "50%25%0D%0A::x");
-    }
-
-    #[test]
-    fn properties_also_escape_colon_and_comma() {
-        assert_eq!(escape_property("a:b,c%\n"), "a%3Ab%2Cc%25%0A");
-    }
-
-    #[test]
-    fn an_annotation_is_one_line_whatever_its_text() {
-        let line = annotation(Level::Error, "t::x,y", "line one\n::warning::two\r%0A");
-        assert_eq!(line, "::error title=t%3A%3Ax%2Cy::line one%0A::warning::two%0D%250A");
-    }
-
-    #[test]
-    fn tokens_differ() {
-        assert_ne!(random_token("t"), random_token("t"));
-        assert_eq!(random_token("t").len(), 33);
     }
 }
