@@ -80,37 +80,3 @@ impl Dispatch {
         self.due[job] = None;
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const MS: Duration = Duration::from_millis(1);
-
-    #[test]
-    fn jobs_that_share_a_key_share_requests_and_the_soonest_goes_first() {
-        let t0 = Instant::now();
-        let mut dispatch = Dispatch::new(&["a", "b", "a"], t0);
-        dispatch.due(0, t0 + 500 * MS);
-        dispatch.due(1, t0 + 300 * MS);
-        dispatch.due(2, t0 + 200 * MS);
-        assert_eq!(dispatch.next(), Some((0, t0 + 200 * MS)));
-        assert_eq!(dispatch.live(0), [0, 2]);
-        dispatch.end(2);
-        assert_eq!(dispatch.next(), Some((1, t0 + 300 * MS)));
-        dispatch.end(0);
-        dispatch.end(1);
-        assert_eq!(dispatch.next(), None);
-    }
-
-    #[test]
-    fn requests_keep_their_gap_and_a_hold_holds_every_target() {
-        let t0 = Instant::now();
-        let mut dispatch = Dispatch::new(&["a", "b"], t0);
-        dispatch.sent(t0);
-        assert_eq!(dispatch.next(), Some((0, t0 + MIN_GAP)));
-        dispatch.hold(t0 + 5000 * MS);
-        dispatch.due(0, t0 + 9000 * MS);
-        assert_eq!(dispatch.next(), Some((1, t0 + 5000 * MS)));
-    }
-}

@@ -1,14 +1,17 @@
 //! The polling schedule's contract (`schedule.rs`), in tokio's paused clock: given what it has
-//! seen, when it looks next. The policy simulator (`examples/policy-sim.rs`) measures the same
-//! schedule against whole workloads; these pin each rule.
+//! seen, when it looks next; and the dispatch of many jobs' looks (`dispatch.rs`: one request
+//! at a time, `MIN_GAP` apart). The policy simulator (`examples/policy-sim.rs`) measures the
+//! same schedule against whole workloads; these pin each rule.
 
 use clanforge_wait::testing::{
-    FAR_FACTOR, JITTER, MIN_WAIT, Next, Observation, Policy, Schedule, Seen, later,
+    Dispatch, FAR_FACTOR, JITTER, MIN_GAP, MIN_WAIT, Next, Observation, Policy, Schedule, Seen,
+    later,
 };
 use std::time::Duration;
 use tokio::time::Instant;
 
 const S: Duration = Duration::from_secs(1);
+const MS: Duration = Duration::from_millis(1);
 
 fn backoff(interval: Duration, max: Duration) -> Policy {
     Policy::Backoff { interval, max }
@@ -244,4 +247,31 @@ async fn guided_waits_at_most_max_inside_the_window() {
     };
     let got = waits(guided(5 * S, max), wobbly, 50, 3600 * S).await;
     assert!(got.iter().skip(3).all(|w| *w <= max), "{got:?}");
+}
+
+#[test]
+fn jobs_that_share_a_key_share_requests_and_the_soonest_goes_first() {
+    let t0 = Instant::now();
+    let mut dispatch = Dispatch::new(&["a", "b", "a"], t0);
+    dispatch.due(0, t0 + 500 * MS);
+    dispatch.due(1, t0 + 300 * MS);
+    dispatch.due(2, t0 + 200 * MS);
+    assert_eq!(dispatch.next(), Some((0, t0 + 200 * MS)));
+    assert_eq!(dispatch.live(0), [0, 2]);
+    dispatch.end(2);
+    assert_eq!(dispatch.next(), Some((1, t0 + 300 * MS)));
+    dispatch.end(0);
+    dispatch.end(1);
+    assert_eq!(dispatch.next(), None);
+}
+
+#[test]
+fn requests_keep_their_gap_and_a_hold_holds_every_target() {
+    let t0 = Instant::now();
+    let mut dispatch = Dispatch::new(&["a", "b"], t0);
+    dispatch.sent(t0);
+    assert_eq!(dispatch.next(), Some((0, t0 + MIN_GAP)));
+    dispatch.hold(t0 + 5000 * MS);
+    dispatch.due(0, t0 + 9000 * MS);
+    assert_eq!(dispatch.next(), Some((1, t0 + 5000 * MS)));
 }
