@@ -40,10 +40,16 @@ struct Checks<'a> {
 }
 
 impl Checks<'_> {
-    fn say(&mut self, name: &'static str, verdict: CheckVerdict, detail: String) {
-        let check = Check { name, verdict, detail };
+    fn say(&mut self, name: &'static str, verdict: CheckVerdict, detail: impl Into<String>) {
+        let check = Check { name, verdict, detail: detail.into() };
         self.reporters.on_event(&Event::Checked { check: &check });
         self.seen.push(check);
+    }
+
+    /// A failed check: `false`, for the caller to stop on.
+    fn failed(&mut self, name: &'static str, detail: impl Into<String>) -> bool {
+        self.say(name, CheckVerdict::Failed, detail);
+        false
     }
 
     async fn all(&mut self, client: &Client, probe: &Probe, budget: Duration) {
@@ -54,11 +60,7 @@ impl Checks<'_> {
             Some((var, shown)) => {
                 self.say("proxy", CheckVerdict::Info, format!("{shown} (from {var})"))
             }
-            None => self.say(
-                "proxy",
-                CheckVerdict::Info,
-                "none: requests go straight to the host".into(),
-            ),
+            None => self.say("proxy", CheckVerdict::Info, "none: requests go straight to the host"),
         }
         if !self.network(&base, proxy.is_some(), budget).await {
             return;
@@ -129,14 +131,12 @@ impl Checks<'_> {
                 CheckVerdict::Warning,
                 "Unity's host takes access and secret keys; a token is for the operator's host \
                  (api.multiplay.dev): drop --base-url, or set CLANFORGE_ACCESS_KEY and \
-                 CLANFORGE_SECRET_KEY instead of CLANFORGE_TOKEN"
-                    .into(),
+                 CLANFORGE_SECRET_KEY instead of CLANFORGE_TOKEN",
             ),
             ("api.multiplay.dev", false) => self.say(
                 "dialect",
                 CheckVerdict::Warning,
-                "the operator's host takes a token: set CLANFORGE_TOKEN (and unset the keys)"
-                    .into(),
+                "the operator's host takes a token: set CLANFORGE_TOKEN (and unset the keys)",
             ),
             _ => {}
         }
@@ -162,7 +162,7 @@ impl Checks<'_> {
             self.say(
                 "ASID",
                 CheckVerdict::Info,
-                "none given: the operator's v1 calls take none (rollout/… needs --asid)".into(),
+                "none given: the operator's v1 calls take none (rollout/… needs --asid)",
             );
         }
     }
@@ -190,20 +190,12 @@ impl Checks<'_> {
                 return true;
             }
             Ok(Err(e)) => {
-                self.say(
-                    "DNS",
-                    CheckVerdict::Failed,
-                    format!("{host} does not resolve ({e}): check the host in --base-url and the runner's DNS"),
-                );
-                return false;
+                let fix = "check the host in --base-url and the runner's DNS";
+                return self.failed("DNS", format!("{host} does not resolve ({e}): {fix}"));
             }
             Err(_) => {
-                self.say(
-                    "DNS",
-                    CheckVerdict::Failed,
-                    format!("no answer for {host} within {}", humantime::format_duration(budget)),
-                );
-                return false;
+                let within = humantime::format_duration(budget);
+                return self.failed("DNS", format!("no answer for {host} within {within}"));
             }
         };
         let shown: Vec<String> = addrs.iter().take(3).map(|a| a.ip().to_string()).collect();
@@ -224,10 +216,7 @@ impl Checks<'_> {
         }
         match addrs.first().copied() {
             Some(addr) => self.connect(addr, budget).await,
-            None => {
-                self.say("connect", CheckVerdict::Failed, format!("{host} has no address"));
-                false
-            }
+            None => self.failed("connect", format!("{host} has no address")),
         }
     }
 
@@ -243,23 +232,13 @@ impl Checks<'_> {
                 true
             }
             Ok(Err(e)) => {
-                self.say(
-                    "connect",
-                    CheckVerdict::Failed,
-                    format!("could not connect to {addr} ({e}): check the port in --base-url and the runner's firewall"),
-                );
-                false
+                let fix = "check the port in --base-url and the runner's firewall";
+                self.failed("connect", format!("could not connect to {addr} ({e}): {fix}"))
             }
             Err(_) => {
-                self.say(
-                    "connect",
-                    CheckVerdict::Failed,
-                    format!(
-                        "no connection to {addr} within {}: a firewall dropping packets?",
-                        humantime::format_duration(budget)
-                    ),
-                );
-                false
+                let within = humantime::format_duration(budget);
+                let why = "a firewall dropping packets?";
+                self.failed("connect", format!("no connection to {addr} within {within}: {why}"))
             }
         }
     }
@@ -290,10 +269,9 @@ impl Checks<'_> {
             (_, "https") if first.status.is_some() => self.say(
                 "TLS",
                 CheckVerdict::Ok,
-                "the certificate is trusted (rustls, the platform's roots and any --ca-cert)"
-                    .into(),
+                "the certificate is trusted (rustls, the platform's roots and any --ca-cert)",
             ),
-            (_, "http") => self.say("TLS", CheckVerdict::Info, "none: plain http://".into()),
+            (_, "http") => self.say("TLS", CheckVerdict::Info, "none: plain http://"),
             _ => {}
         }
     }
@@ -339,28 +317,17 @@ impl Checks<'_> {
                 false
             }
             Err(PollError::Transient { reason, .. }) if reason.starts_with(UNREADABLE) => {
-                self.say(
-                    "API",
-                    CheckVerdict::Failed,
-                    format!("{reason}: is this the Clanforge API? check --base-url (a captive proxy answers HTML too)"),
-                );
-                false
+                let fix = "check --base-url (a captive proxy answers HTML too)";
+                self.failed("API", format!("{reason}: is this the Clanforge API? {fix}"))
             }
             Err(error @ PollError::Rejected { message, .. })
                 if client.asid().is_empty()
                     && message.as_deref().is_some_and(|m| m.contains("accountserviceid")) =>
             {
-                self.say(
-                    "ASID",
-                    CheckVerdict::Failed,
-                    format!("{error}: this host wants an account service ID: set CLANFORGE_ASID"),
-                );
-                false
+                let fix = "this host wants an account service ID: set CLANFORGE_ASID";
+                self.failed("ASID", format!("{error}: {fix}"))
             }
-            Err(error) => {
-                self.say("API", CheckVerdict::Failed, poll_error(error));
-                false
-            }
+            Err(error) => self.failed("API", poll_error(error)),
         }
     }
 
@@ -369,7 +336,7 @@ impl Checks<'_> {
             self.say(
                 "clock",
                 CheckVerdict::Warning,
-                "the answer has no Date header: the server's clock can't be compared".into(),
+                "the answer has no Date header: the server's clock can't be compared",
             );
             return;
         };
