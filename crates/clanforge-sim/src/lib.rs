@@ -5,11 +5,11 @@
 //! connection, a body cut short or sent a byte at a time). The server records every request so
 //! that tests can assert on what the gate sent.
 
-mod http;
 mod job;
+mod server;
 mod world;
 
-pub use http::SimServer;
+pub use server::SimServer;
 #[cfg(feature = "faults")]
 pub use world::CreateFault;
 pub use world::Image;
