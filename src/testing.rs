@@ -3,14 +3,12 @@
 //! and `unreachable_pub` keeps it so: an item is `pub` only if it is named here or is part of
 //! the public surface ([`crate::run`] and its [`crate::Outcome`]).
 
-// When to look: tests/schedule.rs and tests/predict.rs, and the policy simulator
-// (examples/policy-sim.rs), which drives the schedule in virtual time.
+// When to look: tests/schedule.rs, tests/predict.rs and the policy simulator (virtual time).
 pub use crate::dispatch::{Dispatch, MIN_GAP};
 pub use crate::predict::{Basis, Observation, Predictor, Window};
 pub use crate::schedule::{FAR_FACTOR, JITTER, MIN_WAIT, Next, Policy, Schedule, Seen, later};
 
-// Reading an answer and the references that name jobs (tests/answers.rs); the property tests
-// feed the reader any bytes.
+// Reading an answer and a job's reference (tests/answers.rs; the property tests: any bytes).
 pub use crate::api::Fix;
 pub use crate::api::{PollError, parse_retry_after};
 pub use crate::evidence::Ambiguous;
@@ -19,8 +17,7 @@ pub use crate::job::{
 };
 pub use crate::kind::{JobKind, JobRef, RefError};
 
-// What faces a CI runner (tests/escapes.rs): the filter for server text and the writers of
-// outputs.
+// What faces a CI runner (tests/escapes.rs): the filter for server text, the output writers.
 pub use crate::report::dotenv::{MAX_BYTES, dotenv, variable};
 pub use crate::report::github::output_file;
 pub use crate::report::workflow::{Level, annotation, escape_data, escape_property, random_token};
