@@ -304,3 +304,52 @@ fn rollout_counts_become_a_status() {
         assert!(matches!(job.read(unclear.as_bytes()), Err(BodyError::Ambiguous(_))), "{unclear}");
     }
 }
+
+/// The evidence rule (`evidence.rs`) for the failure flag, as the reader applies it to
+/// `jobfailed`: every form that clearly says "not failed" lets a complete job succeed, every
+/// form that says "failed" fails it, and anything else is ambiguous, naming the field.
+#[test]
+fn the_failure_flag_is_set_not_set_or_ambiguous() {
+    let with = |flag: &str| format!(r#"{{"jobstateid": 5, "jobfailed": {flag}}}"#);
+    for not in ["0", r#""0""#, "false", r#""false""#, r#"" FALSE ""#, "0.0", "null"] {
+        assert_eq!(status(&with(not)).phase(0), Phase::Succeeded, "{not}");
+    }
+    assert_eq!(status(r#"{"jobstateid": 5}"#).phase(0), Phase::Succeeded);
+    for set in ["1", "-1", "0.5", "2", r#""true""#, r#""yes""#, r#""1""#, "true", r#""0.5""#] {
+        assert_eq!(status(&with(set)).phase(0), Phase::Failed, "{set}");
+    }
+    for unclear in [r#""""#, r#""maybe""#, r#""no""#, "[1]", "{}", r#""NaN""#] {
+        assert_eq!(ambiguous(&with(unclear)).field, "jobfailed", "{unclear}");
+    }
+}
+
+/// The evidence rule for the state: an ID and a name that agree, or that a known ID settles,
+/// read as that state; two that contradict, or a form that is neither, are ambiguous.
+#[test]
+fn a_state_id_and_name_that_contradict_are_ambiguous() {
+    for (body, state) in [
+        (r#"{"jobstateid": 5, "jobstatename": "Completed"}"#, JobState::Complete),
+        (r#"{"jobstateid": 6, "jobstatename": "Borked"}"#, JobState::Failed),
+        (r#"{"jobstateid": 99, "jobstatename": "Running"}"#, JobState::Running),
+        (r#"{"jobstateid": 99, "jobstatename": "Failed"}"#, JobState::Failed),
+        (r#"{"jobstateid": 6, "jobstatename": "Squashed"}"#, JobState::Failed),
+        (r#"{"jobstateid": 4, "jobstatename": "Queued"}"#, JobState::Queued),
+    ] {
+        assert_eq!(status(body).state, state, "{body}");
+    }
+    for body in [
+        r#"{"jobstateid": 5, "jobstatename": "Failed"}"#,
+        r#"{"jobstateid": 4, "jobstatename": "Completed"}"#,
+        r#"{"jobstateid": 5, "jobstatename": "Done?"}"#,
+        r#"{"jobstateid": 99, "jobstatename": "Completed"}"#,
+        r#"{"jobstateid": "5x"}"#,
+        r#"{"jobstateid": 5.5}"#,
+        r#"{"jobstatename": 5}"#,
+    ] {
+        assert!(
+            matches!(parse_answer(body.as_bytes(), "updateid"), Err(BodyError::Ambiguous(_))),
+            "{body}"
+        );
+    }
+    assert!(matches!(parse_answer(b"{}", "updateid"), Err(BodyError::NoState { .. })));
+}
