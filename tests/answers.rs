@@ -353,3 +353,45 @@ fn a_state_id_and_name_that_contradict_are_ambiguous() {
     }
     assert!(matches!(parse_answer(b"{}", "updateid"), Err(BodyError::NoState { .. })));
 }
+
+/// The install list, read entry by entry (`fleet.rs`): the entries of the version asked about
+/// count, the others and what is not an entry are skipped; an error body is an error.
+#[test]
+fn the_install_list_counts_the_entries_of_its_version_and_skips_the_rest() {
+    let body = br#"{"success": true, "installs": [
+            {"jobid": 1, "jobstateid": "4", "hostname": "m1", "ips": ["10.0.0.1"],
+             "target_imageversionid": 7, "extra": {"deep": [1, 2, {"x": null}]}},
+            {"jobid": 2, "jobstateid": 3, "target_imageversionid": 8},
+            3, null, [1], "x"]}"#;
+    let read = |job: &str, body: &[u8]| job.parse::<JobRef>().unwrap().read(body);
+    let Ok(Answer::Status(s)) = read("install/7", body) else { panic!("a status") };
+    assert_eq!(s.counts.map(|c| (c.pending, c.failed)), Some((1, 0)));
+    assert_eq!((s.state, s.units), (JobState::Running, vec![1]));
+    let Ok(Answer::Status(all)) = read("install", body) else { panic!("a status") };
+    assert_eq!(all.counts.map(|c| c.pending), Some(2));
+    let error = read("install", br#"{"success": false, "installs": null, "error": true}"#);
+    assert!(matches!(error, Ok(Answer::Error { .. })), "{error:?}");
+    assert!(read("install", b"[1]").is_err() && read("install", b"{} trailing").is_err());
+}
+
+/// An entry that may be of the version asked about and can't be read makes the whole list
+/// ambiguous: it might be the failure.
+#[test]
+fn an_install_entry_that_may_be_ours_and_cant_be_read_makes_the_list_ambiguous() {
+    let read = |body: &str| "install/7".parse::<JobRef>().unwrap().read(body.as_bytes());
+    for entry in [
+        r#"{"jobid": 1, "jobstateid": 6, "jobfailed": 1}"#,
+        r#"{"jobid": 1, "jobstateid": 6, "target_imageversionid": null}"#,
+        r#"{"jobid": 1, "jobstateid": 4, "target_imageversionid": "seven"}"#,
+        r#"{"jobid": 1, "jobstateid": 4, "target_imageversionid": 7, "jobfailed": "maybe"}"#,
+        r#"{"jobid": 1, "jobstateid": 6, "target_imageversionid": 7, "jobstateid": 4}"#,
+    ] {
+        let got = read(&format!(r#"{{"installs": [{entry}]}}"#));
+        assert!(matches!(got, Err(BodyError::Ambiguous(_))), "{entry}: {got:?}");
+    }
+    let got =
+        read(r#"{"installs": [{"jobid": "x", "jobstateid": 6, "target_imageversionid": 7.0}]}"#);
+    let Ok(Answer::Status(s)) = got else { panic!("{got:?}") };
+    assert_eq!(s.counts.map(|c| c.failed), Some(1));
+    assert!(matches!(read(r#"{"installs": [], "installs": [1]}"#), Err(BodyError::Ambiguous(_))));
+}
