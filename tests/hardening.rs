@@ -252,6 +252,38 @@ fn a_failed_rerun_keeps_the_checkpoint() {
     }
 }
 
+/// A run that never starts keeps the checkpoint its files held, read leniently (what it can't
+/// read holds nothing): a result file's JSON, or a dotenv file's last line of each key.
+#[test]
+fn a_run_that_never_starts_keeps_what_its_file_held() {
+    let server = world(quick_image());
+    let dir = tempfile::tempdir().unwrap();
+    let refused = |flag: &str, file: &std::path::Path, held: &str| {
+        std::fs::write(file, held).unwrap();
+        deploy(&server)
+            .arg(flag, &file.display().to_string())
+            .without_env("CLANFORGE_SECRET_KEY")
+            .run()
+            .assert_code(2);
+        std::fs::read_to_string(file).unwrap()
+    };
+    let json = refused(
+        "--result-file",
+        &dir.path().join("r.json"),
+        r#"{"update_id": "1 2", "diff_id": [3]}"#,
+    );
+    let kept: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!((kept["update_id"].as_str(), kept["diff_id"].as_str()), (Some("1 2"), Some("")));
+    let env = refused(
+        "--dotenv",
+        &dir.path().join("r.env"),
+        "CLANFORGE_UPDATE_ID=9\nCLANFORGE_UPDATE_ID=5001\nCLANFORGE_PENDING_CREATE=diff 1796170000\n",
+    );
+    assert!(env.contains("CLANFORGE_UPDATE_ID=5001\n"), "{env}");
+    assert!(env.contains("CLANFORGE_PENDING_CREATE=diff 1796170000\n"), "{env}");
+    assert!(server.requests().is_empty());
+}
+
 /// Finding 7: a fleet's answer is read up to `--max-body` (64 MiB by default; the fault suite
 /// reads 50,000 entries), and a smaller cap says which flag raises it.
 #[test]

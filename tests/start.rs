@@ -320,6 +320,35 @@ fn a_deploy_that_timed_out_resumes_from_its_result_file_without_a_second_create(
     assert_eq!(second.result()["update_id"], "5001");
 }
 
+/// What `--resume-from` can't take is refused before any request, saying what is wrong: a
+/// deploy never starts over by mistake. Its IDs may be text or numbers (a hand-made file too).
+#[test]
+fn a_resume_file_it_cant_take_is_refused_and_its_ids_may_be_numbers() {
+    let server = world(quick_image());
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("resume.json").display().to_string();
+    for (json, says) in [
+        (r#"{"update_id": "1 2"}"#, "names more than one update_id (1 2)"),
+        (r#"{"diff_id": true}"#, "has a diff_id that is not an ID"),
+        (r#"{"diff_id": "0"}"#, "has a diff_id that is not an ID"),
+        (r#"{"pending_create": "soon"}"#, "not a step and a time"),
+        (r#"{"pending_create": 7}"#, "not text"),
+    ] {
+        std::fs::write(&file, json).unwrap();
+        deploy(&server).arg("--resume-from", &file).run().assert_code(2).assert_logged(says);
+    }
+    assert!(server.requests().is_empty(), "{:?}", server.requests());
+    std::fs::write(&file, r#"{"update_id": "5001", "diff_id": 5002, "image_version_id": ""}"#)
+        .unwrap();
+    deploy(&server)
+        .arg("--resume-from", &file)
+        .flag("--dry-run")
+        .run()
+        .assert_code(0)
+        .assert_logged("GET /cfp/v1/imagediff/5002/status")
+        .assert_logged("diffid=5002");
+}
+
 #[test]
 fn a_resumed_deploy_sends_no_create_for_a_step_already_done() {
     let server = world(quick_image());
