@@ -427,5 +427,51 @@ fn key(value: &Option<Secret>, flag: &'static str) -> Result<Secret, UsageError>
     }
 }
 
+// The policy a command line makes, which no output shows; what it refuses is tested from
+// outside (tests/command_line.rs).
 #[cfg(test)]
-mod tests;
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn cli(args: &[&str]) -> Cli {
+        let mut argv = vec!["clanforge-wait"];
+        argv.extend_from_slice(args);
+        Cli::try_parse_from(argv).expect("parses")
+    }
+
+    const REAL: &[&str] =
+        &["--update-id", "42", "--asid", "7", "--access-key", "a", "--secret-key", "s"];
+
+    #[test]
+    fn defaults_follow_the_contract() {
+        let config = cli(REAL).config().unwrap();
+        assert_eq!(config.settings.timeout, Duration::from_secs(1800));
+        assert_eq!(
+            config.settings.policy,
+            Policy::Guided { interval: Duration::from_secs(5), max: Duration::from_secs(30) }
+        );
+        assert_eq!(config.settings.request_timeout, Duration::from_secs(30));
+        assert!(
+            matches!(&config.api, Api::Real(url) if url.as_str() == "https://api.multiplay.co.uk/")
+        );
+    }
+
+    #[test]
+    fn a_raised_interval_raises_the_default_cap() {
+        let mut args = REAL.to_vec();
+        args.extend(["--interval", "1m"]);
+        let policy = cli(&args).config().unwrap().settings.policy;
+        assert!(matches!(policy, Policy::Guided { max, .. } if max == Duration::from_secs(60)));
+    }
+
+    #[test]
+    fn fixed_interval_replaces_the_policy() {
+        let mut args = REAL.to_vec();
+        args.extend(["--fixed-interval", "10s"]);
+        assert_eq!(
+            cli(&args).config().unwrap().settings.policy,
+            Policy::Fixed(Duration::from_secs(10))
+        );
+    }
+}
