@@ -279,6 +279,26 @@ fn dry_run_prints_every_request_and_sends_none() {
     );
 }
 
+/// A dry run shows the update URL as its scheme and host only, never its user, password, path
+/// or query; a URL it can't read as one, not at all.
+#[test]
+fn a_dry_run_shows_the_update_url_as_scheme_and_host() {
+    let server = world(quick_image());
+    for (url, shown) in [
+        ("steam://builder:hunter22@install/740/", "&url=steam://install/…  (changes state"),
+        ("s3://K:ab/cd@bkt/x/", "&url=s3://bkt/…  (changes state"),
+        ("not a url", "&url=(hidden)  (changes state"),
+    ] {
+        let run = deploy(&server).flag("--dry-run").env("CLANFORGE_UPDATE_URL", url).run();
+        run.assert_code(0).assert_logged(shown);
+        assert!(
+            !run.stderr.contains("hunter22") && !run.stderr.contains("ab/cd"),
+            "{}",
+            run.stderr
+        );
+    }
+}
+
 // ---- the update URL is a secret ----------------------------------------------------------
 
 #[test]
