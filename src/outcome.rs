@@ -155,7 +155,7 @@ impl std::fmt::Display for Word {
 
 /// A duration in whole seconds, rounded to the nearest as the log rounds: the
 /// `elapsed_seconds` key agrees with the log's "after 2.6s" (3).
-pub(crate) fn whole_seconds(d: std::time::Duration) -> u64 {
+pub fn whole_seconds(d: std::time::Duration) -> u64 {
     d.as_secs().saturating_add(u64::from(d.subsec_millis() >= 500))
 }
 
@@ -275,88 +275,5 @@ pub fn variable(key: &str) -> String {
     match key {
         "jobs" => "CLANFORGE_JOB_RESULTS".to_owned(),
         key => format!("CLANFORGE_{}", key.to_ascii_uppercase()),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_table_agrees_with_the_outcomes() {
-        use Outcome::*;
-        for outcome in [
-            Completed,
-            Failed,
-            Usage,
-            TimedOut,
-            ApiError,
-            Stalled,
-            Cancelled(Signal::Interrupt),
-            Cancelled(Signal::Terminate),
-            Cancelled(Signal::Hangup),
-        ] {
-            let row = EXIT_CODES.iter().find(|row| row.0 == outcome.exit_code());
-            assert_eq!(row.map(|r| r.1), Some(outcome.result().as_str()), "{outcome:?}");
-        }
-        assert_eq!(DryRun.exit_code(), 0);
-        assert!(EXIT_CODES[0].2.contains("dry-run"));
-    }
-
-    #[test]
-    fn whole_seconds_round_to_the_nearest() {
-        use std::time::Duration;
-        assert_eq!(whole_seconds(Duration::from_millis(2_600)), 3);
-        assert_eq!(whole_seconds(Duration::from_millis(2_499)), 2);
-        assert_eq!(whole_seconds(Duration::MAX), u64::MAX);
-    }
-
-    #[test]
-    fn the_worst_outcome_follows_the_documented_order() {
-        use Outcome::*;
-        let order = [Completed, TimedOut, Stalled, Failed, ApiError, Usage];
-        for pair in order.windows(2) {
-            assert!(pair[0].severity() < pair[1].severity(), "{pair:?}");
-        }
-        assert!(Cancelled(Signal::Terminate).severity() > Usage.severity());
-    }
-
-    #[test]
-    fn pairs_name_every_serialized_key_in_order() {
-        let summary = Summary {
-            result: Word::Success,
-            update_id: "1".into(),
-            state_id: None,
-            state: String::new(),
-            progress: Some(5),
-            job_failed: false,
-            error: String::new(),
-            elapsed_seconds: 2,
-            polls: 3,
-            simulated: true,
-            diff_id: String::new(),
-            image_version_id: String::new(),
-            step: "diff".into(),
-            locked_by: String::new(),
-            pending_create: String::new(),
-            jobs: Vec::new(),
-        };
-        // The JSON text itself, not a parsed map (which would sort its keys): each key of
-        // `pairs` must appear, once, after the one before it.
-        let json = serde_json::to_string(&summary).unwrap();
-        let mut from = 0;
-        for (key, _) in summary.pairs() {
-            let quoted = format!("\"{key}\":");
-            assert_eq!(json.matches(&quoted).count(), 1, "{key} in {json}");
-            let at = json.find(&quoted).unwrap();
-            assert!(at >= from, "{key} is out of order in {json}");
-            from = at;
-        }
-        let keys = serde_json::from_str::<serde_json::Value>(&json).unwrap();
-        assert_eq!(keys.as_object().unwrap().len(), summary.pairs().len());
-        assert_eq!(summary.pairs()[2].1, "");
-        assert_eq!(summary.pairs()[4].1, "5");
-        assert_eq!(summary.pairs()[9].1, "true");
-        assert_eq!(summary.pairs()[15].1, "[]");
     }
 }
