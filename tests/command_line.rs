@@ -123,3 +123,26 @@ fn a_refused_command_line_still_writes_its_outputs_and_masks_its_keys() {
     let written = [run.all_output(), std::fs::read_to_string(&result).unwrap()].concat();
     assert!(!written.contains("s3cret-given-inline"), "{written}");
 }
+
+/// A plain http:// base URL reaches only this machine unless --allow-insecure-http says so:
+/// the keys would cross the network unencrypted. Accepted ones run (and time out here: nothing
+/// answers, and 192.0.2.1 is a documentation address no network routes).
+#[test]
+fn plain_http_reaches_only_this_machine_unless_allowed() {
+    let ran = |gate: Gate, url: &str| {
+        let run = gate.arg("--base-url", url).arg("--timeout", "100ms").run();
+        assert_ne!(run.code, 2, "{url}: {}", run.stderr);
+    };
+    for url in ["http://127.0.0.1:9", "http://127.9.9.9:9", "http://localhost:9", "http://[::1]:9"]
+    {
+        ran(offline(), url);
+    }
+    ran(offline(), "https://192.0.2.1:9");
+    for host in ["api.multiplay.co.uk", "192.0.2.1"] {
+        refused(
+            offline().arg("--base-url", &format!("http://{host}")),
+            &format!("--base-url (CLANFORGE_BASE_URL) is plain http:// to {host}: the keys would"),
+        );
+    }
+    ran(offline().flag("--allow-insecure-http"), "http://192.0.2.1:9");
+}

@@ -151,3 +151,9 @@ fn values_with_line_breaks_use_a_fresh_delimiter() {
     assert_eq!(&lines[1..4], ["a", "ghadelimiter_x", "b"]);
     assert_eq!(lines[4], delimiter);
 }
+
+#[test]
+fn a_secret_never_prints_its_value() {
+    let s = Secret::new("hunter2");
+    assert_eq!(format!("{s} {s:?} {:?}", Some(&s)), "*** *** Some(***)");
+}

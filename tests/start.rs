@@ -299,6 +299,43 @@ fn a_dry_run_shows_the_update_url_as_scheme_and_host() {
     }
 }
 
+/// The update's description names the commit when the CI does (`GITHUB_SHA`, …).
+#[test]
+fn the_description_names_the_commit_when_ci_does() {
+    let server = world(quick_image());
+    let update = || deploy(&server).flag("--dry-run").arg("--until", "version");
+    update().run().assert_code(0).assert_logged("&desc=clanforge-wait  (changes state");
+    update()
+        .env("GITHUB_SHA", "0123456789abcdef")
+        .run()
+        .assert_code(0)
+        .assert_logged("&desc=clanforge-wait%3A+commit+01234567  (changes state");
+}
+
+/// An ID given is a positive integer, written any way a person might (` 0042 ` is 42); a
+/// resume file that is missing or empty resumes nothing, one that is not JSON is refused.
+#[test]
+fn ids_are_positive_integers_and_a_resume_file_may_be_missing_but_not_broken() {
+    let server = world(quick_image());
+    let dry = || deploy(&server).flag("--dry-run");
+    dry().arg("--update-id", " 0042 ").run().assert_code(0).assert_logged("/imageupdate/42/status");
+    for bad in ["0", "12a"] {
+        dry().arg("--update-id", bad).run().assert_code(2).assert_logged("--update-id");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("r.json").display().to_string();
+    dry().arg("--resume-from", &file).run().assert_code(0).assert_logged("imageupdate/create");
+    for (held, code, says) in [
+        ("", 0, "imageupdate/create"),
+        (r#"{"update_id": 5001}"#, 0, "/imageupdate/5001/status"),
+        ("{not json", 2, "--resume-from"),
+    ] {
+        std::fs::write(&file, held).unwrap();
+        dry().arg("--resume-from", &file).run().assert_code(code).assert_logged(says);
+    }
+    assert!(server.requests().is_empty());
+}
+
 // ---- the update URL is a secret ----------------------------------------------------------
 
 #[test]

@@ -399,36 +399,3 @@ fn resume(path: &Path) -> Result<Ids, UsageError> {
         .resume()
         .map_err(invalid)
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_description_names_the_commit_when_ci_does() {
-        assert_eq!(default_desc(|_| None), "clanforge-wait");
-        let github = |name: &str| (name == "GITHUB_SHA").then(|| "0123456789abcdef".to_owned());
-        assert_eq!(default_desc(github), "clanforge-wait: commit 01234567");
-    }
-
-    #[test]
-    fn ids_are_positive_integers() {
-        assert_eq!(id(&Some(" 0042 ".into()), "--x").unwrap(), Some("42".into()));
-        assert_eq!(id(&None, "--x").unwrap(), None);
-        assert!(id(&Some("0".into()), "--x").is_err());
-        assert!(id(&Some("12a".into()), "--x").is_err());
-    }
-
-    #[test]
-    fn a_missing_or_empty_resume_file_resumes_nothing_and_a_broken_one_is_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("r.json");
-        assert_eq!(resume(&path).unwrap(), Ids::default());
-        std::fs::write(&path, "").unwrap();
-        assert_eq!(resume(&path).unwrap(), Ids::default());
-        std::fs::write(&path, r#"{"update_id": 5001}"#).unwrap();
-        assert_eq!(resume(&path).unwrap().update.as_deref(), Some("5001"));
-        std::fs::write(&path, "{not json").unwrap();
-        assert!(resume(&path).is_err());
-    }
-}
