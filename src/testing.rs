@@ -18,8 +18,14 @@ pub use crate::job::{
 pub use crate::kind::{JobKind, JobRef, RefError};
 
 // What faces a CI runner (tests/escapes.rs): the filter for server text, the output writers.
+pub use crate::report::azure::command as azure_command;
 pub use crate::report::dotenv::{MAX_BYTES, dotenv, variable};
 pub use crate::report::github::output_file;
+pub use crate::report::junit::escape as xml_escape;
+pub use crate::report::markdown::{
+    MAX_CELL, cell as markdown_cell, clock as chart_clock, name as chart_name,
+};
+pub use crate::report::teamcity::{escape as teamcity_escape, render as teamcity_message};
 pub use crate::report::workflow::{Level, annotation, escape_data, escape_property, random_token};
 pub use crate::secret::Secret;
 pub use crate::untrusted::{escaped, escaped_start, excerpt, hidden, one_line, redact_also};

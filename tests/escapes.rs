@@ -1,12 +1,15 @@
 //! What faces a CI runner, exactly: the one door for server text (`untrusted.rs`: escapes,
 //! every CI's command syntax broken, secrets redacted in every form) and the writers of
-//! GitHub's workflow commands, `$GITHUB_OUTPUT` and the dotenv report. The property tests
+//! GitHub's workflow commands, `$GITHUB_OUTPUT`, the dotenv report, Azure's logging commands,
+//! TeamCity's service messages, the JUnit XML and the summary's table and chart. The property tests
 //! (`tests/properties.rs`) hold the same rules for any text.
 
 use clanforge_wait::testing::{
-    Level, MAX_BYTES, Secret, annotation, dotenv, escape_data, escape_property, escaped,
-    escaped_start, excerpt, one_line, output_file, random_token, redact_also,
+    Level, MAX_BYTES, MAX_CELL, Secret, annotation, azure_command, chart_clock, chart_name, dotenv,
+    escape_data, escape_property, escaped, escaped_start, excerpt, markdown_cell, one_line,
+    output_file, random_token, redact_also, teamcity_escape, teamcity_message, xml_escape,
 };
+use std::time::{Duration, SystemTime};
 
 #[test]
 fn one_line_shows_controls_and_invisible_format_characters_as_escapes() {
@@ -156,4 +159,47 @@ fn values_with_line_breaks_use_a_fresh_delimiter() {
 fn a_secret_never_prints_its_value() {
     let s = Secret::new("hunter2");
     assert_eq!(format!("{s} {s:?} {:?}", Some(&s)), "*** *** Some(***)");
+}
+
+#[test]
+fn commands_escape_as_the_task_library_does() {
+    assert_eq!(
+        azure_command("task.setvariable", &[("variable", "A;B]")], "50%\r\n##vso[x]"),
+        "##vso[task.setvariable variable=A%3BB%5D;]50%AZP25%0D%0A##vso[x]"
+    );
+}
+
+#[test]
+fn values_are_escaped_by_teamcitys_rules() {
+    assert_eq!(
+        teamcity_escape("a|b'c[d]e\nf\rg\u{85}h\u{2028}"),
+        "a||b|'c|[d|]e|nf|rg|0x0085h|0x2028"
+    );
+    assert_eq!(
+        teamcity_message("buildStatus", &[("text", "##teamcity[x]")]),
+        "##teamcity[buildStatus text='##teamcity|[x|]']"
+    );
+}
+
+#[test]
+fn text_cannot_break_out_of_its_attribute_or_element() {
+    assert_eq!(
+        xml_escape("a\"b'<c>&\u{1b}\u{0}\n\u{ffff}"),
+        "a&quot;b&apos;&lt;c&gt;&amp;\\u{1b}\\u{0}&#10;\\u{ffff}"
+    );
+}
+
+#[test]
+fn cells_cannot_break_the_table_or_inject_html() {
+    assert_eq!(markdown_cell("a|b\n<img src=x>&`c`"), "a\\|b &lt;img src=x&gt;&amp;\\`c\\`");
+    assert_eq!(markdown_cell(&"x".repeat(10_000)).len(), MAX_CELL);
+}
+
+#[test]
+fn names_in_the_chart_cannot_form_its_syntax() {
+    assert_eq!(chart_name("update:1;#x%%\n"), "update1x");
+    assert_eq!(
+        chart_clock(SystemTime::UNIX_EPOCH + Duration::from_secs(1_796_180_400)),
+        "2026-12-02T03:00:00"
+    );
 }
