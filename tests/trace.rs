@@ -115,3 +115,65 @@ fn the_update_url_shows_its_host_only() {
         assert!(!run.stderr.contains(part), "{part}: {}", run.stderr);
     }
 }
+
+/// A secret anywhere in a request's target (here a key pasted into --desc) is redacted there
+/// too, in every form.
+#[test]
+fn a_secret_in_a_request_target_is_redacted() {
+    let server = Sim::new()
+        .credentials(ACCESS_KEY, SECRET_KEY)
+        .image(clanforge_sim::Image::quick(42, 1234))
+        .spawn()
+        .unwrap();
+    let run = Gate::against(&server)
+        .without("--update-id")
+        .flag("--trace-http")
+        .flag("start")
+        .flag("update")
+        .arg("--desc", &format!("build by {SECRET_KEY}"))
+        .arg("--game-id", "42")
+        .arg("--image-id", "1234")
+        .arg("--machine-id", "5678")
+        .run();
+    run.assert_code(0);
+    let create = run.stderr.lines().find(|l| l.starts_with("trace ") && l.contains("/create?"));
+    assert!(create.is_some_and(|l| l.contains("&desc=build by ***")), "{}", run.stderr);
+    assert!(!run.all_output().contains(SECRET_KEY), "{}", run.all_output());
+}
+
+/// `CLANFORGE_TRACE_HTTP` may be a word: on (`-`, `true`, …) is stderr, off (`0`, …) is none.
+#[test]
+fn the_variable_may_turn_the_trace_on_or_off() {
+    let server = serve(vec![status(5, 100)]);
+    for (value, traced) in [(" true ", true), ("-", true), ("0", false), ("off", false)] {
+        let run = Gate::against(&server).env("CLANFORGE_TRACE_HTTP", value).run();
+        run.assert_code(0);
+        assert_eq!(run.stderr.contains("trace "), traced, "{value:?}: {}", run.stderr);
+    }
+}
+
+/// The image's own update URL, which `image/options` sends back with its storage credentials,
+/// is a secret too: the trace shows that answer without them.
+#[test]
+fn the_images_own_update_url_never_reaches_the_trace() {
+    let server = Sim::new()
+        .credentials(ACCESS_KEY, SECRET_KEY)
+        .image(clanforge_sim::Image::quick(42, 1234))
+        .spawn()
+        .unwrap();
+    let gate = Gate::against(&server).without("--update-id").every_output().flag("deploy");
+    let trace = gate.path("trace.log");
+    let run = gate
+        .flag(&format!("--trace-http={trace}"))
+        .arg("--game-id", "42")
+        .arg("--image-id", "1234")
+        .arg("--machine-id", "5678")
+        .run();
+    run.assert_code(0);
+    let trace = run.file("trace.log");
+    assert!(trace.contains("\"update_url\":\"***\""), "{trace}");
+    let written = [trace, run.all_output()].concat();
+    for part in ["SIMKEYID", "secret-in-url", "sim%2Fsecret", "sim/secret"] {
+        assert!(!written.contains(part), "{part}: {written}");
+    }
+}

@@ -125,8 +125,9 @@ impl Change {
         }
     }
 
-    /// `GET /cfp/v1/imageupdate/create?accountserviceid=7&imageid=…`, as `--dry-run` prints
-    /// it: the update URL shows its scheme and host only, and the keys are never part of it.
+    /// `GET /cfp/v1/imageupdate/create?accountserviceid=7&imageid=…`, as `--dry-run` and the log
+    /// print it: the update URL shows its scheme and host only, the keys are never part of it,
+    /// and a secret in another parameter (a key pasted into `--desc`) is redacted.
     pub(crate) fn shown(&self, asid: &str) -> String {
         let text: Vec<(&str, &str)> = self
             .params()
@@ -144,7 +145,7 @@ impl Change {
                 shown.push_str(&format!("&{name}={}", url_shown(url)));
             }
         }
-        shown
+        crate::untrusted::redact(&shown)
     }
 }
 
@@ -241,6 +242,34 @@ pub(crate) fn url_secrets(url: &Secret) -> Vec<Secret> {
     parts.sort();
     parts.dedup();
     parts.into_iter().map(Secret::new).collect()
+}
+
+/// Registers as secrets the image's own update URLs an answer holds (`image/options` sends the
+/// image's `update_url`, storage credentials and all), with each of their parts, before
+/// anything shows the answer: the trace, an error's excerpt.
+pub(crate) fn hide_update_urls(body: &[u8]) {
+    fn find<'a>(value: &'a serde_json::Value, urls: &mut Vec<&'a str>) {
+        match value {
+            serde_json::Value::Object(obj) => {
+                for (key, value) in obj {
+                    match value.as_str() {
+                        Some(url) if key == "update_url" && !url.trim().is_empty() => {
+                            urls.push(url)
+                        }
+                        _ => find(value, urls),
+                    }
+                }
+            }
+            serde_json::Value::Array(values) => values.iter().for_each(|v| find(v, urls)),
+            _ => {}
+        }
+    }
+    let Ok(answer) = serde_json::from_slice::<serde_json::Value>(body) else { return };
+    let mut urls = Vec::new();
+    find(&answer, &mut urls);
+    for url in urls {
+        crate::untrusted::redact_also(&url_secrets(&Secret::new(url)));
+    }
 }
 
 /// `%xx` sequences decoded, when there are any and they decode to UTF-8.

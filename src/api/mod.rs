@@ -298,6 +298,11 @@ impl Client {
             })
             .map(str::to_owned);
         let body = read_capped(response, self.cap(url)).await;
+        if let Ok(body) = &body
+            && url.path().ends_with("/image/options")
+        {
+            change::hide_update_urls(body);
+        }
         if let (Some(traced), Some(headers)) = (&mut traced, &headers) {
             traced.answered(status, headers, body.as_deref().map_err(ToString::to_string));
         }
