@@ -203,3 +203,14 @@ fn names_in_the_chart_cannot_form_its_syntax() {
         "2026-12-02T03:00:00"
     );
 }
+
+/// The trace's form of server text: every control and invisible format character escaped, so
+/// nothing in it moves a terminal's cursor or reorders a line; other text stays as it is.
+#[test]
+fn escapes_what_could_move_the_cursor_or_reorder_text() {
+    assert_eq!(
+        escaped("a\nb\r\t\u{1b}[2J\u{202e}gnp.exe\u{7f}\u{85}"),
+        "a\\nb\\r\\t\\u{1b}[2J\\u{202e}gnp.exe\\u{7f}\\u{85}"
+    );
+    assert_eq!(escaped("{\"jobstateid\": 4, \"é\": 1}"), "{\"jobstateid\": 4, \"é\": 1}");
+}
