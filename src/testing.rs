@@ -33,6 +33,7 @@ pub use crate::untrusted::{escaped, escaped_start, excerpt, hidden, one_line, re
 // The command line and the exit codes, for the README's help goldens and tables.
 pub use crate::cli::{MAX_INTERVAL, MAX_TIMEOUT};
 pub use crate::outcome::{EXIT_CODES, Word, whole_seconds};
+pub use crate::report::text::{count as count_of, human as human_duration};
 
 use crate::event::{End, Event, Finished, GateRun, Reporter};
 use crate::report::log::{LogReporter, plain};

@@ -1,10 +1,10 @@
 //! The outcome (`outcome.rs`): one table of exit codes, which `--help`, the README and the book
-//! repeat (`tests/readme.rs` holds them to it), and the result keys every output writes in one
-//! order.
+//! repeat (`tests/readme.rs` holds them to it), the result keys every output writes in one
+//! order, and the durations and counts the final line words them with.
 
 mod common;
 
-use clanforge_wait::testing::{EXIT_CODES, variable, whole_seconds};
+use clanforge_wait::testing::{EXIT_CODES, count_of, human_duration, variable, whole_seconds};
 use clanforge_wait::{Outcome, Signal};
 use common::*;
 use std::time::Duration;
@@ -77,4 +77,20 @@ fn the_result_and_the_dotenv_file_name_every_key_in_one_order() {
     {
         assert!(lines.contains(line), "{line} in {lines}");
     }
+}
+
+#[test]
+fn human_durations_read_well() {
+    assert_eq!(human_duration(Duration::from_millis(350)), "350ms");
+    assert_eq!(human_duration(Duration::from_millis(4_249)), "4.2s");
+    assert_eq!(human_duration(Duration::from_millis(90_700)), "1m 31s");
+    // The longest wait a server could ask for still reads as a duration, without a panic.
+    assert!(human_duration(Duration::MAX).ends_with('s'));
+}
+
+#[test]
+fn counts_agree_with_their_number() {
+    assert_eq!(count_of(1, "poll"), "1 poll");
+    assert_eq!(count_of(0, "poll"), "0 polls");
+    assert_eq!(count_of(2, "poll"), "2 polls");
 }

@@ -463,3 +463,44 @@ fn assert_the_parsers_find_only_ours(platform: &str, what: &str, run: &Run) {
         assert!(platform == "TeamCity" || messages.is_empty(), "{what}: {messages:?}");
     }
 }
+
+/// A platform's reporter comes on only when its variable says the platform runs the gate
+/// (`true`; Azure's `True`; TeamCity's, any version), and each that does comes on, together.
+#[test]
+fn a_platform_is_detected_by_its_variable_saying_so() {
+    let server = serve(vec![status(5, 100)]);
+    let syntax = [
+        ("GitHub", "::add-mask::"),
+        ("GitLab", "section_start:"),
+        ("TeamCity", "##teamcity["),
+        ("Azure", "##vso["),
+        ("Buildkite", "--- clanforge-wait"),
+    ];
+    for (vars, on) in [
+        (&[("GITHUB_ACTIONS", "false"), ("GITLAB_CI", "true")][..], &["GitLab"][..]),
+        (&[("TEAMCITY_VERSION", " "), ("BUILDKITE", "1"), ("TF_BUILD", "yes")], &[]),
+        (
+            &[
+                ("TEAMCITY_VERSION", "2025.11 (build 197398)"),
+                ("TF_BUILD", "True"),
+                ("BUILDKITE", "true"),
+            ],
+            &["TeamCity", "Azure", "Buildkite"],
+        ),
+    ] {
+        let mut gate = Gate::against(&server).env("PATH", "/nonexistent");
+        for (name, value) in vars {
+            gate = gate.env(name, value);
+        }
+        let run = gate.run();
+        run.assert_code(0);
+        let out = [run.stdout.as_str(), run.stderr.as_str()].concat();
+        for (platform, marker) in syntax {
+            assert_eq!(
+                out.contains(marker),
+                on.contains(&platform),
+                "{platform} with {vars:?}:\n{out}"
+            );
+        }
+    }
+}
