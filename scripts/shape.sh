@@ -11,7 +11,7 @@ max_file=600
 # feature that needs it, in the same commit, and lower it as the code shrinks. Issue 26's target
 # is 12,000; the unit tests (about 1,900 lines) count here. The simulated API the demo serves is
 # a crate of its own (crates/clanforge-sim), under the same 600-line rule per file.
-max_src=${SHAPE_MAX_SRC:-12013}
+max_src=${SHAPE_MAX_SRC:-11953}
 
 status=0
 while read -r lines file; do

@@ -289,15 +289,62 @@ fn on_a_ci_terminal_the_masks_come_first_and_no_bar_is_drawn() {
     assert!(text.contains("completed (Complete, 100%)"), "{text:?}");
 }
 
+/// Whether a run on a terminal, with these variables, draws the bar (indicatif's escapes)
+/// rather than plain lines.
+#[cfg(target_os = "linux")]
+fn draws_a_bar(vars: &[(&str, &str)]) -> bool {
+    let server = serve(vec![status(4, 50), status(4, 50), status(5, 100)]);
+    let mut gate = Gate::against(&server).arg("--interval", "300ms").arg("--max-interval", "300ms");
+    for (name, value) in vars {
+        gate = gate.env(name, value);
+    }
+    let text = String::from_utf8_lossy(&common::on_a_terminal(&gate)).into_owned();
+    assert!(text.contains("Complete"), "{vars:?}: {text:?}");
+    text.contains("\x1b[")
+}
+
+/// The log's mode, decided once: a terminal gets the bar unless colour is off (`NO_COLOR` set
+/// and not empty, `TERM=dumb`).
 #[cfg(target_os = "linux")]
 #[test]
-fn outside_ci_a_terminal_gets_the_bar() {
-    use common::on_a_terminal;
-    // The same run without CI variables draws the bar: the test above can tell them apart.
-    let server = serve(vec![status(4, 50), status(4, 50), status(5, 100)]);
-    let gate = Gate::against(&server).arg("--interval", "300ms").arg("--max-interval", "300ms");
-    let text = String::from_utf8_lossy(&on_a_terminal(&gate)).into_owned();
-    assert!(text.contains("\x1b["), "{text:?}");
+fn outside_ci_a_terminal_gets_the_bar_unless_colour_is_off() {
+    assert!(draws_a_bar(&[]));
+    assert!(draws_a_bar(&[("NO_COLOR", "")]));
+    assert!(!draws_a_bar(&[("NO_COLOR", "1")]));
+    assert!(!draws_a_bar(&[("TERM", "dumb")]));
+}
+
+/// Any sign of a CI makes the log plain lines even on a terminal (act and some runners give
+/// steps one): `CI` but for `false`, `0` or empty, `JENKINS_URL`, or any platform's variable
+/// set at all, even to a value that turns no reporter on.
+#[cfg(target_os = "linux")]
+#[test]
+fn any_sign_of_ci_gets_plain_lines_even_on_a_terminal() {
+    for vars in [
+        &[("CI", "woodpecker")][..],
+        &[("CI", "1")],
+        &[("JENKINS_URL", "https://ci.example/")],
+        &[("GITHUB_ACTIONS", "1")],
+        &[("TF_BUILD", "True"), ("PATH", "/nonexistent")],
+    ] {
+        assert!(!draws_a_bar(vars), "{vars:?}");
+    }
+    for vars in [&[("CI", "false")][..], &[("CI", "0")], &[("CI", "")]] {
+        assert!(draws_a_bar(vars), "{vars:?}");
+    }
+}
+
+/// `--log-format json` is JSON lines, on a terminal too.
+#[cfg(target_os = "linux")]
+#[test]
+fn json_logs_win_over_the_bar() {
+    let server = serve(vec![status(5, 100)]);
+    let gate = Gate::against(&server).arg("--log-format", "json");
+    let text = String::from_utf8_lossy(&common::on_a_terminal(&gate)).into_owned();
+    assert!(!text.contains("\x1b["), "{text:?}");
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        assert!(line.trim_end().starts_with('{') && line.trim_end().ends_with('}'), "{line:?}");
+    }
 }
 
 /// An input left out reaches the step as an empty variable: every one the gate would refuse

@@ -409,9 +409,10 @@ pub(crate) fn on_a_terminal_then(gate: &Gate, then: &str) -> Vec<u8> {
     script
         .args(["-qfec", &line, "/dev/null"])
         .env_clear()
+        // A terminal's TERM, unless the test sets its own.
+        .env("TERM", "xterm-256color")
         .envs(command.get_envs().filter_map(|(k, v)| Some((k, v?))))
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("TERM", "xterm-256color")
         .stdin(std::process::Stdio::null());
     let output = script.output().expect("script(1) runs");
     output.stdout
