@@ -5,6 +5,7 @@
 mod common;
 
 use clanforge_sim::{Reply, Script, Sim};
+use common::deploy::*;
 use common::*;
 use serde_json::json;
 
@@ -86,24 +87,22 @@ fn an_unwritable_trace_is_exit_2_before_any_request() {
     assert_eq!(run.result()["result"], "error");
 }
 
+/// `start update` on the simulated image, traced to stderr.
+fn start_update(server: &clanforge_sim::SimServer) -> Gate {
+    on_image(
+        Gate::against(server)
+            .without("--update-id")
+            .flag("--trace-http")
+            .flag("start")
+            .flag("update"),
+    )
+}
+
 #[test]
 fn the_update_url_shows_its_host_only() {
-    let server = Sim::new()
-        .credentials(ACCESS_KEY, SECRET_KEY)
-        .image(clanforge_sim::Image::quick(42, 1234))
-        .spawn()
-        .unwrap();
+    let server = world(quick_image());
     let url = "s3://AKIATRACEKEY:tr%2Face+secret@trace-bucket/builds/7/";
-    let run = Gate::against(&server)
-        .without("--update-id")
-        .flag("--trace-http")
-        .env("CLANFORGE_UPDATE_URL", url)
-        .flag("start")
-        .flag("update")
-        .arg("--game-id", "42")
-        .arg("--image-id", "1234")
-        .arg("--machine-id", "5678")
-        .run();
+    let run = start_update(&server).env("CLANFORGE_UPDATE_URL", url).run();
     run.assert_code(0);
     let create = run
         .stderr
@@ -120,21 +119,8 @@ fn the_update_url_shows_its_host_only() {
 /// too, in every form.
 #[test]
 fn a_secret_in_a_request_target_is_redacted() {
-    let server = Sim::new()
-        .credentials(ACCESS_KEY, SECRET_KEY)
-        .image(clanforge_sim::Image::quick(42, 1234))
-        .spawn()
-        .unwrap();
-    let run = Gate::against(&server)
-        .without("--update-id")
-        .flag("--trace-http")
-        .flag("start")
-        .flag("update")
-        .arg("--desc", &format!("build by {SECRET_KEY}"))
-        .arg("--game-id", "42")
-        .arg("--image-id", "1234")
-        .arg("--machine-id", "5678")
-        .run();
+    let server = world(quick_image());
+    let run = start_update(&server).arg("--desc", &format!("build by {SECRET_KEY}")).run();
     run.assert_code(0);
     let create = run.stderr.lines().find(|l| l.starts_with("trace ") && l.contains("/create?"));
     assert!(create.is_some_and(|l| l.contains("&desc=build by ***")), "{}", run.stderr);
@@ -156,19 +142,10 @@ fn the_variable_may_turn_the_trace_on_or_off() {
 /// is a secret too: the trace shows that answer without them.
 #[test]
 fn the_images_own_update_url_never_reaches_the_trace() {
-    let server = Sim::new()
-        .credentials(ACCESS_KEY, SECRET_KEY)
-        .image(clanforge_sim::Image::quick(42, 1234))
-        .spawn()
-        .unwrap();
-    let gate = Gate::against(&server).without("--update-id").every_output().flag("deploy");
+    let server = world(quick_image());
+    let gate = deploy(&server).every_output();
     let trace = gate.path("trace.log");
-    let run = gate
-        .flag(&format!("--trace-http={trace}"))
-        .arg("--game-id", "42")
-        .arg("--image-id", "1234")
-        .arg("--machine-id", "5678")
-        .run();
+    let run = gate.flag(&format!("--trace-http={trace}")).run();
     run.assert_code(0);
     let trace = run.file("trace.log");
     assert!(trace.contains("\"update_url\":\"***\""), "{trace}");
