@@ -244,31 +244,31 @@ pub(crate) fn url_secrets(url: &Secret) -> Vec<Secret> {
     parts.into_iter().map(Secret::new).collect()
 }
 
-/// Registers as secrets the image's own update URLs an answer holds (`image/options` sends the
-/// image's `update_url`, storage credentials and all), with each of their parts, before
-/// anything shows the answer: the trace, an error's excerpt.
+/// Registers the image's own update URLs an answer holds (`image/options` sends the image's
+/// `update_url`, credentials and all) as secrets, parts too, before the trace or an error's
+/// excerpt shows them: read from the text, so that an answer that is not JSON is covered too.
 pub(crate) fn hide_update_urls(body: &[u8]) {
-    fn find<'a>(value: &'a serde_json::Value, urls: &mut Vec<&'a str>) {
-        match value {
-            serde_json::Value::Object(obj) => {
-                for (key, value) in obj {
-                    match value.as_str() {
-                        Some(url) if key == "update_url" && !url.trim().is_empty() => {
-                            urls.push(url)
-                        }
-                        _ => find(value, urls),
-                    }
-                }
+    let text = String::from_utf8_lossy(body);
+    for (at, key) in text.match_indices("\"update_url\"") {
+        let after = &text[at + key.len()..];
+        let Some(value) =
+            after.trim_start().strip_prefix(':').and_then(|v| v.trim_start().strip_prefix('"'))
+        else {
+            continue;
+        };
+        // The string up to its closing quote, its escapes undone (`\/` is PHP's `/`).
+        let mut url = String::new();
+        let mut chars = value.chars();
+        while let Some(c) = chars.next() {
+            match c {
+                '"' => break,
+                '\\' => url.extend(chars.next()),
+                c => url.push(c),
             }
-            serde_json::Value::Array(values) => values.iter().for_each(|v| find(v, urls)),
-            _ => {}
         }
-    }
-    let Ok(answer) = serde_json::from_slice::<serde_json::Value>(body) else { return };
-    let mut urls = Vec::new();
-    find(&answer, &mut urls);
-    for url in urls {
-        crate::untrusted::redact_also(&url_secrets(&Secret::new(url)));
+        if !url.trim().is_empty() {
+            crate::untrusted::redact_also(&url_secrets(&Secret::new(url)));
+        }
     }
 }
 
